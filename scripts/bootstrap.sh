@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set up everything gridgov needs on a fresh Debian 12 / Ubuntu 22.04+ machine, idempotently:
+# OS packages (only those missing), the virtualenv with the package and its dev extras, and the
+# pinned npm front-end assets. Safe to run again; it does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(
+  postgresql postgresql-contrib              # server (the major version follows the distro)
+  fonts-noto-cjk                             # CJK font for maps and print
+  chromium                                   # headless browser tests
+  poppler-utils                              # pdfinfo / pdffonts / pdftotext in print tests
+  libpango-1.0-0 libpangoft2-1.0-0           # WeasyPrint
+  nodejs npm                                 # front-end assets from the npm registry
+  python3-venv
+)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  case "$p" in
+    nodejs|npm) command -v "$p" >/dev/null 2>&1 && continue ;;
+    python3-venv) python3 -c 'import ensurepip' >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "bootstrap: installing OS packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# PostGIS for the newest installed PostgreSQL major (Debian 12: 15, Ubuntu 22.04: 14, 24.04: 16).
+pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
+if [ -n "$pg_major" ] && ! ls /usr/share/postgresql/"$pg_major"/extension/postgis.control >/dev/null 2>&1; then
+  echo "bootstrap: installing PostGIS for PostgreSQL $pg_major"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "postgresql-$pg_major-postgis-3" "postgresql-$pg_major-postgis-3-scripts"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.gridgov-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing gridgov[dev] into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+
+if [ -f package.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    echo "bootstrap: installing pinned front-end assets (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+echo "bootstrap: ready"

@@ -1,0 +1,1 @@
+"""HTTP face (FastAPI): thin routes over the domain services."""

@@ -1,0 +1,58 @@
+"""The application factory: settings → engine → routers, error table, offline docs and static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import Engine
+
+from gridgov import __version__
+from gridgov.api import errors
+from gridgov.api.routes import grids, health, tokens, web
+from gridgov.config import Settings, get_settings
+from gridgov.db.engine import get_engine
+
+DESCRIPTION = """网格化管理服务：街道 → 社区 → 楼院三级网格、台帐与网格图。
+
+写操作需要令牌：`Authorization: Bearer <令牌>`（`gridgov token create` 生成）。"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the FastAPI app for these settings (the engine is created lazily from them if not given)."""
+    s = settings or get_settings()
+    app = FastAPI(
+        title="gridgov 网格化管理 API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,  # served below from local swagger-ui assets: users are offline
+        redoc_url=None,
+    )
+    app.state.settings = s
+    app.state.engine = engine or get_engine(s)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(grids.router)
+    app.include_router(tokens.router)
+    app.include_router(web.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="gridgov API 文档",
+            swagger_js_url="/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui-dist/favicon-32x32.png",
+        )
+
+    @app.get("/static/vendor/{path:path}", include_in_schema=False)
+    def vendor(path: str) -> FileResponse:
+        from gridgov.maps.assets import resolve_vendor
+
+        target = resolve_vendor(path, s.node_modules)
+        if target is None:
+            raise HTTPException(status_code=404, detail="文件不存在")
+        return FileResponse(target)
+
+    return app

@@ -1,0 +1,47 @@
+"""Human pages: the start page and generated maps under ``/maps``."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+
+from gridgov.api.dependencies import SessionDep, SettingsDep
+from gridgov.grids import service
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>gridgov 网格化管理</title>
+<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;max-width:60em}}
+td,th{{padding:.2em .8em;text-align:left}}</style></head><body>
+<h1>gridgov 网格化管理</h1>
+<p><a href="/docs">API 文档</a> · <a href="/healthz">服务状态</a></p>
+<h2>网格图</h2><ul>{maps}</ul>
+<h2>街道与社区</h2><table><tr><th>编码</th><th>名称</th><th>层级</th></tr>{rows}</table>
+</body></html>"""
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(session: SessionDep, settings: SettingsDep) -> str:
+    """Start page: links to maps and the list of streets and communities."""
+    maps_dir = settings.maps_dir
+    maps = sorted(p.name for p in maps_dir.glob("*.html")) if maps_dir.is_dir() else []
+    items = "".join(f'<li><a href="/maps/files/{html.escape(m)}">{html.escape(m)}</a></li>' for m in maps) or "<li>暂无</li>"
+    rows = "".join(
+        f"<tr><td>{html.escape(g.code)}</td><td>{html.escape(g.name)}</td><td>{g.level}</td></tr>"
+        for lvl in ("street", "community")
+        for g in service.list_grids(session, level=lvl, with_geometry=False)
+    )
+    return PAGE.format(maps=items, rows=rows)
+
+
+@router.get("/maps/files/{path:path}")
+def generated_map(path: str, settings: SettingsDep) -> FileResponse:
+    """A file written under ``maps/`` (HTML maps and their ``lib/`` assets)."""
+    root = settings.maps_dir.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status_code=404, detail="地图不存在")
+    return FileResponse(Path(target))

@@ -1,0 +1,1 @@
+"""Spatial assignment of entities to grids."""

@@ -1,0 +1,1 @@
+"""Command-line face (typer): thin commands over the domain services."""

@@ -1,0 +1,5 @@
+"""``python -m gridgov.cli``."""
+
+from gridgov.cli.main import main
+
+main()

@@ -1,0 +1,94 @@
+"""The ``gridgov`` command: thin typer commands over the services; domain errors exit 2 with a message."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from gridgov.cli import db, sample, token
+from gridgov.cli.common import echo_json, engine
+from gridgov.config import get_settings
+from gridgov.errors import GridgovError
+
+app = typer.Typer(
+    help="gridgov 网格化管理：街道 → 社区 → 楼院三级网格、台帐、网格图。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(sample.app, name="sample")
+app.add_typer(token.app, name="token")
+map_app = typer.Typer(help="网格图（离线 HTML，资源全部本地化）。")
+app.add_typer(map_app, name="map")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="监听地址（默认 127.0.0.1）"),
+    port: int = typer.Option(None, help="端口（默认 8000）"),
+) -> None:
+    """启动 API 与网页服务。"""
+    import uvicorn
+
+    from gridgov.api.factory import create_app
+
+    s = get_settings()
+    app_ = create_app(s, engine())
+    uvicorn.run(app_, host=host or s.host, port=port or s.port, log_level="info")
+
+
+@app.command()
+def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """重新把楼栋、户、事件分配到网格，并打印分配与未分配数量。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.assign.points import assign_all
+
+    with Session(engine()) as s, s.begin():
+        counts = assign_all(s)
+    if as_json:
+        echo_json([vars(c) for c in counts])
+        return
+    for c in counts:
+        typer.echo(f"{c.table}：已分配 {c.assigned}，未分配 {c.unassigned}，本次变动 {c.changed}")
+
+
+@map_app.command("grid")
+def map_grid(
+    out: Path = typer.Option(None, "--out", "-o", help="输出 HTML（默认 maps/grid.html）"),
+    parent: str | None = typer.Option(None, help="只画此网格及其下级"),
+    level: str | None = typer.Option(None, help="只画此层级"),
+) -> None:
+    """生成网格图（网格台帐弹窗、分层图层控制）。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.maps.assets import save_offline
+    from gridgov.maps.data import grid_frame
+    from gridgov.maps.gridmap import grid_map
+
+    target = out or get_settings().maps_dir / "grid.html"
+    with Session(engine()) as s:
+        frame = grid_frame(s, parent_code=parent, level=level)
+    if frame.empty:
+        raise GridgovError("没有可绘制的网格")
+    save_offline(grid_map(frame), target)
+    typer.echo(f"已写出 {target}（{len(frame)} 个网格）")
+
+
+@app.command()
+def version() -> None:
+    """显示版本。"""
+    from gridgov import __version__
+
+    echo_json({"gridgov": __version__})
+
+
+def main() -> None:
+    """Console entry point: runs the app and turns domain errors into a message and exit code 2."""
+    try:
+        app()
+    except GridgovError as exc:
+        typer.echo(f"错误：{exc.message}", err=True)
+        sys.exit(2)

@@ -1,0 +1,47 @@
+"""``gridgov token``: create, list and revoke API tokens."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from gridgov.auth.tokens import create_token, revoke_token
+from gridgov.cli.common import echo_json, engine
+from gridgov.db.engine import session_scope
+from gridgov.db.models import ApiToken, Grid
+
+app = typer.Typer(help="API 令牌：admin / editor（限街道或社区范围）/ viewer。")
+
+
+@app.command()
+def create(
+    name: str = typer.Option(..., help="令牌名称（使用者）"),
+    role: str = typer.Option("viewer", help="admin / editor / viewer"),
+    scope: str | None = typer.Option(None, help="范围：街道或社区编码（editor 必填）"),
+    days: int | None = typer.Option(None, help="有效天数（默认不过期）"),
+) -> None:
+    """创建令牌并打印（只显示一次）。"""
+    with session_scope(engine(), actor="cli") as s:
+        plain, _ = create_token(s, name, role, scope, days)
+    typer.echo(plain)
+
+
+@app.command("list")
+def list_tokens() -> None:
+    """列出令牌（不含密钥）。"""
+    with session_scope(engine(), actor="cli") as s:
+        rows = s.execute(
+            select(ApiToken.id, ApiToken.name, ApiToken.role, Grid.code, ApiToken.created_at, ApiToken.revoked_at)
+            .outerjoin(Grid, Grid.id == ApiToken.scope_grid_id)
+            .order_by(ApiToken.id)
+        ).all()
+    echo_json([{"id": r[0], "name": r[1], "role": r[2], "scope": r[3], "created_at": r[4], "revoked_at": r[5]}
+               for r in rows])
+
+
+@app.command()
+def revoke(token_id: int) -> None:
+    """吊销令牌。"""
+    with session_scope(engine(), actor="cli") as s:
+        revoke_token(s, token_id)
+    typer.echo(f"令牌 {token_id} 已吊销")

@@ -1,0 +1,42 @@
+"""Settings from the environment (prefix ``GRIDGOV_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of gridgov; read once per process."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".gridgov"), description="Where the embedded PostGIS cluster lives.")
+    database_url: str | None = Field(
+        default=None, description="An external PostgreSQL/PostGIS server; when set, the embedded one is unused."
+    )
+    database_name: str = "gridgov"
+    pg_user: str = Field(default="postgres", description="Unprivileged OS user that runs the embedded server as root.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    geodata_dir: Path = Path("geodata")
+    maps_dir: Path = Path("maps")
+    node_modules: Path = Path("node_modules")
+    tolerance_m: float = 0.5
+    patrol_buffer_m: float = 25.0
+    max_upload_mb: int = 50
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def home_abs(self) -> Path:
+        """Absolute GRIDGOV_HOME."""
+        return self.home.expanduser().resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings (cached; tests clear the cache after changing the environment)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database layer: engine, models, migrations, SQL files and the embedded PostGIS cluster."""

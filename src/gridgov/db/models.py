@@ -1,0 +1,309 @@
+"""The data model. Geometries are stored in EPSG:4326; metric work uses geography or a projection.
+
+Grid history: the live row of a grid keeps its ``id`` for life (so foreign keys never move).
+Before an edit, the old state is copied to a history row (``lineage_id`` = the live id,
+``valid_to`` set). A removed grid keeps its live row with ``valid_to`` set. "As of T" is
+``valid_from <= T < coalesce(valid_to, infinity)`` over all rows, identity ``coalesce(lineage_id, id)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+LEVELS = ("street", "community", "compound", "building")
+LEVEL_ZH = {"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"}
+PARENT_LEVEL = {"community": "street", "compound": "community", "building": "compound"}
+ROLES = ("网格长", "网格员", "网格党支部书记", "网格警员", "网格消防员", "环境管理员", "楼栋长", "党小组长", "网格督导员")
+HOUSEHOLD_KINDS = ("常住户", "租房户", "空房户", "底商")
+MEMBER_TYPES = ("在职", "离退休", "流动", "下岗失业", "普通居民")
+SEXES = ("男", "女")
+INCIDENT_STATUSES = ("上报", "立案", "派遣", "处置", "核查", "结案")
+INCIDENT_LEVELS = ("网格", "社区", "街道")
+SHIFTS = ("上半夜", "下半夜")
+TOKEN_ROLES = ("admin", "editor", "viewer")
+
+
+def _in(col: str, values: tuple[str, ...]) -> str:
+    return f"{col} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _geom_checks(name: str, col: str = "geom", nullable: bool = True) -> list[CheckConstraint]:
+    valid = f"ST_IsValid({col})" if not nullable else f"{col} IS NULL OR ST_IsValid({col})"
+    srid = f"ST_SRID({col}) = {SRID}" if not nullable else f"{col} IS NULL OR ST_SRID({col}) = {SRID}"
+    return [CheckConstraint(valid, name=f"{name}_{col}_valid"), CheckConstraint(srid, name=f"{name}_{col}_srid")]
+
+
+class Base(DeclarativeBase):
+    """Declarative base; GiST indexes come from GeoAlchemy2's ``spatial_index=True``."""
+
+
+class Grid(Base):
+    """A grid (网格) at one level, one version per row."""
+
+    __tablename__ = "grid"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    lineage_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1", nullable=False)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("level", LEVELS), name="grid_level_known"),
+        CheckConstraint("(level = 'street') = (parent_id IS NULL)", name="grid_parent_iff_not_street"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="grid_validity_order"),
+        CheckConstraint("lineage_id IS NULL OR valid_to IS NOT NULL", name="grid_history_rows_closed"),
+        *_geom_checks("grid", nullable=False),
+        Index("grid_code_live_uq", "code", unique=True, postgresql_where=text("valid_to IS NULL")),
+        Index("grid_level_live_idx", "level", postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class Staff(Base):
+    """A staff member (网格工作人员); contact details may appear on 公示 boards."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    organisation: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+
+
+class GridRole(Base):
+    """A role held by a staff member on a grid; one person may hold several."""
+
+    __tablename__ = "grid_role"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("grid.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    since: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="grid_role_known"),
+        UniqueConstraint("grid_id", "staff_id", "role", name="grid_role_once"),
+    )
+
+
+class Building(Base):
+    """A building (楼栋): a polygon footprint or a point."""
+
+    __tablename__ = "building"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    floors: Mapped[int | None] = mapped_column(SmallInteger)
+    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    __table_args__ = (
+        CheckConstraint(
+            "GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')", name="building_geom_kind"
+        ),
+        CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 200", name="building_floors_range"),
+        *_geom_checks("building", nullable=False),
+    )
+
+
+class Household(Base):
+    """A household (户) at a point."""
+
+    __tablename__ = "household"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    building_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("building.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    __table_args__ = (
+        CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="household_kind_known"),
+        *_geom_checks("household", nullable=False),
+    )
+
+
+class Person(Base):
+    """A resident. Name, ID number, phone and tags are private: never on public outputs."""
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    household_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("household.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(Text, info={"private": True})
+    id_number: Mapped[str | None] = mapped_column(String(18), info={"private": True})
+    sex: Mapped[str | None] = mapped_column(String(2))
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    phone: Mapped[str | None] = mapped_column(String(32), info={"private": True})
+    is_resident_rep: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    is_volunteer: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    is_party_member: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    member_type: Mapped[str | None] = mapped_column(String(8))
+    sensitive_tags: Mapped[list[str] | None] = mapped_column(ARRAY(Text), info={"private": True})
+    __table_args__ = (
+        CheckConstraint("sex IS NULL OR " + _in("sex", SEXES), name="person_sex_known"),
+        CheckConstraint(
+            "(is_party_member AND member_type IS NOT NULL AND " + _in("member_type", MEMBER_TYPES) + ") OR "
+            "(NOT is_party_member AND member_type IS NULL)",
+            name="person_member_type_iff_member",
+        ),
+        CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1880 AND 2100", name="person_birth_year"),
+        Index("person_party_idx", "household_id", postgresql_where=text("is_party_member")),
+    )
+
+
+class PartyContact(Base):
+    """党员联系户: a Party member linked to a household (1–3 per member)."""
+
+    __tablename__ = "party_contact"
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("household.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Incident(Base):
+    """An incident (事件) in the 数字城管 workflow."""
+
+    __tablename__ = "incident"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    category: Mapped[str] = mapped_column(Text)
+    subcategory: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(8), server_default="上报")
+    level: Mapped[str] = mapped_column(String(8), server_default="网格")
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("status", INCIDENT_STATUSES), name="incident_status_known"),
+        CheckConstraint(_in("level", INCIDENT_LEVELS), name="incident_level_known"),
+        *_geom_checks("incident", nullable=False),
+    )
+
+
+class PatrolTeam(Base):
+    """A patrol team (巡逻队)."""
+
+    __tablename__ = "patrol_team"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    leader_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+
+
+class PatrolArea(Base):
+    """The area a team patrols, with its planned route where one exists."""
+
+    __tablename__ = "patrol_area"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    route: Mapped[Any | None] = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True))
+    __table_args__ = (*_geom_checks("patrol_area", nullable=False), *_geom_checks("patrol_area", "route"))
+
+
+class PatrolTrack(Base):
+    """One team's track for one night shift (上半夜 20:00–23:30, 下半夜 23:30–06:00)."""
+
+    __tablename__ = "patrol_track"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    night: Mapped[dt.date] = mapped_column(Date, index=True)
+    shift: Mapped[str] = mapped_column(String(4))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("shift", SHIFTS), name="patrol_track_shift_known"),
+        CheckConstraint("ended_at >= started_at", name="patrol_track_time_order"),
+        UniqueConstraint("team_id", "night", "shift", "started_at", name="patrol_track_once"),
+        *_geom_checks("patrol_track", nullable=False),
+    )
+
+
+class PatrolPoint(Base):
+    """A timed point of a track, so the time spent inside each grid can be computed."""
+
+    __tablename__ = "patrol_point"
+    track_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("patrol_track.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    elevation: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (*_geom_checks("patrol_point", nullable=False),)
+
+
+class ApiToken(Base):
+    """An API token; only its SHA-256 is stored. Editors are scoped to a street or community grid."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    scope_grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="api_token_role_known"),)
+
+
+class AuditLog(Base):
+    """Who wrote what, when: filled by triggers on every audited table (see the migration)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    __table_args__ = (Index("audit_log_row_idx", "table_name", "row_id"),)
+
+
+AUDITED_TABLES = (
+    "grid", "staff", "grid_role", "building", "household", "person", "party_contact", "incident",
+    "patrol_team", "patrol_area", "patrol_track", "api_token",
+)

@@ -1,0 +1,46 @@
+"""Domain errors. Services raise these; the API maps them to HTTP codes in one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GridgovError(Exception):
+    """Base class: a message for the user (Chinese) and optional structured details."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(GridgovError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(GridgovError):
+    """A write would break uniqueness or another invariant."""
+
+
+class StaleVersion(GridgovError):
+    """Optimistic locking failed: the caller edited an old version."""
+
+
+class InvalidInput(GridgovError):
+    """Bad input: a file, a coordinate, a field."""
+
+
+class Unauthenticated(GridgovError):
+    """No valid token."""
+
+
+class Forbidden(GridgovError):
+    """The token lacks the role or scope for this action."""
+
+
+class TooLarge(GridgovError):
+    """An upload exceeds the configured limit."""
+
+
+class DatabaseUnavailable(GridgovError):
+    """The database server cannot be reached or lacks PostGIS."""

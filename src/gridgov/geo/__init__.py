@@ -1,0 +1,1 @@
+"""Geometry helpers shared by services: coordinate checks and conversions."""

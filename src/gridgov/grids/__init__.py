@@ -1,0 +1,1 @@
+"""Grids: the three-level hierarchy, its history and its codes."""

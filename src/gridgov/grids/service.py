@@ -1,0 +1,197 @@
+"""Read and write grids with history and optimistic locking (no HTTP here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from geoalchemy2.shape import from_shape, to_shape
+from sqlalchemy import Select, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from gridgov.db.models import LEVELS, PARENT_LEVEL, Grid
+from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from gridgov.geo.checks import as_multipolygon
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    """A grid as services hand it out: identity id, attributes and a shapely geometry."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    version: int
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    updated_by: str | None
+    geom: Any
+
+
+def _as_of_filter(stmt: Select[Any], g: Any, as_of: dt.datetime | None) -> Select[Any]:
+    if as_of is None:
+        return stmt.where(g.valid_to.is_(None), g.lineage_id.is_(None))
+    return stmt.where(g.valid_from <= as_of, or_(g.valid_to.is_(None), g.valid_to > as_of))
+
+
+def list_grids(
+    session: Session,
+    *,
+    level: str | None = None,
+    parent_code: str | None = None,
+    as_of: dt.datetime | None = None,
+    with_geometry: bool = True,
+) -> list[GridRecord]:
+    """Grids live now (or as of a moment), optionally of one level or under one parent, by code."""
+    if level is not None and level not in LEVELS:
+        raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
+    g, p = aliased(Grid), aliased(Grid)
+    stmt = (
+        select(
+            func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
+            g.valid_from, g.valid_to, g.updated_by, g.geom if with_geometry else literal(None),
+        )
+        .outerjoin(p, p.id == g.parent_id)
+        .order_by(g.code)
+    )
+    stmt = _as_of_filter(stmt, g, as_of)
+    if level:
+        stmt = stmt.where(g.level == level)
+    if parent_code:
+        stmt = stmt.where(p.code == parent_code)
+    rows = session.execute(stmt).all()
+    return [
+        GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9]) if r[9] is not None else None)
+        for r in rows
+    ]
+
+
+def get_grid(session: Session, code: str, as_of: dt.datetime | None = None) -> GridRecord:
+    """One grid by code, or ``NotFound``."""
+    g, p = aliased(Grid), aliased(Grid)
+    stmt = select(
+        func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
+        g.valid_from, g.valid_to, g.updated_by, g.geom,
+    ).outerjoin(p, p.id == g.parent_id).where(g.code == code)
+    r = session.execute(_as_of_filter(stmt, g, as_of)).first()
+    if r is None:
+        raise NotFound(f"网格不存在：{code}")
+    return GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9]))
+
+
+def _live(session: Session, code: str) -> Grid:
+    row = session.scalar(
+        select(Grid).where(Grid.code == code, Grid.valid_to.is_(None), Grid.lineage_id.is_(None)).with_for_update()
+    )
+    if row is None:
+        raise NotFound(f"网格不存在：{code}")
+    return row
+
+
+def create_grid(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    level: str,
+    parent_code: str | None,
+    geometry: Any,
+    actor: str,
+) -> GridRecord:
+    """Insert a new live grid under its parent."""
+    if level not in LEVELS:
+        raise InvalidInput(f"未知层级：{level}")
+    geom = as_multipolygon(geometry)
+    parent_id = None
+    if level == "street":
+        if parent_code:
+            raise InvalidInput("街道网格不能有上级网格")
+    else:
+        if not parent_code:
+            raise InvalidInput(f"{level} 层级的网格必须指定上级编码")
+        parent = _live(session, parent_code)
+        if parent.level != PARENT_LEVEL[level]:
+            raise InvalidInput(f"层级不匹配：{level} 的上级应为 {PARENT_LEVEL[level]}，而 {parent_code} 是 {parent.level}")
+        parent_id = parent.id
+    if session.scalar(select(Grid.id).where(Grid.code == code, Grid.valid_to.is_(None))) is not None:
+        raise Conflict(f"编码重复：{code} 已存在")
+    row = Grid(code=code, name=name, level=level, parent_id=parent_id, geom=from_shape(geom, srid=4326),
+               updated_by=actor)
+    session.add(row)
+    session.flush()
+    return get_grid(session, code)
+
+
+def update_grid(
+    session: Session,
+    code: str,
+    *,
+    expected_version: int,
+    actor: str,
+    name: str | None = None,
+    geometry: Any = None,
+) -> GridRecord:
+    """Change a grid's name or geometry; the old state is kept as a history row."""
+    row = _live(session, code)
+    if row.version != expected_version:
+        raise StaleVersion(
+            f"网格 {code} 已被他人修改（当前版本 {row.version}，您编辑的是版本 {expected_version}），请刷新后重试",
+            details={"current_version": row.version},
+        )
+    new_geom = as_multipolygon(geometry) if geometry is not None else None
+    _snapshot(session, row.id)
+    values: dict[str, Any] = {"version": Grid.version + 1, "valid_from": func.now(), "updated_by": actor}
+    if name is not None:
+        values["name"] = name
+    if new_geom is not None:
+        values["geom"] = from_shape(shapely.normalize(new_geom), srid=4326)
+    session.execute(update(Grid).where(Grid.id == row.id).values(**values))
+    session.expire(row)
+    return get_grid(session, code)
+
+
+def remove_grid(session: Session, code: str, *, expected_version: int, actor: str) -> None:
+    """Retire a grid: its live row gets ``valid_to``; it must have no live children."""
+    row = _live(session, code)
+    if row.version != expected_version:
+        raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
+    child = session.scalar(select(Grid.code).where(Grid.parent_id == row.id, Grid.valid_to.is_(None)).limit(1))
+    if child is not None:
+        raise Conflict(f"网格 {code} 仍有下级网格（如 {child}），不能删除")
+    session.execute(update(Grid).where(Grid.id == row.id).values(valid_to=func.now(), updated_by=actor))
+
+
+def _snapshot(session: Session, grid_id: int) -> None:
+    """Copy the live row's current state into a closed history row."""
+    cols = [Grid.code, Grid.name, Grid.level, Grid.parent_id, Grid.geom, Grid.version, Grid.valid_from,
+            Grid.updated_by]
+    src = select(literal(grid_id), *cols, func.now()).where(Grid.id == grid_id)
+    session.execute(
+        insert(Grid).from_select(
+            ["lineage_id", "code", "name", "level", "parent_id", "geom", "version", "valid_from", "updated_by",
+             "valid_to"],
+            src,
+        )
+    )
+
+
+def history(session: Session, code: str) -> list[GridRecord]:
+    """Every version of a grid (by its identity), oldest first."""
+    ident = session.scalar(
+        select(func.coalesce(Grid.lineage_id, Grid.id)).where(Grid.code == code).order_by(Grid.valid_to.is_(None).desc())
+    )
+    if ident is None:
+        raise NotFound(f"网格不存在：{code}")
+    g, p = aliased(Grid), aliased(Grid)
+    rows = session.execute(
+        select(func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
+               g.valid_from, g.valid_to, g.updated_by, g.geom)
+        .outerjoin(p, p.id == g.parent_id)
+        .where(or_(g.id == ident, g.lineage_id == ident))
+        .order_by(g.version)
+    ).all()
+    return [GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9])) for r in rows]

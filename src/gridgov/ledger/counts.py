@@ -1,0 +1,19 @@
+"""Per-grid counts (户数, 人数, 党员数 …) for live grids, rolled up from leaf grids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.db import sql
+
+COUNT_COLUMNS = ("households", "hh_resident", "hh_rented", "hh_vacant", "hh_shop", "persons", "party_members",
+                 "resident_reps", "volunteers", "buildings")
+
+
+def grid_counts(session: Session) -> dict[int, dict[str, Any]]:
+    """Counts keyed by grid identity id, for every live grid (zero rows included)."""
+    rows = session.execute(text(sql.load("grid_counts"))).mappings().all()
+    return {int(r["grid_id"]): {c: int(r[c]) for c in COUNT_COLUMNS} for r in rows}

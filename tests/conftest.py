@@ -1,0 +1,122 @@
+"""Shared fixtures: a real PostGIS server started by the project's own code, and throw-away databases.
+
+The server is the one named by GRIDGOV_DATABASE_URL, or else the embedded cluster under
+GRIDGOV_HOME (started here if needed). Each test session creates fresh databases on it and drops
+them afterwards. Nothing here skips: no database is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from gridgov.config import Settings, get_settings
+from gridgov.db.engine import libpq_url, make_engine
+from gridgov.db.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "geodata" / "sample"
+DOMAIN_TABLES = ("patrol_point", "patrol_track", "patrol_area", "patrol_team", "party_contact", "person",
+                 "household", "incident", "building", "grid_role", "staff", "api_token", "grid", "audit_log")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """libpq URL of the server's maintenance database (embedded cluster started on demand)."""
+    url = libpq_url(get_settings(), start=True)
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+def _create_db(server_url: str, prefix: str) -> str:
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    with contextlib.closing(psycopg.connect(server_url, autocommit=True)) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_db(server_url: str, url: str) -> None:
+    name = make_url(url).database
+    with contextlib.closing(psycopg.connect(server_url, autocommit=True)) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_url(server_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session (libpq URL)."""
+    url = _create_db(server_url, "gridgov_test")
+    try:
+        upgrade(make_engine(url))
+        yield url
+    finally:
+        _drop_db(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    """Engine on the session's test database."""
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clean_engine(engine: Engine) -> Engine:
+    """The test database emptied of every domain row before the test."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(DOMAIN_TABLES)} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The generated sample street (generated here when missing, deterministic)."""
+    if not (SAMPLE_DIR / "sample_meta.json").exists():
+        from gridgov.sample.generate import generate
+
+        generate(SAMPLE_DIR)
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
+    """A separate database with the sample street loaded and assigned (read-only for tests)."""
+    from sqlalchemy.orm import Session
+
+    from gridgov.assign.points import assign_all
+    from gridgov.sample.load import load_sample
+
+    url = _create_db(server_url, "gridgov_sample")
+    eng = make_engine(url)
+    try:
+        upgrade(eng)
+        with eng.begin() as conn:
+            load_sample(conn, sample_dir)
+        with Session(eng) as s, s.begin():
+            assign_all(s)
+        yield eng
+    finally:
+        eng.dispose()
+        _drop_db(server_url, url)
+
+
+@pytest.fixture
+def settings_for(db_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database, with scratch dirs."""
+    return Settings(database_url=db_url, home=tmp_path / "home", maps_dir=tmp_path / "maps")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test is a failure here: every test must run against the real parts."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"{len(skipped)} test(s) skipped: a skip counts as a failure", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
