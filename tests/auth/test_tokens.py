@@ -1,0 +1,56 @@
+"""Tokens: hashed storage, roles, scopes, expiry and revocation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+
+from gridgov.auth.tokens import authenticate, create_token, hash_token, require, revoke_token
+from gridgov.db.engine import session_scope
+from gridgov.db.models import ApiToken
+from gridgov.errors import Forbidden, InvalidInput, Unauthenticated
+from gridgov.grids.service import get_grid
+from tests.factories import make_street
+
+
+def test_only_the_hash_is_stored(clean_engine: Engine) -> None:
+    with session_scope(clean_engine) as s:
+        plain, row = create_token(s, "管理员", "admin")
+        stored = s.scalar(select(ApiToken.token_hash).where(ApiToken.id == row.id))
+    assert plain.startswith("ggv_") and len(plain) > 30
+    assert stored == hash_token(plain) and plain not in stored
+
+
+def test_editor_scope_covers_its_subtree_only(clean_engine: Engine) -> None:
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        plain, _ = create_token(s, "一社区编辑", "editor", "610103006001")
+        who = authenticate(s, plain)
+        assert who.role == "editor" and who.scope_code == "610103006001"
+        require(s, who, "editor", get_grid(s, "610103006001002").id)  # inside: fine
+        require(s, who, "viewer", get_grid(s, "610103006001").id)
+        with pytest.raises(Forbidden, match="超出令牌范围"):
+            require(s, who, "editor", get_grid(s, "610103006002001").id)
+        with pytest.raises(Forbidden, match="权限不足"):
+            require(s, who, "admin")
+
+
+def test_editor_needs_a_scope_and_scope_must_be_street_or_community(clean_engine: Engine) -> None:
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        with pytest.raises(InvalidInput, match="必须指定范围"):
+            create_token(s, "x", "editor")
+        with pytest.raises(InvalidInput, match="街道或社区"):
+            create_token(s, "x", "editor", "610103006001001")
+
+
+def test_revoked_and_unknown_tokens_are_refused(clean_engine: Engine) -> None:
+    with session_scope(clean_engine) as s:
+        plain, row = create_token(s, "临时", "viewer")
+        revoke_token(s, row.id)
+        with pytest.raises(Unauthenticated):
+            authenticate(s, plain)
+        with pytest.raises(Unauthenticated):
+            authenticate(s, "ggv_nonsense")
+        with pytest.raises(Unauthenticated, match="需要令牌"):
+            authenticate(s, None)

@@ -1,0 +1,50 @@
+"""The CLI: help lists every command, errors are messages (exit 2) not tracebacks, tokens from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.db.test_embedded import run_cli
+
+COMMANDS = ["serve", "assign", "version", "db", "sample", "token", "map"]
+
+
+def test_help_lists_every_command() -> None:
+    out = run_cli(["--help"], {}).stdout
+    for cmd in COMMANDS:
+        assert f" {cmd} " in out
+    db_help = run_cli(["db", "--help"], {}).stdout
+    for sub in ("up", "down", "status", "url", "migrate"):
+        assert f" {sub} " in db_help
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"GRIDGOV_DATABASE_URL": db_url, "GRIDGOV_HOME": str(tmp_path / "home")}
+
+
+def test_token_create_and_list(clean_engine: Engine, env: dict[str, str]) -> None:
+    made = run_cli(["token", "create", "--name", "街道管理员", "--role", "admin"], env)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().startswith("ggv_")
+    listed = run_cli(["token", "list"], env)
+    assert "街道管理员" in listed.stdout and made.stdout.strip() not in listed.stdout
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT actor FROM audit_log WHERE table_name='api_token'")).scalar() == "cli"
+
+
+def test_domain_errors_exit_2_with_a_chinese_message(clean_engine: Engine, env: dict[str, str]) -> None:
+    bad = run_cli(["token", "create", "--name", "x", "--role", "editor"], env)
+    assert bad.returncode == 2
+    assert "编辑令牌必须指定范围" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli(["token", "create", "--name", "x", "--role", "editor", "--scope", "610103006999"], env)
+    assert missing.returncode == 2 and "网格不存在" in missing.stderr
+
+
+def test_unreachable_external_server_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"GRIDGOV_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none", "GRIDGOV_HOME": str(tmp_path)}
+    r = run_cli(["db", "up"], env)
+    assert r.returncode == 2 and "无法连接数据库" in r.stderr and "Traceback" not in r.stderr
