@@ -24,8 +24,22 @@ from gridgov.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "geodata" / "sample"
-DOMAIN_TABLES = ("patrol_point", "patrol_track", "patrol_area", "patrol_team", "party_contact", "person",
-                 "household", "incident", "building", "grid_role", "staff", "api_token", "grid", "audit_log")
+DOMAIN_TABLES = (
+    "patrol_point",
+    "patrol_track",
+    "patrol_area",
+    "patrol_team",
+    "party_contact",
+    "person",
+    "household",
+    "incident",
+    "building",
+    "grid_role",
+    "staff",
+    "api_token",
+    "grid",
+    "audit_log",
+)
 
 
 @pytest.fixture(scope="session")

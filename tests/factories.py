@@ -21,15 +21,57 @@ def square(x: float, y: float, w: float = D, h: float = D) -> dict[str, Any]:
 
 def make_street(session: Session) -> None:
     """Street 610103006 → communities …001 (west) and …002 (east) → compounds …001001, …001002, …002001."""
-    create_grid(session, code="610103006", name="文艺路街道", level="street", parent_code=None,
-                geometry=square(X0, Y0, 2 * D, D), actor="test")
-    create_grid(session, code="610103006001", name="文艺北路一社区", level="community", parent_code="610103006",
-                geometry=square(X0, Y0), actor="test")
-    create_grid(session, code="610103006002", name="文艺北路二社区", level="community", parent_code="610103006",
-                geometry=square(X0 + D, Y0), actor="test")
-    create_grid(session, code="610103006001001", name="第一网格", level="compound", parent_code="610103006001",
-                geometry=square(X0, Y0, D / 2, D), actor="test")
-    create_grid(session, code="610103006001002", name="第二网格", level="compound", parent_code="610103006001",
-                geometry=square(X0 + D / 2, Y0, D / 2, D), actor="test")
-    create_grid(session, code="610103006002001", name="第一网格", level="compound", parent_code="610103006002",
-                geometry=square(X0 + D, Y0), actor="test")
+    create_grid(
+        session,
+        code="610103006",
+        name="文艺路街道",
+        level="street",
+        parent_code=None,
+        geometry=square(X0, Y0, 2 * D, D),
+        actor="test",
+    )
+    create_grid(
+        session,
+        code="610103006001",
+        name="文艺北路一社区",
+        level="community",
+        parent_code="610103006",
+        geometry=square(X0, Y0),
+        actor="test",
+    )
+    create_grid(
+        session,
+        code="610103006002",
+        name="文艺北路二社区",
+        level="community",
+        parent_code="610103006",
+        geometry=square(X0 + D, Y0),
+        actor="test",
+    )
+    create_grid(
+        session,
+        code="610103006001001",
+        name="第一网格",
+        level="compound",
+        parent_code="610103006001",
+        geometry=square(X0, Y0, D / 2, D),
+        actor="test",
+    )
+    create_grid(
+        session,
+        code="610103006001002",
+        name="第二网格",
+        level="compound",
+        parent_code="610103006001",
+        geometry=square(X0 + D / 2, Y0, D / 2, D),
+        actor="test",
+    )
+    create_grid(
+        session,
+        code="610103006002001",
+        name="第一网格",
+        level="compound",
+        parent_code="610103006002",
+        geometry=square(X0 + D, Y0),
+        actor="test",
+    )

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from tests.factories import X0, Y0, make_street, square
 
 from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
-from tests.factories import X0, Y0, make_street, square
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_healthz_reports_postgis(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["schema_revision"] == "0001"
-    assert body["postgis_version"].startswith("POSTGIS=\"3.")
+    assert body["postgis_version"].startswith('POSTGIS="3.')
 
 
 def test_list_and_get(client: TestClient, tokens: dict[str, str]) -> None:
@@ -54,8 +54,13 @@ def test_list_and_get(client: TestClient, tokens: dict[str, str]) -> None:
 
 
 def test_writes_need_a_token_and_the_right_scope(client: TestClient, tokens: dict[str, str]) -> None:
-    body = {"code": "610103006001003", "name": "第三网格", "level": "compound", "parent_code": "610103006001",
-            "geometry": square(X0, Y0, 0.001, 0.001)}
+    body = {
+        "code": "610103006001003",
+        "name": "第三网格",
+        "level": "compound",
+        "parent_code": "610103006001",
+        "geometry": square(X0, Y0, 0.001, 0.001),
+    }
     r = client.post("/api/grids", json=body)
     assert r.status_code == 401 and "令牌" in r.json()["detail"]
     assert client.post("/api/grids", json=body, headers=auth("ggv_wrong")).status_code == 401
@@ -69,10 +74,11 @@ def test_writes_need_a_token_and_the_right_scope(client: TestClient, tokens: dic
 
 
 def test_bad_geometry_is_a_clear_422(client: TestClient, tokens: dict[str, str]) -> None:
-    bowtie = {"type": "Polygon", "coordinates": [[[108.95, 34.24], [108.96, 34.25], [108.96, 34.24],
-                                                  [108.95, 34.25], [108.95, 34.24]]]}
-    swapped = {"type": "Polygon", "coordinates": [[[34.24, 108.95], [34.25, 108.95], [34.25, 108.96],
-                                                   [34.24, 108.95]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[108.95, 34.24], [108.96, 34.25], [108.96, 34.24], [108.95, 34.25], [108.95, 34.24]]],
+    }
+    swapped = {"type": "Polygon", "coordinates": [[[34.24, 108.95], [34.25, 108.95], [34.25, 108.96], [34.24, 108.95]]]}
     base = {"code": "610103006001009", "name": "x", "level": "compound", "parent_code": "610103006001"}
     r = client.post("/api/grids", json=base | {"geometry": bowtie}, headers=auth(tokens["admin"]))
     assert r.status_code == 422 and "几何无效" in r.json()["detail"]
@@ -80,8 +86,9 @@ def test_bad_geometry_is_a_clear_422(client: TestClient, tokens: dict[str, str])
     assert r.status_code == 422 and "颠倒" in r.json()["detail"]
 
 
-def test_stale_version_is_refused_and_history_is_kept(client: TestClient, tokens: dict[str, str],
-                                                      clean_engine: Engine) -> None:
+def test_stale_version_is_refused_and_history_is_kept(
+    client: TestClient, tokens: dict[str, str], clean_engine: Engine
+) -> None:
     h = auth(tokens["editor1"])
     r = client.patch("/api/grids/610103006001001", json={"version": 1, "name": "文艺北路45号院"}, headers=h)
     assert r.status_code == 200 and r.json()["version"] == 2
@@ -91,10 +98,15 @@ def test_stale_version_is_refused_and_history_is_kept(client: TestClient, tokens
     assert client.get("/api/grids/610103006001001").json()["name"] == "文艺北路45号院"
     hist = client.get("/api/grids/610103006001001/history").json()
     assert [(v["version"], v["name"], v["valid_to"] is None) for v in hist] == [
-        (1, "第一网格", False), (2, "文艺北路45号院", True)]
+        (1, "第一网格", False),
+        (2, "文艺北路45号院", True),
+    ]
     with clean_engine.connect() as conn:
-        actors = conn.execute(text("SELECT DISTINCT actor FROM audit_log WHERE table_name = 'grid' "
-                                   "AND action = 'update'")).scalars().all()
+        actors = (
+            conn.execute(text("SELECT DISTINCT actor FROM audit_log WHERE table_name = 'grid' AND action = 'update'"))
+            .scalars()
+            .all()
+        )
     assert actors == ["token:一社区"]
 
 
@@ -113,7 +125,8 @@ def test_retire_needs_no_live_children(client: TestClient, tokens: dict[str, str
     assert client.delete("/api/grids/610103006001002", params={"version": 1}, headers=h).status_code == 204
     assert client.get("/api/grids/610103006001002").status_code == 404
     assert [g["code"] for g in client.get("/api/grids", params={"parent": "610103006001"}).json()] == [
-        "610103006001001"]
+        "610103006001001"
+    ]
 
 
 def test_admin_creates_tokens_over_http(client: TestClient, tokens: dict[str, str]) -> None:

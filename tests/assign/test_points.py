@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, text
+from tests.factories import X0, Y0, D, make_street
 
 from gridgov.assign.points import assign_all
 from gridgov.db.engine import session_scope
 from gridgov.ledger.counts import grid_counts
-from tests.factories import D, X0, Y0, make_street
 
 # (code, lon, lat, expected compound): interior, shared edge, shared vertex of three grids, outside.
 POINTS = [
     ("in-1", X0 + D / 4, Y0 + D / 2, "610103006001001"),
     ("in-2", X0 + 3 * D / 4, Y0 + D / 2, "610103006001002"),
     ("in-3", X0 + 1.5 * D, Y0 + D / 2, "610103006002001"),
-    ("edge-12", X0 + D / 2, Y0 + D / 2, "610103006001001"),     # edge between …001001 and …001002
-    ("edge-2c", X0 + D, Y0 + D / 3, "610103006001002"),         # community border …001002 | …002001
-    ("vertex", X0 + D / 2, Y0 + D, "610103006001001"),          # top vertex shared by 001001/001002
-    ("corner", X0, Y0, "610103006001001"),                       # outer corner: covered by one grid
+    ("edge-12", X0 + D / 2, Y0 + D / 2, "610103006001001"),  # edge between …001001 and …001002
+    ("edge-2c", X0 + D, Y0 + D / 3, "610103006001002"),  # community border …001002 | …002001
+    ("vertex", X0 + D / 2, Y0 + D, "610103006001001"),  # top vertex shared by 001001/001002
+    ("corner", X0, Y0, "610103006001001"),  # outer corner: covered by one grid
     ("outside", X0 - D, Y0 - D, None),
 ]
 
@@ -26,8 +26,13 @@ def test_every_point_assigned_exactly_once_by_the_code_rule(clean_engine: Engine
     with session_scope(clean_engine) as s:
         make_street(s)
         for code, lon, lat, _ in POINTS:
-            s.execute(text("INSERT INTO household (code, kind, geom) VALUES (:c, '常住户', "
-                           "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), {"c": code, "x": round(lon, 7), "y": round(lat, 7)})
+            s.execute(
+                text(
+                    "INSERT INTO household (code, kind, geom) VALUES (:c, '常住户', "
+                    "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"
+                ),
+                {"c": code, "x": round(lon, 7), "y": round(lat, 7)},
+            )
         counts = {c.table: c for c in assign_all(s)}
         got = dict(s.execute(text("SELECT h.code, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id")).all())
         per_grid = grid_counts(s)
@@ -37,15 +42,18 @@ def test_every_point_assigned_exactly_once_by_the_code_rule(clean_engine: Engine
     # Rolled up: each parent equals the sum of its children, and the street counts every assigned point once.
     assert per_grid[codes["610103006"]]["households"] == 7
     assert per_grid[codes["610103006001"]]["households"] == (
-        per_grid[codes["610103006001001"]]["households"] + per_grid[codes["610103006001002"]]["households"])
+        per_grid[codes["610103006001001"]]["households"] + per_grid[codes["610103006001002"]]["households"]
+    )
     assert per_grid[codes["610103006001001"]]["households"] == 4
 
 
 def test_assignment_is_idempotent(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
-        s.execute(text("INSERT INTO household (kind, geom) VALUES ('底商', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
-                  {"x": X0 + D / 4, "y": Y0 + D / 2})
+        s.execute(
+            text("INSERT INTO household (kind, geom) VALUES ('底商', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+            {"x": X0 + D / 4, "y": Y0 + D / 2},
+        )
         first = assign_all(s)
         second = assign_all(s)
     assert [c.changed for c in first if c.table == "household"] == [1]
@@ -56,10 +64,14 @@ def test_buildings_go_to_the_largest_overlap(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
         # 70% in …001002, 30% in …001001
-        s.execute(text("INSERT INTO building (code, geom) VALUES ('B1', ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"),
-                  {"x0": X0 + D / 2 - 0.0003, "y0": Y0 + 0.001, "x1": X0 + D / 2 + 0.0007, "y1": Y0 + 0.002})
-        s.execute(text("INSERT INTO building (code, geom) VALUES ('B2', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
-                  {"x": X0 + 1.5 * D, "y": Y0 + D / 2})
+        s.execute(
+            text("INSERT INTO building (code, geom) VALUES ('B1', ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"),
+            {"x0": X0 + D / 2 - 0.0003, "y0": Y0 + 0.001, "x1": X0 + D / 2 + 0.0007, "y1": Y0 + 0.002},
+        )
+        s.execute(
+            text("INSERT INTO building (code, geom) VALUES ('B2', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+            {"x": X0 + 1.5 * D, "y": Y0 + D / 2},
+        )
         assign_all(s)
         got = dict(s.execute(text("SELECT b.code, g.code FROM building b JOIN grid g ON g.id = b.grid_id")).all())
     assert got == {"B1": "610103006001002", "B2": "610103006002001"}

@@ -66,8 +66,7 @@ def test_up_url_psql_postgis_down(scratch_home: Path, scratch_cluster: EmbeddedC
     assert back.returncode == 0 and json.loads(back.stdout)["port"] == info["port"]
 
 
-def test_database_url_overrides_embedded(scratch_home: Path, scratch_cluster: EmbeddedCluster,
-                                         tmp_path: Path) -> None:
+def test_database_url_overrides_embedded(scratch_home: Path, scratch_cluster: EmbeddedCluster, tmp_path: Path) -> None:
     scratch_cluster.up()
     external = scratch_cluster.url()
     other_home = tmp_path / "unused-home"

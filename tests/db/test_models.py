@@ -6,15 +6,17 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from tests.factories import make_street
 
 from gridgov.db.engine import session_scope
 from gridgov.db.migrate import alembic_config, current
-from tests.factories import make_street
 
 
 def _insert_grid(conn, code: str, level: str, parent: int | None, wkt: str) -> None:  # type: ignore[no-untyped-def]
     conn.execute(
-        text("INSERT INTO grid (code, name, level, parent_id, geom) VALUES (:c, 'x', :l, :p, ST_GeomFromText(:w, 4326))"),
+        text(
+            "INSERT INTO grid (code, name, level, parent_id, geom) VALUES (:c, 'x', :l, :p, ST_GeomFromText(:w, 4326))"
+        ),
         {"c": code, "l": level, "p": parent, "w": wkt},
     )
 
@@ -25,11 +27,17 @@ BOWTIE = "MULTIPOLYGON(((108.95 34.24,108.96 34.25,108.96 34.24,108.95 34.25,108
 
 def test_every_geometry_column_has_a_gist_index(engine: Engine) -> None:
     with engine.connect() as conn:
-        missing = conn.execute(text("""
+        missing = (
+            conn.execute(
+                text("""
             SELECT f_table_name || '.' || f_geometry_column FROM geometry_columns c
              WHERE f_table_schema = 'public' AND NOT EXISTS (
                SELECT 1 FROM pg_indexes i WHERE i.tablename = c.f_table_name AND i.indexdef ILIKE '%USING gist%'
-                AND i.indexdef ILIKE '%(' || c.f_geometry_column || ')%')""")).scalars().all()
+                AND i.indexdef ILIKE '%(' || c.f_geometry_column || ')%')""")
+            )
+            .scalars()
+            .all()
+        )
         n = conn.execute(text("SELECT count(*) FROM geometry_columns WHERE f_table_schema='public'")).scalar()
     assert missing == []
     assert n == 8  # grid, building, household, incident, patrol_area geom + route, patrol_track, patrol_point
@@ -50,8 +58,10 @@ def test_grid_checks(clean_engine: Engine, code: str, level: str, wkt: str, cons
 
 def test_srid_enforced(clean_engine: Engine) -> None:
     with pytest.raises(Exception, match="SRID"), clean_engine.begin() as conn:
-        conn.execute(text("INSERT INTO grid (code, name, level, geom) VALUES "
-                          "('s', 'x', 'street', ST_GeomFromText(:w, 4490))"), {"w": SQUARE})
+        conn.execute(
+            text("INSERT INTO grid (code, name, level, geom) VALUES ('s', 'x', 'street', ST_GeomFromText(:w, 4490))"),
+            {"w": SQUARE},
+        )
 
 
 def test_parent_must_be_the_level_above(clean_engine: Engine) -> None:
@@ -89,8 +99,9 @@ def test_every_write_is_audited_with_actor_and_values(clean_engine: Engine) -> N
         s.execute(text("INSERT INTO staff (name, phone) VALUES ('李网格', '13900000000')"))
         s.execute(text("DELETE FROM staff"))
     with clean_engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT actor, action, table_name, old->>'name', new->>'name' FROM audit_log ORDER BY id")).all()
+        rows = conn.execute(
+            text("SELECT actor, action, table_name, old->>'name', new->>'name' FROM audit_log ORDER BY id")
+        ).all()
     assert [r.action for r in rows].count("insert") == 7  # 6 grids + 1 staff
     upd = [r for r in rows if r.action == "update"]
     assert len(upd) == 1 and upd[0][3] == "文艺路街道" and upd[0][4] == "文艺路街道办事处"
@@ -109,8 +120,8 @@ def test_bulk_writes_log_one_summary_row(clean_engine: Engine) -> None:
 
 def test_migrations_downgrade_and_upgrade(db_url: str, server_url: str) -> None:
     from alembic import command
-
     from tests.conftest import _create_db, _drop_db
+
     from gridgov.db.engine import make_engine, sqlalchemy_url
     from gridgov.db.migrate import upgrade
 

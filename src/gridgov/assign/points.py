@@ -38,9 +38,7 @@ def assign_table(session: Session, table: str) -> AssignCounts:
         changed = session.execute(text(stmt)).rowcount  # type: ignore[attr-defined]
     else:
         raise ValueError(f"not an assignable table: {table}")
-    assigned, unassigned = session.execute(
-        text(f"SELECT count(grid_id), count(*) - count(grid_id) FROM {table}")
-    ).one()
+    assigned, unassigned = session.execute(text(f"SELECT count(grid_id), count(*) - count(grid_id) FROM {table}")).one()
     return AssignCounts(table, int(assigned), int(unassigned), int(changed))
 
 

@@ -78,9 +78,9 @@ def authenticate(session: Session, plain: str | None) -> Principal:
 def revoke_token(session: Session, token_id: int) -> None:
     """Revoke a token by id."""
     n = session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None)).values(
-            revoked_at=dt.datetime.now(dt.UTC)
-        )
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
     ).rowcount  # type: ignore[attr-defined]
     if not n:
         raise NotFound(f"令牌不存在或已吊销：{token_id}")

@@ -29,8 +29,9 @@ def generate(
     if as_json:
         echo_json(info)
     else:
-        typer.echo(f"已生成样例数据：{target}（{summary.compounds} 个楼院网格，{summary.households} 户，"
-                   f"{summary.persons} 人）")
+        typer.echo(
+            f"已生成样例数据：{target}（{summary.compounds} 个楼院网格，{summary.households} 户，{summary.persons} 人）"
+        )
 
 
 @app.command()

@@ -35,8 +35,9 @@ def list_tokens() -> None:
             .outerjoin(Grid, Grid.id == ApiToken.scope_grid_id)
             .order_by(ApiToken.id)
         ).all()
-    echo_json([{"id": r[0], "name": r[1], "role": r[2], "scope": r[3], "created_at": r[4], "revoked_at": r[5]}
-               for r in rows])
+    echo_json(
+        [{"id": r[0], "name": r[1], "role": r[2], "scope": r[3], "created_at": r[4], "revoked_at": r[5]} for r in rows]
+    )
 
 
 @app.command()

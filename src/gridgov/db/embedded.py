@@ -139,9 +139,7 @@ class EmbeddedCluster:
         cmd = ["runuser", "-u", self.server_user, "--", *args] if self._as_root else args
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
         if check and proc.returncode != 0:
-            raise DatabaseUnavailable(
-                f"命令失败：{' '.join(args[:2])}：{(proc.stderr or proc.stdout).strip()[-800:]}"
-            )
+            raise DatabaseUnavailable(f"命令失败：{' '.join(args[:2])}：{(proc.stderr or proc.stdout).strip()[-800:]}")
         return proc
 
     def _ensure_server_user(self) -> None:
@@ -254,12 +252,15 @@ class EmbeddedCluster:
             self._run(
                 [
                     str(bins.bindir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
                     f"--pwfile={pwfile}",
                     "--auth-local=scram-sha-256",
                     "--auth-host=scram-sha-256",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--no-locale",
                 ]
             )
@@ -282,8 +283,17 @@ class EmbeddedCluster:
             bins = self._bins_for(int((self.data_dir / "PG_VERSION").read_text().strip())) or find_binaries()
             self._run(
                 [
-                    str(bins.bindir / "pg_ctl"), "start", "-D", str(self.data_dir),
-                    "-l", str(self.log_file), "-w", "-t", "90", "-o", f"-p {port}",
+                    str(bins.bindir / "pg_ctl"),
+                    "start",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "90",
+                    "-o",
+                    f"-p {port}",
                 ]
             )
             state["port"] = port

@@ -37,7 +37,17 @@ SRID = 4326
 LEVELS = ("street", "community", "compound", "building")
 LEVEL_ZH = {"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"}
 PARENT_LEVEL = {"community": "street", "compound": "community", "building": "compound"}
-ROLES = ("网格长", "网格员", "网格党支部书记", "网格警员", "网格消防员", "环境管理员", "楼栋长", "党小组长", "网格督导员")
+ROLES = (
+    "网格长",
+    "网格员",
+    "网格党支部书记",
+    "网格警员",
+    "网格消防员",
+    "环境管理员",
+    "楼栋长",
+    "党小组长",
+    "网格督导员",
+)
 HOUSEHOLD_KINDS = ("常住户", "租房户", "空房户", "底商")
 MEMBER_TYPES = ("在职", "离退休", "流动", "下岗失业", "普通居民")
 SEXES = ("男", "女")
@@ -127,9 +137,7 @@ class Building(Base):
     geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
     grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
     __table_args__ = (
-        CheckConstraint(
-            "GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')", name="building_geom_kind"
-        ),
+        CheckConstraint("GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')", name="building_geom_kind"),
         CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 200", name="building_floors_range"),
         *_geom_checks("building", nullable=False),
     )
@@ -304,6 +312,16 @@ class AuditLog(Base):
 
 
 AUDITED_TABLES = (
-    "grid", "staff", "grid_role", "building", "household", "person", "party_contact", "incident",
-    "patrol_team", "patrol_area", "patrol_track", "api_token",
+    "grid",
+    "staff",
+    "grid_role",
+    "building",
+    "household",
+    "person",
+    "party_contact",
+    "incident",
+    "patrol_team",
+    "patrol_area",
+    "patrol_track",
+    "api_token",
 )

@@ -52,8 +52,16 @@ def list_grids(
     g, p = aliased(Grid), aliased(Grid)
     stmt = (
         select(
-            func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
-            g.valid_from, g.valid_to, g.updated_by, g.geom if with_geometry else literal(None),
+            func.coalesce(g.lineage_id, g.id),
+            g.code,
+            g.name,
+            g.level,
+            p.code,
+            g.version,
+            g.valid_from,
+            g.valid_to,
+            g.updated_by,
+            g.geom if with_geometry else literal(None),
         )
         .outerjoin(p, p.id == g.parent_id)
         .order_by(g.code)
@@ -73,10 +81,22 @@ def list_grids(
 def get_grid(session: Session, code: str, as_of: dt.datetime | None = None) -> GridRecord:
     """One grid by code, or ``NotFound``."""
     g, p = aliased(Grid), aliased(Grid)
-    stmt = select(
-        func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
-        g.valid_from, g.valid_to, g.updated_by, g.geom,
-    ).outerjoin(p, p.id == g.parent_id).where(g.code == code)
+    stmt = (
+        select(
+            func.coalesce(g.lineage_id, g.id),
+            g.code,
+            g.name,
+            g.level,
+            p.code,
+            g.version,
+            g.valid_from,
+            g.valid_to,
+            g.updated_by,
+            g.geom,
+        )
+        .outerjoin(p, p.id == g.parent_id)
+        .where(g.code == code)
+    )
     r = session.execute(_as_of_filter(stmt, g, as_of)).first()
     if r is None:
         raise NotFound(f"网格不存在：{code}")
@@ -115,12 +135,15 @@ def create_grid(
             raise InvalidInput(f"{level} 层级的网格必须指定上级编码")
         parent = _live(session, parent_code)
         if parent.level != PARENT_LEVEL[level]:
-            raise InvalidInput(f"层级不匹配：{level} 的上级应为 {PARENT_LEVEL[level]}，而 {parent_code} 是 {parent.level}")
+            raise InvalidInput(
+                f"层级不匹配：{level} 的上级应为 {PARENT_LEVEL[level]}，而 {parent_code} 是 {parent.level}"
+            )
         parent_id = parent.id
     if session.scalar(select(Grid.id).where(Grid.code == code, Grid.valid_to.is_(None))) is not None:
         raise Conflict(f"编码重复：{code} 已存在")
-    row = Grid(code=code, name=name, level=level, parent_id=parent_id, geom=from_shape(geom, srid=4326),
-               updated_by=actor)
+    row = Grid(
+        code=code, name=name, level=level, parent_id=parent_id, geom=from_shape(geom, srid=4326), updated_by=actor
+    )
     session.add(row)
     session.flush()
     return get_grid(session, code)
@@ -167,13 +190,22 @@ def remove_grid(session: Session, code: str, *, expected_version: int, actor: st
 
 def _snapshot(session: Session, grid_id: int) -> None:
     """Copy the live row's current state into a closed history row."""
-    cols = [Grid.code, Grid.name, Grid.level, Grid.parent_id, Grid.geom, Grid.version, Grid.valid_from,
-            Grid.updated_by]
+    cols = [Grid.code, Grid.name, Grid.level, Grid.parent_id, Grid.geom, Grid.version, Grid.valid_from, Grid.updated_by]
     src = select(literal(grid_id), *cols, func.now()).where(Grid.id == grid_id)
     session.execute(
         insert(Grid).from_select(
-            ["lineage_id", "code", "name", "level", "parent_id", "geom", "version", "valid_from", "updated_by",
-             "valid_to"],
+            [
+                "lineage_id",
+                "code",
+                "name",
+                "level",
+                "parent_id",
+                "geom",
+                "version",
+                "valid_from",
+                "updated_by",
+                "valid_to",
+            ],
             src,
         )
     )
@@ -182,14 +214,26 @@ def _snapshot(session: Session, grid_id: int) -> None:
 def history(session: Session, code: str) -> list[GridRecord]:
     """Every version of a grid (by its identity), oldest first."""
     ident = session.scalar(
-        select(func.coalesce(Grid.lineage_id, Grid.id)).where(Grid.code == code).order_by(Grid.valid_to.is_(None).desc())
+        select(func.coalesce(Grid.lineage_id, Grid.id))
+        .where(Grid.code == code)
+        .order_by(Grid.valid_to.is_(None).desc())
     )
     if ident is None:
         raise NotFound(f"网格不存在：{code}")
     g, p = aliased(Grid), aliased(Grid)
     rows = session.execute(
-        select(func.coalesce(g.lineage_id, g.id), g.code, g.name, g.level, p.code, g.version,
-               g.valid_from, g.valid_to, g.updated_by, g.geom)
+        select(
+            func.coalesce(g.lineage_id, g.id),
+            g.code,
+            g.name,
+            g.level,
+            p.code,
+            g.version,
+            g.valid_from,
+            g.valid_to,
+            g.updated_by,
+            g.geom,
+        )
         .outerjoin(p, p.id == g.parent_id)
         .where(or_(g.id == ident, g.lineage_id == ident))
         .order_by(g.version)

@@ -9,8 +9,18 @@ from sqlalchemy.orm import Session
 
 from gridgov.db import sql
 
-COUNT_COLUMNS = ("households", "hh_resident", "hh_rented", "hh_vacant", "hh_shop", "persons", "party_members",
-                 "resident_reps", "volunteers", "buildings")
+COUNT_COLUMNS = (
+    "households",
+    "hh_resident",
+    "hh_rented",
+    "hh_vacant",
+    "hh_shop",
+    "persons",
+    "party_members",
+    "resident_reps",
+    "volunteers",
+    "buildings",
+)
 
 
 def grid_counts(session: Session) -> dict[int, dict[str, Any]]:

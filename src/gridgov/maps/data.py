@@ -26,7 +26,17 @@ def grid_frame(session: Session, *, parent_code: str | None = None, level: str |
 
         grids = [g for g in grids if under(g.code)]
     counts = grid_counts(session)
-    rows = [{"code": g.code, "name": g.name, "level": g.level, "parent_code": g.parent_code, "version": g.version,
-             **counts.get(g.id, dict.fromkeys(COUNT_COLUMNS, 0)), "geometry": g.geom} for g in grids]
+    rows = [
+        {
+            "code": g.code,
+            "name": g.name,
+            "level": g.level,
+            "parent_code": g.parent_code,
+            "version": g.version,
+            **counts.get(g.id, dict.fromkeys(COUNT_COLUMNS, 0)),
+            "geometry": g.geom,
+        }
+        for g in grids
+    ]
     df = pd.DataFrame(rows, columns=["code", "name", "level", "parent_code", "version", *COUNT_COLUMNS, "geometry"])
     return gpd.GeoDataFrame(df, geometry="geometry", crs=4326)

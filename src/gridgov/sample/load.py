@@ -83,8 +83,20 @@ MOVES = [
          JOIN patrol_track k ON k.team_id = t.id AND k.night = s.night AND k.shift = s.shift""",
 ]
 
-COUNTED = ("grid", "building", "household", "person", "party_contact", "staff", "grid_role", "incident",
-           "patrol_team", "patrol_area", "patrol_track", "patrol_point")
+COUNTED = (
+    "grid",
+    "building",
+    "household",
+    "person",
+    "party_contact",
+    "staff",
+    "grid_role",
+    "incident",
+    "patrol_team",
+    "patrol_area",
+    "patrol_track",
+    "patrol_point",
+)
 
 
 def _copy(conn: Connection, table: str, rows: Iterable[Sequence[Any]]) -> int:
@@ -138,25 +150,60 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
     if not (directory / "grids.gpkg").exists():
         raise InvalidInput(f"样例数据不存在：{directory}（先运行 gridgov sample generate）")
     streets = [r[0] for r in _layer_rows(directory / "grids.gpkg", "grids", ["code", "level"]) if r[1] == "street"]
-    existing = conn.execute(
-        text("SELECT code FROM grid WHERE code = ANY(:c) AND valid_to IS NULL"), {"c": streets}
-    ).scalars().all()
+    existing = (
+        conn.execute(text("SELECT code FROM grid WHERE code = ANY(:c) AND valid_to IS NULL"), {"c": streets})
+        .scalars()
+        .all()
+    )
     if existing:
         raise Conflict(f"样例街道已导入：{', '.join(existing)}", details={"codes": list(existing)})
     conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', 'sample', true)"))
     for name, cols in STAGING.items():
         conn.execute(text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
     _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
-    _copy(conn, "s_building", _layer_rows(directory / "buildings.gpkg", "buildings",
-                                          ["code", "name", "address", "floors", "grid_code"]))
-    csv_files = (
+    _copy(
+        conn,
+        "s_building",
+        _layer_rows(directory / "buildings.gpkg", "buildings", ["code", "name", "address", "floors", "grid_code"]),
+    )
+    csv_files: tuple[tuple[str, str, list[str]], ...] = (
         ("households.csv", "s_household", ["code", "address", "building_code", "kind", "lon", "lat"]),
-        ("persons.csv", "s_person", ["code", "household_code", "name", "sex", "birth_year", "phone", "id_number",
-                                     "is_resident_rep", "is_volunteer", "is_party_member", "member_type", "tags"]),
+        (
+            "persons.csv",
+            "s_person",
+            [
+                "code",
+                "household_code",
+                "name",
+                "sex",
+                "birth_year",
+                "phone",
+                "id_number",
+                "is_resident_rep",
+                "is_volunteer",
+                "is_party_member",
+                "member_type",
+                "tags",
+            ],
+        ),
         ("party_contacts.csv", "s_contact", ["person_code", "household_code"]),
         ("staff.csv", "s_staff", ["staff_code", "name", "phone", "grid_code", "role"]),
-        ("incidents.csv", "s_incident", ["code", "category", "subcategory", "description", "lon", "lat",
-                                         "reported_at", "status", "level", "source"]),
+        (
+            "incidents.csv",
+            "s_incident",
+            [
+                "code",
+                "category",
+                "subcategory",
+                "description",
+                "lon",
+                "lat",
+                "reported_at",
+                "status",
+                "level",
+                "source",
+            ],
+        ),
     )
     for fname, table, cols in csv_files:
         if (directory / fname).exists():

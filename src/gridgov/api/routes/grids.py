@@ -19,9 +19,17 @@ router = APIRouter(prefix="/api/grids", tags=["网格"])
 
 def _public(r: GridRecord, with_geometry: bool = True) -> GridPublic:
     geometry: dict[str, Any] | None = dict(mapping(r.geom)) if with_geometry and r.geom is not None else None
-    return GridPublic(code=r.code, name=r.name, level=r.level, parent_code=r.parent_code,  # type: ignore[arg-type]
-                      version=r.version, valid_from=r.valid_from, valid_to=r.valid_to, updated_by=r.updated_by,
-                      geometry=geometry)
+    return GridPublic(
+        code=r.code,
+        name=r.name,
+        level=r.level,
+        parent_code=r.parent_code,  # type: ignore[arg-type]
+        version=r.version,
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+        updated_by=r.updated_by,
+        geometry=geometry,
+    )
 
 
 @router.get("", response_model=list[GridPublic], summary="网格列表")
@@ -54,8 +62,15 @@ def create_grid(session: SessionDep, who: PrincipalDep, body: GridCreate) -> Gri
     """Create a grid inside the caller's scope."""
     parent_id = service.get_grid(session, body.parent_code).id if body.parent_code else None
     require(session, who, "editor", parent_id)
-    rec = service.create_grid(session, code=body.code, name=body.name, level=body.level,
-                              parent_code=body.parent_code, geometry=body.geometry, actor=who.name)
+    rec = service.create_grid(
+        session,
+        code=body.code,
+        name=body.name,
+        level=body.level,
+        parent_code=body.parent_code,
+        geometry=body.geometry,
+        actor=who.name,
+    )
     return _public(rec)
 
 
@@ -63,8 +78,9 @@ def create_grid(session: SessionDep, who: PrincipalDep, body: GridCreate) -> Gri
 def update_grid(session: SessionDep, who: PrincipalDep, code: str, body: GridUpdate) -> GridPublic:
     """Rename or reshape a grid; a stale ``version`` gets 412 and nothing is written."""
     require(session, who, "editor", service.get_grid(session, code).id)
-    rec = service.update_grid(session, code, expected_version=body.version, actor=who.name, name=body.name,
-                              geometry=body.geometry)
+    rec = service.update_grid(
+        session, code, expected_version=body.version, actor=who.name, name=body.name, geometry=body.geometry
+    )
     return _public(rec)
 
 

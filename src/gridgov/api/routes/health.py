@@ -21,6 +21,7 @@ def healthz(engine: EngineDep, response: Response) -> Health:
         revision = current(engine) or None
     except DatabaseUnavailable as exc:
         response.status_code = 503
-        return Health(status="degraded", database="unavailable", postgis_version=None, schema_revision=None,
-                      detail=exc.message)
+        return Health(
+            status="degraded", database="unavailable", postgis_version=None, schema_revision=None, detail=exc.message
+        )
     return Health(status="ok", database="ok", postgis_version=version, schema_revision=revision)

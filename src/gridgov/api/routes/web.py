@@ -28,7 +28,10 @@ def index(session: SessionDep, settings: SettingsDep) -> str:
     """Start page: links to maps and the list of streets and communities."""
     maps_dir = settings.maps_dir
     maps = sorted(p.name for p in maps_dir.glob("*.html")) if maps_dir.is_dir() else []
-    items = "".join(f'<li><a href="/maps/files/{html.escape(m)}">{html.escape(m)}</a></li>' for m in maps) or "<li>暂无</li>"
+    items = (
+        "".join(f'<li><a href="/maps/files/{html.escape(m)}">{html.escape(m)}</a></li>' for m in maps)
+        or "<li>暂无</li>"
+    )
     rows = "".join(
         f"<tr><td>{html.escape(g.code)}</td><td>{html.escape(g.name)}</td><td>{g.level}</td></tr>"
         for lvl in ("street", "community")
