@@ -158,8 +158,8 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
     if existing:
         raise Conflict(f"样例街道已导入：{', '.join(existing)}", details={"codes": list(existing)})
     conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', 'sample', true)"))
-    for name, cols in STAGING.items():
-        conn.execute(text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
+    for name, ddl in STAGING.items():
+        conn.execute(text(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP"))
     _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
     _copy(
         conn,
