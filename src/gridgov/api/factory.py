@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import Engine
@@ -12,6 +12,7 @@ from gridgov.api import errors
 from gridgov.api.routes import grids, health, tokens, web
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
+from gridgov.maps import assets
 
 DESCRIPTION = """网格化管理服务：街道 → 社区 → 楼院三级网格、台帐与网格图。
 
@@ -41,18 +42,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="gridgov API 文档",
-            swagger_js_url="/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui-dist/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/swagger-ui-dist/favicon-32x32.png",
+            swagger_js_url=assets.vendor_url(assets.SWAGGER_UI_JS),
+            swagger_css_url=assets.vendor_url(assets.SWAGGER_UI_CSS),
+            swagger_favicon_url=assets.vendor_url(assets.SWAGGER_UI_FAVICON),
         )
 
     @app.get("/static/vendor/{path:path}", include_in_schema=False)
     def vendor(path: str) -> FileResponse:
-        from gridgov.maps.assets import resolve_vendor
-
-        target = resolve_vendor(path, s.node_modules)
-        if target is None:
-            raise HTTPException(status_code=404, detail="文件不存在")
-        return FileResponse(target)
+        # Only whitelisted files from pinned npm packages; anything else is NotFound → 404.
+        return FileResponse(assets.resolve_vendor(path, s.node_modules))
 
     return app
