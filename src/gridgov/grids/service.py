@@ -32,6 +32,31 @@ class GridRecord:
     geom: Any
 
 
+_G, _P = aliased(Grid), aliased(Grid)
+
+
+def _record_select(with_geometry: bool = True) -> Select[Any]:
+    """SELECT of GridRecord fields over grid ``_G`` joined to its parent ``_P``."""
+    return select(
+        func.coalesce(_G.lineage_id, _G.id),
+        _G.code,
+        _G.name,
+        _G.level,
+        _P.code,
+        _G.version,
+        _G.valid_from,
+        _G.valid_to,
+        _G.updated_by,
+        _G.geom if with_geometry else literal(None),
+    ).outerjoin(_P, _P.id == _G.parent_id)
+
+
+def _record(r: Any) -> GridRecord:
+    return GridRecord(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9]) if r[9] is not None else None
+    )
+
+
 def _as_of_filter(stmt: Select[Any], g: Any, as_of: dt.datetime | None) -> Select[Any]:
     if as_of is None:
         return stmt.where(g.valid_to.is_(None), g.lineage_id.is_(None))
@@ -49,58 +74,20 @@ def list_grids(
     """Grids live now (or as of a moment), optionally of one level or under one parent, by code."""
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
-    g, p = aliased(Grid), aliased(Grid)
-    stmt = (
-        select(
-            func.coalesce(g.lineage_id, g.id),
-            g.code,
-            g.name,
-            g.level,
-            p.code,
-            g.version,
-            g.valid_from,
-            g.valid_to,
-            g.updated_by,
-            g.geom if with_geometry else literal(None),
-        )
-        .outerjoin(p, p.id == g.parent_id)
-        .order_by(g.code)
-    )
-    stmt = _as_of_filter(stmt, g, as_of)
+    stmt = _as_of_filter(_record_select(with_geometry).order_by(_G.code), _G, as_of)
     if level:
-        stmt = stmt.where(g.level == level)
+        stmt = stmt.where(_G.level == level)
     if parent_code:
-        stmt = stmt.where(p.code == parent_code)
-    rows = session.execute(stmt).all()
-    return [
-        GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9]) if r[9] is not None else None)
-        for r in rows
-    ]
+        stmt = stmt.where(_P.code == parent_code)
+    return [_record(r) for r in session.execute(stmt).all()]
 
 
 def get_grid(session: Session, code: str, as_of: dt.datetime | None = None) -> GridRecord:
     """One grid by code, or ``NotFound``."""
-    g, p = aliased(Grid), aliased(Grid)
-    stmt = (
-        select(
-            func.coalesce(g.lineage_id, g.id),
-            g.code,
-            g.name,
-            g.level,
-            p.code,
-            g.version,
-            g.valid_from,
-            g.valid_to,
-            g.updated_by,
-            g.geom,
-        )
-        .outerjoin(p, p.id == g.parent_id)
-        .where(g.code == code)
-    )
-    r = session.execute(_as_of_filter(stmt, g, as_of)).first()
+    r = session.execute(_as_of_filter(_record_select().where(_G.code == code), _G, as_of)).first()
     if r is None:
         raise NotFound(f"网格不存在：{code}")
-    return GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9]))
+    return _record(r)
 
 
 def _live(session: Session, code: str) -> Grid:
@@ -220,22 +207,7 @@ def history(session: Session, code: str) -> list[GridRecord]:
     )
     if ident is None:
         raise NotFound(f"网格不存在：{code}")
-    g, p = aliased(Grid), aliased(Grid)
     rows = session.execute(
-        select(
-            func.coalesce(g.lineage_id, g.id),
-            g.code,
-            g.name,
-            g.level,
-            p.code,
-            g.version,
-            g.valid_from,
-            g.valid_to,
-            g.updated_by,
-            g.geom,
-        )
-        .outerjoin(p, p.id == g.parent_id)
-        .where(or_(g.id == ident, g.lineage_id == ident))
-        .order_by(g.version)
+        _record_select().where(or_(_G.id == ident, _G.lineage_id == ident)).order_by(_G.version)
     ).all()
-    return [GridRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], to_shape(r[9])) for r in rows]
+    return [_record(r) for r in rows]
