@@ -27,10 +27,19 @@ def _free_port() -> int:
 def served(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDGOV_")}
-    env |= {"GRIDGOV_DATABASE_URL": db_url, "GRIDGOV_HOME": str(tmp_path_factory.mktemp("home")),
-            "GRIDGOV_NODE_MODULES": str(ROOT / "node_modules")}
-    proc = subprocess.Popen([sys.executable, "-m", "gridgov.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env |= {
+        "GRIDGOV_DATABASE_URL": db_url,
+        "GRIDGOV_HOME": str(tmp_path_factory.mktemp("home")),
+        "GRIDGOV_NODE_MODULES": str(ROOT / "node_modules"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridgov.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):

@@ -1,0 +1,117 @@
+"""The sample street loaded into PostGIS: minimum contents, assignment rule, roll-ups, staff everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from gridgov.errors import Conflict
+from gridgov.ledger.counts import grid_counts
+from gridgov.sample.load import load_sample
+
+
+def scalar(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("sql", "minimum"),
+    [
+        ("SELECT count(*) FROM grid WHERE level = 'street'", 1),
+        ("SELECT count(*) FROM grid WHERE level = 'community'", 6),
+        ("SELECT count(*) FROM grid WHERE level = 'compound'", 60),
+        ("SELECT count(*) FROM building", 600),
+        ("SELECT count(*) FROM household", 20_000),
+        ("SELECT count(*) FROM person", 50_000),
+        ("SELECT count(*) FROM person WHERE is_party_member", 1_500),
+        ("SELECT count(*) FROM incident", 2_000),
+        ("SELECT count(DISTINCT night) FROM patrol_track WHERE shift = '上半夜'", 30),
+        ("SELECT count(DISTINCT night) FROM patrol_track WHERE shift = '下半夜'", 30),
+        ("SELECT count(*) FROM patrol_point", 10_000),
+    ],
+)
+def test_minimum_contents(sample_engine: Engine, sql: str, minimum: int) -> None:
+    assert scalar(sample_engine, sql) >= minimum
+
+
+def test_member_types_volunteers_and_incident_span(sample_engine: Engine) -> None:
+    with sample_engine.connect() as conn:
+        types = set(conn.execute(text("SELECT DISTINCT member_type FROM person WHERE is_party_member")).scalars())
+        vol, members = conn.execute(
+            text("SELECT count(*) FILTER (WHERE is_volunteer), count(*) FROM person WHERE is_party_member")
+        ).one()
+        days = conn.execute(text("SELECT max(reported_at)::date - min(reported_at)::date FROM incident")).scalar()
+    assert types == {"在职", "离退休", "流动", "下岗失业", "普通居民"}
+    assert vol >= members / 2
+    assert days >= 85
+
+
+def test_staff_on_every_grid(sample_engine: Engine) -> None:
+    missing = scalar(
+        sample_engine,
+        "SELECT count(*) FROM grid g WHERE g.valid_to IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM grid_role r WHERE r.grid_id = g.id)",
+    )
+    assert missing == 0
+
+
+def test_boundary_and_outside_households(sample_engine: Engine, sample_dir: Path) -> None:
+    meta = json.loads((sample_dir / "sample_meta.json").read_text(encoding="utf-8"))
+    boundary = meta["boundary_household_details"]
+    assert len(boundary) >= 6 and all(len(b["compounds"]) >= 2 for b in boundary)
+    with sample_engine.connect() as conn:
+        got = dict(
+            conn.execute(
+                text(
+                    "SELECT h.code, g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id WHERE h.code = ANY(:c)"
+                ),
+                {"c": [b["code"] for b in boundary] + meta["outside_households"]},
+            ).all()
+        )
+        unassigned = set(conn.execute(text("SELECT code FROM household WHERE grid_id IS NULL")).scalars())
+    # the documented rule: among the grids whose boundary holds the point, the smallest code
+    assert {b["code"]: got[b["code"]] for b in boundary} == {b["code"]: b["compounds"][0] for b in boundary}
+    assert unassigned == set(meta["outside_households"])
+
+
+def test_parents_equal_sum_of_children_and_nothing_counted_twice(sample_engine: Engine) -> None:
+    with Session(sample_engine) as s:
+        counts = grid_counts(s)
+        grids = s.execute(text("SELECT id, parent_id, level FROM grid WHERE valid_to IS NULL")).all()
+        assigned = s.execute(text("SELECT count(*) FROM household WHERE grid_id IS NOT NULL")).scalar_one()
+        persons = s.execute(
+            text("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id WHERE h.grid_id IS NOT NULL")
+        ).scalar_one()
+    children: dict[int, list[int]] = {}
+    for gid, parent, _ in grids:
+        if parent is not None:
+            children.setdefault(parent, []).append(gid)
+    for parent, kids in children.items():
+        for col in ("households", "persons", "party_members", "buildings", "hh_rented"):
+            assert counts[parent][col] == sum(counts[k][col] for k in kids), (parent, col)
+    street = next(gid for gid, _, level in grids if level == "street")
+    assert counts[street]["households"] == assigned and counts[street]["persons"] == persons
+
+
+def test_loading_twice_is_refused_and_writes_nothing(sample_engine: Engine, sample_dir: Path) -> None:
+    before = scalar(sample_engine, "SELECT count(*) FROM household")
+    with pytest.raises(Conflict, match="已导入"), sample_engine.begin() as conn:
+        load_sample(conn, sample_dir)
+    assert scalar(sample_engine, "SELECT count(*) FROM household") == before
+
+
+def test_bulk_load_is_audited_per_statement(sample_engine: Engine) -> None:
+    with sample_engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                text("SELECT table_name, (new->>'rows')::int FROM audit_log WHERE action = 'bulk_insert'")
+            ).all()
+        )
+        total = conn.execute(text("SELECT count(*) FROM audit_log")).scalar()
+    assert rows["household"] >= 20_000 and rows["person"] >= 50_000
+    assert total < 100  # one summary row per statement, not one per record
