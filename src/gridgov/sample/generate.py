@@ -97,6 +97,8 @@ import shapely
 from numpy.dtypes import StringDType
 from pyproj import Transformer
 
+from gridgov.sample.formats import CSV_COLUMNS
+
 __all__ = ["SampleSummary", "generate", "GENERATOR_VERSION", "LARGE_SCALE_HOUSEHOLDS"]
 
 GENERATOR_VERSION = "1.0.0"
@@ -1320,7 +1322,7 @@ def _write_households(
 ) -> tuple[int, _Households | None]:
     """Write households.csv in chunks; optionally return the household table."""
     rng = _rng(seed, "households")
-    writer = _CsvWriter(out / "households.csv", ["code", "address", "building_code", "kind", "lon", "lat"])
+    writer = _CsvWriter(out / "households.csv", CSV_COLUMNS["households.csv"])
     comp_addr = np.asarray(grids.comp_addr, dtype=_S)
     hh_addr_prefix = _cat(comp_addr[bld.comp], _str(bld.serial), "号楼")
     _require_plain("compound addresses", comp_addr)
@@ -1596,23 +1598,7 @@ def _write_persons(seed: int, out: Path, hh: _Households, bld: _Buildings, end: 
         tags = np.strings.add(tags, np.where(flag, name + ";", "").astype(_S))
     tags = np.strings.rstrip(np.asarray(tags, dtype=_S), ";")
     pcode = _cat(hh.codes[h], "P", _str(member + 1))
-    w = _CsvWriter(
-        out / "persons.csv",
-        [
-            "code",
-            "household_code",
-            "name",
-            "sex",
-            "birth_year",
-            "phone",
-            "id_number",
-            "is_resident_rep",
-            "is_volunteer",
-            "is_party_member",
-            "member_type",
-            "tags",
-        ],
-    )
+    w = _CsvWriter(out / "persons.csv", CSV_COLUMNS["persons.csv"])
     w.write(
         [
             pcode,
@@ -1662,7 +1648,7 @@ def _write_party_contacts(seed: int, out: Path, persons: _Persons, hh: _Househol
             rows_p.append(int(members[i]))
             rows_h.append(hidx)
     p_arr, h_arr = np.asarray(rows_p, dtype=np.int64), np.asarray(rows_h, dtype=np.int64)
-    w = _CsvWriter(out / "party_contacts.csv", ["person_code", "household_code"])
+    w = _CsvWriter(out / "party_contacts.csv", CSV_COLUMNS["party_contacts.csv"])
     w.write([persons.codes[p_arr], hh.codes[h_arr]])
     w.close()
     return len(p_arr)
@@ -1755,7 +1741,7 @@ def _write_staff(seed: int, out: Path, grids: _Grids, bld: _Buildings, hh: _Hous
     for s, _, _ in rows:
         if s not in code_of:
             code_of[s] = f"S{len(code_of) + 1:06d}"
-    w = _CsvWriter(out / "staff.csv", ["staff_code", "name", "phone", "grid_code", "role"])
+    w = _CsvWriter(out / "staff.csv", CSV_COLUMNS["staff.csv"])
     w.write(
         [
             np.asarray([code_of[s] for s, _, _ in rows], dtype=_S),
@@ -1885,10 +1871,7 @@ def _write_incidents(
     day_serial = _ranks_within(t.astype("datetime64[D]").astype(np.int64)) + 1
     codes = _cat("E", _str(ymd), _zfill(day_serial, 4))
     reported = _cat(_str(np.datetime_as_string(t, unit="s")), "+08:00")
-    w = _CsvWriter(
-        out / "incidents.csv",
-        ["code", "category", "subcategory", "description", "lon", "lat", "reported_at", "status", "level", "source"],
-    )
+    w = _CsvWriter(out / "incidents.csv", CSV_COLUMNS["incidents.csv"])
     w.write(
         [
             codes,

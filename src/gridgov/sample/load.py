@@ -18,6 +18,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gridgov.errors import Conflict, InvalidInput
+from gridgov.sample.formats import CSV_COLUMNS
 
 STAGING = {
     "s_grid": "code text, name text, level text, parent_code text, wkb bytea",
@@ -166,48 +167,16 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
         "s_building",
         _layer_rows(directory / "buildings.gpkg", "buildings", ["code", "name", "address", "floors", "grid_code"]),
     )
-    csv_files: tuple[tuple[str, str, list[str]], ...] = (
-        ("households.csv", "s_household", ["code", "address", "building_code", "kind", "lon", "lat"]),
-        (
-            "persons.csv",
-            "s_person",
-            [
-                "code",
-                "household_code",
-                "name",
-                "sex",
-                "birth_year",
-                "phone",
-                "id_number",
-                "is_resident_rep",
-                "is_volunteer",
-                "is_party_member",
-                "member_type",
-                "tags",
-            ],
-        ),
-        ("party_contacts.csv", "s_contact", ["person_code", "household_code"]),
-        ("staff.csv", "s_staff", ["staff_code", "name", "phone", "grid_code", "role"]),
-        (
-            "incidents.csv",
-            "s_incident",
-            [
-                "code",
-                "category",
-                "subcategory",
-                "description",
-                "lon",
-                "lat",
-                "reported_at",
-                "status",
-                "level",
-                "source",
-            ],
-        ),
+    csv_files = (
+        ("households.csv", "s_household"),
+        ("persons.csv", "s_person"),
+        ("party_contacts.csv", "s_contact"),
+        ("staff.csv", "s_staff"),
+        ("incidents.csv", "s_incident"),
     )
-    for fname, table, cols in csv_files:
+    for fname, table in csv_files:
         if (directory / fname).exists():
-            _copy(conn, table, _csv_rows(directory / fname, cols))
+            _copy(conn, table, _csv_rows(directory / fname, CSV_COLUMNS[fname]))
     if (directory / "patrol_teams.gpkg").exists():
         _copy(conn, "s_area", _layer_rows(directory / "patrol_teams.gpkg", "areas", ["team_code", "team_name"]))
         _copy(conn, "s_route", _layer_rows(directory / "patrol_teams.gpkg", "routes", ["team_code"]))
