@@ -13,6 +13,7 @@ from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
+from gridgov.db.migrate import head
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_healthz_reports_postgis(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["database"] == "ok" and body["schema_revision"] == "0001"
+    assert body["status"] == "ok" and body["database"] == "ok" and body["schema_revision"] == head()
     assert body["postgis_version"].startswith('POSTGIS="3.')
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gridgov.db.migrate import head
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -59,7 +61,7 @@ def served(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 def test_health_and_start_page(served: str) -> None:
     health = httpx.get(f"{served}/healthz").json()
-    assert health["database"] == "ok" and health["schema_revision"] == "0001"
+    assert health["database"] == "ok" and health["schema_revision"] == head()
     page = httpx.get(f"{served}/")
     assert page.status_code == 200 and "网格化管理" in page.text and 'lang="zh-CN"' in page.text
 

@@ -36,3 +36,10 @@ def current(engine: Engine) -> str:
         if not exists:
             return ""
         return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "")
+
+
+def head() -> str:
+    """The newest revision shipped with this version of gridgov."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head())

@@ -280,6 +280,23 @@ class PatrolPoint(Base):
     __table_args__ = (*_geom_checks("patrol_point", nullable=False),)
 
 
+class GridFinding(Base):
+    """A stored validation finding (overlap, gap, …) shown to staff until a later validation clears it."""
+
+    __tablename__ = "grid_finding"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    codes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    message: Mapped[str] = mapped_column(Text)
+    location: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    length_m: Mapped[float | None] = mapped_column(Float)
+    geom: Mapped[Any | None] = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True))
+    source: Mapped[str] = mapped_column(String(16))
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (Index("grid_finding_codes_idx", "codes", postgresql_using="gin"),)
+
+
 class ApiToken(Base):
     """An API token; only its SHA-256 is stored. Editors are scoped to a street or community grid."""
 

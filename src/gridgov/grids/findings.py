@@ -1,0 +1,67 @@
+"""Validation findings and the grid input they are computed on (shared by import, validate and repairs)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+# Rules that refuse a whole import; the rest are stored and shown, and staff fix them later.
+HARD_RULES = frozenset({"invalid_geometry", "orphan", "duplicate_code", "level_mismatch"})
+TOPOLOGY_RULES = frozenset({"overlap", "gap", "outside_parent", "sliver"})
+ALL_RULES = HARD_RULES | TOPOLOGY_RULES | {"bad_code"}
+
+RULE_ZH = {
+    "invalid_geometry": "几何无效",
+    "orphan": "上级网格缺失",
+    "duplicate_code": "编码重复",
+    "level_mismatch": "层级不匹配",
+    "bad_code": "编码不符合规则",
+    "overlap": "同级网格重叠",
+    "gap": "网格间空隙",
+    "outside_parent": "超出上级网格",
+    "sliver": "狭长碎片",
+}
+
+
+@dataclass(frozen=True)
+class GridInput:
+    """A grid to validate: attributes plus a shapely geometry in EPSG:4326; ``row`` is the file feature number."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    geometry: BaseGeometry | None
+    row: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, reported once, with the exact grid codes involved and a point on it."""
+
+    rule: str
+    codes: list[str]
+    message: str
+    location: list[float] | None = None  # [lon, lat]
+    area_m2: float | None = None
+    length_m: float | None = None
+    rows: list[int] = field(default_factory=list)  # file feature numbers, for imports
+    geometry: BaseGeometry | None = field(default=None, compare=False)  # the problem area/line, EPSG:4326
+
+    @property
+    def blocking(self) -> bool:
+        """True for rules that refuse an import."""
+        return self.rule in HARD_RULES
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (None fields dropped)."""
+        d = asdict(self)
+        d.pop("geometry")
+        if not self.rows:
+            d.pop("rows")
+        if self.geometry is not None and not self.geometry.is_empty:
+            d["geometry"] = mapping(self.geometry)
+        return {k: v for k, v in d.items() if v is not None}
