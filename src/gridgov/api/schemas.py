@@ -13,7 +13,13 @@ Level = Literal["street", "community", "compound", "building"]
 class GridCreate(BaseModel):
     """A new grid."""
 
-    code: str = Field(min_length=1, max_length=32, examples=["610103006001001"])
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        examples=["610103006001001"],
+        description="省略时按编码规则在上级编码后顺延分配",
+    )
     name: str = Field(min_length=1, max_length=200, examples=["文艺北路一社区第01网格"])
     level: Level
     parent_code: str | None = None
@@ -41,6 +47,95 @@ class GridPublic(BaseModel):
     valid_to: dt.datetime | None
     updated_by: str | None
     geometry: dict[str, Any] | None = None
+
+
+class GridDraft(BaseModel):
+    """An unsaved grid from the editor: ``code`` is None for a new one."""
+
+    code: str | None = None
+    name: str = "未命名网格"
+    level: Level = "compound"
+    parent_code: str | None = None
+    geometry: dict[str, Any]
+
+
+class ValidateRequest(BaseModel):
+    """Drafts to validate against the live grids (drafts replace live grids with the same code)."""
+
+    parent: str | None = Field(default=None, description="只报告此网格及其下级的问题（无草稿时）")
+    grids: list[GridDraft] = Field(default_factory=list)
+
+
+class FindingPublic(BaseModel):
+    """One validation finding."""
+
+    rule: str
+    codes: list[str]
+    message: str
+    location: list[float] | None = None
+    area_m2: float | None = None
+    length_m: float | None = None
+    rows: list[int] | None = None
+    geometry: dict[str, Any] | None = None
+
+
+class FindingsPublic(BaseModel):
+    """A list of findings."""
+
+    findings: list[FindingPublic]
+
+
+class ImportReportPublic(BaseModel):
+    """The outcome of a grid import (``refused`` means nothing was written)."""
+
+    file: str
+    features: int
+    crs: str
+    dry_run: bool
+    written: bool
+    refused: bool
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    reassigned: dict[str, int]
+    findings: list[FindingPublic]
+
+
+class RepairRequest(BaseModel):
+    """A repair: previewed unless ``apply`` is true."""
+
+    operation: Literal["clip", "snap", "fill_gap", "split", "merge", "renumber"]
+    code: str | None = Field(default=None, description="clip / snap / split 的网格编码")
+    codes: list[str] = Field(default_factory=list, description="merge 的网格编码")
+    parent: str | None = Field(default=None, description="fill_gap / renumber 的上级编码")
+    line: dict[str, Any] | None = Field(default=None, description="split 的分割线（GeoJSON LineString）")
+    at: list[float] | None = Field(default=None, description="fill_gap：只处理离此点 [经度, 纬度] 最近的空隙")
+    tolerance_m: float | None = Field(default=None, ge=0, le=50)
+    name: str | None = None
+    apply: bool = False
+
+
+class RepairChange(BaseModel):
+    """One grid's change in a repair preview."""
+
+    action: Literal["update", "create", "retire"]
+    code: str
+    new_code: str | None
+    name: str
+    area_before_m2: float | None
+    area_after_m2: float | None
+    geometry: dict[str, Any] | None
+
+
+class RepairPublic(BaseModel):
+    """A repair preview (and, when applied, what moved)."""
+
+    operation: str
+    operation_zh: str
+    applied: bool
+    changes: list[RepairChange]
+    findings_after: list[FindingPublic]
+    reassigned: dict[str, int]
 
 
 class TokenCreate(BaseModel):

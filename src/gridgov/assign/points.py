@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -29,15 +31,26 @@ class AssignCounts:
     changed: int
 
 
-def assign_table(session: Session, table: str) -> AssignCounts:
-    """Re-assign every row of one table in one statement."""
+AREA_FILTER = "WHERE ST_Intersects({alias}.geom, ST_GeomFromWKB(:area, 4326))"
+
+
+def _run(session: Session, table: str, area: BaseGeometry | None) -> int:
+    """One set-based UPDATE over the table, or over the rows touching ``area``; returns rows changed."""
+    alias = "b" if table == "building" else "e"
+    where = AREA_FILTER.format(alias=alias) if area is not None else ""
     if table == "building":
-        changed = session.execute(text(sql.load("assign_buildings"))).rowcount  # type: ignore[attr-defined]
+        stmt = sql.load("assign_buildings").format(where=where)
     elif table in POINT_TABLES:
-        stmt = sql.load("assign_points").format(table=table)
-        changed = session.execute(text(stmt)).rowcount  # type: ignore[attr-defined]
+        stmt = sql.load("assign_points").format(table=table, where=where)
     else:
         raise ValueError(f"not an assignable table: {table}")
+    params = {"area": shapely.to_wkb(area)} if area is not None else {}
+    return int(session.execute(text(stmt), params).rowcount)  # type: ignore[attr-defined]
+
+
+def assign_table(session: Session, table: str) -> AssignCounts:
+    """Re-assign every row of one table in one statement."""
+    changed = _run(session, table, None)
     assigned, unassigned = session.execute(text(f"SELECT count(grid_id), count(*) - count(grid_id) FROM {table}")).one()
     return AssignCounts(table, int(assigned), int(unassigned), int(changed))
 
@@ -49,3 +62,8 @@ def assign_all(session: Session) -> list[AssignCounts]:
         return [assign_table(session, t) for t in ("building", "household", "incident")]
     finally:
         session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
+
+
+def reassign_area(session: Session, area: BaseGeometry) -> dict[str, int]:
+    """Re-assign only the entities touching a changed area (EPSG:4326); the audit log records each move."""
+    return {t: _run(session, t, area) for t in ("building", "household", "incident")}

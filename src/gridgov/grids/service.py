@@ -8,9 +8,10 @@ from typing import Any
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Select, func, insert, literal, or_, select, update
+from sqlalchemy import Select, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
+from gridgov.assign.points import reassign_area
 from gridgov.db.models import LEVELS, PARENT_LEVEL, Grid
 from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from gridgov.geo.checks import as_multipolygon
@@ -108,8 +109,9 @@ def create_grid(
     parent_code: str | None,
     geometry: Any,
     actor: str,
+    reassign: bool = True,
 ) -> GridRecord:
-    """Insert a new live grid under its parent."""
+    """Insert a new live grid under its parent (and re-assign the entities inside it unless told not to)."""
     if level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}")
     geom = as_multipolygon(geometry)
@@ -133,23 +135,31 @@ def create_grid(
     )
     session.add(row)
     session.flush()
+    if reassign:
+        reassign_area(session, geom)
     return get_grid(session, code)
 
 
 def update_grid(
     session: Session,
-    code: str,
+    grid_code: str,
     *,
     expected_version: int,
     actor: str,
     name: str | None = None,
     geometry: Any = None,
+    parent_code: str | None = None,
+    code: str | None = None,
+    reassign: bool = True,
 ) -> GridRecord:
-    """Change a grid's name or geometry; the old state is kept as a history row."""
-    row = _live(session, code)
+    """Change a grid's name, geometry, parent or code; the old state is kept as a history row.
+
+    Entities in the changed area (old ∪ new geometry) are re-assigned unless ``reassign`` is False.
+    """
+    row = _live(session, grid_code)
     if row.version != expected_version:
         raise StaleVersion(
-            f"网格 {code} 已被他人修改（当前版本 {row.version}，您编辑的是版本 {expected_version}），请刷新后重试",
+            f"网格 {grid_code} 已被他人修改（当前版本 {row.version}，您编辑的是版本 {expected_version}），请刷新后重试",
             details={"current_version": row.version},
         )
     new_geom = as_multipolygon(geometry) if geometry is not None else None
@@ -159,12 +169,23 @@ def update_grid(
         values["name"] = name
     if new_geom is not None:
         values["geom"] = from_shape(shapely.normalize(new_geom), srid=4326)
+    if parent_code is not None:
+        current_parent = session.scalar(select(Grid.code).where(Grid.id == row.parent_id))
+        if parent_code != current_parent:
+            values["parent_id"] = _live(session, parent_code).id  # the level trigger checks the pairing
+    if code is not None and code != row.code:
+        if session.scalar(select(Grid.id).where(Grid.code == code, Grid.valid_to.is_(None))) is not None:
+            raise Conflict(f"编码重复：{code} 已存在")
+        values["code"] = code
+    old_geom = to_shape(row.geom) if new_geom is not None else None
     session.execute(update(Grid).where(Grid.id == row.id).values(**values))
     session.expire(row)
-    return get_grid(session, code)
+    if reassign and new_geom is not None and old_geom is not None:
+        reassign_area(session, shapely.union(old_geom, new_geom))
+    return get_grid(session, values.get("code", row.code))
 
 
-def remove_grid(session: Session, code: str, *, expected_version: int, actor: str) -> None:
+def remove_grid(session: Session, code: str, *, expected_version: int, actor: str, reassign: bool = True) -> None:
     """Retire a grid: its live row gets ``valid_to``; it must have no live children."""
     row = _live(session, code)
     if row.version != expected_version:
@@ -173,6 +194,8 @@ def remove_grid(session: Session, code: str, *, expected_version: int, actor: st
     if child is not None:
         raise Conflict(f"网格 {code} 仍有下级网格（如 {child}），不能删除")
     session.execute(update(Grid).where(Grid.id == row.id).values(valid_to=func.now(), updated_by=actor))
+    if reassign:
+        reassign_area(session, to_shape(row.geom))
 
 
 def _snapshot(session: Session, grid_id: int) -> None:
@@ -211,3 +234,33 @@ def history(session: Session, code: str) -> list[GridRecord]:
         _record_select().where(or_(_G.id == ident, _G.lineage_id == ident)).order_by(_G.version)
     ).all()
     return [_record(r) for r in rows]
+
+
+def all_codes(session: Session) -> set[str]:
+    """Every code ever used (live and retired), so new codes never reuse an old one."""
+    return set(session.scalars(select(Grid.code).distinct()))
+
+
+def recode(session: Session, renames: dict[str, str], versions: dict[str, int], *, actor: str) -> None:
+    """Change several live grids' codes at once (codes may swap); one new version each, history kept."""
+    rows = {r.code: r for r in (_live(session, c) for c in renames)}
+    for code, row in rows.items():
+        if row.version != versions.get(code, row.version):
+            raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
+        _snapshot(session, row.id)
+    ids = [r.id for r in rows.values()]
+    taken = session.scalar(
+        select(Grid.code).where(Grid.code.in_(list(renames.values())), Grid.valid_to.is_(None), Grid.id.not_in(ids))
+    )
+    if taken is not None:
+        raise Conflict(f"编码重复：{taken} 已被其他网格使用")
+    # Two set-based steps: swapped codes would otherwise collide on the live-code unique index.
+    session.execute(update(Grid).where(Grid.id.in_(ids)).values(code=func.concat("~", Grid.code)))
+    session.execute(
+        text(
+            "UPDATE grid g SET code = m.code, version = g.version + 1, valid_from = now(), updated_by = :actor "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:codes AS text[])) AS m(id, code) WHERE g.id = m.id"
+        ),
+        {"ids": ids, "codes": [renames[c] for c in rows], "actor": actor},
+    )
+    session.expire_all()

@@ -1,5 +1,6 @@
 -- Assign buildings: a footprint goes to the live leaf grid it overlaps most (area in m² on the
 -- geography), ties to the code that sorts first; a point building follows the point rule.
+-- {where} is empty or restricts the run to a changed area (an incremental update).
 WITH pick AS (
     SELECT b.id,
            (SELECT l.id
@@ -15,6 +16,7 @@ WITH pick AS (
                       l.code
              LIMIT 1) AS grid_id
       FROM building b
+      {where}
 )
 UPDATE building b
    SET grid_id = pick.grid_id

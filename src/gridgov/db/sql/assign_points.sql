@@ -1,6 +1,7 @@
 -- Assign every point entity of one table to exactly one live *leaf* grid.
 -- Rule (documented in assign/points.py): a point covered by several leaf grids (it lies on a shared
 -- edge or vertex) goes to the covering grid whose code sorts first; a point covered by none gets NULL.
+-- {where} is empty or restricts the run to a changed area (an incremental update).
 -- {table} is substituted by the caller from a fixed whitelist.
 WITH pick AS (
     SELECT e.id,
@@ -14,6 +15,7 @@ WITH pick AS (
              ORDER BY l.code
              LIMIT 1) AS grid_id
       FROM {table} e
+      {where}
 )
 UPDATE {table} e
    SET grid_id = pick.grid_id

@@ -1,0 +1,258 @@
+"""``gridgov grids``: import, export, validate, history and repairs of the grid hierarchy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from sqlalchemy.orm import Session
+
+from gridgov.cli.common import echo_json, engine
+from gridgov.db.engine import session_scope
+from gridgov.errors import InvalidInput
+from gridgov.grids import service
+from gridgov.grids.findings import RULE_ZH, Finding
+
+if TYPE_CHECKING:
+    from gridgov.grids.repair import RepairPlan
+
+app = typer.Typer(help="网格：导入、导出、校验拓扑、查看历史、修复。")
+JsonOpt = typer.Option(False, "--json", help="以 JSON 输出")
+ACTOR = "cli"
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    if not findings:
+        typer.echo("未发现问题。")
+        return
+    for f in findings:
+        figure = f"，{f.area_m2:.1f} m²" if f.area_m2 is not None else ""
+        figure += f"，{f.length_m:.1f} m" if f.length_m is not None else ""
+        rows = f"（要素 {', '.join(map(str, f.rows))}）" if f.rows else ""
+        where = f" @ {f.location[0]:.7f},{f.location[1]:.7f}" if f.location else ""
+        typer.echo(f"[{f.rule} {RULE_ZH.get(f.rule, '')}] {f.message}{figure}{rows}{where}")
+
+
+def _field_map(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        src, sep, canon = item.partition("=")
+        if not sep or canon not in ("code", "name", "level", "parent_code"):
+            raise InvalidInput(f"字段映射格式应为 源列=code|name|level|parent_code：{item}")
+        out[src] = canon
+    return out
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="GeoJSON / GeoPackage / zip Shapefile / KML / 含 WKT 的 CSV"),
+    crs: str | None = typer.Option(
+        None, help="坐标系：EPSG:4326、EPSG:4490、EPSG:4491–4554 或 gcj02（默认取文件声明）"
+    ),
+    field_map: list[str] = typer.Option([], "--map", help="字段映射 源列=规范名，如 --map 编号=code，可重复"),
+    layer: str | None = typer.Option(None, help="图层名（多图层文件）"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入网格文件（原子操作：硬错误拒绝整个文件，拓扑问题保存待修复）。"""
+    from gridgov.grids.importer import import_grids
+
+    with session_scope(engine(), actor=ACTOR) as s:
+        report = import_grids(s, file, actor=ACTOR, crs=crs, field_map=_field_map(field_map), layer=layer,
+                              dry_run=dry_run)  # fmt: skip
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        state = "已拒绝（未写入任何数据）" if report.blocking else ("试运行（未写入）" if dry_run else "已导入")
+        typer.echo(f"{file.name}：{report.features} 个要素，坐标系 {report.crs}，{state}")
+        typer.echo(f"新建 {len(report.created)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}")
+        _print_findings(report.findings)
+    if report.blocking:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="输出文件 .geojson 或 .gpkg"),
+    level: str | None = typer.Option(None, help="只导出此层级"),
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", help="历史时点，如 2025-12-31"),
+) -> None:
+    """导出网格（与导入字段一致，可再次导入）。"""
+    from gridgov.grids.io import write_grid_file
+
+    with Session(engine()) as s:
+        records = service.list_grids(s, level=level, as_of=_moment(as_of))
+    write_grid_file(records, out)
+    typer.echo(f"已导出 {len(records)} 个网格到 {out}")
+
+
+def _moment(value: dt.datetime | None) -> dt.datetime | None:
+    """A naive --as-of date means the end of that day in China Standard Time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    if value.time() == dt.time(0):
+        value = value + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    return value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@app.command()
+def validate(
+    parent: str | None = typer.Option(None, help="只校验此网格及其下级"),
+    store: bool = typer.Option(True, help="保存结果供页面显示"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……）。"""
+    from gridgov.grids.checks import check_live, live_inputs, store_findings, subtree_codes
+
+    with session_scope(engine(), actor=ACTOR) as s:
+        findings = check_live(s, parent_code=parent)
+        if store:
+            grids = live_inputs(s)
+            scope = subtree_codes(grids, parent) if parent else {g.code for g in grids}
+            store_findings(s, findings, source="validate", scope=scope)
+    if as_json:
+        echo_json([f.as_dict() for f in findings])
+    else:
+        _print_findings(findings)
+
+
+@app.command()
+def history(code: str, as_json: bool = JsonOpt) -> None:
+    """显示网格的全部版本（谁、何时、改了什么）。"""
+    with Session(engine()) as s:
+        versions = service.history(s, code)
+    rows = [
+        {
+            "version": v.version,
+            "code": v.code,
+            "name": v.name,
+            "parent_code": v.parent_code,
+            "valid_from": v.valid_from,
+            "valid_to": v.valid_to,
+            "updated_by": v.updated_by,
+            "area_m2": round(_area_m2(v.geom), 1),
+        }
+        for v in versions
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        until = r["valid_to"] or "至今"
+        typer.echo(f"v{r['version']} {r['code']} {r['name']} {r['area_m2']} m² {r['valid_from']} → {until}"
+                   f"（{r['updated_by'] or '-'}）")  # fmt: skip
+
+
+def _area_m2(geom: object) -> float:
+    from gridgov.geo.crs import MetricFrame
+
+    frame = MetricFrame.for_geoms([geom])
+    return float(frame.to_m(geom).area)  # type: ignore[attr-defined]
+
+
+@app.command("list")
+def list_(level: str | None = None, parent: str | None = None, as_json: bool = JsonOpt) -> None:
+    """列出现行网格。"""
+    with Session(engine()) as s:
+        rows = service.list_grids(s, level=level, parent_code=parent, with_geometry=False)
+    data = [{"code": g.code, "name": g.name, "level": g.level, "parent_code": g.parent_code, "version": g.version}
+            for g in rows]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    for d in data:
+        typer.echo(f"{d['code']}\t{d['name']}\t{d['level']}\tv{d['version']}")
+
+
+repair_app = typer.Typer(help="修复（先预览，加 --apply 才写入；每次修改都保留历史版本）。")
+app.add_typer(repair_app, name="repair")
+ApplyOpt = typer.Option(False, "--apply", help="写入修改（默认只预览）")
+
+
+def _run_repair(build: Callable[[Session], RepairPlan], apply: bool, as_json: bool) -> None:
+    from gridgov.grids.repair import apply_plan
+
+    with session_scope(engine(), actor=ACTOR) as s:
+        plan = build(s)
+        moved = apply_plan(s, plan, ACTOR) if apply else {}
+    data = plan.as_dict() | {"applied": apply, "reassigned": moved}
+    if as_json:
+        echo_json(data)
+        return
+    typer.echo(f"{data['operation_zh']}：{'已写入' if apply else '预览（加 --apply 写入）'}")
+    for c in data["changes"]:
+        target = f" → {c['new_code']}" if c["new_code"] else ""
+        typer.echo(f"  {c['action']} {c['code']}{target} {c['name']}：{c['area_before_m2']} → {c['area_after_m2']} m²")
+    typer.echo("修复后仍存在的问题：")
+    _print_findings(plan.findings_after)
+
+
+@repair_app.command("clip")
+def repair_clip(code: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
+    """把网格超出上级的部分裁掉。"""
+    from gridgov.grids.repair import plan_clip
+
+    _run_repair(lambda s: plan_clip(s, code), apply, as_json)
+
+
+@repair_app.command("snap")
+def repair_snap(
+    code: str, tolerance: float | None = typer.Option(None, help="吸附距离（米，默认配置的容差）"),
+    apply: bool = ApplyOpt, as_json: bool = JsonOpt,
+) -> None:  # fmt: skip
+    """把网格顶点吸附到相邻网格（容差内）。"""
+    from gridgov.grids.repair import plan_snap
+
+    _run_repair(lambda s: plan_snap(s, code, tolerance), apply, as_json)
+
+
+@repair_app.command("fill-gap")
+def repair_fill_gap(
+    parent: str, at: str | None = typer.Option(None, help="只处理离此点最近的空隙：经度,纬度"),
+    apply: bool = ApplyOpt, as_json: bool = JsonOpt,
+) -> None:  # fmt: skip
+    """把上级网格中的空隙并入共享边界最长的相邻网格。"""
+    from gridgov.grids.repair import plan_fill_gap
+
+    point = tuple(float(v) for v in at.split(",")) if at else None
+    _run_repair(lambda s: plan_fill_gap(s, parent, point), apply, as_json)  # type: ignore[arg-type]
+
+
+@repair_app.command("split")
+def repair_split(
+    code: str, line: str = typer.Option(..., help="分割线：经度 纬度,经度 纬度,…（如道路中线）"),
+    apply: bool = ApplyOpt, as_json: bool = JsonOpt,
+) -> None:  # fmt: skip
+    """沿一条线（如道路）把网格分成两个或多个。"""
+    from shapely.geometry import LineString
+
+    from gridgov.grids.repair import plan_split
+
+    try:
+        cut = LineString([tuple(float(v) for v in pair.split()) for pair in line.split(",")])
+    except ValueError as exc:
+        raise InvalidInput(f"分割线格式错误：{line}") from exc
+    _run_repair(lambda s: plan_split(s, code, cut), apply, as_json)
+
+
+@repair_app.command("merge")
+def repair_merge(
+    codes: list[str] = typer.Argument(..., help="要合并的网格编码（保留最小编码）"),
+    name: str | None = typer.Option(None, help="合并后的名称"),
+    apply: bool = ApplyOpt, as_json: bool = JsonOpt,
+) -> None:  # fmt: skip
+    """合并相邻的同级网格。"""
+    from gridgov.grids.repair import plan_merge
+
+    _run_repair(lambda s: plan_merge(s, codes, name), apply, as_json)
+
+
+@repair_app.command("renumber")
+def repair_renumber(parent: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
+    """按自西向东、自北向南重新编号上级网格下的网格。"""
+    from gridgov.grids.repair import plan_renumber
+
+    _run_repair(lambda s: plan_renumber(s, parent), apply, as_json)

@@ -1,0 +1,112 @@
+"""Validate grids against the live hierarchy and keep the findings staff must fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import delete, func, insert
+from sqlalchemy.orm import Session
+
+from gridgov.config import Settings, get_settings
+from gridgov.db.models import GridFinding
+from gridgov.grids.codes import CodeScheme
+from gridgov.grids.findings import Finding, GridInput
+from gridgov.grids.service import list_grids
+from gridgov.grids.topology import validate
+
+
+def scheme_from(settings: Settings) -> CodeScheme:
+    """The configured code scheme (default NBS scheme when unset)."""
+    return CodeScheme.from_json(settings.code_scheme) if settings.code_scheme else CodeScheme()
+
+
+def live_inputs(session: Session) -> list[GridInput]:
+    """Every live grid as a GridInput (EPSG:4326)."""
+    return [GridInput(g.code, g.name, g.level, g.parent_code, g.geom) for g in list_grids(session)]
+
+
+def subtree_codes(grids: Sequence[GridInput], root: str) -> set[str]:
+    """Codes of ``root`` and everything below it."""
+    children: dict[str | None, list[str]] = {}
+    for g in grids:
+        children.setdefault(g.parent_code, []).append(g.code)
+    out, todo = set(), [root]
+    while todo:
+        code = todo.pop()
+        if code not in out:
+            out.add(code)
+            todo.extend(children.get(code, []))
+    return out
+
+
+def run_checks(
+    grids: Sequence[GridInput], *, scope: Iterable[str] | None = None, settings: Settings | None = None
+) -> list[Finding]:
+    """All findings on ``grids``, limited to those touching ``scope`` when given."""
+    s = settings or get_settings()
+    return validate(
+        grids,
+        tolerance_m=s.tolerance_m,
+        min_gap_area_m2=s.min_gap_area_m2,
+        sliver_width_m=s.sliver_width_m,
+        scheme=scheme_from(s),
+        scope=scope,
+    )
+
+
+def check_live(
+    session: Session,
+    *,
+    parent_code: str | None = None,
+    drafts: Sequence[GridInput] = (),
+    settings: Settings | None = None,
+) -> list[Finding]:
+    """Validate live grids (optionally with unsaved drafts replacing or adding grids) under a parent."""
+    drafted = {d.code for d in drafts}
+    grids = [g for g in live_inputs(session) if g.code not in drafted] + list(drafts)
+    scope: set[str] | None = None
+    if drafts:
+        scope = drafted  # what the editor changed: findings that touch the drafts
+    elif parent_code:
+        scope = subtree_codes(grids, parent_code)
+    return run_checks(grids, scope=scope, settings=settings)
+
+
+def store_findings(session: Session, findings: Sequence[Finding], *, source: str, scope: Iterable[str]) -> int:
+    """Replace the stored findings that touch ``scope`` with ``findings``; returns how many were stored."""
+    codes = sorted(set(scope))
+    session.execute(delete(GridFinding).where(GridFinding.codes.overlap(codes)))  # type: ignore[attr-defined]
+    rows = [
+        {
+            "rule": f.rule,
+            "codes": f.codes,
+            "message": f.message,
+            "location": from_shape(shapely.Point(f.location), srid=4326) if f.location else None,
+            "area_m2": f.area_m2,
+            "length_m": f.length_m,
+            "geom": from_shape(f.geometry, srid=4326) if f.geometry is not None else None,
+            "source": source,
+        }
+        for f in findings
+    ]
+    if rows:
+        session.execute(insert(GridFinding), rows)
+    return len(rows)
+
+
+def stored_findings(session: Session, code: str | None = None) -> list[Finding]:
+    """Stored findings, all or those involving one grid code."""
+    q = session.query(
+        GridFinding.rule,
+        GridFinding.codes,
+        GridFinding.message,
+        func.ST_X(GridFinding.location),
+        func.ST_Y(GridFinding.location),
+        GridFinding.area_m2,
+        GridFinding.length_m,
+    ).order_by(GridFinding.id)
+    if code:
+        q = q.filter(GridFinding.codes.contains([code]))
+    return [Finding(r[0], list(r[1]), r[2], [r[3], r[4]] if r[3] is not None else None, r[5], r[6]) for r in q.all()]

@@ -1,0 +1,60 @@
+"""``gridgov grids``: import/export/validate/history/repair from the shell, errors as messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyogrio
+import pytest
+from sqlalchemy import Engine, text
+from tests.db.test_embedded import run_cli
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"GRIDGOV_DATABASE_URL": db_url, "GRIDGOV_HOME": str(tmp_path / "home")}
+
+
+def test_import_export_validate_history(
+    clean_engine: Engine, env: dict[str, str], sample_dir: Path, tmp_path: Path
+) -> None:
+    src = str(sample_dir / "grids.gpkg")
+    dry = run_cli(["grids", "import", src, "--dry-run", "--json"], env)
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert report["written"] is False and len(report["created"]) == 83 and report["findings"] == []
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid")).scalar() == 0
+    done = run_cli(["grids", "import", src], env)
+    assert done.returncode == 0 and "新建 83" in done.stdout
+    assert run_cli(["grids", "validate"], env).stdout.strip() == "未发现问题。"
+    out = tmp_path / "export.geojson"
+    assert run_cli(["grids", "export", "-o", str(out), "--level", "community"], env).returncode == 0
+    assert len(pyogrio.read_dataframe(out)) == 10
+    hist = json.loads(run_cli(["grids", "history", "610103006001", "--json"], env).stdout)
+    assert [h["version"] for h in hist] == [1] and hist[0]["area_m2"] > 10_000
+
+
+def test_refused_file_exits_1_with_feature_numbers(clean_engine: Engine, env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "编码,名称,层级,上级编码,wkt\n610103006001009,孤儿,楼院,610103006001,"
+        '"POLYGON((108.96 34.24,108.97 34.24,108.97 34.25,108.96 34.24))"\n',
+        encoding="utf-8",
+    )
+    r = run_cli(["grids", "import", str(bad)], env)
+    assert r.returncode == 1 and "已拒绝" in r.stdout and "orphan" in r.stdout and "要素 1" in r.stdout
+    r = run_cli(["grids", "import", str(tmp_path / "nope.geojson")], env)
+    assert r.returncode == 2 and "文件不存在" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli(["grids", "import", str(bad), "--crs", "EPSG:3857"], env)
+    assert r.returncode == 2 and "不支持的坐标系" in r.stderr
+
+
+def test_repair_preview_and_apply(clean_engine: Engine, env: dict[str, str], sample_dir: Path) -> None:
+    assert run_cli(["grids", "import", str(sample_dir / "grids.gpkg")], env).returncode == 0
+    preview = json.loads(run_cli(["grids", "repair", "renumber", "610103006001", "--json"], env).stdout)
+    assert preview["applied"] is False and preview["changes"] == []  # the sample is numbered by the rule
+    help_text = run_cli(["grids", "repair", "--help"], env).stdout
+    for cmd in ("clip", "snap", "fill-gap", "split", "merge", "renumber"):
+        assert cmd in help_text
