@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     tolerance_m: float = Field(default=0.5, description="Topology tolerance in metres.")
     min_gap_area_m2: float = Field(default=1.0, description="Smaller gaps between sibling grids are not reported.")
     sliver_width_m: float = Field(default=2.0, description="Grids (or parts) thinner than this are slivers.")
+    allowed_gaps_path: Path | None = Field(
+        default=None, description="Polygons (rivers, parks, roads) where siblings may leave their parent uncovered."
+    )
     code_scheme: str | None = Field(default=None, description="JSON code scheme; default: NBS 9/12 digits + serials.")
     patrol_buffer_m: float = 25.0
     max_upload_mb: int = 50

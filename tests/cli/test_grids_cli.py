@@ -58,3 +58,32 @@ def test_repair_preview_and_apply(clean_engine: Engine, env: dict[str, str], sam
     help_text = run_cli(["grids", "repair", "--help"], env).stdout
     for cmd in ("clip", "snap", "fill-gap", "split", "merge", "renumber"):
         assert cmd in help_text
+
+
+def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, str], tmp_path: Path) -> None:
+    from shapely.geometry import box, mapping
+
+    from gridgov.db.engine import session_scope
+    from gridgov.grids import service
+    from tests.factories import X0, Y0, make_street
+
+    river = box(X0 + 0.0045, Y0, X0 + 0.005, Y0 + 0.01)  # a ~46 m wide strip along the A|B border
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        a = service.get_grid(s, "610103006001001")
+        service.update_grid(s, a.code, expected_version=1, actor="t", geometry=mapping(a.geom.difference(river)))
+    found = json.loads(run_cli(["grids", "validate", "--json"], env).stdout)
+    assert [(f["rule"], f["codes"]) for f in found] == [("gap", ["610103006001", "610103006001001", "610103006001002"])]
+    assert found[0]["area_m2"] == pytest.approx(46 * 1112, rel=0.02)
+    layer = tmp_path / "river.geojson"
+    layer.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {"名称": "护城河"}, "geometry": mapping(river)}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    clean = run_cli(["grids", "validate", "--json", "--allowed-gaps", str(layer)], env)
+    assert json.loads(clean.stdout) == []

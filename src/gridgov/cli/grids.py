@@ -102,13 +102,18 @@ def _moment(value: dt.datetime | None) -> dt.datetime | None:
 def validate(
     parent: str | None = typer.Option(None, help="只校验此网格及其下级"),
     store: bool = typer.Option(True, help="保存结果供页面显示"),
+    allowed_gaps: Path | None = typer.Option(None, help="允许空隙图层（河流、公园、道路等面要素文件）"),
     as_json: bool = JsonOpt,
 ) -> None:
     """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……）。"""
+    from gridgov.config import get_settings
     from gridgov.grids.checks import check_live, live_inputs, store_findings, subtree_codes
 
+    settings = get_settings()
+    if allowed_gaps is not None:
+        settings = settings.model_copy(update={"allowed_gaps_path": allowed_gaps})
     with session_scope(engine(), actor=ACTOR) as s:
-        findings = check_live(s, parent_code=parent)
+        findings = check_live(s, parent_code=parent, settings=settings)
         if store:
             grids = live_inputs(s)
             scope = subtree_codes(grids, parent) if parent else {g.code for g in grids}

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+import pyogrio
 import shapely
 from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert
 from sqlalchemy.orm import Session
 
 from gridgov.config import Settings, get_settings
 from gridgov.db.models import GridFinding
+from gridgov.errors import InvalidInput
+from gridgov.geo.crs import parse_crs, to_wgs84
 from gridgov.grids.codes import CodeScheme
 from gridgov.grids.findings import Finding, GridInput
 from gridgov.grids.service import list_grids
@@ -41,13 +46,32 @@ def subtree_codes(grids: Sequence[GridInput], root: str) -> set[str]:
     return out
 
 
+def load_allowed_gaps(path: Path) -> list[BaseGeometry]:
+    """The allowed-gaps layer (rivers, parks, roads) from any readable file, in EPSG:4326."""
+    if not path.exists():
+        raise InvalidInput(f"允许空隙图层不存在：{path}")
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except Exception as exc:  # noqa: BLE001 - GDAL raises many types for unreadable files
+        raise InvalidInput(f"无法读取允许空隙图层 {path.name}：{exc}") from exc
+    crs = parse_crs(frame.crs) if frame.crs is not None else parse_crs("EPSG:4326")
+    return [g for g in to_wgs84(frame.geometry.values, crs) if g is not None and not g.is_empty]
+
+
 def run_checks(
-    grids: Sequence[GridInput], *, scope: Iterable[str] | None = None, settings: Settings | None = None
+    grids: Sequence[GridInput],
+    *,
+    scope: Iterable[str] | None = None,
+    settings: Settings | None = None,
+    allowed_gaps: Sequence[BaseGeometry] | None = None,
 ) -> list[Finding]:
     """All findings on ``grids``, limited to those touching ``scope`` when given."""
     s = settings or get_settings()
+    if allowed_gaps is None:
+        allowed_gaps = load_allowed_gaps(s.allowed_gaps_path) if s.allowed_gaps_path else ()
     return validate(
         grids,
+        allowed_gaps=allowed_gaps,
         tolerance_m=s.tolerance_m,
         min_gap_area_m2=s.min_gap_area_m2,
         sliver_width_m=s.sliver_width_m,
