@@ -7,13 +7,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from tests.factories import X0, Y0, make_street, square
 
 from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.db.migrate import head
+
+from tests.factories import X0, Y0, make_street, square
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 from sqlalchemy import Engine, text
-from tests.factories import X0, Y0, D, make_street
 
 from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
+
+from tests.factories import X0, Y0, D, make_street
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, text
-from tests.factories import X0, Y0, D, make_street
 
 from gridgov.assign.points import assign_all
 from gridgov.db.engine import session_scope
 from gridgov.ledger.counts import grid_counts
+
+from tests.factories import X0, Y0, D, make_street
 
 # (code, lon, lat, expected compound): interior, shared edge, shared vertex of three grids, outside.
 POINTS = [

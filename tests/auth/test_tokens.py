@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine, select
-from tests.factories import make_street
 
 from gridgov.auth.tokens import authenticate, create_token, hash_token, require, revoke_token
 from gridgov.db.engine import session_scope
 from gridgov.db.models import ApiToken
 from gridgov.errors import Forbidden, InvalidInput, Unauthenticated
 from gridgov.grids.service import get_grid
+
+from tests.factories import make_street
 
 
 def test_only_the_hash_is_stored(clean_engine: Engine) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+
 from tests.db.test_embedded import run_cli
 
 COMMANDS = ["serve", "assign", "version", "db", "sample", "token", "map"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 from sqlalchemy import Engine, text
+
 from tests.db.test_embedded import run_cli
 
 
@@ -65,6 +66,7 @@ def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, s
 
     from gridgov.db.engine import session_scope
     from gridgov.grids import service
+
     from tests.factories import X0, Y0, make_street
 
     river = box(X0 + 0.0045, Y0, X0 + 0.005, Y0 + 0.01)  # a ~46 m wide strip along the A|B border

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from tests.factories import make_street
 
 from gridgov.db.engine import session_scope
 from gridgov.db.migrate import alembic_config, current, head
+
+from tests.factories import make_street
 
 
 def _insert_grid(conn, code: str, level: str, parent: int | None, wkt: str) -> None:  # type: ignore[no-untyped-def]
@@ -121,10 +122,11 @@ def test_bulk_writes_log_one_summary_row(clean_engine: Engine) -> None:
 
 def test_migrations_downgrade_and_upgrade(db_url: str, server_url: str) -> None:
     from alembic import command
-    from tests.conftest import _create_db, _drop_db
 
     from gridgov.db.engine import make_engine, sqlalchemy_url
     from gridgov.db.migrate import upgrade
+
+    from tests.conftest import _create_db, _drop_db
 
     url = _create_db(server_url, "gridgov_migr")
     eng = make_engine(url)

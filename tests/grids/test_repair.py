@@ -6,12 +6,13 @@ import pytest
 import shapely
 from shapely.geometry import LineString, box, mapping
 from sqlalchemy import Engine, text
-from tests.factories import X0, Y0, D, make_street
 
 from gridgov.db.engine import session_scope
 from gridgov.errors import InvalidInput
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids import repair, service
+
+from tests.factories import X0, Y0, D, make_street
 
 FRAME = MetricFrame(108.96)
 A, B, C = "610103006001001", "610103006001002", "610103006002001"
