@@ -36,6 +36,7 @@ class GridInput:
     parent_code: str | None
     geometry: BaseGeometry | None
     row: int | None = None
+    provisional: bool = False  # an unsaved draft whose code is a placeholder: the code rule is not checked
 
 
 @dataclass(frozen=True)

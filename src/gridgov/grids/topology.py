@@ -259,7 +259,7 @@ def _attribute_rules(
                     f"{label} 的上级 {p.code} 是{LEVEL_ZH.get(p.level, p.level)}，应为{LEVEL_ZH[PARENT_LEVEL[g.level]]}"
                 )
                 out.add("level_mismatch", [code, p.code], message, [i, parent], location=loc)
-            bad = check_code(code, g.level, g.parent_code, scheme)
+            bad = None if g.provisional else check_code(code, g.level, g.parent_code, scheme)
             if bad:
                 out.add("bad_code", [code], f"{label} {RULE_ZH['bad_code']}：{bad}", [i], location=loc)
     return first

@@ -80,7 +80,7 @@ def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateReq
             geom = as_multipolygon(d.geometry)
         except Exception:  # noqa: BLE001 - an unusable draft is reported as invalid_geometry by the checks
             geom = None
-        drafts.append(GridInput(code, d.name, d.level, d.parent_code, geom))
+        drafts.append(GridInput(code, d.name, d.level, d.parent_code, geom, provisional=d.code is None))
     findings = check_live(session, parent_code=body.parent, drafts=drafts, settings=settings)
     return FindingsPublic.model_validate({"findings": [f.as_dict() for f in findings]})
 

@@ -1,0 +1,972 @@
+/*
+ * gridgov 网格编辑器 — browser editor for the compound grids of one community.
+ *
+ * Plain script (no build step), Leaflet 1.9 + Geoman free 2.20 from /static/vendor/.
+ * Structure:
+ *   1. constants and Chinese texts (incl. the Geoman translation overrides)
+ *   2. small helpers (DOM, HTTP, geometry)
+ *   3. state: one record per grid ("rec"), existing grids by code, unsaved drafts in a list
+ *   4. map and layers (labels, styles), Geoman tools and their events
+ *   5. panel (token, list, selection, status)
+ *   6. live validation via POST /api/grids/validate (debounced) and problem highlights
+ *   7. saving (PATCH with the loaded version / POST for drafts) and reverting
+ *   8. start-up; window.gridEditor exposes the map and state for tests
+ */
+(function () {
+  'use strict';
+
+  // ------------------------------------------------------------------ 1. constants and texts
+
+  var TOKEN_KEY = 'gridgov.editor.token';
+  var VALIDATE_DELAY_MS = 300;
+  var SNAP_DISTANCE_PX = 20;
+
+  var LEVEL_ZH = { street: '街道', community: '社区', compound: '楼院', building: '楼栋' };
+  var CHILD_LEVEL = { street: 'community', community: 'compound', compound: 'building' };
+  var RULE_ZH = {
+    invalid_geometry: '几何无效',
+    orphan: '上级网格缺失',
+    duplicate_code: '编码重复',
+    level_mismatch: '层级不匹配',
+    bad_code: '编码不符合规则',
+    overlap: '同级网格重叠',
+    gap: '网格间空隙',
+    outside_parent: '超出上级网格',
+    sliver: '狭长碎片'
+  };
+
+  // Geoman ships an incomplete 'zh' table (it falls back to English for the rest): complete it, and
+  // name the tools after what they do to grids.
+  var PM_ZH = {
+    tooltips: {
+      placeMarker: '单击放置标记',
+      placeMarkerTouch: '点击地图放置标记',
+      firstVertex: '单击放置第一个顶点',
+      continueLine: '单击继续绘制',
+      finishLine: '单击任一已有顶点完成',
+      finishPoly: '单击第一个顶点完成绘制',
+      finishRect: '单击完成',
+      startCircle: '单击放置圆心',
+      finishCircle: '单击完成圆形',
+      placeCircleMarker: '单击放置圆形标记',
+      placeText: '单击放置文字',
+      selectFirstLayerFor: '请选择第一个图层（{action}）',
+      selectSecondLayerFor: '请选择第二个图层（{action}）'
+    },
+    actions: {
+      finish: '完成',
+      cancel: '取消',
+      removeLastVertex: '撤销上一个顶点'
+    },
+    buttonTitles: {
+      drawMarkerButton: '绘制标记',
+      drawPolyButton: '绘制新网格',
+      drawLineButton: '绘制折线',
+      drawCircleButton: '绘制圆形',
+      drawRectButton: '绘制矩形',
+      editButton: '编辑顶点',
+      dragButton: '拖动网格',
+      cutButton: '剪切（拆分）网格',
+      deleteButton: '删除未保存的新网格',
+      drawCircleMarkerButton: '绘制圆形标记',
+      snappingButton: '吸附到相邻网格的边和顶点',
+      pinningButton: '共享顶点一起移动',
+      rotateButton: '旋转网格',
+      drawTextButton: '添加文字',
+      scaleButton: '缩放网格',
+      autoTracingButton: '沿边自动描绘',
+      snapGuidesButton: '显示吸附参考线',
+      unionButton: '合并网格',
+      differenceButton: '相减网格'
+    },
+    measurements: {
+      totalLength: '总长度',
+      segmentLength: '线段长度',
+      area: '面积',
+      radius: '半径',
+      perimeter: '周长',
+      height: '高',
+      width: '宽',
+      coordinates: '位置',
+      coordinatesMarker: '标记位置'
+    }
+  };
+
+  var STYLE = {
+    parent: { color: '#4b5563', weight: 2.5, dashArray: '8 6', fill: false },
+    grid: { color: '#1d4f91', weight: 2, opacity: 0.9, fillColor: '#5b8fd6', fillOpacity: 0.12, dashArray: null },
+    dirty: { color: '#b7791f', fillColor: '#f6c350', fillOpacity: 0.2 },
+    draft: { color: '#2e7d32', fillColor: '#66bb6a', fillOpacity: 0.22 },
+    problem: { color: '#d32f2f', opacity: 1, dashArray: '7 4' },
+    conflict: { color: '#b71c1c', opacity: 1, dashArray: null },
+    selectedWeight: 4,
+    problemWeight: 3.5,
+    problemLine: { color: '#d32f2f', weight: 5, opacity: 0.9, fill: false, className: 'gg-problem-line' },
+    problemArea: { color: '#d32f2f', weight: 1.5, opacity: 1, fill: true, fillOpacity: 1, className: 'gg-problem-area' }
+  };
+
+  // ------------------------------------------------------------------ 2. helpers
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') node.textContent = attrs[k];
+      else if (k === 'className') node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function esc(s) {
+    return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  function fmtNumber(v, digits) {
+    return Number(v).toLocaleString('zh-CN', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+
+  /** fetch wrapper: resolves to {ok, status, data}; a network failure gives status 0. */
+  function api(method, url, body, token) {
+    var headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(url, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store'
+    }).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (err) { data = { detail: text }; }
+        return { ok: resp.ok, status: resp.status, data: data };
+      });
+    }, function () {
+      return { ok: false, status: 0, data: null };
+    });
+  }
+
+  /** A readable Chinese reason from an error response. */
+  function reason(res) {
+    if (res.status === 0) return '无法连接服务器，请检查网络后重试';
+    var d = res.data && res.data.detail;
+    if (typeof d === 'string' && d) return d;
+    if (Array.isArray(d)) {
+      var fields = d.map(function (x) { return (x.loc || []).filter(function (p) { return p !== 'body'; }).join('.'); })
+        .filter(Boolean);
+      return '提交的数据不符合要求' + (fields.length ? '（字段：' + fields.join('、') + '）' : '');
+    }
+    return '服务器返回错误（HTTP ' + res.status + '）';
+  }
+
+  /** GeoJSON Polygon/MultiPolygon → Leaflet latlngs (exact, no rounding). */
+  function geometryLatLngs(geometry) {
+    if (geometry.type === 'Polygon') return L.GeoJSON.coordsToLatLngs(geometry.coordinates, 1);
+    if (geometry.type === 'MultiPolygon') return L.GeoJSON.coordsToLatLngs(geometry.coordinates, 2);
+    throw new Error('unsupported geometry ' + geometry.type);
+  }
+
+  /** The layer's geometry as GeoJSON, full precision (Leaflet rounds to 6 digits by default). */
+  function layerGeometry(layer) {
+    return layer.toGeoJSON(false).geometry;
+  }
+
+  // ------------------------------------------------------------------ 3. state
+
+  var params = new URLSearchParams(window.location.search);
+  var state = {
+    parentCode: (params.get('parent') || '').trim() || null,
+    parent: null, // the parent grid record from the API
+    childLevel: 'compound',
+    grids: new Map(), // code -> rec (saved grids)
+    drafts: [], // recs not saved yet, in drawing order
+    draftSeq: 0,
+    selected: null,
+    findings: [],
+    saving: false,
+    saveArmed: false
+  };
+  /*
+   * rec = {key, code|null, isDraft, draftNo, name, version, layer, orig: {geometry, name},
+   *        geomDirty, editSeq (counts geometry edits), conflict (message of the last failed save),
+   *        codeInput (drafts)}
+   */
+
+  function allRecs() {
+    var list = Array.from(state.grids.values()).sort(function (a, b) { return a.code < b.code ? -1 : 1; });
+    return list.concat(state.drafts);
+  }
+
+  function nameDirty(rec) { return !rec.isDraft && rec.name !== rec.orig.name; }
+  function isChanged(rec) { return rec.isDraft || rec.geomDirty || nameDirty(rec); }
+  function hasChanges() { return allRecs().some(isChanged); }
+  function draftLabel(rec) { return rec.name ? rec.name : '新网格' + rec.draftNo; }
+  function recTitle(rec) {
+    return rec.isDraft ? draftLabel(rec) + '（未保存）' : rec.name + '（' + rec.code + '）';
+  }
+
+  // ------------------------------------------------------------------ 4. map, layers, Geoman
+
+  var map = L.map('gg-map', {
+    zoomControl: false,
+    attributionControl: false, // no basemap, and the attribution would be an English link
+    doubleClickZoom: false,
+    minZoom: 3,
+    maxZoom: 22,
+    zoomSnap: 0.25
+  });
+  L.control.zoom({ position: 'topleft', zoomInTitle: '放大', zoomOutTitle: '缩小' }).addTo(map);
+  L.control.scale({ imperial: false, position: 'bottomleft' }).addTo(map);
+  // No initial view: the first view is fitted to the data (an early throw-away view left parts of the SVG
+  // unpainted in software-rendered Chromium).
+
+  map.createPane('ggParent').style.zIndex = 350;
+  var problemPane = map.createPane('ggProblems');
+  problemPane.style.zIndex = 450;
+  problemPane.style.pointerEvents = 'none';
+  var findingPane = map.createPane('ggFindingMarkers');
+  findingPane.style.zIndex = 640;
+  findingPane.style.pointerEvents = 'none';
+
+  var parentLayer = null;
+  var findingLayer = L.layerGroup([], { pmIgnore: true }).addTo(map);
+  var problemKeys = new Set();
+
+  function styleFor(rec) {
+    var s = L.extend({}, STYLE.grid);
+    if (rec.isDraft) L.extend(s, STYLE.draft);
+    else if (isChanged(rec)) L.extend(s, STYLE.dirty);
+    if (problemKeys.has(rec.key)) { L.extend(s, STYLE.problem); s.weight = STYLE.problemWeight; }
+    if (rec.conflict) { L.extend(s, STYLE.conflict); s.weight = STYLE.problemWeight; }
+    if (state.selected === rec) s.weight = Math.max(s.weight, STYLE.selectedWeight);
+    return s;
+  }
+
+  function applyStyle(rec) { if (rec.layer) rec.layer.setStyle(styleFor(rec)); }
+  function restyleAll() { allRecs().forEach(applyStyle); }
+
+  function labelHtml(rec) {
+    if (rec.isDraft) {
+      return '<div>' + esc(draftLabel(rec)) + '</div><div class="gg-l-code">未保存</div>';
+    }
+    return '<div>' + esc(rec.name) + '</div><div class="gg-l-code">' + esc(rec.code) + '</div>';
+  }
+
+  function refreshLabel(rec) {
+    var layer = rec.layer;
+    if (!layer) return;
+    var cls = 'gg-label' + (rec.isDraft ? ' gg-l-draft' : '');
+    var tip = layer.getTooltip();
+    if (!tip || tip.options.className !== cls) {
+      if (tip) layer.unbindTooltip();
+      layer.bindTooltip(labelHtml(rec), { permanent: true, direction: 'center', className: cls, interactive: false });
+    } else {
+      layer.setTooltipContent(labelHtml(rec));
+    }
+    if (layer._map && layer._map._loaded) {
+      try {
+        layer.closeTooltip();
+        layer.openTooltip(); // re-centre on the current shape
+      } catch (err) { /* an empty shape has no centre */ }
+    }
+  }
+
+  function newGridLayer(geometry) {
+    return L.polygon(geometryLatLngs(geometry), L.extend({}, STYLE.grid));
+  }
+
+  /** Bind a record to a (new) layer: events, options, label, style. */
+  function attach(rec, layer) {
+    rec.layer = layer;
+    layer._ggRec = rec;
+    if (!layer._ggBound) {
+      layer._ggBound = true;
+      layer.on('pm:edit', onLayerEdit);
+      layer.on('click', onLayerClick);
+    }
+    if (!layer._map) layer.addTo(map);
+    if (layer.pm) layer.pm.setOptions({ allowRemoval: rec.isDraft });
+    refreshLabel(rec);
+    applyStyle(rec);
+  }
+
+  function newDraft(layer) {
+    state.draftSeq += 1;
+    var rec = {
+      key: 'draft:' + state.draftSeq,
+      code: null,
+      isDraft: true,
+      draftNo: state.draftSeq,
+      name: '',
+      codeInput: '',
+      version: null,
+      layer: null,
+      orig: null,
+      geomDirty: true,
+      editSeq: 0,
+      conflict: null
+    };
+    state.drafts.push(rec);
+    attach(rec, layer);
+    return rec;
+  }
+
+  function dropDraft(rec) {
+    state.drafts = state.drafts.filter(function (d) { return d !== rec; });
+    if (rec.layer && rec.layer._map) map.removeLayer(rec.layer);
+    if (state.selected === rec) state.selected = null;
+  }
+
+  function anyModeActive() {
+    var pm = map.pm;
+    return pm.globalDrawModeEnabled() || pm.globalCutModeEnabled() || pm.globalRemovalModeEnabled() ||
+      pm.globalDragModeEnabled();
+  }
+
+  function onLayerClick(e) {
+    var rec = e.target._ggRec;
+    if (!rec || rec.layer !== e.target || anyModeActive()) return;
+    select(rec);
+  }
+
+  function onLayerEdit(e) {
+    var rec = e.target._ggRec;
+    if (!rec || rec.layer !== e.target) return; // a layer Geoman replaced (cut): handled in onCut
+    if (rec.ignoreNextEdit) { rec.ignoreNextEdit = false; return; }
+    changed(rec);
+  }
+
+  /** After any geometry change of rec: mark, relabel, revalidate. */
+  function changed(rec) {
+    rec.geomDirty = true;
+    rec.editSeq = (rec.editSeq || 0) + 1;
+    rec.conflict = null;
+    refreshLabel(rec);
+    applyStyle(rec);
+    renderList();
+    scheduleValidate();
+  }
+
+  function onCreate(e) {
+    if (!(e.layer instanceof L.Polygon)) { map.removeLayer(e.layer); return; }
+    var rec = newDraft(e.layer);
+    select(rec);
+    renderList();
+    scheduleValidate();
+    var name = $('gg-name');
+    if (name) name.focus();
+  }
+
+  function onCut(e) {
+    var original = e.originalLayer;
+    var rec = original && original._ggRec;
+    if (!rec) return;
+    var layer = e.layer;
+    if (layer instanceof L.LayerGroup) {
+      var parts = layer.getLayers();
+      map.removeLayer(layer);
+      if (!parts.length) {
+        if (rec.isDraft) {
+          dropDraft(rec);
+          renderList();
+          renderSelection();
+          scheduleValidate();
+        } else {
+          // An existing grid cut away completely: retiring grids is not done here; put it back.
+          original._pmTempLayer = false;
+          rec.ignoreNextEdit = true;
+          attach(rec, original);
+          setStatus('warn', '剪切会使网格“' + rec.name + '”不剩任何面积：已有网格不能用剪切删除，已恢复原状。');
+        }
+        return;
+      }
+      layer = L.polygon(parts.map(function (p) { return p.getLatLngs(); }), L.extend({}, original.options));
+      layer.addTo(map);
+    }
+    attach(rec, layer);
+    changed(rec);
+  }
+
+  function onRemove(e) {
+    var layer = e.layer;
+    var rec = layer && layer._ggRec;
+    if (!rec || rec.layer !== layer) return;
+    if (rec.isDraft) {
+      dropDraft(rec);
+      renderList();
+      renderSelection();
+      scheduleValidate();
+    } else {
+      attach(rec, layer); // allowRemoval is off for saved grids; never drop one silently
+      setStatus('warn', '已有网格不能在编辑器中删除。');
+    }
+  }
+
+  function initGeoman() {
+    map.pm.setLang('zh', PM_ZH, 'zh');
+    map.pm.setGlobalOptions({
+      snappable: true,
+      snapDistance: SNAP_DISTANCE_PX,
+      allowSelfIntersection: false,
+      continueDrawing: false,
+      exitModeOnEscape: true,
+      finishOnEnter: true,
+      pathOptions: L.extend({}, STYLE.grid, STYLE.draft),
+      templineStyle: { color: '#2e7d32' },
+      hintlineStyle: { color: '#2e7d32', dashArray: [5, 5] }
+    });
+    map.pm.addControls({
+      position: 'topleft',
+      drawMarker: false,
+      drawCircleMarker: false,
+      drawPolyline: false,
+      drawRectangle: false,
+      drawCircle: false,
+      drawText: false,
+      drawPolygon: true,
+      editMode: true,
+      dragMode: true,
+      cutPolygon: true,
+      removalMode: true,
+      rotateMode: false
+    });
+    map.on('pm:create', onCreate);
+    map.on('pm:cut', onCut);
+    map.on('pm:remove', onRemove);
+  }
+
+  // ------------------------------------------------------------------ 5. panel
+
+  function setStatus(kind, text) {
+    var box = $('gg-status');
+    box.className = 'gg-status gg-' + kind;
+    box.textContent = text;
+  }
+
+  function statusBadge(rec) {
+    if (rec.conflict) return ['gg-conflict', '保存失败'];
+    if (rec.isDraft) return ['gg-new', '新建'];
+    if (isChanged(rec)) return ['gg-dirty', '已修改'];
+    return ['', '未修改'];
+  }
+
+  function renderList() {
+    var body = $('gg-grid-list');
+    body.textContent = '';
+    var recs = allRecs();
+    if (!recs.length) {
+      body.appendChild(el('tr', {}, [el('td', { colspan: '4', className: 'gg-hint', text: '暂无网格' })]));
+    }
+    recs.forEach(function (rec) {
+      var badge = statusBadge(rec);
+      var tr = el('tr', { 'data-key': rec.key, 'data-code': rec.code || '' }, [
+        el('td', { text: rec.isDraft ? draftLabel(rec) : rec.name }),
+        el('td', { className: 'gg-code', text: rec.code || '（待分配）' }),
+        el('td', { className: 'gg-version', text: rec.version == null ? '—' : String(rec.version) }),
+        el('td', {}, [el('span', { className: 'gg-badge ' + badge[0], text: badge[1] })])
+      ]);
+      if (rec === state.selected) tr.className = 'gg-selected';
+      tr.addEventListener('click', function () {
+        select(rec);
+        if (rec.layer && rec.layer._map) map.fitBounds(rec.layer.getBounds(), { padding: [60, 60], maxZoom: map.getZoom() });
+      });
+      body.appendChild(tr);
+    });
+    updateButtons();
+  }
+
+  function renderSelection() {
+    var rec = state.selected;
+    $('gg-sel-none').hidden = !!rec;
+    $('gg-sel-form').hidden = !rec;
+    if (!rec) return;
+    $('gg-sel-what').textContent = rec.isDraft
+      ? '新网格（' + LEVEL_ZH[state.childLevel] + '），保存后生效'
+      : LEVEL_ZH[state.childLevel] + '网格 ' + rec.code + '，版本 ' + rec.version;
+    var name = $('gg-name');
+    if (name.value !== rec.name) name.value = rec.name;
+    $('gg-code-row').hidden = !rec.isDraft;
+    if (rec.isDraft && $('gg-code').value !== rec.codeInput) $('gg-code').value = rec.codeInput;
+  }
+
+  function select(rec) {
+    var before = state.selected;
+    state.selected = rec;
+    if (before && before !== rec) applyStyle(before);
+    if (rec) {
+      applyStyle(rec);
+      if (rec.layer && rec.layer._map && !map.pm.globalEditModeEnabled()) rec.layer.bringToFront();
+    }
+    renderSelection();
+    renderList();
+  }
+
+  function updateButtons() {
+    var save = $('gg-save');
+    save.disabled = state.saving;
+    save.textContent = state.saveArmed ? '仍要保存' : '保存';
+    save.classList.toggle('gg-armed', state.saveArmed);
+    $('gg-revert').disabled = state.saving || !hasChanges();
+  }
+
+  function disarm() {
+    if (state.saveArmed) { state.saveArmed = false; updateButtons(); }
+  }
+
+  function token() { return $('gg-token').value.trim(); }
+
+  function initPanel() {
+    var tok = $('gg-token');
+    try { tok.value = window.sessionStorage.getItem(TOKEN_KEY) || ''; } catch (err) { /* storage disabled */ }
+    tok.addEventListener('input', function () {
+      try { window.sessionStorage.setItem(TOKEN_KEY, tok.value.trim()); } catch (err) { /* storage disabled */ }
+    });
+    $('gg-token-clear').addEventListener('click', function () {
+      tok.value = '';
+      try { window.sessionStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage disabled */ }
+      tok.focus();
+    });
+    $('gg-name').addEventListener('input', function () {
+      var rec = state.selected;
+      if (!rec) return;
+      rec.name = this.value;
+      rec.conflict = null;
+      disarm();
+      refreshLabel(rec);
+      applyStyle(rec);
+      renderList();
+    });
+    $('gg-code').addEventListener('input', function () {
+      if (state.selected && state.selected.isDraft) state.selected.codeInput = this.value.trim();
+    });
+    $('gg-save').addEventListener('click', function () { save(); });
+    $('gg-revert').addEventListener('click', revert);
+    window.addEventListener('beforeunload', function (e) {
+      if (hasChanges()) { e.preventDefault(); e.returnValue = ''; }
+    });
+  }
+
+  // ------------------------------------------------------------------ 6. live validation
+
+  var validation = { timer: null, seq: 0, pending: null };
+
+  function setCheckState(kind, text) {
+    var s = $('gg-check-state');
+    s.className = 'gg-check-state' + (kind ? ' gg-' + kind : '');
+    s.textContent = text;
+  }
+
+  function scheduleValidate() {
+    disarm();
+    clearTimeout(validation.timer);
+    setCheckState('', '等待校验…');
+    validation.timer = setTimeout(function () { validation.timer = null; validateNow(); }, VALIDATE_DELAY_MS);
+  }
+
+  /** Send the changed and new grids to the server's checker; show what it finds. */
+  function validateNow() {
+    clearTimeout(validation.timer);
+    validation.timer = null;
+    if (!state.parent) return Promise.resolve();
+    var seq = ++validation.seq;
+    var grids = [];
+    var sentDrafts = [];
+    allRecs().forEach(function (rec) {
+      if (!isChanged(rec) || !rec.layer) return;
+      grids.push({
+        code: rec.isDraft ? null : rec.code,
+        name: (rec.isDraft ? draftLabel(rec) : rec.name) || rec.code || '新网格',
+        level: state.childLevel,
+        parent_code: state.parentCode,
+        geometry: layerGeometry(rec.layer)
+      });
+      if (rec.isDraft) sentDrafts.push(rec);
+    });
+    setCheckState('', '校验中…');
+    var p = api('POST', 'api/grids/validate', { parent: state.parentCode, grids: grids }).then(function (res) {
+      if (seq !== validation.seq) return; // a newer check is under way
+      validation.pending = null;
+      if (!res.ok) {
+        state.findings = [];
+        showFindings();
+        setCheckState('bad', '校验失败：' + reason(res));
+        return;
+      }
+      // New drafts are sent without a code; the server names them draft-N for this check only.
+      state.findings = (res.data.findings || []).map(function (f) {
+        var recs = (f.codes || []).map(function (code) {
+          var m = /^draft-(\d+)$/.exec(code);
+          if (m) return sentDrafts[Number(m[1]) - 1] || null;
+          return state.grids.get(code) || null;
+        });
+        return L.extend({}, f, { recs: recs });
+      });
+      showFindings();
+    });
+    validation.pending = p;
+    return p;
+  }
+
+  /** Wait until the findings describe what is on screen now. */
+  function settleValidation() {
+    if (validation.timer) return validateNow().then(settleValidation);
+    if (validation.pending) return validation.pending.then(settleValidation);
+    return Promise.resolve();
+  }
+
+  function codeLabel(f, i) {
+    var code = f.codes[i];
+    var rec = f.recs[i];
+    if (rec) return recTitle(rec);
+    if (code === state.parentCode && state.parent) return state.parent.name + '（' + code + '）';
+    return code;
+  }
+
+  /** The server's message with the draft-N placeholders replaced by the drafts' names. */
+  function readableMessage(f) {
+    return String(f.message || '').replace(/draft-(\d+)/g, function (m) {
+      var i = f.codes.indexOf(m);
+      var rec = i >= 0 ? f.recs[i] : null;
+      return rec ? '“' + draftLabel(rec) + '”' : '新网格';
+    });
+  }
+
+  function showFindings() {
+    findingLayer.clearLayers();
+    problemKeys = new Set();
+    var list = $('gg-findings');
+    list.textContent = '';
+    state.findings.forEach(function (f, i) {
+      f.recs.forEach(function (rec) { if (rec) problemKeys.add(rec.key); });
+      var num = String(i + 1);
+      if (f.geometry) {
+        L.geoJSON(f.geometry, {
+          pane: 'ggProblems',
+          interactive: false,
+          pmIgnore: true,
+          snapIgnore: true,
+          style: function (feature) {
+            var t = feature && feature.geometry && feature.geometry.type;
+            return /Polygon/.test(t || '') ? STYLE.problemArea : STYLE.problemLine;
+          },
+          pointToLayer: function (feature, latlng) {
+            return L.circleMarker(latlng, { radius: 6, color: '#d32f2f', pane: 'ggProblems', pmIgnore: true, snapIgnore: true });
+          }
+        }).addTo(findingLayer);
+      }
+      if (f.location) {
+        L.marker([f.location[1], f.location[0]], {
+          pane: 'ggFindingMarkers',
+          interactive: false,
+          keyboard: false,
+          pmIgnore: true,
+          snapIgnore: true,
+          icon: L.divIcon({ className: 'gg-finding-marker', html: num, iconSize: [22, 22], iconAnchor: [11, 11] })
+        }).addTo(findingLayer);
+      }
+      var meta = [];
+      if (f.area_m2 != null) meta.push('面积 ' + fmtNumber(f.area_m2, 1) + ' 平方米');
+      if (f.length_m != null) meta.push('长度 ' + fmtNumber(f.length_m, 1) + ' 米');
+      var involved = f.codes.map(function (_, j) { return codeLabel(f, j); });
+      var li = el('li', { 'data-rule': f.rule, 'data-codes': f.codes.join(' '), title: '点击定位到问题位置' }, [
+        el('div', { className: 'gg-f-head' }, [
+          el('span', { className: 'gg-f-num', text: num }),
+          RULE_ZH[f.rule] || '校验问题'
+        ]),
+        el('div', { className: 'gg-f-msg', text: readableMessage(f) }),
+        el('div', { className: 'gg-f-meta', text: meta.join('，') }),
+        el('div', { className: 'gg-f-meta', text: involved.length ? '涉及：' + involved.join('、') : '' })
+      ]);
+      li.addEventListener('click', function () { zoomToFinding(f); });
+      list.appendChild(li);
+    });
+    var n = state.findings.length;
+    $('gg-findings-empty').hidden = n > 0;
+    $('gg-findings-empty').textContent = '未发现问题。';
+    if (n) setCheckState('bad', '发现 ' + n + ' 个问题');
+    else setCheckState('good', '通过');
+    restyleAll();
+  }
+
+  function zoomToFinding(f) {
+    if (f.geometry) {
+      var b = L.geoJSON(f.geometry).getBounds();
+      if (b.isValid()) { map.fitBounds(b, { padding: [80, 80], maxZoom: Math.max(map.getZoom(), 17) }); return; }
+    }
+    if (f.location) map.panTo([f.location[1], f.location[0]]);
+  }
+
+  // ------------------------------------------------------------------ 7. saving and reverting
+
+  function saveError(rec, res) {
+    var what = rec.isDraft ? '新网格“' + draftLabel(rec) + '”' : '网格 ' + rec.code;
+    if (res.status === 412) {
+      var cur = res.data && res.data.details && res.data.details.current_version;
+      var detail = (res.data && typeof res.data.detail === 'string' && res.data.detail) ||
+        what + ' 已被他人修改' + (cur ? '（当前版本 ' + cur + '）' : '') + '，请刷新后重试';
+      return '保存失败：' + detail + '。您的修改仍保留在地图上，未覆盖他人的数据。';
+    }
+    return '保存失败（' + what + '）：' + reason(res);
+  }
+
+  function disableModes() {
+    var pm = map.pm;
+    if (pm.globalDrawModeEnabled()) pm.disableDraw();
+    if (pm.globalEditModeEnabled()) pm.disableGlobalEditMode();
+    if (pm.globalDragModeEnabled()) pm.disableGlobalDragMode();
+    if (pm.globalRemovalModeEnabled()) pm.disableGlobalRemovalMode();
+    if (pm.globalCutModeEnabled()) pm.disableGlobalCutMode();
+  }
+
+  function save() {
+    if (state.saving) return Promise.resolve();
+    var tok = token();
+    var edits = Array.from(state.grids.values()).filter(isChanged);
+    var drafts = state.drafts.slice();
+    if (!edits.length && !drafts.length) {
+      setStatus('info', '没有需要保存的修改。');
+      return Promise.resolve();
+    }
+    if (!tok) {
+      setStatus('error', '请先在“编辑令牌”中输入令牌。');
+      $('gg-token').focus();
+      return Promise.resolve();
+    }
+    var unnamed = drafts.filter(function (d) { return !d.name.trim(); });
+    if (unnamed.length) {
+      select(unnamed[0]);
+      setStatus('error', '请为新网格填写名称后再保存。');
+      $('gg-name').focus();
+      return Promise.resolve();
+    }
+    var emptyName = edits.filter(function (r) { return !r.name.trim(); });
+    if (emptyName.length) {
+      select(emptyName[0]);
+      setStatus('error', '网格名称不能为空。');
+      return Promise.resolve();
+    }
+    state.saving = true;
+    updateButtons();
+    return settleValidation().then(function () {
+      if (state.findings.length && !state.saveArmed) {
+        state.saving = false;
+        state.saveArmed = true;
+        updateButtons();
+        setStatus('warn', '当前有 ' + state.findings.length + ' 个校验问题（见“校验结果”）。' +
+          '确认仍要保存，请再次点击“仍要保存”。');
+        return;
+      }
+      state.saveArmed = false;
+      disableModes();
+      setStatus('info', '正在保存…');
+      return doSave(tok, edits, drafts);
+    });
+  }
+
+  function doSave(tok, edits, drafts) {
+    var errors = [];
+    var saved = 0;
+    var stop = false;
+
+    function patch(rec) {
+      if (stop) return Promise.resolve();
+      var body = { version: rec.version };
+      var seq = rec.editSeq;
+      if (rec.geomDirty) body.geometry = layerGeometry(rec.layer);
+      if (nameDirty(rec)) body.name = rec.name.trim();
+      return api('PATCH', 'api/grids/' + encodeURIComponent(rec.code), body, tok).then(function (res) {
+        if (res.ok) {
+          rec.version = res.data.version;
+          if (rec.name.trim() === res.data.name) rec.name = res.data.name; // unless retyped meanwhile
+          rec.orig = { geometry: res.data.geometry || body.geometry || rec.orig.geometry, name: res.data.name };
+          rec.geomDirty = rec.editSeq !== seq; // still dirty if edited again while the request ran
+          rec.conflict = null;
+          saved += 1;
+        } else {
+          rec.conflict = saveError(rec, res);
+          errors.push(rec.conflict);
+          if (res.status === 401 || res.status === 0) stop = true;
+        }
+      });
+    }
+
+    function post(rec) {
+      if (stop) return Promise.resolve();
+      var body = {
+        name: rec.name.trim(),
+        level: state.childLevel,
+        parent_code: state.parentCode,
+        geometry: layerGeometry(rec.layer)
+      };
+      var seq = rec.editSeq;
+      if (rec.codeInput) body.code = rec.codeInput; // otherwise the server assigns the next code
+      return api('POST', 'api/grids', body, tok).then(function (res) {
+        if (res.ok) {
+          state.drafts = state.drafts.filter(function (d) { return d !== rec; });
+          rec.isDraft = false;
+          rec.code = res.data.code;
+          rec.key = 'grid:' + rec.code;
+          rec.version = res.data.version;
+          if (rec.name.trim() === res.data.name) rec.name = res.data.name;
+          rec.orig = { geometry: res.data.geometry || body.geometry, name: res.data.name };
+          rec.geomDirty = rec.editSeq !== seq;
+          rec.conflict = null;
+          state.grids.set(rec.code, rec);
+          attach(rec, rec.layer);
+          saved += 1;
+        } else {
+          rec.conflict = saveError(rec, res);
+          errors.push(rec.conflict);
+          if (res.status === 401 || res.status === 0) stop = true;
+        }
+      });
+    }
+
+    var chain = Promise.resolve();
+    edits.forEach(function (rec) { chain = chain.then(function () { return patch(rec); }); });
+    drafts.forEach(function (rec) { chain = chain.then(function () { return post(rec); }); });
+    return chain.then(function () {
+      state.saving = false;
+      allRecs().forEach(refreshLabel);
+      renderList();
+      renderSelection();
+      restyleAll();
+      if (errors.length) {
+        setStatus('error', (saved ? '已保存 ' + saved + ' 个网格，其余未保存。\n' : '') + errors.join('\n'));
+      } else {
+        setStatus('ok', '已保存（' + saved + ' 个网格）。');
+      }
+      return validateNow();
+    });
+  }
+
+  function revert() {
+    if (state.saving) return;
+    disableModes();
+    state.drafts.slice().forEach(dropDraft);
+    state.grids.forEach(function (rec) {
+      rec.conflict = null;
+      if (rec.geomDirty) {
+        if (rec.layer && rec.layer._map) map.removeLayer(rec.layer);
+        attach(rec, newGridLayer(rec.orig.geometry));
+        rec.geomDirty = false;
+      }
+      rec.name = rec.orig.name;
+      refreshLabel(rec);
+    });
+    renderSelection();
+    renderList();
+    restyleAll();
+    setStatus('info', '已撤销全部未保存的修改。');
+    scheduleValidate();
+  }
+
+  // ------------------------------------------------------------------ 8. start-up
+
+  function showPicker() {
+    map.setView([34.26, 108.95], 12);
+    $('gg-title').textContent = '请选择社区';
+    $('gg-pick').hidden = false;
+    $('gg-grid-list').textContent = '';
+    return api('GET', 'api/grids?level=community').then(function (res) {
+      var sel = $('gg-pick-select');
+      if (!res.ok) { setStatus('error', '无法加载社区列表：' + reason(res)); return; }
+      res.data.forEach(function (g) {
+        sel.appendChild(el('option', { value: g.code, text: g.name + '（' + g.code + '）' }));
+      });
+      $('gg-pick-go').addEventListener('click', function () {
+        if (sel.value) window.location.search = '?parent=' + encodeURIComponent(sel.value);
+      });
+    });
+  }
+
+  function loadParent() {
+    var code = encodeURIComponent(state.parentCode);
+    return Promise.all([
+      api('GET', 'api/grids/' + code),
+      api('GET', 'api/grids?parent=' + code + '&geometry=true')
+    ]).then(function (results) {
+      var p = results[0];
+      var kids = results[1];
+      if (!p.ok) {
+        $('gg-title').textContent = '无法加载 ' + state.parentCode;
+        setStatus('error', '无法加载网格 ' + state.parentCode + '：' + reason(p));
+        return false;
+      }
+      if (!kids.ok) {
+        setStatus('error', '无法加载下级网格：' + reason(kids));
+        return false;
+      }
+      state.parent = p.data;
+      state.childLevel = CHILD_LEVEL[p.data.level] || 'compound';
+      $('gg-title').textContent = p.data.name + '（' + p.data.code + '）· ' + LEVEL_ZH[state.childLevel] + '网格';
+      document.title = '网格编辑 · ' + p.data.name;
+
+      parentLayer = L.polygon(geometryLatLngs(p.data.geometry), L.extend({
+        pane: 'ggParent',
+        interactive: false,
+        pmIgnore: true, // not editable …
+        snapIgnore: false // … but new grids snap to the community boundary
+      }, STYLE.parent)).addTo(map);
+
+      kids.data.forEach(function (g) {
+        if (!g.geometry) return;
+        var rec = {
+          key: 'grid:' + g.code,
+          code: g.code,
+          isDraft: false,
+          name: g.name,
+          version: g.version,
+          layer: null,
+          orig: { geometry: g.geometry, name: g.name },
+          geomDirty: false,
+          editSeq: 0,
+          conflict: null
+        };
+        state.grids.set(g.code, rec);
+        attach(rec, newGridLayer(g.geometry));
+      });
+      map.fitBounds(parentLayer.getBounds(), { padding: [30, 30] });
+      return true;
+    });
+  }
+
+  var editor = (window.gridEditor = {
+    map: map,
+    state: state,
+    ready: false,
+    validateNow: validateNow,
+    settleValidation: settleValidation,
+    save: save,
+    revert: revert,
+    layerOf: function (codeOrKey) {
+      var rec = state.grids.get(codeOrKey) || allRecs().filter(function (r) { return r.key === codeOrKey; })[0];
+      return rec ? rec.layer : null;
+    }
+  });
+
+  function main() {
+    initPanel();
+    renderSelection();
+    if (!state.parentCode) {
+      return showPicker().then(function () { editor.ready = true; });
+    }
+    return loadParent().then(function (ok) {
+      if (ok) {
+        initGeoman();
+        renderList();
+        return validateNow();
+      }
+    }).then(function () { editor.ready = true; });
+  }
+
+  main();
+})();

@@ -1,0 +1,476 @@
+"""The browser grid editor in real headless Chromium against the real app and PostGIS (no mocks).
+
+The app runs under uvicorn in a thread; every request that is not to this server is aborted and
+recorded (the users' intranet has no internet), and console errors / page errors fail the test.
+Geoman is driven with real mouse events at points computed from lat/lngs on the page's map.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
+from sqlalchemy import Engine, text
+from tests.factories import X0, Y0, D, make_street
+
+from gridgov.api.factory import create_app
+from gridgov.auth.tokens import create_token
+from gridgov.config import Settings
+from gridgov.db.engine import session_scope
+from gridgov.maps.assets import external_urls
+
+COMMUNITY = "610103006001"
+WEST, EAST = "610103006001001", "610103006001002"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+TIMEOUT_MS = 15_000
+
+
+# ----------------------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def editor_token(clean_engine: Engine) -> str:
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        return create_token(s, "一社区编辑", "editor", COMMUNITY)[0]
+
+
+@pytest.fixture
+def base_url(clean_engine: Engine, settings_for: Settings, editor_token: str) -> Iterator[str]:
+    """The real app served by uvicorn on a free port, in a background thread."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings_for, clean_engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-editor-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+# ---------------------------------------------------------------------------------------- browser
+
+
+@dataclass
+class Watch:
+    """What the pages did that they must not: external requests, console errors, uncaught errors."""
+
+    external: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    expected_console: list[re.Pattern[str]] = field(default_factory=list)
+    expected_seen: list[str] = field(default_factory=list)
+
+    def on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type != "error":
+            return
+        line = f"{msg.text} @ {msg.location.get('url', '')}"
+        if any(p.search(line) for p in self.expected_console):
+            self.expected_seen.append(line)
+            return
+        self.console_errors.append(line)
+
+    def assert_clean(self) -> None:
+        assert self.external == [], f"requests to other hosts: {self.external}"
+        assert self.page_errors == [], f"page errors: {self.page_errors}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+
+
+@dataclass
+class Browser:
+    new_page: Any
+    watch: Watch
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    watch = Watch()
+
+    def route(r: Route, request: Request) -> None:
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            r.continue_()
+        else:
+            watch.external.append(request.url)
+            r.abort()
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", route)
+
+        def new_page() -> Page:
+            page = context.new_page()
+            page.on("console", watch.on_console)
+            page.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
+            return page
+
+        try:
+            yield Browser(new_page, watch)
+        finally:
+            context.close()
+            b.close()
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def wait_for(page: Page, predicate: str, timeout_s: float = TIMEOUT_MS / 1000) -> None:
+    """Poll a JS predicate ("() => …") with page.evaluate: the page's CSP forbids the eval that
+    Playwright's wait_for_function needs."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.05)
+
+
+def open_editor(br: Browser, base_url: str, token: str) -> Page:
+    page = br.new_page()
+    resp = page.goto(f"{base_url}/editor?parent={COMMUNITY}")
+    assert resp is not None and resp.status == 200
+    assert "connect-src 'self'" in resp.headers["content-security-policy"]
+    wait_for(page, "() => window.gridEditor && window.gridEditor.ready === true")
+    page.fill("#gg-token", token)
+    wait_for(page, "() => document.querySelector('#gg-check-state').textContent === '通过'")
+    return page
+
+
+def xy(page: Page, lng: float, lat: float) -> tuple[float, float]:
+    """Page coordinates of a lon/lat on the editor's map."""
+    x, y = page.evaluate(
+        """([lat, lng]) => {
+            const m = window.gridEditor.map;
+            const p = m.latLngToContainerPoint([lat, lng]);
+            const r = m.getContainer().getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }""",
+        [lat, lng],
+    )
+    return float(x), float(y)
+
+
+def click_at(page: Page, lng: float, lat: float) -> None:
+    x, y = xy(page, lng, lat)
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y, steps=3)
+    page.mouse.click(x, y)
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    (x0, y0), (x1, y1) = xy(page, *start), xy(page, *end)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 4, y0 + 4, steps=2)
+    page.mouse.move(x1, y1, steps=15)
+    page.mouse.up()
+
+
+def tool(page: Page, title: str) -> None:
+    """Click a Geoman toolbar button by its (Chinese) title."""
+    page.locator(f".leaflet-pm-toolbar .button-container[title='{title}'] a.leaflet-buttons-control-button").click()
+
+
+def draw_polygon(page: Page, pts: list[tuple[float, float]]) -> None:
+    tool(page, "绘制新网格")
+    for lng, lat in pts:
+        click_at(page, lng, lat)
+    click_at(page, *pts[0])  # clicking the first vertex finishes the polygon
+
+
+def wait_checked(page: Page) -> None:
+    """Wait until the live validation of what is on screen has come back."""
+    page.evaluate("() => window.gridEditor.settleValidation()")
+    state = page.locator("#gg-check-state").inner_text()
+    assert state == "通过" or re.fullmatch(r"发现 \d+ 个问题", state), state
+
+
+def findings(page: Page) -> list[dict[str, Any]]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('#gg-findings li')).map(li => ({
+            rule: li.dataset.rule, codes: li.dataset.codes.split(' '), text: li.innerText }))"""
+    )
+
+
+def latin_words(page: Page) -> list[str]:
+    """Latin words a user can see: page text, titles, placeholders, button labels (Geoman's included)."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const parts = [document.body.innerText, document.title];
+            for (const el of document.querySelectorAll('[title],[placeholder],[aria-label],[alt]')) {
+                for (const a of ['title', 'placeholder', 'aria-label', 'alt'])
+                    if (el.getAttribute(a)) parts.push(el.getAttribute(a));
+            }
+            return parts.join('\\n').match(/[A-Za-z]{2,}/g) || [];
+        }"""
+    )
+    return sorted(set(found) - {"km"})  # the scale bar's unit
+
+
+def geojson_area_m2(engine: Engine, ring: list[tuple[float, float]]) -> float:
+    geom = {"type": "Polygon", "coordinates": [[list(p) for p in [*ring, ring[0]]]]}
+    sql = text("SELECT ST_Area(ST_GeomFromGeoJSON(:g)::geography)")
+    with engine.connect() as conn:
+        return float(conn.execute(sql, {"g": json.dumps(geom)}).scalar_one())
+
+
+# ------------------------------------------------------------------------------------------- tests
+
+
+def test_editor_files_are_served_from_a_fixed_list(settings_for: Settings, clean_engine: Engine) -> None:
+    with TestClient(create_app(settings_for, clean_engine)) as client:
+        page = client.get("/editor", params={"parent": COMMUNITY})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert external_urls(page.text) == []
+        assert client.get("/static/editor/editor.js").headers["content-type"].startswith("text/javascript")
+        assert client.get("/static/editor/editor.css").headers["content-type"].startswith("text/css")
+        for bad in ("editor.py", "..%2F__init__.py", "%2e%2e%2Fapi%2Froutes%2Feditor.py", "EDITOR.JS", "editor.js%00"):
+            assert client.get(f"/static/editor/{bad}").status_code == 404, bad
+        for name in ("editor.js", "editor.css"):
+            body = client.get(f"/static/editor/{name}").text
+            assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", body), name  # no external URLs
+        for src in re.findall(r'(?:src|href)="(static/[^"]+)"', page.text):
+            assert client.get("/" + src).status_code == 200, src  # every linked file is served (whitelisted)
+
+
+# The west compound 001 is x∈[X0, X0+D/2]; its top edge's midpoint carries Geoman's middle marker.
+TOP_MID = (X0 + D / 4, Y0 + D)
+NOTCH_A = (X0 + D / 4, Y0 + 3 * D / 4)  # where test 1 / tab A pulls that point
+NOTCH_B = (X0 + D / 4, Y0 + D / 2)  # where tab B pulls it
+
+
+def test_draw_check_and_save_a_new_compound(
+    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
+) -> None:
+    page = open_editor(browser, base_url, editor_token)
+    assert page.locator("#gg-title").inner_text() == "文艺北路一社区（610103006001）· 楼院网格"
+    rows = page.locator("#gg-grid-list tr").all_inner_texts()
+    assert [r.split("\t")[:3] for r in rows] == [["第一网格", WEST, "1"], ["第二网格", EAST, "1"]]
+    assert page.locator(".leaflet-tooltip.gg-label").count() == 2  # permanent labels: name + code
+    assert WEST in page.locator(".leaflet-tooltip.gg-label").first.inner_text()
+
+    # 1. A polygon across the two compounds: the overlaps are shown before anything is saved.
+    c, h = X0 + D / 2, D / 8
+    square = [(c - h, Y0 + D / 2 - h), (c + h, Y0 + D / 2 - h), (c + h, Y0 + D / 2 + h), (c - h, Y0 + D / 2 + h)]
+    tool(page, "绘制新网格")
+    click_at(page, *square[0])
+    click_at(page, *square[1])
+    assert latin_words(page) == []  # Geoman's toolbar, actions and drawing tooltip are Chinese too
+    for pt in square[2:]:
+        click_at(page, *pt)
+    click_at(page, *square[0])
+    wait_checked(page)
+    found = findings(page)
+    overlaps = sorted(sorted(f["codes"]) for f in found if f["rule"] == "overlap")
+    assert overlaps == [[WEST, "draft-1"], [EAST, "draft-1"]], found
+    assert all("同级网格重叠" in f["text"] and "平方米" in f["text"] for f in found if f["rule"] == "overlap")
+    assert page.locator("path.gg-problem-area").count() >= 2  # hatched problem areas
+    assert page.locator(".gg-finding-marker").count() == len(found)
+    red = page.evaluate(f"window.gridEditor.layerOf('{WEST}').options.color")
+    assert red == "#d32f2f"  # involved grid outlined in red
+    page.screenshot(path="/tmp/editor.png")
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 6  # nothing written yet
+
+    # 2. Remove the draft (Geoman removal mode): clean again.
+    tool(page, "删除未保存的新网格")
+    click_at(page, c, Y0 + D / 2 + h / 2)
+    tool(page, "删除未保存的新网格")
+    wait_checked(page)
+    assert findings(page) == []
+    assert page.locator("path.gg-problem-area").count() == 0
+    assert page.evaluate(f"window.gridEditor.layerOf('{WEST}').options.color") != "#d32f2f"
+
+    # 3. Pull the middle of compound 001's top edge down (Geoman edit mode): a gap appears.
+    tool(page, "编辑顶点")
+    drag(page, TOP_MID, NOTCH_A)
+    tool(page, "编辑顶点")
+    wait_checked(page)
+    gaps = [f for f in findings(page) if f["rule"] == "gap"]
+    assert gaps and all(WEST in f["codes"] for f in gaps), findings(page)
+
+    # 4. Fill the gap with a new compound, snapping to the neighbours' vertices: clean.
+    triangle = [(X0, Y0 + D), NOTCH_A, (X0 + D / 2, Y0 + D)]
+    draw_polygon(page, triangle)
+    wait_checked(page)
+    assert findings(page) == []
+    assert page.locator("#gg-findings-empty").inner_text() == "未发现问题。"
+    page.fill("#gg-name", "文艺北路45号院")
+
+    # 5. Save: PATCH for 001 (version 1), POST without a code for the new one.
+    page.click("#gg-save")
+    wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('已保存')")
+    assert page.locator("#gg-status").inner_text() == "已保存（2 个网格）。"
+    rows = page.locator("#gg-grid-list tr").all_inner_texts()
+    assert [r.split("\t")[:3] for r in rows] == [
+        ["第一网格", WEST, "2"],
+        ["第二网格", EAST, "1"],
+        ["文艺北路45号院", "610103006001003", "1"],
+    ]
+    wait_checked(page)
+    assert findings(page) == []
+    page.screenshot(path="/tmp/editor-saved.png")
+
+    with clean_engine.connect() as conn:
+        row = conn.execute(
+            text(
+                """SELECT g.code, g.level, p.code, g.version, ST_Area(g.geom::geography)
+                   FROM grid g JOIN grid p ON p.id = g.parent_id
+                   WHERE g.name = '文艺北路45号院' AND g.valid_to IS NULL AND g.lineage_id IS NULL"""
+            )
+        ).one()
+        actors = conn.execute(
+            text("SELECT action, actor FROM audit_log WHERE table_name = 'grid' AND actor LIKE 'token:%' ORDER BY id")
+        ).all()
+        west_version = conn.execute(
+            text("SELECT version FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"), {"c": WEST}
+        ).scalar_one()
+    code, level, parent, version, area = row
+    assert (code, level, parent, version) == ("610103006001003", "compound", COMMUNITY, 1)
+    expected = geojson_area_m2(clean_engine, triangle)
+    assert abs(area - expected) / expected < 0.01, (area, expected)
+    assert west_version == 2
+    assert ("insert", "token:一社区编辑") in [tuple(a) for a in actors]
+    assert {a[1] for a in actors} == {"token:一社区编辑"}
+    assert latin_words(page) == []
+    browser.watch.assert_clean()
+
+
+def test_stale_version_is_refused_and_the_edit_kept(
+    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
+) -> None:
+    # The browser itself logs a refused fetch ("Failed to load resource … 412"): that one line is expected.
+    browser.watch.expected_console.append(
+        re.compile(rf"^Failed to load resource: the server responded with a status of 412 .*/api/grids/{WEST}$")
+    )
+    tab_a = open_editor(browser, base_url, editor_token)
+    tab_b = open_editor(browser, base_url, editor_token)
+    for tab, target in ((tab_a, NOTCH_A), (tab_b, NOTCH_B)):
+        tab.bring_to_front()
+        tool(tab, "编辑顶点")
+        drag(tab, TOP_MID, target)
+        tool(tab, "编辑顶点")
+        wait_checked(tab)
+        assert any(f["rule"] == "gap" for f in findings(tab))
+
+    def save(tab: Page) -> str:
+        tab.bring_to_front()
+        tab.click("#gg-save")  # first click: "there are findings" warning, the button turns into 仍要保存
+        wait_for(tab, "() => document.querySelector('#gg-save').textContent === '仍要保存'")
+        assert "校验问题" in tab.locator("#gg-status").inner_text()
+        tab.click("#gg-save")
+        wait_for(tab, "() => /^(已保存|保存失败)/.test(document.querySelector('#gg-status').textContent)")
+        return tab.locator("#gg-status").inner_text()
+
+    assert save(tab_a) == "已保存（1 个网格）。"
+    message = save(tab_b)
+    assert message.startswith("保存失败：网格 610103006001001 已被他人修改（当前版本 2"), message
+    assert "请刷新后重试" in message
+    assert "已被他人修改" in tab_b.locator("#gg-status").inner_text()
+    row_b = tab_b.locator(f"#gg-grid-list tr[data-code='{WEST}']").inner_text().split("\t")
+    assert row_b[2:] == ["1", "保存失败"]
+    # Tab B keeps its own shape on screen (its notch at NOTCH_B), nothing reloaded over it.
+    lats_b = tab_b.evaluate(
+        f"window.gridEditor.layerOf('{WEST}').toGeoJSON(false).geometry.coordinates.flat(3).filter((_, i) => i % 2)"
+    )
+    assert min(abs(lat - NOTCH_B[1]) for lat in lats_b) < 1e-5
+
+    with clean_engine.connect() as conn:
+        version, area, ymin_notch = conn.execute(
+            text(
+                """SELECT version, ST_Area(geom::geography),
+                          (SELECT min(ST_Y(d.geom)) FROM ST_DumpPoints(geom) d
+                           WHERE ST_X(d.geom) > :x0 + 1e-6 AND ST_X(d.geom) < :x1 - 1e-6)
+                   FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"""
+            ),
+            {"c": WEST, "x0": X0, "x1": X0 + D / 2},
+        ).one()
+        n_versions = conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": WEST}).scalar_one()
+    assert version == 2 and n_versions == 2
+    assert abs(ymin_notch - NOTCH_A[1]) < 2e-5, ymin_notch  # tab A's geometry, not tab B's
+    full = geojson_area_m2(clean_engine, [(X0, Y0), (X0 + D / 2, Y0), (X0 + D / 2, Y0 + D), (X0, Y0 + D)])
+    notch_a = geojson_area_m2(clean_engine, [(X0, Y0 + D), NOTCH_A, (X0 + D / 2, Y0 + D)])
+    assert abs(area - (full - notch_a)) / (full - notch_a) < 0.01
+    for tab in (tab_a, tab_b):
+        assert latin_words(tab) == []
+    browser.watch.assert_clean()
+
+
+def test_token_errors_show_the_servers_reason_and_a_rename_saves(
+    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
+) -> None:
+    browser.watch.expected_console.append(
+        re.compile(rf"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/{EAST}$")
+    )
+    with session_scope(clean_engine) as s:
+        other = create_token(s, "二社区编辑", "editor", "610103006002")[0]
+    page = open_editor(browser, base_url, "")
+    page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
+    page.fill("#gg-name", "文艺北路46号院")
+    assert "文艺北路46号院" in page.locator(".leaflet-tooltip.gg-label").nth(1).inner_text()  # label follows
+
+    def save() -> str:
+        page.evaluate("() => { document.querySelector('#gg-status').textContent = ''; }")
+        page.click("#gg-save")
+        wait_for(page, "() => document.querySelector('#gg-status').textContent !== ''")
+        wait_for(page, "() => document.querySelector('#gg-status').textContent !== '正在保存…'")
+        return page.locator("#gg-status").inner_text()
+
+    assert save() == "请先在“编辑令牌”中输入令牌。"  # nothing sent without a token
+    page.fill("#gg-token", "ggv_wrong")
+    assert save() == f"保存失败（网格 {EAST}）：令牌无效、已过期或已吊销"
+    page.fill("#gg-token", other)
+    assert save() == f"保存失败（网格 {EAST}）：超出令牌范围：仅可编辑 610103006002 及其下级网格"
+    assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[2:] == ["1", "保存失败"]
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": EAST}).scalar_one() == 1
+
+    page.fill("#gg-token", editor_token)
+    assert page.evaluate("() => sessionStorage.getItem('gridgov.editor.token')") == editor_token
+    assert save() == "已保存（1 个网格）。"
+    with clean_engine.connect() as conn:
+        name, version = conn.execute(
+            text("SELECT name, version FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"),
+            {"c": EAST},
+        ).one()
+    assert (name, version) == ("文艺北路46号院", 2)
+    assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[:3] == [
+        "文艺北路46号院",
+        EAST,
+        "2",
+    ]
+    browser.watch.assert_clean()
