@@ -22,13 +22,14 @@ import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
 from sqlalchemy import Engine, text
-from tests.factories import X0, Y0, D, make_street
 
 from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.maps.assets import external_urls
+
+from tests.factories import X0, Y0, D, make_street
 
 COMMUNITY = "610103006001"
 WEST, EAST = "610103006001001", "610103006001002"

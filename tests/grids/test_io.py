@@ -113,7 +113,7 @@ def test_bad_features_are_reported_by_number(tmp_path: Path) -> None:
     path.write_text(
         "code,name,level,parent_code,wkt\n"
         '610103006,街道,street,,"POLYGON((108.96 34.24,108.97 34.24,108.97 34.25,108.96 34.24))"\n'
-        '610103006001,蝴蝶,community,610103006,'
+        "610103006001,蝴蝶,community,610103006,"
         '"POLYGON((108.96 34.24,108.97 34.25,108.97 34.24,108.96 34.25,108.96 34.24))"\n'
         '610103006002,颠倒,community,610103006,"POLYGON((34.24 108.96,34.24 108.97,34.25 108.97,34.24 108.96))"\n'
         "610103006003,空,community,610103006,\n"
