@@ -167,3 +167,19 @@ def test_repair_preview_then_apply(client: TestClient, tokens: dict) -> None:
     assert client.get("/api/grids/610103006001002").status_code == 404
     other = {"operation": "clip", "code": "610103006002001", "apply": True}
     assert client.post("/api/grids/repair", json=other, headers=tokens["editor1"]).status_code == 403
+
+
+def test_export_as_of_reproduces_the_old_map(client: TestClient, tokens: dict, clean_engine: Engine,
+                                             tmp_path: Path) -> None:
+    with clean_engine.connect() as conn:
+        before = conn.execute(text("SELECT now()")).scalar()
+    r = client.patch("/api/grids/610103006001001", json={"version": 1, "name": "新名字"}, headers=tokens["admin"])
+    assert r.status_code == 200
+    old = tmp_path / "old.geojson"
+    old.write_bytes(client.get("/api/grids/export", params={"as_of": before.isoformat()}).content)
+    now = tmp_path / "now.geojson"
+    now.write_bytes(client.get("/api/grids/export").content)
+    names_old = dict(zip(*pyogrio.read_dataframe(old)[["code", "name"]].T.values, strict=True))
+    names_now = dict(zip(*pyogrio.read_dataframe(now)[["code", "name"]].T.values, strict=True))
+    assert names_old["610103006001001"] == "第一网格" and names_now["610103006001001"] == "新名字"
+    assert len(names_old) == len(names_now) == 6
