@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli import db, grids, sample, token
+from gridgov.cli import db, grids, imports, sample, token
 from gridgov.cli.common import echo_json, engine
 from gridgov.config import get_settings
 from gridgov.errors import GridgovError
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(grids.app, name="grids")
+app.add_typer(imports.app, name="import")
 app.add_typer(sample.app, name="sample")
 app.add_typer(token.app, name="token")
 map_app = typer.Typer(help="网格图（离线 HTML，资源全部本地化）。")

@@ -23,6 +23,7 @@ from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon
 
 from gridgov.errors import InvalidInput
+from gridgov.files import detect_encoding
 from gridgov.geo.checks import geometry_problem
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.grids.findings import Finding, GridInput
@@ -59,19 +60,11 @@ class GridFile:
 
 
 def _encoding(path: Path) -> str | None:
-    """UTF-8 or GBK (GB18030) for CSV files; None for binary formats."""
+    """The text encoding of CSV files; None for binary formats."""
     if path.suffix.lower() != ".csv":
         return None
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        try:
-            raw.decode("gb18030")
-            return "gb18030"
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"{path.name}：无法识别文件编码（应为 UTF-8 或 GBK）") from exc
+    enc = detect_encoding(path)
+    return "utf-8" if enc == "utf-8-sig" else enc  # GDAL skips a BOM by itself
 
 
 def _read_frame(path: Path, layer: str | None) -> gpd.GeoDataFrame:

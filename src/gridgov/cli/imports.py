@@ -1,0 +1,58 @@
+"""``gridgov import``: households, buildings, persons, incidents, staff (CSV/XLSX/GeoJSON/GPKG) and GPX tracks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gridgov.cli.common import echo_json, engine
+from gridgov.db.engine import session_scope
+from gridgov.importing.columns import ENTITY_ZH
+
+app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
+ACTOR = "cli"
+CrsOpt = typer.Option(None, help="坐标系：EPSG:4326、4490、4491–4554 或 gcj02（默认取文件声明或 WGS84）")
+DryOpt = typer.Option(False, "--dry-run", help="只检查，不写入")
+JsonOpt = typer.Option(False, "--json", help="以 JSON 输出摘要")
+
+
+def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool) -> None:
+    from gridgov.importing.entities import import_entities
+
+    with session_scope(engine(), actor=ACTOR) as s:
+        report = import_entities(s, entity, file, actor=ACTOR, crs=crs, dry_run=dry_run)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        what = ENTITY_ZH[entity]
+        if report.refused:
+            typer.echo(f"{file.name}：已拒绝，未写入任何数据（{len(report.errors)} 处错误）")
+            for e in report.errors[:100]:
+                typer.echo(f"  第 {e.row} 行  {e.column}：{e.reason}")
+        else:
+            state = "试运行（未写入）" if dry_run else "已导入"
+            typer.echo(
+                f"{file.name}：{state} {report.imported} 条{what}；已分配 {report.assigned}，未分配 {report.unassigned}"
+            )
+            for r in report.unassigned_rows[:20]:
+                typer.echo(f"  未分配：第 {r['row']} 行 {r['code'] or ''}（不在任何网格内）")
+    if report.refused:
+        raise typer.Exit(code=1)
+
+
+def _command(entity: str) -> None:
+    def cmd(
+        file: Path = typer.Argument(..., help="CSV（UTF-8/GBK）、XLSX、GeoJSON 或 GeoPackage"),
+        crs: str | None = CrsOpt,
+        dry_run: bool = DryOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        _run(entity, file, crs, dry_run, as_json)
+
+    cmd.__doc__ = f"导入{ENTITY_ZH[entity]}（原子操作：任何一行有误则整个文件不写入）。"
+    app.command(entity)(cmd)
+
+
+for _entity in ("households", "buildings", "persons", "incidents", "staff"):
+    _command(_entity)

@@ -1,0 +1,107 @@
+"""Canonical columns per entity, their Chinese aliases, types and allowed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridgov.db.models import HOUSEHOLD_KINDS, INCIDENT_LEVELS, INCIDENT_STATUSES, MEMBER_TYPES, ROLES, SEXES
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its type, whether it is required, aliases and allowed values."""
+
+    name: str
+    kind: str = "text"  # text | int | float | bool | datetime | enum
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str], ...] = ()  # accepted spellings → canonical value
+
+
+LON = Column("lon", "float", aliases=("经度", "longitude", "lng", "x"))
+LAT = Column("lat", "float", aliases=("纬度", "latitude", "y"))
+CODE = Column("code", aliases=("编码", "编号", "代码"))
+ADDRESS = Column("address", aliases=("地址", "详细地址", "门牌地址"))
+
+BOOL_TRUE = ("1", "是", "true", "yes", "y", "t", "√")
+BOOL_FALSE = ("0", "否", "false", "no", "n", "f", "")
+
+ENTITIES: dict[str, tuple[Column, ...]] = {
+    "households": (
+        CODE,
+        ADDRESS,
+        Column("building_code", aliases=("楼栋编码", "楼栋编号", "所属楼栋")),
+        Column(
+            "kind",
+            "enum",
+            True,
+            ("户籍类型", "户类型", "住户类型", "类型"),
+            HOUSEHOLD_KINDS,
+            (
+                ("常住", "常住户"),
+                ("自住", "常住户"),
+                ("租住", "租房户"),
+                ("出租", "租房户"),
+                ("租户", "租房户"),
+                ("空房", "空房户"),
+                ("空置", "空房户"),
+                ("商户", "底商"),
+                ("商铺", "底商"),
+            ),
+        ),
+        LON,
+        LAT,
+    ),
+    "buildings": (
+        Column("code", required=True, aliases=("编码", "楼栋编码", "编号")),
+        Column("name", aliases=("名称", "楼栋名称", "楼号")),
+        ADDRESS,
+        Column("floors", "int", aliases=("层数", "楼层数", "楼层")),
+        LON,
+        LAT,
+    ),
+    "persons": (
+        CODE,
+        Column("household_code", required=True, aliases=("户编码", "户编号", "所属户")),
+        Column("name", required=True, aliases=("姓名",)),
+        Column("sex", "enum", aliases=("性别",), values=SEXES, synonyms=(("男性", "男"), ("女性", "女"))),
+        Column("birth_year", "int", aliases=("出生年份", "出生年")),
+        Column("phone", aliases=("电话", "手机", "手机号", "联系电话")),
+        Column("id_number", aliases=("身份证号", "身份证号码", "公民身份号码")),
+        Column("is_resident_rep", "bool", aliases=("是否居民代表", "居民代表")),
+        Column("is_volunteer", "bool", aliases=("是否志愿者", "志愿者")),
+        Column("is_party_member", "bool", aliases=("是否党员", "党员")),
+        Column(
+            "member_type",
+            "enum",
+            aliases=("党员类型", "人员类别", "党员类别"),
+            values=MEMBER_TYPES,
+            synonyms=(("退休", "离退休"), ("离休", "离退休"), ("流动党员", "流动"), ("失业", "下岗失业")),
+        ),
+        Column("tags", aliases=("标签", "特殊人群")),
+    ),
+    "incidents": (
+        CODE,
+        Column("category", required=True, aliases=("事件类别", "大类", "类别")),
+        Column("subcategory", aliases=("小类", "子类")),
+        Column("description", aliases=("描述", "事件描述", "内容")),
+        LON,
+        LAT,
+        Column("reported_at", "datetime", True, ("上报时间", "发生时间", "时间")),
+        Column("status", "enum", aliases=("状态", "处置状态"), values=INCIDENT_STATUSES),
+        Column("level", "enum", aliases=("级别", "处置级别"), values=INCIDENT_LEVELS),
+        Column("source", aliases=("来源", "事件来源")),
+    ),
+    "staff": (
+        Column("staff_code", aliases=("人员编码", "工号", "code", "编码")),
+        Column("name", required=True, aliases=("姓名",)),
+        Column("phone", aliases=("电话", "手机", "联系电话")),
+        Column("grid_code", required=True, aliases=("网格编码", "所属网格")),
+        Column("role", "enum", True, ("角色", "职务", "岗位"), ROLES),
+    ),
+}
+
+# Entities located by a point (lon/lat or a geometry column); buildings may also be polygons.
+SPATIAL = {"households": True, "buildings": True, "incidents": True, "persons": False, "staff": False}
+ENTITY_ZH = {"households": "户", "buildings": "楼栋", "persons": "人员", "incidents": "事件", "staff": "网格工作人员"}
