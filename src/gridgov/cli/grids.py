@@ -15,6 +15,7 @@ from gridgov.db.engine import session_scope
 from gridgov.errors import InvalidInput
 from gridgov.grids import service
 from gridgov.grids.findings import RULE_ZH, Finding
+from gridgov.periods import as_of_moment
 
 if TYPE_CHECKING:
     from gridgov.grids.repair import RepairPlan
@@ -84,18 +85,9 @@ def export(
     from gridgov.grids.io import write_grid_file
 
     with Session(engine()) as s:
-        records = service.list_grids(s, level=level, as_of=_moment(as_of))
+        records = service.list_grids(s, level=level, as_of=as_of_moment(as_of))
     write_grid_file(records, out)
     typer.echo(f"已导出 {len(records)} 个网格到 {out}")
-
-
-def _moment(value: dt.datetime | None) -> dt.datetime | None:
-    """A naive --as-of date means the end of that day in China Standard Time."""
-    if value is None or value.tzinfo is not None:
-        return value
-    if value.time() == dt.time(0):
-        value = value + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-    return value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @app.command()

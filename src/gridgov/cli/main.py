@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli import db, grids, imports, sample, token
+from gridgov.cli import db, grids, imports, ledger, sample, token
 from gridgov.cli.common import echo_json, engine
 from gridgov.config import get_settings
 from gridgov.errors import GridgovError
@@ -22,6 +22,7 @@ app.add_typer(grids.app, name="grids")
 app.add_typer(imports.app, name="import")
 app.add_typer(sample.app, name="sample")
 app.add_typer(token.app, name="token")
+app.command("ledger")(ledger.ledger)
 map_app = typer.Typer(help="网格图（离线 HTML，资源全部本地化）。")
 app.add_typer(map_app, name="map")
 

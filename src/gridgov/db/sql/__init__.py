@@ -12,3 +12,9 @@ HERE = Path(__file__).parent
 def load(name: str) -> str:
     """The text of ``<name>.sql``."""
     return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def statements(name: str) -> list[str]:
+    """The statements of a multi-statement ``.sql`` file (split on a ``;`` that ends a line)."""
+    parts = [p.strip() for p in load(name).split(";\n")]
+    return [p.rstrip(";") for p in parts if p and not all(line.lstrip().startswith("--") for line in p.splitlines())]
