@@ -47,7 +47,8 @@ def test_street_totals_equal_the_assignment(sample_ledger, sample_engine: Engine
         hh, persons, incidents = conn.execute(
             text(
                 "SELECT (SELECT count(*) FROM household WHERE grid_id IS NOT NULL),"
-                " (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id WHERE h.grid_id IS NOT NULL),"
+                " (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id"
+                " WHERE h.grid_id IS NOT NULL),"
                 " (SELECT count(*) FROM incident WHERE grid_id IS NOT NULL)"
             )
         ).one()
