@@ -48,3 +48,14 @@ def test_unreachable_external_server_is_a_clear_error(tmp_path: Path) -> None:
     env = {"GRIDGOV_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none", "GRIDGOV_HOME": str(tmp_path)}
     r = run_cli(["db", "up"], env)
     assert r.returncode == 2 and "无法连接数据库" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -> None:
+    import json
+
+    url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    r = run_cli(["assign", "--json"], {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    hh = next(c for c in json.loads(r.stdout) if c["table"] == "household")
+    assert hh["unassigned"] == 5 and hh["changed"] == 0
+    assert hh["per_level"] == {"street": hh["assigned"], "community": hh["assigned"], "compound": hh["assigned"]}

@@ -48,14 +48,19 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
     from sqlalchemy.orm import Session
 
     from gridgov.assign.points import assign_all
+    from gridgov.db.models import LEVEL_ZH
+    from gridgov.ledger.counts import level_counts
 
     with Session(engine()) as s, s.begin():
-        counts = assign_all(s)
+        counts = [vars(c) | {"per_level": level_counts(s, c.table)} for c in assign_all(s)]
     if as_json:
-        echo_json([vars(c) for c in counts])
+        echo_json(counts)
         return
+    names = {"building": "楼栋", "household": "户", "incident": "事件"}
     for c in counts:
-        typer.echo(f"{c.table}：已分配 {c.assigned}，未分配 {c.unassigned}，本次变动 {c.changed}")
+        levels = "，".join(f"{LEVEL_ZH[k]} {v}" for k, v in c["per_level"].items())
+        typer.echo(f"{names[c['table']]}：已分配 {c['assigned']}（{levels}），未分配 {c['unassigned']}，"
+                   f"本次变动 {c['changed']}")  # fmt: skip
 
 
 @map_app.command("grid")

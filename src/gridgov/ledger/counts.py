@@ -27,3 +27,11 @@ def grid_counts(session: Session) -> dict[int, dict[str, Any]]:
     """Counts keyed by grid identity id, for every live grid (zero rows included)."""
     rows = session.execute(text(sql.load("grid_counts"))).mappings().all()
     return {int(r["grid_id"]): {c: int(r[c]) for c in COUNT_COLUMNS} for r in rows}
+
+
+def level_counts(session: Session, table: str) -> dict[str, int]:
+    """Rows of ``household``, ``incident`` or ``building`` per grid level, through the hierarchy."""
+    if table not in ("household", "incident", "building"):
+        raise ValueError(f"not an assigned table: {table}")
+    rows = session.execute(text(sql.load("level_counts").format(table=table))).all()
+    return {str(level): int(n) for level, n in rows}
