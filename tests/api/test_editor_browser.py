@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,29 +28,15 @@ from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.maps.assets import external_urls
 
+from tests.browser import CHROMIUM_ARGS, LOCAL_HOSTS, free_port
 from tests.factories import X0, Y0, D, make_street
 
 COMMUNITY = "610103006001"
 WEST, EAST = "610103006001001", "610103006001002"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT_MS = 15_000
 
 
 # ----------------------------------------------------------------------------------------- server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -64,7 +49,7 @@ def editor_token(clean_engine: Engine) -> str:
 @pytest.fixture
 def base_url(clean_engine: Engine, settings_for: Settings, editor_token: str) -> Iterator[str]:
     """The real app served by uvicorn on a free port, in a background thread."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings_for, clean_engine), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -19,15 +19,8 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from gridgov.errors import InvalidInput
 from gridgov.maps import external_urls, grid_map, save_offline
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 SCREENSHOT = Path("/tmp/gridmap_offline.png")
 
 COUNT_POLYGONS_JS = """
