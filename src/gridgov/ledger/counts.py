@@ -24,9 +24,11 @@ COUNT_COLUMNS = (
 
 
 def grid_counts(session: Session) -> dict[int, dict[str, Any]]:
-    """Counts keyed by grid identity id, for every live grid (zero rows included)."""
-    rows = session.execute(text(sql.load("grid_counts"))).mappings().all()
-    return {int(r["grid_id"]): {c: int(r[c]) for c in COUNT_COLUMNS} for r in rows}
+    """Counts keyed by grid identity id, for every live grid (zero rows included): the ledger's numbers."""
+    from gridgov.ledger.report import build_ledger
+
+    rows = build_ledger(session, with_patrol=False).rows
+    return {r.grid_id: {c: getattr(r, c) for c in COUNT_COLUMNS} for r in rows}
 
 
 def level_counts(session: Session, table: str) -> dict[str, int]:
