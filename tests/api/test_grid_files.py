@@ -169,8 +169,9 @@ def test_repair_preview_then_apply(client: TestClient, tokens: dict) -> None:
     assert client.post("/api/grids/repair", json=other, headers=tokens["editor1"]).status_code == 403
 
 
-def test_export_as_of_reproduces_the_old_map(client: TestClient, tokens: dict, clean_engine: Engine,
-                                             tmp_path: Path) -> None:
+def test_export_as_of_reproduces_the_old_map(
+    client: TestClient, tokens: dict, clean_engine: Engine, tmp_path: Path
+) -> None:
     with clean_engine.connect() as conn:
         before = conn.execute(text("SELECT now()")).scalar()
     r = client.patch("/api/grids/610103006001001", json={"version": 1, "name": "新名字"}, headers=tokens["admin"])

@@ -12,6 +12,7 @@ from gridgov.api.factory import create_app
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
+
 from tests.factories import X0, Y0, make_street
 
 CSV = (
