@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -67,3 +68,26 @@ def test_scope_size_and_auth(client: TestClient, headers: dict, clean_engine: En
     big = {"file": ("h.csv", b"x" * (2 * 1024 * 1024))}
     assert client.post("/api/import/households", files=big, headers=headers["admin"]).status_code == 413
     assert client.post("/api/import/pets", files=files, headers=headers["admin"]).status_code == 422
+
+
+def test_gpx_upload(client: TestClient, headers: dict, clean_engine: Engine) -> None:
+    import gpxpy.gpx
+
+    with clean_engine.begin() as conn:
+        conn.execute(text("INSERT INTO patrol_team (code, name) VALUES ('PT09', '测试巡逻队')"))
+    gpx = gpxpy.gpx.GPX()
+    trk = gpxpy.gpx.GPXTrack(name="2026-10-01 上半夜")
+    seg = gpxpy.gpx.GPXTrackSegment()
+    start = dt.datetime(2026, 10, 1, 12, 30, tzinfo=dt.UTC)  # 20:30 CST
+    for i in range(20):
+        seg.points.append(
+            gpxpy.gpx.GPXTrackPoint(Y0 + 0.005, X0 + 0.001 + i * 0.0002, time=start + dt.timedelta(seconds=15 * i))
+        )
+    trk.segments.append(seg)
+    gpx.tracks.append(trk)
+    files = {"file": ("t.gpx", gpx.to_xml().encode())}
+    r = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=headers["admin"])
+    assert r.status_code == 200, r.text
+    assert r.json()["tracks"] == 1 and r.json()["points"] == 20 and r.json()["shifts"] == {"上半夜": 1}
+    again = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=headers["admin"])
+    assert again.status_code == 409

@@ -121,3 +121,15 @@ def test_period_bounds_incidents(clean_engine: Engine) -> None:
     a = next(r for r in led.rows if r.code == "610103006001001")
     assert (a.incidents_closed, a.incidents_open, a.incidents_by_category) == (1, 1, {"市容环境": 2})
     assert {r.level for r in led.rows} == {"compound"}
+
+
+def test_patrol_columns_for_a_week(sample_engine: Engine) -> None:
+    start, end = day_range(dt.date(2026, 10, 1), dt.date(2026, 10, 7))
+    with Session(sample_engine) as s:
+        rows = build_ledger(s, date_from=start, date_to=end).rows
+    street = next(r for r in rows if r.level == "street")
+    communities = [r for r in rows if r.level == "community"]
+    assert street.patrol_length_m and street.patrol_length_m > 10_000
+    assert street.patrol_length_m == pytest.approx(sum(r.patrol_length_m or 0 for r in communities), rel=1e-9)
+    assert all(0 <= (r.patrol_coverage or 0) <= 1 for r in rows)
+    assert street.as_dict()["patrol_hours"] > 0

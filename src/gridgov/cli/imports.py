@@ -56,3 +56,30 @@ def _command(entity: str) -> None:
 
 for _entity in ("households", "buildings", "persons", "incidents", "staff"):
     _command(_entity)
+
+
+@app.command("tracks")
+def tracks(
+    file: Path = typer.Argument(..., help="GPX 文件（每个 <trk> 为一次巡逻，点须带时间）"),
+    team: str = typer.Option(..., "--team", help="巡逻队编码"),
+    crs: str | None = typer.Option(None, help="gcj02：轨迹来自高德/腾讯坐标（GPX 默认 WGS84）"),
+    dry_run: bool = DryOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入巡逻轨迹（原子操作），按时间判定上半夜/下半夜，并列出超出巡逻区域的轨迹。"""
+    from dataclasses import asdict
+
+    from gridgov.assign.gpx import import_gpx
+
+    with session_scope(engine(), actor=ACTOR) as s:
+        report = import_gpx(s, file, team_code=team, actor=ACTOR, crs=crs, dry_run=dry_run)
+    if as_json:
+        echo_json(asdict(report))
+        return
+    state = "试运行（未写入）" if dry_run else "已导入"
+    shifts = "，".join(f"{k} {v}" for k, v in report.shifts.items())
+    typer.echo(
+        f"{file.name}：{state} {report.tracks} 条轨迹、{report.points} 个点，{len(report.nights)} 个夜晚（{shifts}）"
+    )
+    for o in report.outside:
+        typer.echo(f"  超出巡逻区域：{o.night} {o.shift} 约 {o.outside_m:.0f} 米（{o.share:.0%}）")

@@ -17,6 +17,31 @@ Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 
 
 @router.post(
+    "/tracks",
+    summary="导入巡逻轨迹（GPX）",
+    responses={422: {"description": "文件被拒绝（列出轨迹与点的序号），未写入任何数据"}},
+)
+def import_tracks(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: PrincipalDep,
+    file: Annotated[UploadFile, File(description="GPX，每个 <trk> 为一次巡逻，点须带时间")],
+    team: Annotated[str, Form(description="巡逻队编码")],
+    crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,
+    dry_run: Annotated[bool, Form()] = False,
+) -> Any:
+    """Import patrol tracks atomically; night and shift come from the timestamps."""
+    from dataclasses import asdict
+
+    from gridgov.assign.gpx import import_gpx
+
+    require(session, who, "editor", who.scope_grid_id)
+    with save_upload(file, settings.max_upload_mb) as path:
+        report = import_gpx(session, path, team_code=team, actor=who.name, crs=crs, dry_run=dry_run)
+    return asdict(report)
+
+
+@router.post(
     "/{entity}",
     summary="导入户/楼栋/人员/事件/网格工作人员",
     responses={422: {"description": "文件被拒绝（逐行列出错误），未写入任何数据"}, 413: {"description": "文件过大"}},

@@ -1,0 +1,233 @@
+"""Patrol metrics: metres and time of each track inside each leaf grid, coverage per grid, tracks outside areas.
+
+Time-inside rule (one rule for metres and seconds, applied in ``track_grid_stats.sql``): a track is the
+chain of its timed points. Each segment between two consecutive points is split between the live leaf
+grids by the fraction of its length inside each grid (``ST_Intersection`` of the segment with the grid),
+and the segment's duration is split by the same fractions — the patrol is taken to move at constant speed
+between two fixes. A segment lying on an edge shared by two grids would count in both, so the fractions of
+a segment are normalised to sum to at most 1 (it is then split evenly); a stationary segment (two identical
+fixes) gives its duration to the grid covering the point (split evenly when on a shared edge). Hence every
+metre and second is counted at most once, and for a track wholly inside the street the seconds inside all
+leaf grids sum to the track's duration (``ended_at - started_at``). Segments outside every leaf grid are not
+counted. ``length_m`` is the distance walked inside the grid: a stretch walked twice counts twice (unlike the
+length of one ``ST_Intersection`` of the whole line, which merges exactly overlapping parts). Metres are
+measured on the spheroid (geography); fractions along the EPSG:4326 segment. ``entries``: the number of runs
+of consecutive segments inside the grid (a track starting inside counts one entry).
+
+Coverage: the union of the selected tracks buffered by ``patrol_buffer_m`` (in the metric Gauss-Krüger
+projection chosen from the grids' centroid), intersected with each grid — parents included, since coverage
+is not additive — over the grid's area in the same projection. Its ``length_m``/``seconds`` are the leaf
+statistics rolled up through the hierarchy, so a parent equals the sum of its leaf children.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.config import get_settings
+from gridgov.db import sql
+from gridgov.db.models import LEVELS
+from gridgov.errors import InvalidInput, NotFound
+from gridgov.geo.crs import metric_epsg
+
+DEFAULT_LON = 108.0
+MAX_BUFFER_M = 1000.0
+
+
+@dataclass(frozen=True)
+class TrackGridStat:
+    """One track inside one live leaf grid: metres walked, seconds spent, entries."""
+
+    track_id: int
+    team_code: str
+    night: dt.date
+    shift: str
+    grid_id: int
+    grid_code: str
+    length_m: float
+    seconds_inside: float
+    entries: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Patrol coverage of one grid: buffered-track area inside it (m²), its area (m²), ratio, metres, seconds."""
+
+    covered_m2: float
+    area_m2: float
+    ratio: float
+    length_m: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class OutsideTrack:
+    """A track that leaves its team's patrol area by more than the tolerance (metres outside, share)."""
+
+    track_id: int
+    team_code: str
+    team_name: str
+    night: dt.date
+    shift: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    length_m: float
+    outside_m: float
+    share: float
+    max_distance_m: float | None
+    has_area: bool
+
+
+def metric_srid(session: Session) -> int:
+    """The metric CGCS2000 Gauss-Krüger EPSG code for the data (centroid of live grids, else of tracks)."""
+    lon = session.execute(
+        text(
+            "SELECT coalesce("
+            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM grid"
+            "   WHERE valid_to IS NULL AND lineage_id IS NULL),"
+            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM patrol_track))"
+        )
+    ).scalar_one()
+    return metric_epsg(float(lon) if lon is not None else DEFAULT_LON)
+
+
+def _filters(
+    session: Session,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    team_code: str | None,
+    track_ids: Sequence[int] | None,
+) -> dict[str, Any]:
+    """Bind parameters shared by the patrol SQL files, after checking them."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"日期范围无效：起始日期 {date_from} 晚于结束日期 {date_to}")
+    if team_code is not None:
+        found = session.execute(text("SELECT 1 FROM patrol_team WHERE code = :c"), {"c": team_code}).first()
+        if found is None:
+            raise NotFound(f"巡逻队不存在：{team_code}")
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "team_code": team_code,
+        "track_ids": [int(i) for i in track_ids] if track_ids is not None else None,
+    }
+
+
+def _buffer(buffer_m: float | None) -> float:
+    """The buffer in metres (default ``patrol_buffer_m``), checked."""
+    value = get_settings().patrol_buffer_m if buffer_m is None else float(buffer_m)
+    if not math.isfinite(value) or value <= 0 or value > MAX_BUFFER_M:
+        raise InvalidInput(f"缓冲距离无效：{buffer_m}（应在 0–{MAX_BUFFER_M:g} 米之间且大于 0）")
+    return value
+
+
+@contextmanager
+def _no_jit(session: Session) -> Iterator[None]:
+    """Switch PostgreSQL's JIT off for one heavy statement (compiling costs more than it saves here)."""
+    old = session.execute(text("SELECT current_setting('jit')")).scalar_one()
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('jit', :v, true)"), {"v": old})
+
+
+def _stats_sql() -> str:
+    """The per (track, leaf grid) statement, usable as a sub-query."""
+    return sql.load("track_grid_stats").strip().rstrip(";")
+
+
+def track_grid_stats(
+    session: Session,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    team_code: str | None = None,
+    track_ids: Sequence[int] | None = None,
+) -> list[TrackGridStat]:
+    """Metres and seconds of each track inside each live leaf grid (nights in [date_from, date_to])."""
+    params = _filters(session, date_from, date_to, team_code, track_ids)
+    stmt = f"{_stats_sql()}\n ORDER BY k.night, k.shift, t.code, k.started_at, g.code"
+    with _no_jit(session):
+        rows = session.execute(text(stmt), params).all()
+    return [
+        TrackGridStat(
+            track_id=int(r.track_id),
+            team_code=r.team_code,
+            night=r.night,
+            shift=r.shift,
+            grid_id=int(r.grid_id),
+            grid_code=r.grid_code,
+            length_m=float(r.length_m),
+            seconds_inside=float(r.seconds_inside),
+            entries=int(r.entries),
+        )
+        for r in rows
+    ]
+
+
+def grid_coverage(
+    session: Session,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    buffer_m: float | None = None,
+    level: str | None = None,
+    team_code: str | None = None,
+) -> dict[int, Coverage]:
+    """Coverage of every live grid (or of one level) by the tracks of the period, keyed by grid id."""
+    if level is not None and level not in LEVELS:
+        raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
+    params = _filters(session, date_from, date_to, team_code, None)
+    params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
+    stmt = sql.load("grid_coverage").replace("{track_grid_stats}", _stats_sql())
+    with _no_jit(session):
+        rows = session.execute(text(stmt), params).all()
+    out: dict[int, Coverage] = {}
+    for r in rows:
+        area, covered = float(r.area_m2), float(r.covered_m2)
+        ratio = min(1.0, max(0.0, covered / area)) if area > 0 else 0.0
+        out[int(r.grid_id)] = Coverage(covered, area, ratio, float(r.length_m), float(r.seconds))
+    return out
+
+
+def tracks_outside_area(
+    session: Session,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    team_code: str | None = None,
+    track_ids: Sequence[int] | None = None,
+    buffer_m: float | None = None,
+    min_outside_m: float = 50.0,
+) -> list[OutsideTrack]:
+    """Tracks leaving their team's patrol area by more than ``buffer_m`` (a fix, or ``min_outside_m`` of line)."""
+    params = _filters(session, date_from, date_to, team_code, track_ids)
+    params.update(buffer_m=_buffer(buffer_m), srid=metric_srid(session), min_outside_m=float(min_outside_m))
+    with _no_jit(session):
+        rows = session.execute(text(sql.load("tracks_outside_area")), params).all()
+    return [
+        OutsideTrack(
+            track_id=int(r.track_id),
+            team_code=r.team_code,
+            team_name=r.team_name,
+            night=r.night,
+            shift=r.shift,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            length_m=float(r.length_m),
+            outside_m=float(r.outside_m),
+            share=min(1.0, float(r.outside_m) / float(r.length_m)) if r.length_m else 1.0,
+            max_distance_m=float(r.max_distance_m) if r.max_distance_m is not None else None,
+            has_area=bool(r.has_area),
+        )
+        for r in rows
+    ]
