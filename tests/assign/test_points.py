@@ -55,6 +55,7 @@ def test_assignment_is_idempotent(clean_engine: Engine) -> None:
             text("INSERT INTO household (kind, geom) VALUES ('底商', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
             {"x": X0 + D / 4, "y": Y0 + D / 2},
         )
+        s.execute(text("UPDATE household SET grid_id = NULL"))  # as a stale assignment would be
         first = assign_all(s)
         second = assign_all(s)
     assert [c.changed for c in first if c.table == "household"] == [1]

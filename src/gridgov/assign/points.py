@@ -5,11 +5,23 @@ on a boundary count as inside). When several leaf grids cover a point — it lie
 edge or vertex — the grid whose code sorts first wins. Every point is therefore counted once; a point
 outside every grid keeps ``grid_id = NULL`` and is reported as unassigned, never dropped.
 Persons follow their household; parent grids come from the hierarchy, not a second spatial join.
+
+Two paths apply the rule. Writes of one entity are assigned in the same transaction by the BEFORE
+triggers of migration 0003 (``gridgov_leaf_for_point`` / ``gridgov_leaf_for_building``), unless the
+transaction is in bulk mode (``gridgov.bulk = on``): bulk loaders run :func:`assign_table` (or
+:func:`assign_all`) afterwards. Grid edits call :func:`reassign_area`, which re-runs the set-based
+statements over the changed area only; the audit log records every row that moved. Both paths take the
+same advisory lock (writers shared, re-assignment exclusive), so a re-assignment never misses a row
+written concurrently against the old grids.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -19,6 +31,30 @@ from sqlalchemy.orm import Session
 from gridgov.db import sql
 
 POINT_TABLES = ("household", "incident")
+ASSIGNED_TABLES = ("building", *POINT_TABLES)
+
+# Advisory lock class shared with gridgov_assign_on_write() (migration 0003); the key is the table's oid.
+LOCK_CLASS = 1735551332
+
+# Planner settings for a whole-table run, local to the transaction and restored afterwards: no JIT (its
+# compile time exceeds its gain here) and room to sort the candidates of a first assignment in memory.
+BULK_SETTINGS = {"jit": "off", "work_mem": "512MB"}
+
+# For the whole-table per-leaf scan only: a parallel plan even over a small grid table, leaves streamed to the
+# workers through a hash anti join, grouped with a hash (a merge anti join would sort first, and so hand nearly
+# all leaves to whichever process happened to read the grid table).
+SCAN_SETTINGS = {
+    "min_parallel_table_scan_size": "0",
+    "parallel_setup_cost": "100",
+    "parallel_tuple_cost": "0.01",
+    "enable_mergejoin": "off",
+    "enable_sort": "off",
+}
+
+# Below this many rows, assign_rows() applies the one-row rule per row instead of a whole-table pass.
+ROWWISE_LIMIT = 50_000
+
+AREA = "ST_GeomFromWKB(:area, 4326)"
 
 
 @dataclass(frozen=True)
@@ -31,39 +67,138 @@ class AssignCounts:
     changed: int
 
 
-AREA_FILTER = "WHERE ST_Intersects({alias}.geom, ST_GeomFromWKB(:area, 4326))"
+@cache
+def _sections(name: str) -> dict[str, str]:
+    """The ``-- @name:`` sections of a multi-statement .sql file, in order."""
+    parts = re.split(r"^-- @(\w+):.*$", sql.load(name), flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
 
 
-def _run(session: Session, table: str, area: BaseGeometry | None) -> int:
-    """One set-based UPDATE over the table, or over the rows touching ``area``; returns rows changed."""
-    alias = "b" if table == "building" else "e"
-    where = AREA_FILTER.format(alias=alias) if area is not None else ""
-    if table == "building":
-        stmt = sql.load("assign_buildings").format(where=where)
-    elif table in POINT_TABLES:
-        stmt = sql.load("assign_points").format(table=table, where=where)
-    else:
+def _check(table: str) -> None:
+    if table not in ASSIGNED_TABLES:
         raise ValueError(f"not an assignable table: {table}")
-    params = {"area": shapely.to_wkb(area)} if area is not None else {}
-    return int(session.execute(text(stmt), params).rowcount)  # type: ignore[attr-defined]
+
+
+def _lock(session: Session, table: str) -> None:
+    """Take the re-assignment lock of ``table`` (waits for transactions that wrote its geometry)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:k, CAST(CAST(CAST(:t AS regclass) AS oid) AS int))"),
+        {"k": LOCK_CLASS, "t": table},
+    )
+
+
+@contextlib.contextmanager
+def _local_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """Apply planner settings for the enclosed statements; restored afterwards (a rollback reverts them)."""
+    if not settings:
+        yield
+        return
+    names = list(settings)
+    calls = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+    old = session.execute(text("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))).one()
+    session.execute(text(f"SELECT {calls}"), {f"v{i}": settings[n] for i, n in enumerate(names)})
+    yield
+    session.execute(text(f"SELECT {calls}"), {f"v{i}": v for i, v in enumerate(old)})
+
+
+def _points(
+    session: Session, table: str, leaf_where: str, where: str, params: dict[str, object]
+) -> tuple[int, int, int]:
+    """The set-based point assignment (assign_points.sql); returns rows changed, assigned and all (in the area)."""
+    s = {k: v.format(table=table, leaf_where=leaf_where, where=where) for k, v in _sections("assign_points").items()}
+    session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
+    with _local_settings(session, SCAN_SETTINGS if "area" not in params else {}):
+        session.execute(text(s["scan"]), params)
+    session.execute(text(s["move"]), params)
+    changed = int(session.execute(text(s["apply"])).rowcount)  # type: ignore[attr-defined]
+    covered = int(session.execute(text(s["covered"])).scalar_one())
+    assigned, total = (int(n) for n in session.execute(text(s["assigned"]), params).one())
+    if assigned > covered:  # some rows keep a grid that covers them no more
+        stale = [int(g) for g in session.execute(text(s["stale"]), params).scalars()]
+        dropped = int(session.execute(text(s["unassign"]), {**params, "stale": stale}).rowcount)  # type: ignore[attr-defined]
+        changed += dropped
+        assigned -= dropped
+    session.execute(text("DROP TABLE gridgov_assign_scan, gridgov_assign_move"))
+    return changed, assigned, total
+
+
+def _run(session: Session, table: str, area: BaseGeometry | None) -> tuple[int, int, int]:
+    """Re-assign the whole table, or the rows touching ``area``; returns rows changed, assigned and all."""
+    _check(table)
+    _lock(session, table)
+    alias = "b" if table == "building" else "e"
+    params: dict[str, object] = {}
+    leaf_where = where = ""
+    if area is not None:
+        params["area"] = shapely.to_wkb(area)
+        where = f"AND ST_Intersects({alias}.geom, {AREA})"
+        # A leaf covering a point of the area meets the area; a leaf overlapping a footprint that meets the area
+        # may lie outside it, yet compete for that building.
+        leaf_where = (
+            f"AND ST_Intersects(l.geom, {AREA})"
+            if table != "building"
+            else f"AND l.geom && (SELECT ST_SetSRID(ST_Extent(x.geom)::geometry, 4326) FROM building x "
+            f"WHERE ST_Intersects(x.geom, {AREA}))"
+        )
+    settings = BULK_SETTINGS if area is None else {"jit": "off"}
+    with _local_settings(session, settings):
+        if table == "building":
+            stmt = sql.load("assign_buildings").format(leaf_where=leaf_where, where=where)
+            changed = int(session.execute(text(stmt), params).rowcount)  # type: ignore[attr-defined]
+            counts = f"SELECT count(b.grid_id), count(*) FROM building b WHERE TRUE {where}"
+            assigned, total = (int(n) for n in session.execute(text(counts), params).one())
+            return changed, assigned, total
+        return _points(session, table, leaf_where, where, params)
 
 
 def assign_table(session: Session, table: str) -> AssignCounts:
-    """Re-assign every row of one table in one statement."""
-    changed = _run(session, table, None)
-    assigned, unassigned = session.execute(text(f"SELECT count(grid_id), count(*) - count(grid_id) FROM {table}")).one()
-    return AssignCounts(table, int(assigned), int(unassigned), int(changed))
+    """Re-assign every row of one table; only rows whose grid changes are written."""
+    changed, assigned, total = _run(session, table, None)
+    return AssignCounts(table, assigned, total - assigned, changed)
 
 
 def assign_all(session: Session) -> list[AssignCounts]:
     """Re-assign buildings, households and incidents (bulk mode: one audit row per statement)."""
     session.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))
     try:
-        return [assign_table(session, t) for t in ("building", "household", "incident")]
+        return [assign_table(session, t) for t in ASSIGNED_TABLES]
     finally:
         session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
 
 
+def assign_rows(session: Session, table: str, ids: Sequence[int]) -> int:
+    """Assign the given rows (e.g. just bulk-inserted ones); returns rows changed. Large sets use the table pass."""
+    _check(table)
+    if len(ids) > ROWWISE_LIMIT:
+        return _run(session, table, None)[0]
+    _lock(session, table)
+    fn = "gridgov_leaf_for_building" if table == "building" else "gridgov_leaf_for_point"
+    stmt = f"""UPDATE {table} t SET grid_id = w.gid
+                 FROM (SELECT x.id, {fn}(x.geom) AS gid FROM {table} x WHERE x.id = ANY(CAST(:ids AS bigint[]))) w
+                WHERE t.id = w.id AND t.grid_id IS DISTINCT FROM w.gid"""
+    return int(session.execute(text(stmt), {"ids": list(ids)}).rowcount)  # type: ignore[attr-defined]
+
+
+def assign_staged(session: Session, staging: str) -> str:
+    """Assign rows before they are written; returns the temp table ``(id, gid)`` of the covered rows' leaves.
+
+    For bulk loaders: ``staging`` is a table with ``id bigint`` (the ids the rows will get), ``geom`` (points,
+    EPSG:4326, with a GiST index) and ``grid_id bigint`` (all NULL). Insert with
+    ``LEFT JOIN <returned table> m ON m.id = s.id`` and ``m.gid`` as ``grid_id``: the rows are written once,
+    already assigned (ids missing from the result are outside every leaf). Dropped at commit.
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", staging):
+        raise ValueError(f"not a table name: {staging}")
+    s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
+    session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
+    with _local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):
+        session.execute(text(s["scan"]))
+    with _local_settings(session, BULK_SETTINGS):
+        session.execute(text(s["move"]))
+    session.execute(text("DROP TABLE gridgov_assign_scan"))
+    return "gridgov_assign_move"
+
+
 def reassign_area(session: Session, area: BaseGeometry) -> dict[str, int]:
     """Re-assign only the entities touching a changed area (EPSG:4326); the audit log records each move."""
-    return {t: _run(session, t, area) for t in ("building", "household", "incident")}
+    return {t: _run(session, t, area)[0] for t in ASSIGNED_TABLES}

@@ -1,0 +1,484 @@
+"""Benchmark gridgov's point assignment against geopandas.sjoin and a naive PostGIS UPDATE.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/assign_bench.py --households 100000 --compounds 1000
+    .venv/bin/python bench/assign_bench.py --all          # 10^5/10^3, 10^6/10^4, 10^7/10^5
+
+Each size: generate the sample street (cached under bench/out/data_h<N>_c<M>, or --data-dir), create a
+throw-away database on the embedded server, migrate it, and time on the same data:
+
+* load        grids + households with COPY and one INSERT (bulk mode: triggers skipped, grid_id NULL)
+* naive       ``UPDATE household h SET grid_id = g.id FROM grid g WHERE ST_Contains(g.geom, h.geom)`` (leaf
+              level only), from the loaded state, rolled back afterwards
+* cold        ``assign_table(session, "household")`` from the loaded state: assigns and writes every row
+* steady      ``assign_table`` again: the whole rule over every row, nothing left to write
+* staged      a second load that assigns the staging table first (``assign_staged``) and inserts the rows
+              already assigned (one write per row)
+* roll-up     ``grid_counts`` (the ledger's pass) and a households-only roll-up through the hierarchy
+* sjoin       ``geopandas.sjoin(predicate="within")`` on the same points and leaf polygons (read from the
+              database; only the join is timed), and ``covered_by`` + the smallest-code tie rule; steady and
+              both joins are run --repeat times alternately and the median is kept (the machine may be shared)
+* incremental one household inserted / moved per transaction with the trigger (median of 50), and
+              ``reassign_area`` over one leaf (median of 10)
+
+Results are compared per household (gridgov vs each other method) and written to bench/out/*.json.
+The database is dropped at the end; generated data is kept unless --drop-data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from gridgov.assign.points import assign_staged, assign_table, reassign_area  # noqa: E402
+from gridgov.db.engine import libpq_url, make_engine  # noqa: E402
+from gridgov.db.migrate import upgrade  # noqa: E402
+from gridgov.ledger.counts import grid_counts  # noqa: E402
+from gridgov.sample.generate import generate  # noqa: E402
+from gridgov.sample.load import GRID_MOVE, STAGING, _copy, _layer_rows  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+PRESETS = ((100_000, 1_000), (1_000_000, 10_000), (10_000_000, 100_000))
+
+STAGE_HH = """CREATE TEMP TABLE s_hh (
+    id bigint DEFAULT nextval(pg_get_serial_sequence('household', 'id')),
+    code text, address text, building_code text, kind text, lon float8, lat float8,
+    geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,
+    grid_id bigint) ON COMMIT DROP"""
+COPY_HH = "COPY s_hh (code, address, building_code, kind, lon, lat) FROM STDIN WITH (FORMAT csv, HEADER true)"
+INSERT_HH = """INSERT INTO household (id, code, address, kind, geom, grid_id)
+               SELECT s.id, s.code, s.address, s.kind, s.geom, {grid} FROM s_hh s {join}"""
+LEAVES = """SELECT l.id, l.code, ST_AsBinary(l.geom) AS wkb FROM grid l
+             WHERE l.valid_to IS NULL AND l.lineage_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM grid c WHERE c.parent_id = l.id AND c.valid_to IS NULL)"""
+NAIVE = """UPDATE household h SET grid_id = g.id FROM grid g
+            WHERE g.level = 'compound' AND g.valid_to IS NULL AND ST_Contains(g.geom, h.geom)"""
+ROLLUP_HH = """WITH RECURSIVE live AS (SELECT id, parent_id FROM grid WHERE valid_to IS NULL AND lineage_id IS NULL),
+anc(leaf_id, anc_id) AS (SELECT id, id FROM live UNION ALL
+    SELECT a.leaf_id, l.parent_id FROM anc a JOIN live l ON l.id = a.anc_id WHERE l.parent_id IS NOT NULL),
+hh AS (SELECT grid_id, count(*) AS n FROM household WHERE grid_id IS NOT NULL GROUP BY grid_id)
+SELECT a.anc_id, coalesce(sum(hh.n), 0)::bigint FROM anc a LEFT JOIN hh ON hh.grid_id = a.leaf_id GROUP BY a.anc_id"""
+
+
+@dataclass
+class Result:
+    """Everything measured for one size."""
+
+    households: int
+    compounds: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    load_avg: dict[str, float] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    incremental_ms: dict[str, float] = field(default_factory=dict)
+
+
+class StatementTimes:
+    """Collects the duration of each SQL statement an engine runs (to break assign_table down)."""
+
+    MARKERS = (
+        ("gridgov_assign_scan ON COMMIT DROP AS", "scan"),
+        ("gridgov_assign_move ON COMMIT DROP AS", "move"),
+        ("SELECT (SELECT coalesce(sum(s.own)", "covered"),
+        ("SELECT count(e.grid_id), count(*)", "assigned"),
+        ("SELECT c.gid", "stale"),
+        ("SET grid_id = m.gid", "apply (write)"),
+        ("SET grid_id = NULL", "unassign (write)"),
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.times: dict[str, float] = {}
+        self.active = False
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def _after(self, conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if not self.active:
+            return
+        dt = time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+        label = next((name for marker, name in self.MARKERS if marker in statement), "other")
+        self.times[label] = self.times.get(label, 0.0) + dt
+
+    @contextlib.contextmanager
+    def collect(self) -> Iterator[dict[str, float]]:
+        """Record statement times within the block."""
+        self.times = {}
+        self.active = True
+        try:
+            yield self.times
+        finally:
+            self.active = False
+
+
+def timed(result: Result, name: str, fn: Callable[[], Any]) -> Any:
+    """Run ``fn``, store its wall time under ``name`` and print it."""
+    result.load_avg[name] = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    value = fn()
+    result.seconds[name] = time.perf_counter() - t0
+    print(f"  {name:<28} {result.seconds[name]:9.2f} s   (load avg {result.load_avg[name]:.2f})", flush=True)
+    return value
+
+
+def data_dir(households: int, compounds: int, base: Path | None) -> Path:
+    """Generated sample data for this size (generated on first use)."""
+    d = (base or OUT) / f"data_h{households}_c{compounds}"
+    meta = d / "sample_meta.json"
+    if meta.exists():
+        params = json.loads(meta.read_text(encoding="utf-8"))["params"]
+        if params["households"] == households and params["compounds"] == compounds:
+            return d
+    t0 = time.perf_counter()
+    generate(d, households=households, compounds=compounds)
+    print(f"  generated {d} in {time.perf_counter() - t0:.1f} s", flush=True)
+    return d
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[Engine]:
+    """A fresh migrated database on the embedded server, dropped afterwards."""
+    server = make_url(libpq_url(start=True)).set(database="postgres").render_as_string(hide_password=False)
+    name = f"gridgov_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def maintenance(engine: Engine, sql: str) -> None:
+    """Run VACUUM and the like outside a transaction."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(sql))
+
+
+def load(engine: Engine, directory: Path, *, staged: bool) -> None:
+    """Grids (when not loaded yet) and households with COPY; ``staged`` assigns them before the INSERT."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', 'bench', true)"))
+        if conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 0:
+            conn.execute(text(f"CREATE TEMP TABLE s_grid ({STAGING['s_grid']}) ON COMMIT DROP"))
+            columns = ["code", "name", "level", "parent_code"]
+            _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", columns))
+            for level in ("street", "community", "compound", "building"):
+                conn.execute(text(GRID_MOVE), {"level": level})
+        conn.execute(text(STAGE_HH))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(COPY_HH) as cp, (directory / "households.csv").open("rb") as f:  # type: ignore[union-attr]
+            while chunk := f.read(1 << 20):
+                cp.write(chunk)
+        if staged:
+            conn.execute(text("CREATE INDEX ON s_hh USING gist (geom)"))
+            conn.execute(text("ANALYZE s_hh"))
+            with Session(bind=conn) as s:
+                picked = assign_staged(s, "s_hh")
+            conn.execute(text(INSERT_HH.format(grid="m.gid", join=f"LEFT JOIN {picked} m ON m.id = s.id")))
+        else:
+            conn.execute(text(INSERT_HH.format(grid="NULL", join="")))
+
+
+def copy_frame(engine: Engine, query: str, names: list[str]) -> pd.DataFrame:
+    """A query's result through COPY … CSV (fast for millions of rows)."""
+    buf = io.BytesIO()
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as cp:  # type: ignore[union-attr]
+            for chunk in cp:
+                buf.write(chunk)
+    buf.seek(0)
+    return pd.read_csv(buf, names=names, header=None)
+
+
+def assignment(engine: Engine) -> np.ndarray:
+    """grid_id per household ordered by id (-1 = unassigned)."""
+    df = copy_frame(engine, "SELECT id, grid_id FROM household ORDER BY id", ["id", "grid_id"])
+    return df["grid_id"].fillna(-1).to_numpy(dtype=np.int64)
+
+
+def naive_update(engine: Engine, result: Result) -> np.ndarray:
+    """Time the naive UPDATE from the loaded state; returns its assignment and rolls it back."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))  # one audit row, like gridgov's pass
+        timed(result, "naive UPDATE", lambda: conn.execute(text(NAIVE)))
+        raw = conn.connection.driver_connection
+        buf = io.BytesIO()
+        query = "COPY (SELECT id, grid_id FROM household ORDER BY id) TO STDOUT WITH (FORMAT csv)"
+        with raw.cursor() as cur, cur.copy(query) as cp:  # type: ignore[union-attr]
+            for chunk in cp:
+                buf.write(chunk)
+        conn.rollback()
+    buf.seek(0)
+    return pd.read_csv(buf, names=["id", "grid_id"], header=None)["grid_id"].fillna(-1).to_numpy(dtype=np.int64)
+
+
+def sjoin_inputs(engine: Engine) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The households (ordered by id) and the live leaf grids, as GeoDataFrames read from the database."""
+    pts = copy_frame(engine, "SELECT id, ST_X(geom), ST_Y(geom) FROM household ORDER BY id", ["id", "x", "y"])
+    geometry = gpd.points_from_xy(pts["x"], pts["y"])
+    households = gpd.GeoDataFrame({"id": pts["id"].to_numpy()}, geometry=geometry, crs=4326)
+    with engine.connect() as conn:
+        rows = conn.execute(text(LEAVES)).all()
+    leaves = gpd.GeoDataFrame(
+        {"grid_id": [r.id for r in rows], "code": [r.code for r in rows]},
+        geometry=shapely.from_wkb([bytes(r.wkb) for r in rows]),
+        crs=4326,
+    )
+    return households, leaves
+
+
+def sjoin_within(households: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame) -> pd.DataFrame:
+    """geopandas.sjoin(predicate="within") as is (a fresh copy of the leaves: the tree is built each time)."""
+    return gpd.sjoin(households, leaves.copy(), predicate="within", how="left")
+
+
+def sjoin_rule(households: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame) -> pd.DataFrame:
+    """geopandas.sjoin(predicate="covered_by") plus gridgov's tie rule (smallest code among covering leaves)."""
+    j = gpd.sjoin(households, leaves.copy(), predicate="covered_by", how="left")
+    multi = j.index.duplicated(keep=False)
+    if multi.any():
+        ties = j[multi].sort_values("code", kind="stable")
+        j = pd.concat([j[~multi], ties[~ties.index.duplicated(keep="first")]])
+    return j
+
+
+def grid_per_household(j: pd.DataFrame, n: int) -> np.ndarray:
+    """grid_id per household position (-1 = none; the first match where there are several)."""
+    j = j[~j.index.duplicated(keep="first")]
+    return j["grid_id"].reindex(range(n)).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def incremental(engine: Engine, result: Result, runs: int = 50) -> None:
+    """Single-entity writes with the trigger: statement and whole-transaction times, median over ``runs``."""
+    with engine.connect() as conn:
+        x0, y0, x1, y1 = conn.execute(
+            text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grid) s")
+        ).one()
+        sample = conn.execute(text("SELECT id FROM household TABLESAMPLE SYSTEM (1) LIMIT 200")).scalars()
+        ids = [int(i) for i in sample]
+        leaves = conn.execute(text(LEAVES + " ORDER BY random() LIMIT 10")).all()
+    rng = random.Random(20261121)
+    insert = text(
+        "INSERT INTO household (code, kind, geom) VALUES (:c, '常住户', ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
+        "RETURNING grid_id IS NOT DISTINCT FROM gridgov_leaf_for_point(geom)"
+    )
+    move = text(
+        "UPDATE household SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326) WHERE id = :id "
+        "RETURNING grid_id IS NOT DISTINCT FROM gridgov_leaf_for_point(geom)"
+    )
+    ok = True
+    for name, stmt in (("insert", insert), ("move", move)):
+        stmt_ms: list[float] = []
+        tx_ms: list[float] = []
+        for i in range(runs + 3):
+            params: dict[str, Any] = {"x": round(rng.uniform(x0, x1), 7), "y": round(rng.uniform(y0, y1), 7)}
+            params |= {"c": f"BENCH{name}{i}"} if name == "insert" else {"id": ids[i % len(ids)]}
+            with engine.connect() as conn:
+                t0 = time.perf_counter()
+                with conn.begin():
+                    t1 = time.perf_counter()
+                    ok &= bool(conn.execute(stmt, params).scalar_one())
+                    t2 = time.perf_counter()
+                t3 = time.perf_counter()
+            if i >= 3:  # warm-up
+                stmt_ms.append((t2 - t1) * 1000)
+                tx_ms.append((t3 - t0) * 1000)
+        result.incremental_ms[f"{name} statement median"] = statistics.median(stmt_ms)
+        result.incremental_ms[f"{name} statement p95"] = float(np.percentile(stmt_ms, 95))
+        result.incremental_ms[f"{name} transaction median"] = statistics.median(tx_ms)
+    area_ms: list[float] = []
+    for leaf in leaves:
+        with Session(engine) as s, s.begin():
+            t0 = time.perf_counter()
+            reassign_area(s, shapely.from_wkb(bytes(leaf.wkb)))
+            area_ms.append((time.perf_counter() - t0) * 1000)
+    result.incremental_ms["reassign_area one leaf median"] = statistics.median(area_ms)
+    result.checks["incremental_rule_ok"] = ok
+    for k, v in result.incremental_ms.items():
+        print(f"  {k:<36} {v:8.2f} ms", flush=True)
+
+
+def run(households: int, compounds: int, args: argparse.Namespace) -> Result:
+    """All measurements for one size."""
+    print(f"\n== {households:,} households / {compounds:,} compounds ==", flush=True)
+    result = Result(households, compounds)
+    directory = data_dir(households, compounds, args.data_dir)
+    with bench_database() as engine:
+        stmts = StatementTimes(engine)
+        timed(result, "load (COPY + INSERT)", lambda: load(engine, directory, staged=False))
+        timed(result, "vacuum analyze (load)", lambda: maintenance(engine, "VACUUM ANALYZE household, grid"))
+        naive = naive_update(engine, result) if not args.skip_naive else None
+        if naive is not None:
+            timed(result, "vacuum (naive rollback)", lambda: maintenance(engine, "VACUUM household"))
+
+        def gridgov_assign() -> Any:
+            with Session(engine) as s, s.begin():
+                s.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))
+                return assign_table(s, "household")
+
+        with stmts.collect() as times:
+            cold = timed(result, "gridgov assign, cold", gridgov_assign)
+        result.breakdown["gridgov assign, cold"] = dict(times)
+        timed(result, "vacuum analyze (cold)", lambda: maintenance(engine, "VACUUM ANALYZE household"))
+        with stmts.collect() as times:
+            steady = timed(result, "gridgov assign, steady", gridgov_assign)
+        result.breakdown["gridgov assign, steady"] = dict(times)
+        result.checks["cold"] = vars(cold)
+        result.checks["steady"] = vars(steady)
+
+        def rollup_counts() -> int:
+            with Session(engine) as s:
+                return len(grid_counts(s))
+
+        def rollup_households() -> int:
+            with engine.connect() as conn:
+                return len(conn.execute(text(ROLLUP_HH)).all())
+
+        timed(result, "roll-up grid_counts", rollup_counts)
+        timed(result, "roll-up households only", rollup_households)
+        ours = assignment(engine)
+        points, leaves = sjoin_inputs(engine)
+        j = timed(result, "sjoin within", lambda: sjoin_within(points, leaves))
+        result.checks["sjoin_within_multi_matches"] = int(j.index.duplicated().sum())
+        others = {"sjoin within": grid_per_household(j, len(points))}
+        j = timed(result, "sjoin covered_by + tie rule", lambda: sjoin_rule(points, leaves))
+        others["sjoin covered_by + rule"] = grid_per_household(j, len(points))
+        del j
+        # The machine may be shared: repeat the compared steps alternately and keep the medians.
+        compared = ("gridgov assign, steady", "sjoin within", "sjoin covered_by + tie rule")
+        runs = {k: [result.seconds[k]] for k in compared}
+        for _ in range(args.repeat - 1):
+            for name, fn in (
+                ("gridgov assign, steady", gridgov_assign),
+                ("sjoin within", lambda: sjoin_within(points, leaves)),
+                ("sjoin covered_by + tie rule", lambda: sjoin_rule(points, leaves)),
+            ):
+                t0 = time.perf_counter()
+                fn()
+                runs[name].append(time.perf_counter() - t0)
+        for name, values in runs.items():
+            result.seconds[name] = statistics.median(values)
+            result.checks[f"runs: {name}"] = [round(v, 3) for v in values]
+        if naive is not None:
+            others["naive UPDATE (ST_Contains)"] = naive
+        for name, theirs in others.items():
+            diff = int((theirs != ours).sum())
+            result.checks[f"differences vs {name}"] = diff
+            print(f"  households assigned differently by {name}: {diff}", flush=True)
+        result.checks["unassigned"] = int((ours == -1).sum())
+        incremental(engine, result)
+        if not args.skip_staged:
+            maintenance(engine, "TRUNCATE household RESTART IDENTITY CASCADE")
+            maintenance(engine, "CHECKPOINT")
+            with stmts.collect() as times:
+                timed(result, "load staged (assigned)", lambda: load(engine, directory, staged=True))
+            result.breakdown["load staged (assigned)"] = dict(times)
+            staged = assignment(engine)
+            result.checks["differences staged load vs assign_table"] = int((staged != ours).sum())
+            print(f"  staged load assigned differently: {result.checks['differences staged load vs assign_table']}")
+    if args.drop_data:
+        shutil.rmtree(directory, ignore_errors=True)
+    return result
+
+
+def report(r: Result) -> str:
+    """A plain-text table of seconds and ratios."""
+    s = r.seconds
+    lines = [f"{r.households:,} households / {r.compounds:,} compounds", f"{'step':<32}{'seconds':>10}"]
+    lines += [f"{k:<32}{v:>10.2f}" for k, v in s.items()]
+    for base in ("gridgov assign, steady", "gridgov assign, cold"):
+        for other in ("sjoin within", "sjoin covered_by + tie rule", "naive UPDATE"):
+            if base in s and other in s:
+                lines.append(f"{other} / {base}: {s[other] / s[base]:.2f}x")
+    rollup = s.get("roll-up households only", 0.0)
+    lines.append(f"assign cold + roll-up (hh): {s['gridgov assign, cold'] + rollup:.1f} s")
+    if "load staged (assigned)" in s:
+        extra = s["load staged (assigned)"] - s["load (COPY + INSERT)"]
+        lines.append(f"staged load - plain load (assignment at load): {extra:.1f} s; + roll-up: {extra + rollup:.1f} s")
+    lines += [f"{k}: {v}" for k, v in r.checks.items()]
+    lines += [f"{k}: {v:.2f} ms" for k, v in r.incremental_ms.items()]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    mem = Path("/proc/meminfo").read_text().split()[1]
+    with make_engine(libpq_url(start=True)).connect() as conn:
+        pg = conn.execute(text("SELECT version()")).scalar_one()
+        pgis = conn.execute(text("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gb": round(int(mem) / 1024 / 1024, 1),
+        "postgres": pg,
+        "postgis": pgis,
+        "geopandas": gpd.__version__,
+        "shapely": shapely.__version__,
+        "geos (shapely)": shapely.geos_version_string,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the requested sizes."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--compounds", type=int, default=1_000)
+    ap.add_argument("--all", action="store_true", help="10^5/10^3, 10^6/10^4 and 10^7/10^5")
+    ap.add_argument("--data-dir", type=Path, default=None, help="where generated data is cached (default bench/out)")
+    ap.add_argument("--drop-data", action="store_true", help="delete the generated data afterwards")
+    ap.add_argument("--skip-naive", action="store_true", help="skip the naive UPDATE")
+    ap.add_argument("--skip-staged", action="store_true", help="skip the second, assigned-at-load load")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the compared steps (median kept)")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    sizes = PRESETS if args.all else ((args.households, args.compounds),)
+    info = machine()
+    print(json.dumps(info, ensure_ascii=False, indent=1))
+    for households, compounds in sizes:
+        r = run(households, compounds, args)
+        print("\n" + report(r), flush=True)
+        out = OUT / f"assign_h{households}_c{compounds}.json"
+        out.write_text(json.dumps({"machine": info, **vars(r)}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"  -> {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
