@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
-import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 from sqlalchemy import Engine, text
 
-from gridgov.api.factory import create_app
-from gridgov.auth.tokens import create_token
-from gridgov.config import Settings
-from gridgov.db.engine import session_scope
-
-from tests.factories import X0, Y0, D, make_street
-
-
-@pytest.fixture
-def client(clean_engine: Engine, settings_for: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for.model_copy(update={"max_upload_mb": 1}), clean_engine)) as c:
-        yield c
-
-
-@pytest.fixture
-def tokens(clean_engine: Engine) -> dict[str, dict[str, str]]:
-    with session_scope(clean_engine) as s:
-        make_street(s)
-        admin = create_token(s, "管理员", "admin")[0]
-        editor = create_token(s, "一社区", "editor", "610103006001")[0]
-    return {"admin": {"Authorization": f"Bearer {admin}"}, "editor1": {"Authorization": f"Bearer {editor}"}}
+from tests.factories import X0, Y0, D
 
 
 def test_validate_live_is_clean_and_a_draft_overlap_is_reported(client: TestClient, tokens: dict) -> None:

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from gridgov.api.factory import create_app
-from gridgov.auth.tokens import create_token
-from gridgov.config import Settings
-from gridgov.db.engine import session_scope
-
-from tests.factories import X0, Y0, make_street
+from tests.factories import X0, Y0
 
 CSV = (
     "编码,地址,户籍类型,经度,纬度\n"
@@ -23,54 +16,39 @@ CSV = (
 )
 
 
-@pytest.fixture
-def client(clean_engine: Engine, settings_for: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for.model_copy(update={"max_upload_mb": 1}), clean_engine)) as c:
-        yield c
-
-
-@pytest.fixture
-def headers(clean_engine: Engine) -> dict[str, dict[str, str]]:
-    with session_scope(clean_engine) as s:
-        make_street(s)
-        admin = create_token(s, "管理员", "admin")[0]
-        editor = create_token(s, "一社区", "editor", "610103006001")[0]
-    return {"admin": {"Authorization": f"Bearer {admin}"}, "editor": {"Authorization": f"Bearer {editor}"}}
-
-
 def households(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM household")).scalar_one())
 
 
-def test_gbk_upload_imports_and_lists_unassigned(client: TestClient, headers: dict, clean_engine: Engine) -> None:
-    r = client.post("/api/import/households", files={"file": ("户.csv", CSV.encode("gbk"))}, headers=headers["admin"])
+def test_gbk_upload_imports_and_lists_unassigned(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
+    r = client.post("/api/import/households", files={"file": ("户.csv", CSV.encode("gbk"))}, headers=tokens["admin"])
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["imported"] == 2 and body["assigned"] == 1 and body["unassigned_rows"] == [{"row": 3, "code": "H2"}]
     assert households(clean_engine) == 2
 
 
-def test_bad_row_is_422_and_nothing_is_written(client: TestClient, headers: dict, clean_engine: Engine) -> None:
+def test_bad_row_is_422_and_nothing_is_written(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
     bad = CSV.replace("租房户", "宿舍")
-    r = client.post("/api/import/households", files={"file": ("h.csv", bad.encode())}, headers=headers["admin"])
+    r = client.post("/api/import/households", files={"file": ("h.csv", bad.encode())}, headers=tokens["admin"])
     assert r.status_code == 422
     assert [(e["row"], e["column"]) for e in r.json()["errors"]] == [(3, "kind")]
     assert households(clean_engine) == 0
 
 
-def test_scope_size_and_auth(client: TestClient, headers: dict, clean_engine: Engine) -> None:
+def test_scope_size_and_auth(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
     files = {"file": ("h.csv", CSV.encode())}
     assert client.post("/api/import/households", files=files).status_code == 401
-    r = client.post("/api/import/households", files=files, headers=headers["editor"])
+    r = client.post("/api/import/households", files=files, headers=tokens["editor1"])
     assert r.status_code == 403 and "超出令牌范围" in r.json()["detail"]
     assert households(clean_engine) == 0
     big = {"file": ("h.csv", b"x" * (2 * 1024 * 1024))}
-    assert client.post("/api/import/households", files=big, headers=headers["admin"]).status_code == 413
-    assert client.post("/api/import/pets", files=files, headers=headers["admin"]).status_code == 422
+    assert client.post("/api/import/households", files=big, headers=tokens["admin"]).status_code == 413
+    assert client.post("/api/import/pets", files=files, headers=tokens["admin"]).status_code == 422
 
 
-def test_gpx_upload(client: TestClient, headers: dict, clean_engine: Engine) -> None:
+def test_gpx_upload(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
     import gpxpy.gpx
 
     with clean_engine.begin() as conn:
@@ -86,8 +64,8 @@ def test_gpx_upload(client: TestClient, headers: dict, clean_engine: Engine) -> 
     trk.segments.append(seg)
     gpx.tracks.append(trk)
     files = {"file": ("t.gpx", gpx.to_xml().encode())}
-    r = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=headers["admin"])
+    r = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=tokens["admin"])
     assert r.status_code == 200, r.text
     assert r.json()["tracks"] == 1 and r.json()["points"] == 20 and r.json()["shifts"] == {"上半夜": 1}
-    again = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=headers["admin"])
+    again = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=tokens["admin"])
     assert again.status_code == 409

@@ -37,20 +37,21 @@ def parse_crs(value: Any) -> CRS | str:
     return crs
 
 
-def _gcj_to_wgs(coords: np.ndarray) -> np.ndarray:
-    out = np.empty_like(coords)
-    for i, (lon, lat) in enumerate(coords):
-        c = prcoords.gcj_wgs_bored(prcoords.Coords(lat, lon), check_china=False)
-        out[i] = (c.lon, c.lat)
-    return out
+def _per_point(fn: Any) -> Any:
+    """A shapely.transform callback applying a prcoords (lat, lon) function to each (lon, lat) row."""
+
+    def run(coords: np.ndarray) -> np.ndarray:
+        out = np.empty_like(coords)
+        for i, (lon, lat) in enumerate(coords):
+            c = fn(prcoords.Coords(lat, lon))
+            out[i] = (c.lon, c.lat)
+        return out
+
+    return run
 
 
-def _wgs_to_gcj(coords: np.ndarray) -> np.ndarray:
-    out = np.empty_like(coords)
-    for i, (lon, lat) in enumerate(coords):
-        c = prcoords.wgs_gcj(prcoords.Coords(lat, lon), check_china=False)
-        out[i] = (c.lon, c.lat)
-    return out
+_gcj_to_wgs = _per_point(lambda c: prcoords.gcj_wgs_bored(c, check_china=False))
+_wgs_to_gcj = _per_point(lambda c: prcoords.wgs_gcj(c, check_china=False))
 
 
 def to_wgs84(geoms: Any, crs: CRS | str) -> np.ndarray:
