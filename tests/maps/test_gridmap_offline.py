@@ -78,7 +78,7 @@ def _is_local(url: str) -> bool:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
+        pytest.fail(f"{CHROMIUM} not installed: run scripts/bootstrap.sh")  # a skip would hide it
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
