@@ -50,6 +50,8 @@ SCAN_SETTINGS = {
     "enable_mergejoin": "off",
     "enable_sort": "off",
 }
+# For an area's scan: the same join shape (leaves filtered before the spatial join), no parallel start-up.
+AREA_SCAN_SETTINGS = {"enable_mergejoin": "off", "enable_sort": "off"}
 
 # Below this many rows, assign_rows() applies the one-row rule per row instead of a whole-table pass.
 ROWWISE_LIMIT = 50_000
@@ -107,7 +109,7 @@ def _points(
     """The set-based point assignment (assign_points.sql); returns rows changed, assigned and all (in the area)."""
     s = {k: v.format(table=table, leaf_where=leaf_where, where=where) for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
-    with _local_settings(session, SCAN_SETTINGS if "area" not in params else {}):
+    with _local_settings(session, AREA_SCAN_SETTINGS if "area" in params else SCAN_SETTINGS):
         session.execute(text(s["scan"]), params)
     session.execute(text(s["move"]), params)
     changed = int(session.execute(text(s["apply"])).rowcount)  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@
 -- a point covered by none gets NULL.
 --
 -- Sections run in order by assign/points.py, in one transaction; only rows whose grid changes are written.
--- {table} comes from a fixed whitelist; {leaf_where}/{where} are empty or restrict the run to a changed area.
+-- {table} comes from a fixed whitelist (or is a checked staging table name); {leaf_where}/{where} are empty or
+-- restrict the run to a changed area.
 --
 -- Design: leaves are the outer loop, so each leaf polygon is the first argument of ST_Covers for ~100 points
 -- in a row and PostGIS keeps it prepared (point-in-polygon through a cached edge tree); the points come from
