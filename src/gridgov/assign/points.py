@@ -8,8 +8,9 @@ Persons follow their household; parent grids come from the hierarchy, not a seco
 
 Two paths apply the rule. Writes of one entity are assigned in the same transaction by the BEFORE
 triggers of migration 0003 (``gridgov_leaf_for_point`` / ``gridgov_leaf_for_building``), unless the
-transaction is in bulk mode (``gridgov.bulk = on``): bulk loaders run :func:`assign_table` (or
-:func:`assign_all`) afterwards. Grid edits call :func:`reassign_area`, which re-runs the set-based
+transaction is in bulk mode (``gridgov.bulk = on``): bulk loaders run :func:`assign_table` /
+:func:`assign_all` (or :func:`assign_rows` for a few new rows) afterwards, or assign staged rows before
+inserting them (:func:`assign_staged`). Grid edits call :func:`reassign_area`, which re-runs the set-based
 statements over the changed area only; the audit log records every row that moved. Both paths take the
 same advisory lock (writers shared, re-assignment exclusive), so a re-assignment never misses a row
 written concurrently against the old grids.
