@@ -59,6 +59,9 @@ ROWWISE_LIMIT = 50_000
 
 AREA = "ST_GeomFromWKB(:area, 4326)"
 
+# The temp table assign_staged() leaves its result in: (id, old, gid, old_covers), dropped at commit.
+STAGED_TABLE = "gridgov_assign_move"
+
 
 @dataclass(frozen=True)
 class AssignCounts:
@@ -82,10 +85,11 @@ def _check(table: str) -> None:
         raise ValueError(f"not an assignable table: {table}")
 
 
-def _lock(session: Session, table: str) -> None:
-    """Take the re-assignment lock of ``table`` (waits for transactions that wrote its geometry)."""
+def _lock(session: Session, table: str, *, shared: bool = False) -> None:
+    """Take the re-assignment lock of ``table`` (waits for transactions that wrote its geometry), or the writers'."""
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     session.execute(
-        text("SELECT pg_advisory_xact_lock(:k, CAST(CAST(CAST(:t AS regclass) AS oid) AS int))"),
+        text(f"SELECT {fn}(:k, CAST(CAST(CAST(:t AS regclass) AS oid) AS int))"),
         {"k": LOCK_CLASS, "t": table},
     )
 
@@ -182,16 +186,20 @@ def assign_rows(session: Session, table: str, ids: Sequence[int]) -> int:
     return int(session.execute(text(stmt), {"ids": list(ids)}).rowcount)  # type: ignore[attr-defined]
 
 
-def assign_staged(session: Session, staging: str) -> str:
+def assign_staged(session: Session, staging: str, table: str = "household") -> str:
     """Assign rows before they are written; returns the temp table ``(id, gid)`` of the covered rows' leaves.
 
     For bulk loaders: ``staging`` is a table with ``id bigint`` (the ids the rows will get), ``geom`` (points,
-    EPSG:4326, with a GiST index) and ``grid_id bigint`` (all NULL). Insert with
+    EPSG:4326, with a GiST index) and ``grid_id bigint`` (all NULL). Insert into ``table`` with
     ``LEFT JOIN <returned table> m ON m.id = s.id`` and ``m.gid`` as ``grid_id``: the rows are written once,
-    already assigned (ids missing from the result are outside every leaf). Dropped at commit.
+    already assigned (ids missing from the result are outside every leaf). Dropped at commit. Takes the writers'
+    lock of ``table`` first, so a grid edit's re-assignment waits for these rows instead of missing them.
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", staging):
         raise ValueError(f"not a table name: {staging}")
+    if table not in POINT_TABLES:
+        raise ValueError(f"not a point table: {table}")
+    _lock(session, table, shared=True)
     s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
     with _local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):
@@ -199,7 +207,7 @@ def assign_staged(session: Session, staging: str) -> str:
     with _local_settings(session, BULK_SETTINGS):
         session.execute(text(s["move"]))
     session.execute(text("DROP TABLE gridgov_assign_scan"))
-    return "gridgov_assign_move"
+    return STAGED_TABLE
 
 
 def reassign_area(session: Session, area: BaseGeometry) -> dict[str, int]:

@@ -22,7 +22,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.points import assign_table
+from gridgov.assign.points import POINT_TABLES, STAGED_TABLE, assign_rows, assign_staged
 from gridgov.config import get_settings
 from gridgov.errors import Forbidden, InvalidInput
 from gridgov.geo.checks import coordinate_problem, geometry_problem
@@ -279,9 +279,9 @@ STAGING_DDL = {
     "staff": "row int, id bigint, staff_code text, name text, phone text, grid_code text, role text",
 }
 MOVE = {
-    "households": """INSERT INTO household (id, code, address, building_id, kind, geom)
-        SELECT s.id, s.code, s.address, b.id, s.kind, ST_GeomFromWKB(s.wkb, 4326)
-          FROM stage s LEFT JOIN building b ON b.code = s.building_code""",
+    "households": f"""INSERT INTO household (id, code, address, building_id, kind, geom, grid_id)
+        SELECT s.id, s.code, s.address, b.id, s.kind, s.geom, m.gid
+          FROM stage s LEFT JOIN building b ON b.code = s.building_code LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
     "buildings": """INSERT INTO building (id, code, name, address, floors, geom)
         SELECT id, code, name, address, floors, ST_GeomFromWKB(wkb, 4326) FROM stage""",
     "persons": """INSERT INTO person (id, code, household_id, name, sex, birth_year, phone, id_number,
@@ -291,10 +291,11 @@ MOVE = {
                coalesce(s.is_party_member, false), s.member_type,
                CASE WHEN coalesce(s.tags, '') = '' THEN NULL ELSE regexp_split_to_array(s.tags, '[;；,，、]') END
           FROM stage s JOIN household h ON h.code = s.household_code""",
-    "incidents": """INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
-                                          level, source)
-        SELECT id, code, category, subcategory, description, ST_GeomFromWKB(wkb, 4326), reported_at,
-               coalesce(status, '上报'), coalesce(level, '网格'), source FROM stage""",
+    "incidents": f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
+                                          level, source, grid_id)
+        SELECT s.id, s.code, s.category, s.subcategory, s.description, s.geom, s.reported_at,
+               coalesce(s.status, '上报'), coalesce(s.level, '网格'), s.source, m.gid
+          FROM stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
 }
 
 
@@ -313,6 +314,13 @@ def _write(session: Session, entity: str, data: pd.DataFrame) -> list[int]:
         return _write_staff(session)
     table = TABLES[entity]
     session.execute(text(f"UPDATE stage SET id = nextval(pg_get_serial_sequence('{table}', 'id'))"))
+    if table in POINT_TABLES:  # assigned in staging, so each row is written once, with its grid
+        session.execute(text(
+            "ALTER TABLE stage ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) "
+            "STORED, ADD COLUMN grid_id bigint"))  # fmt: skip
+        session.execute(text("CREATE INDEX ON stage USING gist (geom)"))
+        session.execute(text("ANALYZE stage"))
+        assign_staged(session, "stage", table)
     session.execute(text(MOVE[entity]))
     return list(session.execute(text("SELECT id FROM stage ORDER BY row")).scalars())
 
@@ -339,7 +347,8 @@ def _summarise(session: Session, entity: str, data: pd.DataFrame, new_ids: list[
     table = TABLES[entity]
     if not SPATIAL[entity]:
         return
-    assign_table(session, table)
+    if table not in POINT_TABLES:
+        assign_rows(session, table, new_ids)
     rows = session.execute(
         text(f"SELECT s.row, s.code, t.grid_id FROM stage s JOIN {table} t ON t.id = s.id ORDER BY s.row")
     ).all()

@@ -1,13 +1,16 @@
 """Load the generated sample street (``geodata/sample``) into PostGIS in one transaction.
 
 Bulk path: files are streamed with COPY into temporary staging tables, then moved into the model
-with one set-based INSERT per table. The audit log gets one summary row per statement.
+with one set-based INSERT per table. Households and incidents are assigned to their leaf grids in
+staging (``assign_staged``) and so written once, already assigned; buildings are assigned after their
+INSERT. The audit log gets one summary row per statement.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,10 @@ import gpxpy
 import pyogrio
 import shapely
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
+from gridgov.assign.points import STAGED_TABLE as STAGED
+from gridgov.assign.points import assign_staged, assign_table
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.sample.formats import CSV_COLUMNS
 
@@ -36,6 +42,14 @@ STAGING = {
     " ele float8",
 }
 
+# Point staging tables also get the ids their rows will have and a point geometry, for assign_staged().
+POINT_STAGING = {"s_household": "household", "s_incident": "incident"}
+POINT_EXTRA = (
+    ", id bigint DEFAULT nextval(pg_get_serial_sequence('{table}', 'id')),"
+    " geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,"
+    " grid_id bigint"
+)
+
 GRID_MOVE = """INSERT INTO grid (code, name, level, parent_id, geom, updated_by)
        SELECT s.code, s.name, s.level, p.id, ST_Multi(ST_GeomFromWKB(s.wkb, 4326)), 'sample'
          FROM s_grid s LEFT JOIN grid p ON p.code = s.parent_code AND p.valid_to IS NULL
@@ -44,9 +58,9 @@ GRID_MOVE = """INSERT INTO grid (code, name, level, parent_id, geom, updated_by)
 MOVES = [
     """INSERT INTO building (code, name, address, floors, geom)
        SELECT code, name, address, floors, ST_GeomFromWKB(wkb, 4326) FROM s_building""",
-    """INSERT INTO household (code, address, building_id, kind, geom)
-       SELECT s.code, s.address, b.id, s.kind, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)
-         FROM s_household s LEFT JOIN building b ON b.code = s.building_code""",
+    f"""INSERT INTO household (id, code, address, building_id, kind, geom, grid_id)
+       SELECT s.id, s.code, s.address, b.id, s.kind, s.geom, m.gid
+         FROM s_household s LEFT JOIN building b ON b.code = s.building_code LEFT JOIN {STAGED} m ON m.id = s.id""",
     """INSERT INTO person (code, household_id, name, sex, birth_year, phone, id_number, is_resident_rep,
                            is_volunteer, is_party_member, member_type, sensitive_tags)
        SELECT s.code, h.id, s.name, nullif(s.sex, ''), s.birth_year, nullif(s.phone, ''), nullif(s.id_number, ''),
@@ -61,12 +75,12 @@ MOVES = [
     """INSERT INTO grid_role (grid_id, staff_id, role)
        SELECT DISTINCT g.id, st.id, s.role FROM s_staff s JOIN staff st ON st.code = s.staff_code
          JOIN grid g ON g.code = s.grid_code AND g.valid_to IS NULL""",
-    """INSERT INTO incident (code, category, subcategory, description, geom, reported_at, closed_at, status,
-                             level, source)
-       SELECT code, category, nullif(subcategory, ''), description, ST_SetSRID(ST_MakePoint(lon, lat), 4326),
-              reported_at, CASE WHEN status = '结案' THEN reported_at + interval '2 days' END, status, level,
-              source
-         FROM s_incident""",
+    f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, closed_at, status,
+                             level, source, grid_id)
+       SELECT s.id, s.code, s.category, nullif(s.subcategory, ''), s.description, s.geom, s.reported_at,
+              CASE WHEN s.status = '结案' THEN s.reported_at + interval '2 days' END, s.status, s.level, s.source,
+              m.gid
+         FROM s_incident s LEFT JOIN {STAGED} m ON m.id = s.id""",
     """INSERT INTO patrol_team (code, name)
        SELECT DISTINCT ON (team_code) team_code, team_name FROM s_area ORDER BY team_code""",
     """INSERT INTO patrol_area (team_id, name, geom, route)
@@ -101,10 +115,11 @@ COUNTED = (
 
 
 def _copy(conn: Connection, table: str, rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows into a staging table through psycopg; returns the count."""
+    """COPY rows into a staging table's file columns through psycopg; returns the count."""
     raw = conn.connection.driver_connection
+    columns = ", ".join(c.split()[0] for c in STAGING[table].split(", "))
     n = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN") as cp:  # type: ignore[union-attr]
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:  # type: ignore[union-attr]
         for row in rows:
             cp.write_row(row)
             n += 1
@@ -160,7 +175,8 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
         raise Conflict(f"样例街道已导入：{', '.join(existing)}", details={"codes": list(existing)})
     conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', 'sample', true)"))
     for name, ddl in STAGING.items():
-        conn.execute(text(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP"))
+        extra = POINT_EXTRA.format(table=POINT_STAGING[name]) if name in POINT_STAGING else ""
+        conn.execute(text(f"CREATE TEMP TABLE {name} ({ddl}{extra}) ON COMMIT DROP"))
     _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
     _copy(
         conn,
@@ -184,7 +200,14 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
             _copy(conn, "s_point", _gpx_points(gpx))
     for level in ("street", "community", "compound", "building"):
         conn.execute(text(GRID_MOVE), {"level": level})
+    session = Session(bind=conn)
     for stmt in MOVES:
+        staging = re.search(r"FROM (s_\w+)", stmt)
+        if staging is not None and staging[1] in POINT_STAGING:  # assign in staging: each row is written once
+            conn.execute(text(f"CREATE INDEX ON {staging[1]} USING gist (geom)"))
+            conn.execute(text(f"ANALYZE {staging[1]}"))
+            assign_staged(session, staging[1], POINT_STAGING[staging[1]])
         conn.execute(text(stmt))
+    assign_table(session, "building")
     conn.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
     return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in COUNTED}
