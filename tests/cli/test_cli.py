@@ -59,3 +59,17 @@ def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -
     hh = next(c for c in json.loads(r.stdout) if c["table"] == "household")
     assert hh["unassigned"] == 5 and hh["changed"] == 0
     assert hh["per_level"] == {"street": hh["assigned"], "community": hh["assigned"], "compound": hh["assigned"]}
+
+
+def test_database_errors_are_a_message_not_a_traceback(server_url: str, tmp_path: Path) -> None:
+    from tests.conftest import _create_db, _drop_db
+
+    down = run_cli(["assign"], {"GRIDGOV_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none",
+                                "GRIDGOV_HOME": str(tmp_path)})  # fmt: skip
+    assert down.returncode == 3 and "数据库不可用" in down.stderr and "Traceback" not in down.stderr
+    url = _create_db(server_url, "gridgov_unmigrated")  # never migrated: no tables
+    try:
+        r = run_cli(["assign"], {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)})
+    finally:
+        _drop_db(server_url, url)
+    assert r.returncode == 3 and "gridgov db migrate" in r.stderr and "Traceback" not in r.stderr

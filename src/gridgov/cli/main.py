@@ -95,8 +95,18 @@ def version() -> None:
 
 def main() -> None:
     """Console entry point: runs the app and turns domain errors into a message and exit code 2."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     try:
         app()
     except GridgovError as exc:
         typer.echo(f"错误：{exc.message}", err=True)
         sys.exit(2)
+    except OperationalError as exc:  # server down, wrong password, lock timeout …
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        typer.echo(f"错误：数据库不可用或操作被中止（{first}）。嵌入式数据库请先运行 gridgov db up。", err=True)
+        sys.exit(3)
+    except DBAPIError as exc:  # e.g. a database created by an older version
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        typer.echo(f"错误：数据库操作失败（{first}）。表结构可能不是最新版本：运行 gridgov db migrate。", err=True)
+        sys.exit(3)
