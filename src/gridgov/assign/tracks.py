@@ -140,9 +140,16 @@ def _no_jit(session: Session) -> Iterator[None]:
         session.execute(text("SELECT set_config('jit', :v, true)"), {"v": old})
 
 
+def _sql(name: str) -> str:
+    """A patrol statement with the shared track selection (track_filter.sql) pasted in."""
+    lines = sql.load("track_filter").splitlines()
+    where = "\n".join(line for line in lines if not line.startswith("--")).strip()
+    return sql.load(name).replace("{track_filter}", where)
+
+
 def _stats_sql() -> str:
     """The per (track, leaf grid) statement, usable as a sub-query."""
-    return sql.load("track_grid_stats").strip().rstrip(";")
+    return _sql("track_grid_stats").strip().rstrip(";")
 
 
 def track_grid_stats(
@@ -188,7 +195,7 @@ def grid_coverage(
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
     params = _filters(session, date_from, date_to, team_code, None)
     params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
-    stmt = sql.load("grid_coverage").replace("{track_grid_stats}", _stats_sql())
+    stmt = _sql("grid_coverage").replace("{track_grid_stats}", _stats_sql())
     with _no_jit(session):
         rows = session.execute(text(stmt), params).all()
     out: dict[int, Coverage] = {}
@@ -213,7 +220,7 @@ def tracks_outside_area(
     params = _filters(session, date_from, date_to, team_code, track_ids)
     params.update(buffer_m=_buffer(buffer_m), srid=metric_srid(session), min_outside_m=float(min_outside_m))
     with _no_jit(session):
-        rows = session.execute(text(sql.load("tracks_outside_area")), params).all()
+        rows = session.execute(text(_sql("tracks_outside_area")), params).all()
     return [
         OutsideTrack(
             track_id=int(r.track_id),

@@ -5,7 +5,7 @@
 -- explodes in memory), cut into small pieces and intersected with each grid through their bounding boxes.
 -- length_m / seconds: the leaf statistics of track_grid_stats.sql (pasted in as the stats CTE) rolled up
 -- through the hierarchy (each grid is its own ancestor), so a parent equals the sum of its leaf children.
--- Filters: :date_from, :date_to, :team_code, :track_ids as in track_grid_stats.sql.
+-- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql).
 WITH RECURSIVE live AS (
     SELECT id, parent_id, level, geom FROM grid WHERE valid_to IS NULL AND lineage_id IS NULL
 ), anc(leaf_id, anc_id) AS (
@@ -24,10 +24,7 @@ WITH RECURSIVE live AS (
     SELECT k.geom
       FROM patrol_track k
       JOIN patrol_team t ON t.id = k.team_id
-     WHERE (CAST(:date_from AS date) IS NULL OR k.night >= CAST(:date_from AS date))
-       AND (CAST(:date_to AS date) IS NULL OR k.night <= CAST(:date_to AS date))
-       AND (CAST(:team_code AS text) IS NULL OR t.code = CAST(:team_code AS text))
-       AND (CAST(:track_ids AS bigint[]) IS NULL OR k.id = ANY (CAST(:track_ids AS bigint[])))
+     WHERE {track_filter}
 ), cover AS MATERIALIZED (
     SELECT ST_Union(ST_Buffer(ST_Transform(geom, CAST(:srid AS int)), CAST(:buffer_m AS float8))) AS u FROM sel
 ), piece AS MATERIALIZED (

@@ -10,15 +10,12 @@
 -- parametrisation); metres come from the segment's length on the spheroid (geography).
 -- Cheap native tests first: a segment that does not touch a grid's boundary is wholly inside or wholly
 -- outside it (point-in-polygon of its start), so GEOS intersections run only for boundary-touching pairs.
--- Filters: :date_from, :date_to (night, inclusive), :team_code, :track_ids (NULL = no filter).
+-- Filters: :date_from, :date_to (night, inclusive), :team_code, :track_ids (NULL = no filter): track_filter.sql.
 WITH trk AS (
     SELECT k.id
       FROM patrol_track k
       JOIN patrol_team t ON t.id = k.team_id
-     WHERE (CAST(:date_from AS date) IS NULL OR k.night >= CAST(:date_from AS date))
-       AND (CAST(:date_to AS date) IS NULL OR k.night <= CAST(:date_to AS date))
-       AND (CAST(:team_code AS text) IS NULL OR t.code = CAST(:team_code AS text))
-       AND (CAST(:track_ids AS bigint[]) IS NULL OR k.id = ANY (CAST(:track_ids AS bigint[])))
+     WHERE {track_filter}
 ), leaf AS MATERIALIZED (
     SELECT g.id, g.geom, ST_Boundary(g.geom) AS bnd
       FROM grid g

@@ -7,15 +7,12 @@
 -- :min_outside_m metres of line outside it — shorter stretches with every fix inside are chords cutting a
 -- concave corner of the area between two fixes, not excursions. A team without any patrol area has
 -- every track reported, wholly outside.
--- Filters: :date_from, :date_to, :team_code, :track_ids as in track_grid_stats.sql.
+-- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql).
 WITH trk AS (
     SELECT k.id, k.team_id, ST_Transform(k.geom, CAST(:srid AS int)) AS gm
       FROM patrol_track k
       JOIN patrol_team t ON t.id = k.team_id
-     WHERE (CAST(:date_from AS date) IS NULL OR k.night >= CAST(:date_from AS date))
-       AND (CAST(:date_to AS date) IS NULL OR k.night <= CAST(:date_to AS date))
-       AND (CAST(:team_code AS text) IS NULL OR t.code = CAST(:team_code AS text))
-       AND (CAST(:track_ids AS bigint[]) IS NULL OR k.id = ANY (CAST(:track_ids AS bigint[])))
+     WHERE {track_filter}
 ), zone AS MATERIALIZED (
     SELECT team_id, area, ST_Buffer(area, CAST(:buffer_m AS float8)) AS z
       FROM (SELECT a.team_id, ST_Union(ST_Transform(a.geom, CAST(:srid AS int))) AS area
