@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import folium
 import folium.plugins
 import geopandas as gpd
-import numpy as np
 import pytest
-from PIL import Image
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from gridgov.errors import InvalidInput
 from gridgov.maps import external_urls, grid_map, save_offline
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page
 
 SCREENSHOT = Path("/tmp/gridmap_offline.png")
-
-COUNT_POLYGONS_JS = """
-(name) => {
-    const map = window[name];
-    const seen = new Set();
-    let n = 0;
-    const visit = (layer) => {
-        if (seen.has(layer)) return;
-        seen.add(layer);
-        if (layer instanceof L.Polygon) n += 1;
-        if (typeof layer.eachLayer === "function") layer.eachLayer(visit);
-    };
-    map.eachLayer(visit);
-    return n;
-}
-"""
 
 
 def _grids() -> gpd.GeoDataFrame:
@@ -59,58 +37,6 @@ def _grids() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, crs="EPSG:4326")
 
 
-@dataclass
-class PageLog:
-    """What a page tried to do: blocked requests, console errors, failed local loads."""
-
-    external: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-
-
-def _is_local(url: str) -> bool:
-    u = urlparse(url)
-    if u.scheme in ("file", "data", "blob", "about"):
-        return True
-    return u.scheme in ("http", "https", "ws", "wss") and u.hostname in ("127.0.0.1", "localhost")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not installed: run scripts/bootstrap.sh")  # a skip would hide it
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _open(browser: object, html_path: Path, log: PageLog) -> object:
-    """A page (1280x800, zh-CN) with every non-local request aborted and recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")  # type: ignore[attr-defined]
-
-    def handle(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if _is_local(url):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            log.external.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    context.route("**/*", handle)
-    page = context.new_page()
-    page.on("request", lambda r: None if _is_local(r.url) else log.external.append(r.url))
-    page.on("console", lambda msg: log.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: log.errors.append(f"pageerror: {exc}"))
-    page.on("requestfailed", lambda r: log.failed.append(f"{r.url} {r.failure}") if _is_local(r.url) else None)
-    page.goto(html_path.resolve().as_uri(), wait_until="load")
-    return page
-
-
 def test_grid_map_offline_in_chromium(browser: object, tmp_path: Path) -> None:
     m = grid_map(_grids(), title="文艺路街道网格图")
     out = save_offline(m, tmp_path / "maps" / "grid.html")
@@ -119,7 +45,7 @@ def test_grid_map_offline_in_chromium(browser: object, tmp_path: Path) -> None:
     assert "108.953012," in html and "108.95301234567" not in html  # coordinates rounded to 6 decimals
 
     log = PageLog()
-    page = _open(browser, out, log)
+    page = open_page(browser, out, log)
     try:
         name = m.get_name()
         page.wait_for_function(f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')")
@@ -165,12 +91,9 @@ def test_grid_map_offline_in_chromium(browser: object, tmp_path: Path) -> None:
     finally:
         page.context.close()  # type: ignore[attr-defined]
 
-    assert log.external == [], log.external
-    assert log.errors == [], log.errors
-    assert log.failed == [], log.failed
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    colours = np.unique(pixels.reshape(-1, 3), axis=0)
-    assert len(colours) > 50, f"screenshot looks blank ({len(colours)} colours)"
+    log.assert_clean()
+    assert_not_blank(png)
+    pixels = colours(png)
     # the compound fill colour (#8ce99a blended) is actually drawn somewhere
     greenish = (pixels[..., 1].astype(int) - pixels[..., 0].astype(int) > 40) & (pixels[..., 1] > 150)
     assert greenish.sum() > 1000
@@ -199,7 +122,7 @@ def test_supported_plugins_load_offline(browser: object, tmp_path: Path) -> None
     out = save_offline(m, tmp_path / "plugins.html")
 
     log = PageLog()
-    page = _open(browser, out, log)
+    page = open_page(browser, out, log)
     try:
         page.wait_for_function(f"() => window['{m.get_name()}'] !== undefined")
         page.wait_for_timeout(500)
@@ -225,9 +148,7 @@ def test_supported_plugins_load_offline(browser: object, tmp_path: Path) -> None
     for k in ("fullscreen", "measure", "cluster", "heat", "timedim", "textpath", "search", "geoman", "jquery"):
         assert checks[k] == "function" or (k == "geoman" and checks[k] == "object"), (k, checks)
     assert checks["awesome"] == "object" and checks["bootstrap"] == "object"
-    assert log.external == [], log.external
-    assert log.errors == [], log.errors
-    assert log.failed == [], log.failed
+    log.assert_clean()
 
 
 def test_grid_map_rejects_bad_input() -> None:
