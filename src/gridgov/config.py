@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     patrol_buffer_m: float = 25.0
     max_upload_mb: int = 50
     timezone: str = "Asia/Shanghai"
+    basemap: str = Field(
+        default="none", description="Map background: none | tianditu | intranet | osm | amap (amap tiles are GCJ-02)."
+    )
+    tianditu_key: str | None = Field(default=None, description="天地图 key (tk), needed for basemap=tianditu.")
+    basemap_url: str | None = Field(
+        default=None, description="Intranet tile URL template with {z}/{x}/{y} (and {s}), for basemap=intranet."
+    )
+    basemap_gcj02: bool = Field(default=False, description="The intranet tiles are in GCJ-02 (shift overlays).")
+    basemap_attribution: str = Field(default="内网底图", description="Attribution shown for the intranet tiles.")
+    coverage_threshold: float = Field(default=0.5, description="Grids with patrol coverage below this are highlighted.")
+    mvt_min_grids: int = Field(default=10_000, description="Served maps with this many grids use MVT vector tiles.")
 
     @property
     def home_abs(self) -> Path:
