@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
-from gridgov.cli import db, grids, imports, ledger, sample, token
+from gridgov.cli import db, grids, imports, ledger, maps, sample, token
 from gridgov.cli.common import echo_json, engine
 from gridgov.config import get_settings
 from gridgov.errors import GridgovError
@@ -23,8 +22,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(sample.app, name="sample")
 app.add_typer(token.app, name="token")
 app.command("ledger")(ledger.ledger)
-map_app = typer.Typer(help="网格图（离线 HTML，资源全部本地化）。")
-app.add_typer(map_app, name="map")
+app.add_typer(maps.app, name="map")
 
 
 @app.command()
@@ -61,28 +59,6 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
         levels = "，".join(f"{LEVEL_ZH[k]} {v}" for k, v in c["per_level"].items())
         typer.echo(f"{names[c['table']]}：已分配 {c['assigned']}（{levels}），未分配 {c['unassigned']}，"
                    f"本次变动 {c['changed']}")  # fmt: skip
-
-
-@map_app.command("grid")
-def map_grid(
-    out: Path = typer.Option(None, "--out", "-o", help="输出 HTML（默认 maps/grid.html）"),
-    parent: str | None = typer.Option(None, help="只画此网格及其下级"),
-    level: str | None = typer.Option(None, help="只画此层级"),
-) -> None:
-    """生成网格图（网格台帐弹窗、分层图层控制）。"""
-    from sqlalchemy.orm import Session
-
-    from gridgov.maps.assets import save_offline
-    from gridgov.maps.data import grid_frame
-    from gridgov.maps.gridmap import grid_map
-
-    target = out or get_settings().maps_dir / "grid.html"
-    with Session(engine()) as s:
-        frame = grid_frame(s, parent_code=parent, level=level)
-    if frame.empty:
-        raise GridgovError("没有可绘制的网格")
-    save_offline(grid_map(frame), target)
-    typer.echo(f"已写出 {target}（{len(frame)} 个网格）")
 
 
 @app.command()

@@ -181,6 +181,7 @@ EXTRA_VENDOR_PATHS: tuple[str, ...] = (
     # libraries for hand-written map scripts (no folium plugin links them)
     "leaflet-polylinedecorator/dist/leaflet.polylineDecorator.js",
     "leaflet.heat/dist/leaflet-heat.js",
+    "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",  # MVT grid tiles (maps/gridmap.py)
 )
 """Vendor files served over HTTP although no folium asset URL points at them."""
 

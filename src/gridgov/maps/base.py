@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import folium
@@ -119,7 +119,7 @@ def fmt_count(value: Any) -> str:
 
 
 def new_map(
-    bounds: Sequence[float], *, title: str, basemap: Basemap | None = None, max_fit_zoom: int = 18
+    bounds: Iterable[float], *, title: str, basemap: Basemap | None = None, max_fit_zoom: int = 18
 ) -> folium.Map:
     """A canvas-rendered map fitted to ``bounds`` (minx, miny, maxx, maxy in display coordinates), no tiles
     unless a basemap is given, with full screen and measuring tools (Chinese)."""

@@ -1,0 +1,98 @@
+"""Maps served live: the grid map, the coverage map and the patrol route map as offline HTML pages,
+and grid vector tiles (MVT) for very large areas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+
+from gridgov.api.dependencies import OptionalPrincipalDep, SessionDep, SettingsDep
+from gridgov.api.schemas import Level
+from gridgov.errors import Forbidden, Unauthenticated
+from gridgov.maps.assets import render_offline
+from gridgov.maps.basemap import basemap as pick_basemap
+
+router = APIRouter(tags=["地图"])
+
+BasemapQuery = Annotated[str | None, Query(description="底图：none / tianditu / intranet / osm / amap（默认按配置）")]
+
+
+@router.get("/maps/grid", response_class=HTMLResponse, summary="网格图（HTML）")
+def grid_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: OptionalPrincipalDep,
+    parent: Annotated[str | None, Query(description="只画此网格及其下级")] = None,
+    level: Level | None = None,
+    layers: Annotated[str, Query(description="可选图层，逗号分隔：households,buildings,party（党建需令牌）")] = "",
+    basemap: BasemapQuery = None,
+) -> str:
+    """The grid map; the Party layer only for a caller with a token, inside the token's scope."""
+    from gridgov.maps.gridmap import grid_map_from_db
+
+    wanted = {x.strip() for x in layers.split(",") if x.strip()}
+    if "party" in wanted:
+        if who is None:
+            raise Unauthenticated("党建图层需要令牌：请在请求头中提供 Authorization: Bearer <令牌>")
+        if who.scope_code is not None:
+            from gridgov.maps.data import is_within
+
+            parent = parent or who.scope_code
+            if not is_within(session, parent, who.scope_code):
+                raise Forbidden(f"超出令牌范围：{parent} 不在 {who.scope_code} 范围内")
+    m = grid_map_from_db(
+        session, parent_code=parent, level=level, layers=wanted, basemap=pick_basemap(basemap, settings),
+        tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
+        mvt_min_grids=settings.mvt_min_grids,
+    )  # fmt: skip
+    return render_offline(m, "http")
+
+
+@router.get("/maps/coverage", response_class=HTMLResponse, summary="巡逻覆盖率图（HTML）")
+def coverage_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    parent: Annotated[str | None, Query(description="只画此网格下的楼院网格")] = None,
+    date_from: Annotated[dt.date | None, Query(alias="from", description="起始夜（含）")] = None,
+    date_to: Annotated[dt.date | None, Query(alias="to", description="截止夜（含）")] = None,
+    threshold: Annotated[float | None, Query(ge=0, le=1, description="覆盖率低于此值的网格突出显示")] = None,
+    team: Annotated[str | None, Query(description="巡逻队编码")] = None,
+    basemap: BasemapQuery = None,
+) -> str:
+    """Patrol coverage per grid for the period, and the incident heatmap with a time slider."""
+    from gridgov.maps.coverage import coverage_map
+
+    m = coverage_map(
+        session, parent_code=parent, date_from=date_from, date_to=date_to, threshold=threshold, team_code=team,
+        basemap=pick_basemap(basemap, settings),
+    )  # fmt: skip
+    return render_offline(m, "http")
+
+
+@router.get("/maps/patrol", response_class=HTMLResponse, summary="巡逻路线图（HTML）")
+def patrol_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    date: Annotated[dt.date | None, Query(description="巡逻夜（默认最近一夜）")] = None,
+    team: Annotated[str | None, Query(description="巡逻队编码")] = None,
+    basemap: BasemapQuery = None,
+) -> str:
+    """Tracks of one night by shift and team, time per grid, planned routes and unvisited grids."""
+    from gridgov.maps.patrol import patrol_map
+
+    m = patrol_map(session, night=date, team_code=team, basemap=pick_basemap(basemap, settings))
+    return render_offline(m, "http")
+
+
+@router.get("/api/tiles/grids/{z}/{x}/{y}.mvt", summary="网格矢量瓦片（MVT）")
+def grid_tile(session: SessionDep, z: int, x: int, y: int, level: Level | None = None) -> Response:
+    """Live grids in one web-mercator tile as a Mapbox vector tile (layer ``grids``: code, name, level)."""
+    from gridgov.maps.tiles import grid_tile as make_tile
+
+    return Response(
+        make_tile(session, z, x, y, level=level), media_type="application/vnd.mapbox-vector-tile",
+        headers={"Cache-Control": "no-cache"},
+    )  # fmt: skip
