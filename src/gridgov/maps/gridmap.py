@@ -157,7 +157,7 @@ class _GridSearch(JSCSSMixin, MacroElement):
             }
             var marked = null;
             var search = new L.Control.Search({
-                layer: index, propertyName: "title", initial: false, marker: false, zoom: 17,
+                layer: index, propertyName: "title", initial: false, marker: false,
                 position: "topleft", collapsed: false, textPlaceholder: "搜索网格名称或编码",
                 textErr: "未找到", textCancel: "取消",
                 moveToLocation: function (latlng, title, m) {
@@ -166,7 +166,7 @@ class _GridSearch(JSCSSMixin, MacroElement):
                     if (marked) { marked.remove(); }
                     marked = L.polygon(poly.getLatLngs(), {color: "#e03131", weight: 4, fill: false,
                                                           interactive: false}).addTo(m);
-                    m.fitBounds(poly.getBounds(), {maxZoom: 18});
+                    m.fitBounds(poly.getBounds(), {maxZoom: 18, animate: false, padding: [40, 40]});
                     // popups are bound on the level's GeoJSON group: a propagated click opens this grid's
                     poly.fire("click", {latlng: latlng}, true);
                 }
@@ -392,7 +392,8 @@ def grid_map(
             control=False,
             style_function=lambda _f, s=style: s,
             highlight_function=lambda _f, h=highlight: h,
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420),
+            # keep a tall popup clear of the title box when it pans into view
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=420, autoPanPaddingTopLeft=[20, 80]),
             tooltip=None if level == "compound" else folium.GeoJsonTooltip(fields=["name"], labels=False),
             zoom_on_click=False,
         ).add_to(group)
