@@ -11,5 +11,7 @@ $gg db migrate
 $gg sample load --skip-existing
 $gg assign
 $gg map grid -o maps/grid.html
+$gg map coverage -o maps/coverage.html
+$gg map patrol -o maps/patrol.html
 echo "gridgov: http://${GRIDGOV_HOST:-127.0.0.1}:${GRIDGOV_PORT:-8000}/"
 exec $gg serve
