@@ -164,4 +164,4 @@ def test_grid_map_reprojects_and_needs_no_ledger(tmp_path: Path) -> None:
     m = grid_map(g)
     html = save_offline(m, tmp_path / "g.html").read_text(encoding="utf-8")
     assert "108.96" in html  # back in EPSG:4326
-    assert "\u2014" in html or "\\u2014" in html  # '—' for a missing ledger value
+    assert "户数" not in html and "\\u6237\\u6570" not in html  # no ledger columns: no ledger rows in popups

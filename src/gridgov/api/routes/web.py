@@ -18,8 +18,10 @@ PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>g
 td,th{{padding:.2em .8em;text-align:left}}</style></head><body>
 <h1>gridgov 网格化管理</h1>
 <p><a href="/docs">API 文档</a> · <a href="/healthz">服务状态</a></p>
-<h2>地图</h2><ul><li><a href="/maps/grid">网格图</a>（<a href="/maps/grid?layers=households,buildings">含住户、楼栋</a>）</li>
-<li><a href="/maps/coverage">巡逻覆盖率图与事件热力图</a></li><li><a href="/maps/patrol">巡逻路线图（最近一夜）</a></li></ul>
+<h2>地图</h2><ul>
+<li><a href="/maps/grid">网格图</a>（<a href="/maps/grid?layers=households,buildings">含住户、楼栋</a>）</li>
+<li><a href="/maps/coverage">巡逻覆盖率图与事件热力图</a></li>
+<li><a href="/maps/patrol">巡逻路线图（最近一夜）</a></li></ul>
 <h2>已生成的地图文件</h2><ul>{maps}</ul>
 <h2>街道与社区</h2><table><tr><th>编码</th><th>名称</th><th>层级</th></tr>{rows}</table>
 </body></html>"""
