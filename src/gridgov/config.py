@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     basemap_gcj02: bool = Field(default=False, description="The intranet tiles are in GCJ-02 (shift overlays).")
     basemap_attribution: str = Field(default="内网底图", description="Attribution shown for the intranet tiles.")
     coverage_threshold: float = Field(default=0.5, description="Grids with patrol coverage below this are highlighted.")
+    board_hotline: str = Field(default="12345", description="监督电话 printed on 公示 boards.")
+    board_issuer: str | None = Field(default=None, description="Issuer line on boards (default: the street's name).")
+    board_duties_path: Path | None = Field(
+        default=None, description="Text file with the duties on boards (one per line; {grid}/{community}/{street})."
+    )
+    board_qr_url: str | None = Field(
+        default=None, description="URL template for the board's QR code, e.g. http://10.1.2.3:8000/maps/grid?parent={code}"
+    )
+    board_show_counts: bool = Field(default=False, description="Print the grid's 户数/人数/党员数 on boards.")
     mvt_min_grids: int = Field(default=10_000, description="Served maps with this many grids use MVT vector tiles.")
 
     @property

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from gridgov import __version__
 from gridgov.api import errors
-from gridgov.api.routes import editor, grids, health, imports, ledger, maps, tokens, web
+from gridgov.api.routes import boards, editor, grids, health, imports, ledger, maps, tokens, web
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
 from gridgov.maps import assets
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(imports.router)
     app.include_router(ledger.router)
     app.include_router(maps.router)
+    app.include_router(boards.router)
     app.include_router(web.router)
     app.include_router(editor.router)
 

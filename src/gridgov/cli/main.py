@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from gridgov.cli import db, grids, imports, ledger, maps, sample, token
+from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token
 from gridgov.cli.common import echo_json, engine
 from gridgov.config import get_settings
 from gridgov.errors import GridgovError
@@ -23,6 +23,7 @@ app.add_typer(sample.app, name="sample")
 app.add_typer(token.app, name="token")
 app.command("ledger")(ledger.ledger)
 app.add_typer(maps.app, name="map")
+app.add_typer(export.app, name="export")
 
 
 @app.command()

@@ -1,0 +1,48 @@
+"""``gridgov export board``: print-ready 公示 boards (PDF or PNG) of one grid or of every grid under a parent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gridgov.cli.common import engine
+from gridgov.errors import InvalidInput
+
+app = typer.Typer(help="导出：网格公示牌（PDF / PNG，可直接交印刷）。", no_args_is_help=True)
+
+
+@app.command("board")
+def board(
+    out: Path = typer.Option(..., "--out", "-o", help="输出文件（.pdf / .png）；批量 PNG 时按网格编码加后缀"),
+    grid: str | None = typer.Option(None, "--grid", help="网格编码"),
+    parent: str | None = typer.Option(None, "--parent", help="批量：此网格下每个楼院网格一页"),
+    paper: str = typer.Option("A4", "--paper", help="纸张：A4 / A3 / A2 / A1"),
+    landscape: bool = typer.Option(False, "--landscape", help="横向"),
+    fmt: str | None = typer.Option(None, "--format", help="pdf 或 png（默认按输出文件扩展名）"),
+    dpi: int = typer.Option(300, "--dpi", help="PNG 分辨率"),
+) -> None:
+    """网格公示牌：网格图（高斯-克吕格投影、指北针、比例尺、图例）、责任人员、监督电话、职责、日期。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.print.board import export_boards
+    from gridgov.print.data import leaf_codes
+
+    if (grid is None) == (parent is None):
+        raise InvalidInput("请指定 --grid（单个网格）或 --parent（批量），二者选一")
+    kind = (fmt or out.suffix.lstrip(".") or "pdf").lower()
+    with Session(engine()) as s:
+        codes = [grid] if grid is not None else leaf_codes(s, parent or "")
+        with typer.progressbar(length=len(codes), label="生成公示牌", file=None) as bar:
+            files = export_boards(s, codes, paper=paper, landscape=landscape, fmt=kind, dpi=dpi,
+                                  progress=lambda _code: bar.update(1))  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "pdf" or len(files) == 1:
+        out.write_bytes(files[0])
+        pages = f"，共 {len(codes)} 页" if kind == "pdf" else ""
+        typer.echo(f"已写出 {out}{pages}")
+        return
+    for code, data in zip(codes, files, strict=True):
+        target = out.with_name(f"{out.stem}_{code}{out.suffix or '.png'}")
+        target.write_bytes(data)
+    typer.echo(f"已写出 {len(files)} 个 PNG：{out.parent}/{out.stem}_<网格编码>{out.suffix or '.png'}")

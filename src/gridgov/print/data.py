@@ -1,0 +1,135 @@
+"""What a 公示 board shows, read from the database in a few set-based queries: the grid, its parents'
+names, its neighbours and buildings (for the map), its staff, and optionally its aggregate counts.
+Nothing about residents is read except counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.errors import InvalidInput, NotFound
+
+# The order roles are listed in on a board (the customary order of 网格 staff lists).
+ROLE_ORDER = (
+    "网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "党小组长", "楼栋长",
+)  # fmt: skip
+
+_GRID = """
+WITH RECURSIVE up AS (
+    SELECT g.id, g.code, g.name, g.level, g.parent_id, 0 AS depth FROM grid g
+     WHERE g.code = :code AND g.valid_to IS NULL AND g.lineage_id IS NULL
+    UNION ALL
+    SELECT p.id, p.code, p.name, p.level, p.parent_id, up.depth + 1 FROM grid p JOIN up ON p.id = up.parent_id
+     WHERE p.valid_to IS NULL AND p.lineage_id IS NULL
+)
+SELECT up.id, up.code, up.name, up.level, up.depth, ST_AsBinary(g.geom) AS wkb
+  FROM up JOIN grid g ON g.id = up.id ORDER BY up.depth"""
+
+# Same-level live grids near the grid (within :near metres): labelled on the map for orientation.
+_NEIGHBOURS = """
+SELECT n.code, n.name, ST_AsBinary(n.geom) AS wkb
+  FROM grid g JOIN grid n ON n.level = g.level AND n.id <> g.id AND n.valid_to IS NULL AND n.lineage_id IS NULL
+   AND ST_DWithin(n.geom::geography, g.geom::geography, :near)
+ WHERE g.id = :id ORDER BY n.code"""
+
+_BUILDINGS = """
+SELECT b.code, b.name, ST_AsBinary(b.geom) AS wkb, b.grid_id = :id AS own
+  FROM grid g JOIN building b ON ST_DWithin(b.geom::geography, g.geom::geography, :near)
+ WHERE g.id = :id ORDER BY b.code"""
+
+_STAFF = """
+SELECT r.role, s.name, s.phone FROM grid_role r JOIN staff s ON s.id = r.staff_id
+ WHERE r.grid_id = :id
+ ORDER BY array_position(CAST(:roles AS text[]), r.role), s.name"""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A named geometry on the board map (EPSG:4326)."""
+
+    code: str
+    name: str
+    geom: BaseGeometry
+    own: bool = True
+
+
+@dataclass(frozen=True)
+class StaffLine:
+    """One responsible person: role, name, phone (staff contact details belong on a board)."""
+
+    role: str
+    name: str
+    phone: str | None
+
+
+@dataclass
+class BoardData:
+    """Everything one board shows."""
+
+    code: str
+    name: str
+    level: str
+    geom: BaseGeometry
+    parents: list[tuple[str, str, str]]  # (level, code, name), street first
+    neighbours: list[Feature] = field(default_factory=list)
+    buildings: list[Feature] = field(default_factory=list)
+    staff: list[StaffLine] = field(default_factory=list)
+    counts: dict[str, int] | None = None
+
+    def parent_name(self, level: str) -> str | None:
+        """The name of the parent at ``level`` (street, community), if any."""
+        return next((n for lv, _, n in self.parents if lv == level), None)
+
+
+def board_data(session: Session, code: str, *, near_m: float = 150.0, with_counts: bool = False) -> BoardData:
+    """The board content of live grid ``code``: map features within ``near_m`` metres, staff, counts."""
+    if not code or not code.strip():
+        raise InvalidInput("请指定网格编码")
+    rows = session.execute(text(_GRID), {"code": code.strip()}).all()
+    if not rows:
+        raise NotFound(f"网格不存在：{code}")
+    me = rows[0]
+    data = BoardData(
+        code=me.code, name=me.name, level=me.level, geom=shapely.from_wkb(me.wkb),
+        parents=[(r.level, r.code, r.name) for r in reversed(rows[1:])],
+    )  # fmt: skip
+    params = {"id": me.id, "near": near_m}
+    data.neighbours = [
+        Feature(r.code, r.name, shapely.from_wkb(r.wkb), False) for r in session.execute(text(_NEIGHBOURS), params)
+    ]
+    data.buildings = [
+        Feature(r.code, r.name or r.code, shapely.from_wkb(r.wkb), bool(r.own))
+        for r in session.execute(text(_BUILDINGS), params)
+    ]
+    data.staff = [
+        StaffLine(r.role, r.name, r.phone)
+        for r in session.execute(text(_STAFF), {"id": me.id, "roles": list(ROLE_ORDER)})
+    ]
+    if with_counts:
+        from gridgov.ledger.report import build_ledger
+
+        row = next(r for r in build_ledger(session, parent=me.code, with_patrol=False).rows if r.code == me.code)
+        data.counts = {"户数": row.households, "人数": row.persons, "党员数": row.party_members}
+    return data
+
+
+def leaf_codes(session: Session, parent: str) -> list[str]:
+    """Codes of the live leaf grids under ``parent`` (the parent itself if it is a leaf), west→east order kept
+    by code."""
+    sql = """WITH RECURSIVE sub AS (
+                 SELECT id, code FROM grid WHERE code = :p AND valid_to IS NULL AND lineage_id IS NULL
+                 UNION ALL
+                 SELECT g.id, g.code FROM grid g JOIN sub ON g.parent_id = sub.id
+                  WHERE g.valid_to IS NULL AND g.lineage_id IS NULL)
+             SELECT s.code FROM sub s
+              WHERE NOT EXISTS (SELECT 1 FROM grid c WHERE c.parent_id = s.id AND c.valid_to IS NULL
+                                  AND c.lineage_id IS NULL)
+              ORDER BY s.code"""
+    codes = [str(c) for c in session.execute(text(sql), {"p": parent}).scalars()]
+    if not codes:
+        raise NotFound(f"网格不存在：{parent}")
+    return codes
