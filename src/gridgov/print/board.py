@@ -172,15 +172,31 @@ def _render(data: BoardData, page: PageLayout, settings: Settings, today: dt.dat
 
 def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: Settings | None = None, *,
                today: dt.date | None = None, progress: Callable[[str], None] | None = None) -> bytes:  # fmt: skip
-    """One PDF with a page per board (fonts embedded and subsetted, text searchable)."""
+    """One PDF with a page per board (fonts embedded and subsetted, text searchable).
+
+    Each board is printed on its own and the pages are joined with pdfium, so memory stays flat however
+    many grids a street has (one WeasyPrint layout at a time)."""
+    import pypdfium2
+
     settings = settings or get_settings()
-    docs = []
-    for b in boards:
-        docs.append(_render(b, page, settings, today))
+    if len(boards) == 1:
+        pdf: bytes = _render(boards[0], page, settings, today).write_pdf()
         if progress is not None:
-            progress(b.code)
-    pages = [p for d in docs for p in d.pages]
-    return docs[0].copy(pages).write_pdf()  # type: ignore[no-any-return]
+            progress(boards[0].code)
+        return pdf
+    merged = pypdfium2.PdfDocument.new()
+    try:
+        for b in boards:
+            part = pypdfium2.PdfDocument(_render(b, page, settings, today).write_pdf())
+            merged.import_pages(part)
+            part.close()
+            if progress is not None:
+                progress(b.code)
+        buf = io.BytesIO()
+        merged.save(buf)
+        return buf.getvalue()
+    finally:
+        merged.close()
 
 
 def pdf_to_pngs(pdf: bytes, dpi: int) -> list[bytes]:
