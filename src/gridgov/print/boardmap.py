@@ -78,8 +78,13 @@ def board_map_svg(data: BoardData, width_mm: float, height_mm: float, *, font_pt
         if neighbours is not None:
             for n, g in zip(data.neighbours, neighbours, strict=True):
                 inside = g.intersection(view)
-                if not inside.is_empty and inside.area > 0.02 * view.area:
-                    _label(ax, inside.point_on_surface(), n.name, font_pt * 0.95, "#495057")
+                if inside.is_empty or inside.area <= 0.02 * view.area:
+                    continue
+                p = inside.point_on_surface()
+                fx, fy = (p.x - x0) / (x1 - x0), (p.y - y0) / (y1 - y0)
+                if (fx > 0.84 and fy < 0.2) or (fx < 0.26 and fy < 0.1):  # under the legend or the scale bar
+                    continue
+                _label(ax, p, n.name, font_pt * 0.95, "#495057")
         _label(ax, grid.iloc[0].point_on_surface(), data.name, font_pt * 1.5, "#c92a2a", "bold")
 
         _north_arrow(ax, font_pt)
