@@ -2,8 +2,8 @@
 
 Government intranets have no internet, so a map must never load a script, stylesheet or font from a CDN.
 The table :data:`ASSETS` maps each CDN URL that folium (and the plugins gridgov uses) writes into a map
-to a *vendor path*: a file path relative to ``node_modules/`` (installed from the pinned ``package.json``
-with ``npm ci``).  Two extra namespaces cover files that npm does not provide:
+(read from folium's own asset lists) to a *vendor path*: a file path relative to ``node_modules/``
+(installed from the pinned ``package.json`` with ``npm ci``). Two extra namespaces cover files npm lacks:
 
 * ``_folium/…``  – files shipped inside the installed folium package (``folium/templates``);
 * ``_gridgov/…`` – small stubs generated here (e.g. folium's icon-rotation CSS, which lives in a gist).
@@ -40,6 +40,7 @@ from gridgov.errors import GridgovError, NotFound
 
 __all__ = [
     "ASSETS",
+    "VENDOR_BY_NAME",
     "EXTRA_VENDOR_PATHS",
     "LIB_DIRNAME",
     "SUPPORTED_PLUGINS",
@@ -90,82 +91,48 @@ class Asset:
     """Vendor path: relative to ``node_modules/``, or in the ``_folium/`` / ``_gridgov/`` namespace."""
 
 
-# fmt: off
-ASSETS: tuple[Asset, ...] = (
-    # --- folium.Map defaults (folium 0.20: folium.folium._default_js / _default_css) ---
-    Asset("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js", "leaflet/dist/leaflet.js"),
-    Asset("jquery", "https://code.jquery.com/jquery-3.7.1.min.js", "jquery/dist/jquery.min.js"),
-    Asset("bootstrap", "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js",
-          "bootstrap/dist/js/bootstrap.bundle.min.js"),
-    Asset("awesome_markers",
-          "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js",
-          "leaflet.awesome-markers/dist/leaflet.awesome-markers.js"),
-    Asset("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css", "leaflet/dist/leaflet.css"),
-    Asset("bootstrap_css", "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css",
-          "bootstrap/dist/css/bootstrap.min.css"),
-    # Bootstrap 3 "glyphicons only" build (the netdna 3.0.0 file is not on npm; same classes and font).
-    Asset("glyphicons_css", "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
-          "glyphicons-only-bootstrap/css/bootstrap.min.css"),
-    Asset("awesome_markers_font_css", "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css",
-          "@fortawesome/fontawesome-free/css/all.min.css"),
-    Asset("awesome_markers_css",
-          "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css",
-          "leaflet.awesome-markers/dist/leaflet.awesome-markers.css"),
-    # A file in folium's GitHub repo, not on npm: replaced by a generated stub (fa-rotate-0 … fa-rotate-359).
-    Asset("awesome_rotate_css",
-          "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css",
-          STUB_NS + "leaflet.awesome.rotate.min.css"),
-    # --- plugins ---
-    Asset("Control.Fullscreen.js", "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js",
-          "leaflet.fullscreen/Control.FullScreen.js"),
-    Asset("Control.FullScreen.css", "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
-          "leaflet.fullscreen/Control.FullScreen.css"),
-    Asset("leaflet_measure_js", "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js",
-          "leaflet-measure/dist/leaflet-measure.min.js"),
-    Asset("leaflet_measure_css",
-          "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css",
-          "leaflet-measure/dist/leaflet-measure.css"),
-    Asset("Leaflet.Search.js", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js",
-          "leaflet-search/dist/leaflet-search.min.js"),
-    Asset("Leaflet.Search.css", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css",
-          "leaflet-search/dist/leaflet-search.min.css"),
-    # folium ships a patched Leaflet.heat (weights fix, Leaflet.heat PR #78) inside the package: use that.
-    Asset("leaflet-heat.js",
-          "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js",
-          FOLIUM_NS + "leaflet_heat.min.js"),
-    Asset("iso8601", "https://cdn.jsdelivr.net/npm/iso8601-js-period@0.2.1/iso8601.min.js",
-          "iso8601-js-period/iso8601.js"),
-    Asset("leaflet.timedimension.min.js",
-          "https://cdn.jsdelivr.net/npm/leaflet-timedimension@1.1.1/dist/leaflet.timedimension.min.js",
-          "leaflet-timedimension/dist/leaflet.timedimension.min.js"),
-    Asset("leaflet.timedimension.control.min.css",
-          "https://cdn.jsdelivr.net/npm/leaflet-timedimension@1.1.1/dist/leaflet.timedimension.control.css",
-          "leaflet-timedimension/dist/leaflet.timedimension.control.css"),
-    Asset("heatmap.min.js", "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/pa7_hm.min.js",
-          FOLIUM_NS + "pa7_hm.min.js"),
-    Asset("leaflet-heatmap.js",
-          "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/pa7_leaflet_hm.min.js",
-          FOLIUM_NS + "pa7_leaflet_hm.min.js"),
-    Asset("markerclusterjs", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js",
-          "leaflet.markercluster/dist/leaflet.markercluster.js"),
-    Asset("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css",
-          "leaflet.markercluster/dist/MarkerCluster.css"),
-    Asset("markerclusterdefaultcss",
-          "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css",
-          "leaflet.markercluster/dist/MarkerCluster.Default.css"),
-    Asset("leaflet_geoman_js", "https://unpkg.com/@geoman-io/leaflet-geoman-free@latest/dist/leaflet-geoman.js",
-          "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"),
-    Asset("leaflet_geoman_css", "https://unpkg.com/@geoman-io/leaflet-geoman-free@latest/dist/leaflet-geoman.css",
-          "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
-    Asset("polylinetextpath", "https://cdn.jsdelivr.net/npm/leaflet-textpath@1.2.3/leaflet.textpath.min.js",
-          "leaflet-textpath/leaflet.textpath.js"),
-    # branca colormap legends (branca.colormap.ColorMap.render adds this link by hand).
-    Asset("d3", "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js", "d3/d3.min.js"),
-    # The same jquery as the Map default, as written by TimestampedGeoJson / TimestampedWmsTileLayers.
-    Asset("jquery3.7.1", "https://cdnjs.cloudflare.com/ajax/libs/jquery/3.7.1/jquery.min.js",
-          "jquery/dist/jquery.min.js"),
-)
-# fmt: on
+VENDOR_BY_NAME: dict[str, str] = {
+    # folium.Map defaults
+    "leaflet": "leaflet/dist/leaflet.js",
+    "jquery": "jquery/dist/jquery.min.js",
+    "bootstrap": "bootstrap/dist/js/bootstrap.bundle.min.js",
+    "awesome_markers": "leaflet.awesome-markers/dist/leaflet.awesome-markers.js",
+    "leaflet_css": "leaflet/dist/leaflet.css",
+    "bootstrap_css": "bootstrap/dist/css/bootstrap.min.css",
+    # Bootstrap 3 "glyphicons only" build (folium's netdna 3.0.0 file is not on npm; same classes and font).
+    "glyphicons_css": "glyphicons-only-bootstrap/css/bootstrap.min.css",
+    "awesome_markers_font_css": "@fortawesome/fontawesome-free/css/all.min.css",
+    "awesome_markers_css": "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
+    # a file in folium's GitHub repo, not on npm: replaced by a generated stub (fa-rotate-0 … fa-rotate-359)
+    "awesome_rotate_css": STUB_NS + "leaflet.awesome.rotate.min.css",
+    # plugins
+    "Control.Fullscreen.js": "leaflet.fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
+    "leaflet_measure_js": "leaflet-measure/dist/leaflet-measure.min.js",
+    "leaflet_measure_css": "leaflet-measure/dist/leaflet-measure.css",
+    "Leaflet.Search.js": "leaflet-search/dist/leaflet-search.min.js",
+    "Leaflet.Search.css": "leaflet-search/dist/leaflet-search.min.css",
+    # folium ships a patched Leaflet.heat (weights fix, Leaflet.heat PR #78) inside the package: use that
+    "leaflet-heat.js": FOLIUM_NS + "leaflet_heat.min.js",
+    "iso8601": "iso8601-js-period/iso8601.js",
+    "leaflet.timedimension.min.js": "leaflet-timedimension/dist/leaflet.timedimension.min.js",
+    "leaflet.timedimension.control.min.css": "leaflet-timedimension/dist/leaflet.timedimension.control.css",
+    "heatmap.min.js": FOLIUM_NS + "pa7_hm.min.js",
+    "leaflet-heatmap.js": FOLIUM_NS + "pa7_leaflet_hm.min.js",
+    "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markerclustercss": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "leaflet_geoman_js": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
+    "leaflet_geoman_css": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
+    "polylinetextpath": "leaflet-textpath/leaflet.textpath.js",
+    # the same jquery as the Map default, as TimestampedGeoJson links it
+    "jquery3.7.1": "jquery/dist/jquery.min.js",
+    # branca colormap legends (ColorMap.render adds this link by hand, under the name "d3")
+    "d3": "d3/d3.min.js",
+}
+"""Local file (vendor path) for each asset *name* folium, its plugins and branca use. The CDN URLs are not
+written here: :data:`ASSETS` reads them from the libraries themselves, so an upgrade that changes a URL is
+still recognised (and a new, unmapped name still raises)."""
 
 SWAGGER_UI_JS = "swagger-ui-dist/swagger-ui-bundle.js"
 SWAGGER_UI_CSS = "swagger-ui-dist/swagger-ui.css"
@@ -214,7 +181,7 @@ def _rotate_css() -> bytes:
 
 _STUBS = {STUB_NS + "leaflet.awesome.rotate.min.css": _rotate_css}
 
-SUPPORTED_PLUGINS: tuple[type, ...] = (
+SUPPORTED_PLUGINS: tuple[type[JSCSSMixin], ...] = (
     folium.plugins.Fullscreen,
     folium.plugins.MeasureControl,
     folium.plugins.Search,
@@ -226,6 +193,34 @@ SUPPORTED_PLUGINS: tuple[type, ...] = (
     folium.plugins.PolyLineTextPath,
 )
 """folium plugin classes whose every asset has a local copy (tests check this list)."""
+
+
+
+def _branca_d3_url() -> str:
+    """The d3 link branca writes while rendering a colormap (it is not in any asset list)."""
+    import branca.colormap
+    from branca.element import Figure as BrancaFigure
+
+    fig = BrancaFigure()
+    branca.colormap.LinearColormap(["black", "white"]).add_to(fig)
+    fig.render()
+    link = fig.header._children.get("d3")
+    if not isinstance(link, JavascriptLink):
+        raise OfflineAssetError("branca 未再以 d3 名称引用 d3.js：请检查 gridgov/maps/assets.py 与 branca 版本。")
+    return str(link.url)
+
+
+def _assets() -> tuple[Asset, ...]:
+    """(name, CDN URL, vendor path) for every asset of folium.Map, the supported plugins and branca."""
+    owners: tuple[type[JSCSSMixin], ...] = (folium.Map, *SUPPORTED_PLUGINS, folium.plugins.TimestampedGeoJson)
+    links = [link for cls in owners for link in [*(cls.default_js or []), *(cls.default_css or [])]]
+    links.append(("d3", _branca_d3_url()))
+    found = {url: Asset(name, url, VENDOR_BY_NAME[name]) for name, url in links if name in VENDOR_BY_NAME}
+    return tuple(found.values())
+
+
+ASSETS: tuple[Asset, ...] = _assets()
+"""The CDN links folium and branca write, each with the local file that replaces it."""
 
 _BY_URL: dict[str, Asset] = {a.url: a for a in ASSETS}
 
