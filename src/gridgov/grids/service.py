@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,30 @@ def list_grids(
     if parent_code:
         stmt = stmt.where(_P.code == parent_code)
     return [_record(r) for r in session.execute(stmt).all()]
+
+
+def subtree(grids: Sequence[GridRecord], root: str | None) -> list[GridRecord]:
+    """``root`` and every grid below it within ``grids`` (one :func:`list_grids` result), by code; all when None."""
+    if root is None:
+        return list(grids)
+    children: dict[str | None, list[GridRecord]] = {}
+    for g in grids:
+        children.setdefault(g.parent_code, []).append(g)
+    top = next((g for g in grids if g.code == root), None)
+    if top is None:
+        raise NotFound(f"网格不存在：{root}")
+    out, todo = [], [top]
+    while todo:
+        g = todo.pop()
+        out.append(g)
+        todo.extend(children.get(g.code, ()))
+    return sorted(out, key=lambda g: g.code)
+
+
+def leaves(grids: Sequence[GridRecord]) -> list[GridRecord]:
+    """The grids of ``grids`` that are no other's parent (of all live grids: the leaf grids), in input order."""
+    parents = {g.parent_code for g in grids if g.parent_code}
+    return [g for g in grids if g.code not in parents]
 
 
 def get_grid(session: Session, code: str, as_of: dt.datetime | None = None) -> GridRecord:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from gridgov.assign.tracks import Coverage, grid_coverage
 from gridgov.config import get_settings
 from gridgov.errors import InvalidInput, NotFound
-from gridgov.grids.service import GridRecord, list_grids
+from gridgov.grids.service import GridRecord, leaves, list_grids, subtree
 from gridgov.maps.base import LABEL_FONTS, TitleLegend, fmt_count, legend_html, line_swatch, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 
@@ -161,26 +161,11 @@ def _check_threshold(threshold: float | None) -> float:
 
 def _area(session: Session, parent_code: str | None) -> tuple[list[GridRecord], list[GridRecord], str | None]:
     """Leaves (live grids without live children) under ``parent_code``, the subtree's other grids, its name."""
-    grids = list_grids(session)  # one query; list_grids(parent_code=...) gives direct children only
-    children: dict[str | None, list[GridRecord]] = {}
-    for g in grids:
-        children.setdefault(g.parent_code, []).append(g)
-    if parent_code is None:
-        subtree = grids
-        parent_name = None
-    else:
-        root = next((g for g in grids if g.code == parent_code), None)
-        if root is None:
-            raise NotFound(f"网格不存在：{parent_code}")
-        parent_name = root.name
-        subtree, todo = [], [root]
-        while todo:
-            g = todo.pop()
-            subtree.append(g)
-            todo.extend(children.get(g.code, ()))
-    leaves = [g for g in subtree if g.code not in children]
-    outlines = [g for g in subtree if g.code in children]
-    return sorted(leaves, key=lambda g: g.code), outlines, parent_name
+    grids = subtree(list_grids(session), parent_code)
+    leaf = leaves(grids)
+    codes = {g.code for g in leaf}
+    parent_name = next(g.name for g in grids if g.code == parent_code) if parent_code is not None else None
+    return leaf, [g for g in grids if g.code not in codes], parent_name
 
 
 def _heat(

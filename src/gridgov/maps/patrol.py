@@ -26,7 +26,7 @@ from gridgov.config import get_settings
 from gridgov.db.models import SHIFTS
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import MetricFrame
-from gridgov.grids.service import GridRecord, list_grids
+from gridgov.grids.service import GridRecord, leaves, list_grids
 from gridgov.maps.base import (
     LABEL_FONTS,
     TitleLegend,
@@ -186,9 +186,8 @@ def _resolve_night(night: dt.date | None, teams: list[_Team], team_code: str | N
 
 
 def _leaves(grids: Sequence[GridRecord]) -> list[GridRecord]:
-    """Live grids without live children."""
-    parents = {g.parent_code for g in grids if g.parent_code}
-    return [g for g in grids if g.code not in parents and g.geom is not None and not g.geom.is_empty]
+    """Live grids without live children that have a geometry to draw."""
+    return [g for g in leaves(grids) if g.geom is not None and not g.geom.is_empty]
 
 
 def _in_areas(leaves: Sequence[GridRecord], areas: Sequence[BaseGeometry]) -> list[GridRecord]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.errors import InvalidInput, NotFound
+from gridgov.grids.service import leaves, list_grids, subtree
 
 # The order roles are listed in on a board (the customary order of 网格 staff lists).
 ROLE_ORDER = (
@@ -118,18 +119,5 @@ def board_data(session: Session, code: str, *, near_m: float = 150.0, with_count
 
 
 def leaf_codes(session: Session, parent: str) -> list[str]:
-    """Codes of the live leaf grids under ``parent`` (the parent itself if it is a leaf), west→east order kept
-    by code."""
-    sql = """WITH RECURSIVE sub AS (
-                 SELECT id, code FROM grid WHERE code = :p AND valid_to IS NULL AND lineage_id IS NULL
-                 UNION ALL
-                 SELECT g.id, g.code FROM grid g JOIN sub ON g.parent_id = sub.id
-                  WHERE g.valid_to IS NULL AND g.lineage_id IS NULL)
-             SELECT s.code FROM sub s
-              WHERE NOT EXISTS (SELECT 1 FROM grid c WHERE c.parent_id = s.id AND c.valid_to IS NULL
-                                  AND c.lineage_id IS NULL)
-              ORDER BY s.code"""
-    codes = [str(c) for c in session.execute(text(sql), {"p": parent}).scalars()]
-    if not codes:
-        raise NotFound(f"网格不存在：{parent}")
-    return codes
+    """Codes of the live leaf grids under ``parent`` (the parent itself if it is a leaf), by code."""
+    return [g.code for g in leaves(subtree(list_grids(session, with_geometry=False), parent))]
