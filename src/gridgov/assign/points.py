@@ -18,9 +18,8 @@ written concurrently against the old grids.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.db import sql
+from gridgov.db.engine import local_settings
 
 POINT_TABLES = ("household", "incident")
 ASSIGNED_TABLES = ("building", *POINT_TABLES)
@@ -94,27 +94,13 @@ def _lock(session: Session, table: str, *, shared: bool = False) -> None:
     )
 
 
-@contextlib.contextmanager
-def _local_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
-    """Apply planner settings for the enclosed statements; restored afterwards (a rollback reverts them)."""
-    if not settings:
-        yield
-        return
-    names = list(settings)
-    calls = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
-    old = session.execute(text("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))).one()
-    session.execute(text(f"SELECT {calls}"), {f"v{i}": settings[n] for i, n in enumerate(names)})
-    yield
-    session.execute(text(f"SELECT {calls}"), {f"v{i}": v for i, v in enumerate(old)})
-
-
 def _points(
     session: Session, table: str, leaf_where: str, where: str, params: dict[str, object]
 ) -> tuple[int, int, int]:
     """The set-based point assignment (assign_points.sql); returns rows changed, assigned and all (in the area)."""
     s = {k: v.format(table=table, leaf_where=leaf_where, where=where) for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
-    with _local_settings(session, AREA_SCAN_SETTINGS if "area" in params else SCAN_SETTINGS):
+    with local_settings(session, AREA_SCAN_SETTINGS if "area" in params else SCAN_SETTINGS):
         session.execute(text(s["scan"]), params)
     session.execute(text(s["move"]), params)
     changed = int(session.execute(text(s["apply"])).rowcount)  # type: ignore[attr-defined]
@@ -148,7 +134,7 @@ def _run(session: Session, table: str, area: BaseGeometry | None) -> tuple[int, 
             f"WHERE ST_Intersects(x.geom, {AREA}))"
         )
     settings = BULK_SETTINGS if area is None else {"jit": "off"}
-    with _local_settings(session, settings):
+    with local_settings(session, settings):
         if table == "building":
             stmt = sql.load("assign_buildings").format(leaf_where=leaf_where, where=where)
             changed = int(session.execute(text(stmt), params).rowcount)  # type: ignore[attr-defined]
@@ -202,9 +188,9 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
     _lock(session, table, shared=True)
     s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
-    with _local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):
+    with local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):
         session.execute(text(s["scan"]))
-    with _local_settings(session, BULK_SETTINGS):
+    with local_settings(session, BULK_SETTINGS):
         session.execute(text(s["move"]))
     session.execute(text("DROP TABLE gridgov_assign_scan"))
     return STAGED_TABLE

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +33,17 @@ from sqlalchemy.orm import Session
 
 from gridgov.config import get_settings
 from gridgov.db import sql
+from gridgov.db.engine import local_settings
 from gridgov.db.models import LEVELS
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import metric_epsg
 
 DEFAULT_LON = 108.0
 MAX_BUFFER_M = 1000.0
+
+
+# PostgreSQL's JIT off for the heavy patrol statements: compiling them costs more than it saves.
+NO_JIT = {"jit": "off"}
 
 
 @dataclass(frozen=True)
@@ -129,17 +133,6 @@ def _buffer(buffer_m: float | None) -> float:
     return value
 
 
-@contextmanager
-def _no_jit(session: Session) -> Iterator[None]:
-    """Switch PostgreSQL's JIT off for one heavy statement (compiling costs more than it saves here)."""
-    old = session.execute(text("SELECT current_setting('jit')")).scalar_one()
-    session.execute(text("SELECT set_config('jit', 'off', true)"))
-    try:
-        yield
-    finally:
-        session.execute(text("SELECT set_config('jit', :v, true)"), {"v": old})
-
-
 def _sql(name: str) -> str:
     """A patrol statement with the shared track selection (track_filter.sql) pasted in."""
     lines = sql.load("track_filter").splitlines()
@@ -163,7 +156,7 @@ def track_grid_stats(
     """Metres and seconds of each track inside each live leaf grid (nights in [date_from, date_to])."""
     params = _filters(session, date_from, date_to, team_code, track_ids)
     stmt = f"{_stats_sql()}\n ORDER BY k.night, k.shift, t.code, k.started_at, g.code"
-    with _no_jit(session):
+    with local_settings(session, NO_JIT):
         rows = session.execute(text(stmt), params).all()
     return [
         TrackGridStat(
@@ -196,7 +189,7 @@ def grid_coverage(
     params = _filters(session, date_from, date_to, team_code, None)
     params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
     stmt = _sql("grid_coverage").replace("{track_grid_stats}", _stats_sql())
-    with _no_jit(session):
+    with local_settings(session, NO_JIT):
         rows = session.execute(text(stmt), params).all()
     out: dict[int, Coverage] = {}
     for r in rows:
@@ -219,7 +212,7 @@ def tracks_outside_area(
     """Tracks leaving their team's patrol area by more than ``buffer_m`` (a fix, or ``min_outside_m`` of line)."""
     params = _filters(session, date_from, date_to, team_code, track_ids)
     params.update(buffer_m=_buffer(buffer_m), srid=metric_srid(session), min_outside_m=float(min_outside_m))
-    with _no_jit(session):
+    with local_settings(session, NO_JIT):
         rows = session.execute(text(_sql("tracks_outside_area")), params).all()
     return [
         OutsideTrack(

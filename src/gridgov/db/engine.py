@@ -83,3 +83,18 @@ def postgis_version(engine: Engine) -> str:
             return str(conn.execute(text("SELECT postgis_full_version()")).scalar_one())
     except Exception as exc:  # noqa: BLE001 - any driver error means "unavailable" to the caller
         raise DatabaseUnavailable(f"无法连接数据库或缺少 PostGIS：{exc.__class__.__name__}") from exc
+
+
+@contextlib.contextmanager
+def local_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """Apply planner settings (``jit``, ``work_mem`` …) for the enclosed statements, restored afterwards
+    (transaction-local, so a rollback reverts them too)."""
+    if not settings:
+        yield
+        return
+    names = list(settings)
+    calls = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+    old = session.execute(text("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))).one()
+    session.execute(text(f"SELECT {calls}"), {f"v{i}": settings[n] for i, n in enumerate(names)})
+    yield
+    session.execute(text(f"SELECT {calls}"), {f"v{i}": v for i, v in enumerate(old)})
