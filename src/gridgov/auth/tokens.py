@@ -109,3 +109,18 @@ def require(session: Session, who: Principal, role: str, grid_id: int | None = N
     ancestors = set(session.scalars(ANCESTORS_SQL, {"gid": grid_id}))
     if who.scope_grid_id not in ancestors:
         raise Forbidden(f"超出令牌范围：仅可编辑 {who.scope_code} 及其下级网格")
+
+
+def readable_root(session: Session, who: Principal, parent: str | None) -> str | None:
+    """The subtree a caller may read restricted data of (the Party layer): ``parent`` when it lies in the token's
+    scope, the scope itself when no parent is asked; ``Forbidden`` outside it. Unscoped tokens read anything."""
+    if who.role == "admin" or who.scope_grid_id is None:
+        return parent
+    if parent is None:
+        return who.scope_code
+    gid = session.scalar(select(Grid.id).where(Grid.code == parent, Grid.valid_to.is_(None)))
+    if gid is None:
+        raise NotFound(f"网格不存在：{parent}")
+    if who.scope_grid_id not in set(session.scalars(ANCESTORS_SQL, {"gid": gid})):
+        raise Forbidden(f"超出令牌范围：{parent} 不在 {who.scope_code} 范围内")
+    return parent

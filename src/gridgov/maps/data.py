@@ -83,9 +83,3 @@ def party_staff(session: Session, parent_code: str | None = None) -> pd.DataFram
          ORDER BY g.code, r.role, s.name"""
     rows = session.execute(text(sql), {"parent": parent_code}).all()
     return pd.DataFrame(rows, columns=["grid_code", "role", "name", "phone"])
-
-
-def is_within(session: Session, code: str, ancestor: str) -> bool:
-    """True when live grid ``code`` is ``ancestor`` or lies under it."""
-    sql = f"{_SUBTREE} SELECT EXISTS (SELECT 1 FROM grid g JOIN sub ON sub.id = g.id WHERE g.code = :code)"
-    return bool(session.execute(text(sql), {"parent": ancestor, "code": code}).scalar_one())

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 
 from gridgov.api.dependencies import OptionalPrincipalDep, SessionDep, SettingsDep
 from gridgov.api.schemas import Level
-from gridgov.errors import Forbidden, Unauthenticated
+from gridgov.auth.tokens import readable_root
+from gridgov.errors import Unauthenticated
 from gridgov.maps.assets import render_offline
 from gridgov.maps.basemap import basemap as pick_basemap
 
@@ -37,12 +38,7 @@ def grid_page(
     if "party" in wanted:
         if who is None:
             raise Unauthenticated("党建图层需要令牌：请在请求头中提供 Authorization: Bearer <令牌>")
-        if who.scope_code is not None:
-            from gridgov.maps.data import is_within
-
-            parent = parent or who.scope_code
-            if not is_within(session, parent, who.scope_code):
-                raise Forbidden(f"超出令牌范围：{parent} 不在 {who.scope_code} 范围内")
+        parent = readable_root(session, who, parent)
     m = grid_map_from_db(
         session, parent_code=parent, level=level, layers=wanted, basemap=pick_basemap(basemap, settings),
         tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
