@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
 from sqlalchemy import Engine, text
@@ -28,7 +26,7 @@ from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.maps.assets import external_urls
 
-from tests.browser import CHROMIUM_ARGS, LOCAL_HOSTS, free_port
+from tests.browser import CHROMIUM_ARGS, LOCAL_HOSTS, serve
 from tests.factories import X0, Y0, D, make_street
 
 COMMUNITY = "610103006001"
@@ -49,22 +47,8 @@ def editor_token(clean_engine: Engine) -> str:
 @pytest.fixture
 def base_url(clean_engine: Engine, settings_for: Settings, editor_token: str) -> Iterator[str]:
     """The real app served by uvicorn on a free port, in a background thread."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings_for, clean_engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-editor-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve(create_app(settings_for, clean_engine)) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------- browser
