@@ -99,7 +99,8 @@ def validate(
 ) -> None:
     """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……）。"""
     from gridgov.config import get_settings
-    from gridgov.grids.checks import check_live, live_inputs, store_findings, subtree_codes
+    from gridgov.grids.checks import check_live, live_inputs, store_findings
+    from gridgov.grids.service import subtree_codes
 
     settings = get_settings()
     if allowed_gaps is not None:

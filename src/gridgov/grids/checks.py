@@ -18,7 +18,7 @@ from gridgov.errors import InvalidInput
 from gridgov.geo.crs import parse_crs, to_wgs84
 from gridgov.grids.codes import CodeScheme
 from gridgov.grids.findings import Finding, GridInput
-from gridgov.grids.service import list_grids
+from gridgov.grids.service import list_grids, subtree_codes
 from gridgov.grids.topology import validate
 
 
@@ -30,20 +30,6 @@ def scheme_from(settings: Settings) -> CodeScheme:
 def live_inputs(session: Session) -> list[GridInput]:
     """Every live grid as a GridInput (EPSG:4326)."""
     return [GridInput(g.code, g.name, g.level, g.parent_code, g.geom) for g in list_grids(session)]
-
-
-def subtree_codes(grids: Sequence[GridInput], root: str) -> set[str]:
-    """Codes of ``root`` and everything below it."""
-    children: dict[str | None, list[str]] = {}
-    for g in grids:
-        children.setdefault(g.parent_code, []).append(g.code)
-    out, todo = set(), [root]
-    while todo:
-        code = todo.pop()
-        if code not in out:
-            out.add(code)
-            todo.extend(children.get(code, []))
-    return out
 
 
 def load_allowed_gaps(path: Path) -> list[BaseGeometry]:

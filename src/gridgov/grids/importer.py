@@ -20,9 +20,10 @@ from gridgov.config import Settings, get_settings
 from gridgov.db.models import LEVELS
 from gridgov.errors import Forbidden
 from gridgov.grids import service
-from gridgov.grids.checks import live_inputs, run_checks, store_findings, subtree_codes
+from gridgov.grids.checks import live_inputs, run_checks, store_findings
 from gridgov.grids.findings import Finding
 from gridgov.grids.io import read_grid_file
+from gridgov.grids.service import subtree_codes
 
 
 @dataclass

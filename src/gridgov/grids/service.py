@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
@@ -84,22 +84,35 @@ def list_grids(
     return [_record(r) for r in session.execute(stmt).all()]
 
 
+class _Node(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def parent_code(self) -> str | None: ...
+
+
+def subtree_codes(items: Iterable[_Node], root: str) -> set[str]:
+    """Codes of ``root`` and everything below it, from any records with ``code`` and ``parent_code``."""
+    children: dict[str | None, list[str]] = {}
+    for g in items:
+        children.setdefault(g.parent_code, []).append(g.code)
+    out, todo = set(), [root]
+    while todo:
+        code = todo.pop()
+        if code not in out:
+            out.add(code)
+            todo.extend(children.get(code, []))
+    return out
+
+
 def subtree(grids: Sequence[GridRecord], root: str | None) -> list[GridRecord]:
     """``root`` and every grid below it within ``grids`` (one :func:`list_grids` result), by code; all when None."""
     if root is None:
         return list(grids)
-    children: dict[str | None, list[GridRecord]] = {}
-    for g in grids:
-        children.setdefault(g.parent_code, []).append(g)
-    top = next((g for g in grids if g.code == root), None)
-    if top is None:
+    if not any(g.code == root for g in grids):
         raise NotFound(f"网格不存在：{root}")
-    out, todo = [], [top]
-    while todo:
-        g = todo.pop()
-        out.append(g)
-        todo.extend(children.get(g.code, ()))
-    return sorted(out, key=lambda g: g.code)
+    keep = subtree_codes(grids, root)
+    return sorted((g for g in grids if g.code in keep), key=lambda g: g.code)
 
 
 def leaves(grids: Sequence[GridRecord]) -> list[GridRecord]:

@@ -9,7 +9,6 @@ assignment rule to it, so last year's ledger can be reproduced.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from gridgov.db import sql
 from gridgov.db.models import LEVEL_ZH, LEVELS
 from gridgov.errors import InvalidInput
+from gridgov.grids.service import subtree_codes
 
 # English key → Chinese header, in sheet order.
 HEADERS: dict[str, str] = {
@@ -134,19 +134,6 @@ def _row(r: dict[str, Any]) -> LedgerRow:
     return LedgerRow(**values)
 
 
-def _subtree(rows: Sequence[LedgerRow], root: str) -> set[str]:
-    children: dict[str | None, list[str]] = {}
-    for r in rows:
-        children.setdefault(r.parent_code, []).append(r.code)
-    out, todo = set(), [root]
-    while todo:
-        c = todo.pop()
-        if c not in out:
-            out.add(c)
-            todo.extend(children.get(c, []))
-    return out
-
-
 def build_ledger(
     session: Session,
     *,
@@ -168,7 +155,7 @@ def build_ledger(
             session.execute(text(stmt), used)
     rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger"))).mappings()]
     if parent is not None:
-        keep = _subtree(rows, parent)
+        keep = subtree_codes(rows, parent)
         if parent not in keep or not any(r.code == parent for r in rows):
             raise InvalidInput(f"网格不存在：{parent}")
         rows = [r for r in rows if r.code in keep]
