@@ -188,16 +188,20 @@ def maintenance(engine: Engine, sql: str) -> None:
         conn.execute(text(sql))
 
 
+def load_grids(conn: Connection, directory: Path) -> None:
+    """The generated grids (grids.gpkg) with COPY and one INSERT per level, in the caller's bulk transaction."""
+    conn.execute(text(f"CREATE TEMP TABLE s_grid ({STAGING['s_grid']}) ON COMMIT DROP"))
+    _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
+    for level in ("street", "community", "compound", "building"):
+        conn.execute(text(GRID_MOVE), {"level": level})
+
+
 def load(engine: Engine, directory: Path, *, staged: bool) -> None:
     """Grids (when not loaded yet) and households with COPY; ``staged`` assigns them before the INSERT."""
     with engine.begin() as conn:
         conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', 'bench', true)"))
         if conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 0:
-            conn.execute(text(f"CREATE TEMP TABLE s_grid ({STAGING['s_grid']}) ON COMMIT DROP"))
-            columns = ["code", "name", "level", "parent_code"]
-            _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", columns))
-            for level in ("street", "community", "compound", "building"):
-                conn.execute(text(GRID_MOVE), {"level": level})
+            load_grids(conn, directory)
         conn.execute(text(STAGE_HH))
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(COPY_HH) as cp, (directory / "households.csv").open("rb") as f:  # type: ignore[union-attr]

@@ -37,18 +37,15 @@ import pyogrio  # noqa: E402
 
 from gridgov.maps.assets import render_offline  # noqa: E402
 from gridgov.maps.gridmap import grid_map  # noqa: E402
-from gridgov.sample.generate import generate  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 
 
 def sample(households: int, compounds: int) -> Path:
-    """Generated data for this size (cached under bench/out)."""
-    d = OUT / f"data_h{households}_c{compounds}"
-    meta = d / "sample_meta.json"
-    if not meta.exists() or json.loads(meta.read_text(encoding="utf-8"))["params"]["compounds"] != compounds:
-        generate(d, households=households, compounds=compounds)
-    return d
+    """Generated data for this size (cached under bench/out, shared with assign_bench.py)."""
+    from assign_bench import data_dir
+
+    return data_dir(households, compounds, None)
 
 
 def inputs(d: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -90,42 +87,27 @@ def timed(fn: Any, *args: Any, repeat: int) -> tuple[float, str]:
 
 def mvt(compounds: int, households: int) -> dict[str, Any]:
     """Large area: inline grid-map HTML size vs MVT tiles from PostGIS (ST_AsMVT) for every tile of the street."""
-    import contextlib
-    import secrets
+    import math
 
-    import psycopg
+    from assign_bench import bench_database, load_grids
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
     from sqlalchemy.orm import Session
 
-    from gridgov.db.engine import libpq_url, make_engine
-    from gridgov.db.migrate import upgrade
     from gridgov.maps.tiles import grid_tile
-    from gridgov.sample.load import GRID_MOVE, STAGING, _copy, _layer_rows
 
     d = sample(households, compounds)
     grids = pyogrio.read_dataframe(d / "grids.gpkg", layer="grids")
     t0 = time.perf_counter()
     inline = len(render_offline(grid_map(grids, title="大范围"), "http").encode())
     t_inline = time.perf_counter() - t0
-    server = make_url(libpq_url(start=True)).set(database="postgres").render_as_string(hide_password=False)
-    name = f"gridgov_mapbench_{secrets.token_hex(3)}"
-    with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
+    with bench_database() as engine:
         with engine.begin() as conn:
             conn.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))
-            conn.execute(text(f"CREATE TEMP TABLE s_grid ({STAGING['s_grid']}) ON COMMIT DROP"))
-            _copy(conn, "s_grid", _layer_rows(d / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
-            for level in ("street", "community", "compound", "building"):
-                conn.execute(text(GRID_MOVE), {"level": level})
+            load_grids(conn, d)
         minx, miny, maxx, maxy = grids.total_bounds
         out: dict[str, Any] = {"grids": len(grids), "inline_bytes": inline, "inline_seconds": t_inline}
         with Session(engine) as s:
             for z in (13, 15, 17):
-                import math
 
                 def tile(lon: float, lat: float, z: int = z) -> tuple[int, int]:
                     y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z
@@ -139,10 +121,6 @@ def mvt(compounds: int, households: int) -> dict[str, Any]:
                 out[f"z{z}"] = {"tiles": len(tiles), "bytes": sum(sizes), "max_tile_bytes": max(sizes),
                                 "ms_per_tile": 1000 * dt_ / len(tiles)}  # fmt: skip
         return out
-    finally:
-        engine.dispose()
-        with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:
