@@ -208,8 +208,6 @@ def load(engine: Engine, directory: Path, *, staged: bool) -> None:
             while chunk := f.read(1 << 20):
                 cp.write(chunk)
         if staged:
-            conn.execute(text("CREATE INDEX ON s_hh USING gist (geom)"))
-            conn.execute(text("ANALYZE s_hh"))
             with Session(bind=conn) as s:
                 picked = assign_staged(s, "s_hh")
             conn.execute(text(INSERT_HH.format(grid="m.gid", join=f"LEFT JOIN {picked} m ON m.id = s.id")))

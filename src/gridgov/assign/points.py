@@ -176,16 +176,19 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
     """Assign rows before they are written; returns the temp table ``(id, gid)`` of the covered rows' leaves.
 
     For bulk loaders: ``staging`` is a table with ``id bigint`` (the ids the rows will get), ``geom`` (points,
-    EPSG:4326, with a GiST index) and ``grid_id bigint`` (all NULL). Insert into ``table`` with
-    ``LEFT JOIN <returned table> m ON m.id = s.id`` and ``m.gid`` as ``grid_id``: the rows are written once,
-    already assigned (ids missing from the result are outside every leaf). Dropped at commit. Takes the writers'
-    lock of ``table`` first, so a grid edit's re-assignment waits for these rows instead of missing them.
+    EPSG:4326) and ``grid_id bigint`` (all NULL); it gets a GiST index on ``geom`` and fresh statistics here.
+    Insert into ``table`` with ``LEFT JOIN <returned table> m ON m.id = s.id`` and ``m.gid`` as ``grid_id``:
+    the rows are written once, already assigned (ids missing from the result are outside every leaf). Dropped
+    at commit. Takes the writers' lock of ``table`` first, so a grid edit's re-assignment waits for these rows
+    instead of missing them.
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", staging):
         raise ValueError(f"not a table name: {staging}")
     if table not in POINT_TABLES:
         raise ValueError(f"not a point table: {table}")
     _lock(session, table, shared=True)
+    session.execute(text(f"CREATE INDEX IF NOT EXISTS {staging}_geom_gist ON {staging} USING gist (geom)"))
+    session.execute(text(f"ANALYZE {staging}"))
     s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
     with local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):

@@ -318,8 +318,6 @@ def _write(session: Session, entity: str, data: pd.DataFrame) -> list[int]:
         session.execute(text(
             "ALTER TABLE stage ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_GeomFromWKB(wkb, 4326)) "
             "STORED, ADD COLUMN grid_id bigint"))  # fmt: skip
-        session.execute(text("CREATE INDEX ON stage USING gist (geom)"))
-        session.execute(text("ANALYZE stage"))
         assign_staged(session, "stage", table)
     session.execute(text(MOVE[entity]))
     return list(session.execute(text("SELECT id FROM stage ORDER BY row")).scalars())

@@ -204,8 +204,6 @@ def load_sample(conn: Connection, directory: Path) -> dict[str, int]:
     for stmt in MOVES:
         staging = re.search(r"FROM (s_\w+)", stmt)
         if staging is not None and staging[1] in POINT_STAGING:  # assign in staging: each row is written once
-            conn.execute(text(f"CREATE INDEX ON {staging[1]} USING gist (geom)"))
-            conn.execute(text(f"ANALYZE {staging[1]}"))
             assign_staged(session, staging[1], POINT_STAGING[staging[1]])
         conn.execute(text(stmt))
     assign_table(session, "building")
