@@ -42,5 +42,17 @@ class TooLarge(GridgovError):
     """An upload exceeds the configured limit."""
 
 
+class TooManyRequests(GridgovError):
+    """A client already has as many expensive requests running as it may."""
+
+
 class DatabaseUnavailable(GridgovError):
     """The database server cannot be reached or lacks PostGIS."""
+
+
+class Busy(GridgovError):
+    """Another transaction holds the rows or locks this one needs (deadlock, lock wait): retry later."""
+
+
+class QueryTimeout(GridgovError):
+    """A statement ran longer than the statement timeout and was cancelled."""

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.db import sql
 from gridgov.db.engine import local_settings
+from gridgov.db.locks import writers_lock
 
 POINT_TABLES = ("household", "incident")
 ASSIGNED_TABLES = ("building", *POINT_TABLES)
@@ -152,6 +153,7 @@ def assign_table(session: Session, table: str) -> AssignCounts:
 
 def assign_all(session: Session) -> list[AssignCounts]:
     """Re-assign buildings, households and incidents (bulk mode: one audit row per statement)."""
+    writers_lock(session)  # all three tables' locks first, before any row lock (gridgov.db.locks)
     session.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))
     try:
         return [assign_table(session, t) for t in ASSIGNED_TABLES]

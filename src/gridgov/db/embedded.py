@@ -2,8 +2,10 @@
 
 PostgreSQL refuses to run as root, so when gridgov is run as root the server runs as an
 unprivileged system user (``GRIDGOV_PG_USER``, default ``postgres``, created by Debian's package).
-The server listens on 127.0.0.1 only, on a free port chosen at first start and kept while free,
-with password (scram-sha-256) authentication for a superuser named ``gridgov``.
+The server listens on 127.0.0.1 only, on a free port chosen at first start and kept while nothing else
+listens on it (lingering TIME_WAIT connections of a killed or stopped server do not count), with
+password (scram-sha-256) authentication for a superuser named ``gridgov``. Clients read the port per
+connection (:meth:`EmbeddedCluster.current_port`), so a running ``gridgov serve`` follows a restart.
 """
 
 from __future__ import annotations
@@ -98,12 +100,31 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """True unless something listens on 127.0.0.1:``port``.
+
+    The probe binds with ``SO_REUSEADDR``, as the postmaster does: connections of a stopped or killed server
+    linger in TIME_WAIT for a minute and make a plain ``bind`` fail, yet the server can listen there again.
+    On Linux the reusing bind still fails while a socket listens on the port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
             return False
-        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) != 0  # nothing answers
+
+
+def _is_postgres(pid: int) -> bool:
+    """True when ``pid`` is a live PostgreSQL server process (not a stranger that reused a dead server's pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    argv0 = cmdline.split(b"\0", 1)[0]
+    return argv0.endswith((b"postgres", b"postmaster"))
 
 
 class EmbeddedCluster:
@@ -181,12 +202,15 @@ class EmbeddedCluster:
 
     # -- state -------------------------------------------------------------------------------
     def _read_state(self) -> dict[str, object]:
-        if self.state_file.exists():
+        try:
             return dict(json.loads(self.state_file.read_text()))
-        return {}
+        except (OSError, ValueError):
+            return {}
 
     def _write_state(self, state: dict[str, object]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=1))
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, self.state_file)  # atomic: readers (every new connection) never see half a file
 
     def password(self) -> str:
         """The superuser password, created on first use and kept private to the invoking user."""
@@ -221,7 +245,9 @@ class EmbeddedCluster:
             bins = self._bins_for(major)
             if bins is not None:
                 proc = self._run([str(bins.bindir / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False)
-                running = proc.returncode == 0
+                pid = self._pid_and_port()[0]
+                # pg_ctl trusts any live pid in postmaster.pid: after kill -9 the pid may belong to a stranger.
+                running = proc.returncode == 0 and (pid is None or _is_postgres(pid))
         pid, port = self._pid_and_port() if running else (None, None)
         if port is None:
             stored = self._read_state().get("port")
@@ -277,9 +303,13 @@ class EmbeddedCluster:
         self.init()
         st = self.status()
         if not st.running:
+            self._remove_stale_pidfile()
             state = self._read_state()
             stored = state.get("port")
             port = int(str(stored)) if stored is not None and _port_free(int(str(stored))) else _free_port()
+            # Written before the start, so a client reading the port (current_port) never sees an old one.
+            state["port"] = port
+            self._write_state(state)
             bins = self._bins_for(int((self.data_dir / "PG_VERSION").read_text().strip())) or find_binaries()
             self._run(
                 [
@@ -296,11 +326,27 @@ class EmbeddedCluster:
                     f"-p {port}",
                 ]
             )
-            state["port"] = port
-            self._write_state(state)
             st = self.status()
         self._ensure_database("gridgov")
         return st
+
+    def _remove_stale_pidfile(self) -> None:
+        """Delete a postmaster.pid left by a killed server whose pid now belongs to another process.
+
+        PostgreSQL removes its own stale lock file when the pid is dead, but refuses to start while the pid is
+        alive, even when it is not a postgres process (pids are reused, quickly in containers).
+        """
+        pid = self._pid_and_port()[0]
+        if pid is not None and not _is_postgres(pid):
+            self._run(["rm", "-f", str(self.data_dir / "postmaster.pid")], check=False)
+
+    def current_port(self) -> int | None:
+        """The port the server listens on, or was last started on (cheap: reads files only, per connection)."""
+        pid, port = self._pid_and_port()
+        if port is not None and pid is not None and _is_postgres(pid):
+            return port
+        stored = self._read_state().get("port")
+        return int(str(stored)) if stored is not None else None
 
     def down(self) -> ClusterStatus:
         """Stop the server (fast shutdown) if it runs."""

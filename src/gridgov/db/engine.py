@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridgov.config import Settings, get_settings
-from gridgov.db.embedded import EmbeddedCluster
+from gridgov.db.embedded import SUPERUSER, EmbeddedCluster
 from gridgov.errors import DatabaseUnavailable
 
 
@@ -53,9 +55,41 @@ def _engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def follow_cluster(engine: Engine, c: EmbeddedCluster) -> Engine:
+    """Make ``engine`` read the embedded server's current port (and password) on every connection attempt.
+
+    A server restarted by ``gridgov db up`` (or after ``kill -9``) is then found without restarting the process;
+    dead pooled connections are replaced by ``pool_pre_ping``.
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _current_address(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        port = c.current_port()
+        if port is None:
+            raise DatabaseUnavailable("嵌入式数据库尚未创建，请先运行 gridgov db up")
+        cparams["port"] = port
+        if c.password_file.exists():
+            cparams["password"] = c.password()
+
+    return engine
+
+
+@lru_cache
+def _embedded_engine(home: str, database: str, pg_user: str) -> Engine:
+    c = EmbeddedCluster(Path(home), pg_user)
+    port = c.current_port() or 5432  # only the URL's shape: follow_cluster sets the port per connection
+    return follow_cluster(make_engine(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"), c)
+
+
 def get_engine(settings: Settings | None = None, *, start: bool = False) -> Engine:
-    """The process-wide engine for the configured database."""
-    return _engine_for(libpq_url(settings, start=start))
+    """The process-wide engine for the configured database (the embedded one follows the server's restarts)."""
+    s = settings or get_settings()
+    if s.database_url:
+        return _engine_for(libpq_url(s))
+    c = cluster(s)
+    if start:
+        c.up()
+    return _embedded_engine(str(c.home), s.database_name, s.pg_user)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -69,6 +103,13 @@ def session_scope(engine: Engine, actor: str = "system") -> Iterator[Session]:
     with session_factory(engine)() as session, session.begin():
         set_actor(session, actor)
         yield session
+
+
+def set_statement_timeout(session: Session, seconds: float) -> None:
+    """Cancel this transaction's statements that run longer than ``seconds`` (``SET LOCAL``; 0 = no limit)."""
+    if seconds > 0:
+        ms = max(1, round(seconds * 1000))
+        session.execute(text("SELECT set_config('statement_timeout', :v, true)"), {"v": f"{ms}ms"})
 
 
 def set_actor(session: Session, actor: str) -> None:
