@@ -1,4 +1,4 @@
-"""The CLI: help lists every command, errors are messages (exit 2) not tracebacks, tokens from the shell."""
+"""The CLI: help lists every command, errors are messages (exit codes of gridgov.cli.errors) not tracebacks, tokens."""
 
 from __future__ import annotations
 
@@ -36,18 +36,18 @@ def test_token_create_and_list(clean_engine: Engine, env: dict[str, str]) -> Non
         assert conn.execute(text("SELECT actor FROM audit_log WHERE table_name='api_token'")).scalar() == "cli"
 
 
-def test_domain_errors_exit_2_with_a_chinese_message(clean_engine: Engine, env: dict[str, str]) -> None:
+def test_domain_errors_exit_with_their_code_and_a_chinese_message(clean_engine: Engine, env: dict[str, str]) -> None:
     bad = run_cli(["token", "create", "--name", "x", "--role", "editor"], env)
-    assert bad.returncode == 2
+    assert bad.returncode == 1  # input refused (gridgov.cli.errors)
     assert "编辑令牌必须指定范围" in bad.stderr and "Traceback" not in bad.stderr
     missing = run_cli(["token", "create", "--name", "x", "--role", "editor", "--scope", "610103006999"], env)
-    assert missing.returncode == 2 and "网格不存在" in missing.stderr
+    assert missing.returncode == 4 and "网格不存在" in missing.stderr  # not found
 
 
 def test_unreachable_external_server_is_a_clear_error(tmp_path: Path) -> None:
     env = {"GRIDGOV_DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/none", "GRIDGOV_HOME": str(tmp_path)}
     r = run_cli(["db", "up"], env)
-    assert r.returncode == 2 and "无法连接数据库" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 3 and "无法连接数据库" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_up_url_psql_postgis_down(scratch_home: Path, scratch_cluster: EmbeddedC
     stopped = run_cli(["db", "status"], env)
     assert stopped.returncode == 3 and "未运行" in stopped.stdout
     no_url = run_cli(["db", "url"], env)
-    assert no_url.returncode == 2 and "gridgov db up" in no_url.stderr and "Traceback" not in no_url.stderr
+    assert no_url.returncode == 3 and "gridgov db up" in no_url.stderr and "Traceback" not in no_url.stderr
 
     back = run_cli(["db", "up", "--json"], env)  # restarts on the remembered port, unless it was taken meanwhile
     assert back.returncode == 0

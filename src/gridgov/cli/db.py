@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridgov.cli.common import echo_json, engine
+from gridgov.cli.errors import EXIT_DATABASE
 from gridgov.config import get_settings
 from gridgov.db import migrate as migrations
 from gridgov.db.engine import cluster, get_engine, libpq_url, postgis_version, uses_external
@@ -61,7 +62,7 @@ def status(as_json: bool = JsonOpt) -> None:
     where = "外部数据库" if info["external"] else f"嵌入式 PostGIS（端口 {info.get('port')}，{info.get('data_dir')}）"
     typer.echo(f"{where}：{state}")
     if not info["running"]:
-        raise typer.Exit(code=3)
+        raise typer.Exit(code=EXIT_DATABASE)
 
 
 @app.command()

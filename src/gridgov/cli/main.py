@@ -1,4 +1,5 @@
-"""The ``gridgov`` command: thin typer commands over the services; domain errors exit 2 with a message."""
+"""The ``gridgov`` command: thin typer commands over the services; errors exit with a message and the code of
+the one exit-code table (``gridgov.cli.errors``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import sys
 import typer
 
 from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token
-from gridgov.cli.common import echo_json, engine
+from gridgov.cli.common import acting, echo_json, engine
+from gridgov.cli.errors import report
 from gridgov.config import get_settings
-from gridgov.errors import GridgovError
+from gridgov.db.locks import retry_on_deadlock
 
 app = typer.Typer(
     help="gridgov 网格化管理：街道 → 社区 → 楼院三级网格、台帐、网格图。",
@@ -44,13 +46,13 @@ def serve(
 @app.command()
 def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """重新把楼栋、户、事件分配到网格，并打印分配与未分配数量。"""
-    from sqlalchemy.orm import Session
-
     from gridgov.assign.points import assign_all
+    from gridgov.auth.scope import authorize
     from gridgov.db.models import LEVEL_ZH
     from gridgov.ledger.counts import level_counts
 
-    with Session(engine()) as s, s.begin():
+    with acting() as (s, actor):
+        authorize(s, actor, "write", anywhere=True)
         counts = [vars(c) | {"per_level": level_counts(s, c.table)} for c in assign_all(s)]
     if as_json:
         echo_json(counts)
@@ -71,19 +73,23 @@ def version() -> None:
 
 
 def main() -> None:
-    """Console entry point: runs the app and turns domain errors into a message and exit code 2."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    """Console entry point: runs the app; errors become a Chinese message and an exit code (gridgov.cli.errors).
 
+    A command that died in a deadlock is run once more if it had committed nothing yet (PostgreSQL rolled the
+    failed transaction back, so the second run starts from the same state).
+    """
+    from sqlalchemy import Engine, event
+
+    committed = False
+
+    def on_commit(_: object) -> None:
+        nonlocal committed
+        committed = True
+
+    event.listen(Engine, "commit", on_commit)
     try:
-        app()
-    except GridgovError as exc:
-        typer.echo(f"错误：{exc.message}", err=True)
-        sys.exit(2)
-    except OperationalError as exc:  # server down, wrong password, lock timeout …
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        typer.echo(f"错误：数据库不可用或操作被中止（{first}）。嵌入式数据库请先运行 gridgov db up。", err=True)
-        sys.exit(3)
-    except DBAPIError as exc:  # e.g. a database created by an older version
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        typer.echo(f"错误：数据库操作失败（{first}）。表结构可能不是最新版本：运行 gridgov db migrate。", err=True)
-        sys.exit(3)
+        retry_on_deadlock(app, may_retry=lambda: not committed)
+    except Exception as exc:  # noqa: BLE001 - every error ends as a message and a documented exit code
+        sys.exit(report(exc))
+    finally:
+        event.remove(Engine, "commit", on_commit)
