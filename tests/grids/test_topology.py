@@ -234,9 +234,13 @@ def test_sliver_part_of_multipolygon() -> None:
 # --- hard rules ---------------------------------------------------------------------------------------------------
 
 
-def test_bow_tie_is_invalid_and_excluded_from_geometric_rules() -> None:
+def test_bow_tie_is_invalid_and_counts_repaired_for_gaps() -> None:
     bow_tie = Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
-    f = only(validate(layout(bow_tie)), "invalid_geometry")
+    found = validate(layout(bow_tie))
+    # The repaired bow-tie (two triangles) leaves the rest of its square uncovered: said, with the reason.
+    assert {f.rule for f in found} == {"invalid_geometry", "gap"}
+    assert all(f.codes == [C, A] and "按修复后的形状计算" in f.message for f in found if f.rule == "gap")
+    f = only([f for f in found if f.rule == "invalid_geometry"], "invalid_geometry")
     assert f.codes == [A] and f.rows == [3]
     assert "Self-intersection" in f.message and "几何无效" in f.message
     assert f.location is not None
@@ -271,8 +275,12 @@ def _nan_polygon() -> BaseGeometry:
 def test_unusable_geometries(geom: BaseGeometry | None, fragment: str) -> None:
     grids = layout()
     grids[2] = GridInput(A, "一号院", "compound", C, geom, row=3)
-    f = only(validate(grids), "invalid_geometry")
+    found = validate(grids)
+    f = only([f for f in found if f.rule == "invalid_geometry"], "invalid_geometry")
     assert f.codes == [A] and fragment in f.message
+    # beyond repair: the parent's gap check cannot run, and a finding says so
+    notice = only([f for f in found if f.rule != "invalid_geometry"], "gap")
+    assert notice.codes == [C, A] and "空隙检查未能进行" in notice.message
 
 
 def test_orphans() -> None:

@@ -9,6 +9,7 @@ import typer
 
 from gridgov.cli.common import engine
 from gridgov.config import get_settings
+from gridgov.periods import parse_date
 
 app = typer.Typer(help="地图（离线 HTML，资源全部本地化）：网格图、巡逻覆盖率图、巡逻路线图。", no_args_is_help=True)
 
@@ -49,8 +50,10 @@ def grid(
 def coverage(
     out: Path = typer.Option(None, "--out", "-o", help="输出 HTML（默认 maps/coverage.html）"),
     parent: str | None = typer.Option(None, help="只画此网格下的楼院网格"),
-    date_from: dt.datetime | None = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="起始夜（含）"),
-    date_to: dt.datetime | None = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="截止夜（含）"),
+    date_from: dt.date | None = typer.Option(
+        None, "--from", parser=parse_date, metavar="YYYY-MM-DD", help="起始夜（含）"
+    ),
+    date_to: dt.date | None = typer.Option(None, "--to", parser=parse_date, metavar="YYYY-MM-DD", help="截止夜（含）"),
     threshold: float | None = typer.Option(None, help="覆盖率低于此值（0–1）的网格突出显示，默认 0.5"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
@@ -63,8 +66,8 @@ def coverage(
 
     with Session(engine()) as s:
         m = coverage_map(
-            s, parent_code=parent, date_from=date_from.date() if date_from else None,
-            date_to=date_to.date() if date_to else None, threshold=threshold, team_code=team, basemap=pick(basemap),
+            s, parent_code=parent, date_from=date_from, date_to=date_to, threshold=threshold, team_code=team,
+            basemap=pick(basemap),
         )  # fmt: skip
     _save(m, out, "coverage.html")
 
@@ -72,7 +75,7 @@ def coverage(
 @app.command("patrol")
 def patrol(
     out: Path = typer.Option(None, "--out", "-o", help="输出 HTML（默认 maps/patrol.html）"),
-    date: dt.datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="巡逻夜（默认最近一夜）"),
+    date: dt.date | None = typer.Option(None, parser=parse_date, metavar="YYYY-MM-DD", help="巡逻夜（默认最近一夜）"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
 ) -> None:
@@ -83,5 +86,5 @@ def patrol(
     from gridgov.maps.patrol import patrol_map
 
     with Session(engine()) as s:
-        m = patrol_map(s, night=date.date() if date else None, team_code=team, basemap=pick(basemap))
+        m = patrol_map(s, night=date, team_code=team, basemap=pick(basemap))
     _save(m, out, "patrol.html")

@@ -63,6 +63,7 @@ def run_checks(
         sliver_width_m=s.sliver_width_m,
         scheme=scheme_from(s),
         scope=scope,
+        max_vertices=s.max_grid_vertices,
     )
 
 

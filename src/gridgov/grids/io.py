@@ -24,7 +24,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from gridgov.errors import InvalidInput
 from gridgov.files import detect_encoding
-from gridgov.geo.checks import geometry_problem
+from gridgov.geo.checks import MAX_GRID_VERTICES, geometry_problem, repaired_polygon
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.grids.findings import Finding, GridInput
 
@@ -142,9 +142,19 @@ def _assume_crs(frame: gpd.GeoDataFrame, crs: Any, path: Path) -> CRS | str:
 
 
 def read_grid_file(
-    path: Path, *, crs: Any = None, field_map: Mapping[str, str] | None = None, layer: str | None = None
+    path: Path,
+    *,
+    crs: Any = None,
+    field_map: Mapping[str, str] | None = None,
+    layer: str | None = None,
+    max_vertices: int | None = MAX_GRID_VERTICES,
 ) -> GridFile:
-    """Read a grid file into EPSG:4326 GridInputs; unusable features become ``invalid_geometry`` findings."""
+    """Read a grid file into EPSG:4326 GridInputs; unusable features become ``invalid_geometry`` findings.
+
+    A feature with more than ``max_vertices`` vertices is unusable. An unusable geometry that can be repaired
+    (a bow-tie, swapped lon/lat) keeps its repaired shape on the input, so the gap check of its parent still
+    runs (the file is refused all the same); the others become None.
+    """
     if not path.exists():
         raise InvalidInput(f"文件不存在：{path}")
     frame = _read_frame(path, layer)
@@ -171,12 +181,13 @@ def read_grid_file(
             continue
         if isinstance(geom, Polygon):
             geom = MultiPolygon([geom])
-        problem = "几何为空" if geom is None else geometry_problem(geom)
+        problem = geometry_problem(geom, max_vertices)
         if problem is None and not isinstance(geom, MultiPolygon):
             problem = f"几何类型应为面，实际为 {geom.geom_type}"
         if problem is not None:
             result.findings.append(Finding("invalid_geometry", [code], f"第 {i} 个要素（{code}）：{problem}", rows=[i]))
-            geom = None
+            fixed = repaired_polygon(geom, max_vertices) if isinstance(geom, MultiPolygon) else None
+            geom = MultiPolygon([fixed]) if isinstance(fixed, Polygon) else fixed
         result.inputs.append(GridInput(code, name or code, level, parent, geom, row=i))
     return result
 

@@ -19,7 +19,7 @@ import shapely
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
-from gridgov.geo.checks import geometry_problem
+from gridgov.geo.checks import MAX_GRID_VERTICES, geometry_problem, repaired_polygon
 from gridgov.geo.crs import MetricFrame, lonlat_of
 from gridgov.grids.codes import DEFAULT_SCHEME, LEVEL_ZH, LEVELS, PARENT_LEVEL, CodeScheme, check_code
 from gridgov.grids.findings import RULE_ZH, Finding, GridInput
@@ -93,32 +93,6 @@ def _invalid_location(geom: BaseGeometry | None, reason: str) -> list[float] | N
     return None
 
 
-# GEOS validity reasons (shapely.is_valid_reason), most specific first.
-_GEOS_ZH = (
-    ("Ring Self-intersection", "环自相交"),
-    ("Self-intersection", "边自相交，如“8”字形"),
-    ("Too few", "点数过少"),
-    ("Hole lies outside shell", "内环位于外环之外"),
-    ("Holes are nested", "内环相互嵌套"),
-    ("Interior is disconnected", "内部不连通"),
-    ("Nested shells", "外环相互嵌套"),
-    ("Duplicate Rings", "环重复"),
-    ("Invalid Coordinate", "坐标无效"),
-    ("Ring is not closed", "环未闭合"),
-)
-
-
-def _explain(reason: str) -> str:
-    """The reason with a Chinese gloss of the GEOS validity message, which is kept for reference."""
-    head = "几何无效："
-    if reason.startswith(head):
-        detail = reason[len(head) :]
-        for en, zh in _GEOS_ZH:
-            if en in detail:
-                return f"{head}{zh}（{detail}）"
-    return reason
-
-
 def _clean_parent(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -131,14 +105,14 @@ def _on_grid(geom: BaseGeometry | None) -> list[float] | None:
     return [round(p.x, 7), round(p.y, 7)]
 
 
-def _geometry_reason(geom: BaseGeometry | None) -> str | None:
-    """Why a grid's geometry cannot be used (Chinese), or None."""
+def _geometry_reason(geom: BaseGeometry | None, max_vertices: int | None) -> str | None:
+    """Why a grid's geometry cannot be used (Chinese, GEOS reasons glossed), or None."""
     if geom is None:
         return "几何为空"
     try:
-        problem = geometry_problem(geom)
-    except GEOSException as exc:
-        return f"几何无法解析：{exc}"
+        problem = geometry_problem(geom, max_vertices)
+    except GEOSException:
+        return "几何无法解析：坐标格式不正确"
     if problem:
         return problem
     if geom.geom_type not in _POLYGONAL:
@@ -220,7 +194,7 @@ def _attribute_rules(
             out.add(
                 "invalid_geometry",
                 [g.code],
-                f"{_label(g.level, g.code)}：{_explain(reason)}",
+                f"{_label(g.level, g.code)}：{reason}",
                 [i],
                 location=_invalid_location(g.geometry, reason),
             )
@@ -375,6 +349,46 @@ def _outside_parent(grids: Sequence[GridInput], geo: _Geo, first: dict[str, int]
         )
 
 
+def _stand_ins(
+    grids: Sequence[GridInput],
+    geo: _Geo,
+    first: dict[str, int],
+    reasons: list[str | None],
+    frame: MetricFrame,
+    max_vertices: int | None,
+) -> tuple[dict[int, list[int]], dict[int, BaseGeometry], dict[int, list[int]]]:
+    """Children per parent for the gap rule: usable ones, repaired stand-ins (metres) and those beyond repair.
+
+    A child left out of the geometric rules (invalid geometry, unknown level) still covers part of its parent:
+    leaving it out would show its whole area as a gap, so the gap rule uses its ``make_valid`` repair instead.
+    Later duplicates of a code are simply ignored.
+    """
+    children: dict[int, list[int]] = defaultdict(list)
+    repaired: dict[int, BaseGeometry] = {}
+    beyond: dict[int, list[int]] = defaultdict(list)
+    for i, g in enumerate(grids):
+        p = first.get(g.parent_code) if g.parent_code and g.level != "street" else None
+        if p is None or p == i:
+            continue
+        if i in geo.pos:
+            children[p].append(i)
+            continue
+        if first[g.code] != i:
+            continue
+        fixed = repaired_polygon(g.geometry, max_vertices)
+        if fixed is not None:
+            try:
+                fixed = _polygonal(frame.to_m(fixed))
+            except (GEOSException, ValueError):
+                fixed = None
+        if fixed is None or fixed.is_empty:
+            beyond[p].append(i)
+        else:
+            repaired[i] = fixed
+            children[p].append(i)
+    return children, repaired, beyond
+
+
 def _gaps(
     grids: Sequence[GridInput],
     geo: _Geo,
@@ -383,32 +397,43 @@ def _gaps(
     tol: float,
     allowed: GeomArr,
     min_area: float,
+    reasons: list[str | None],
+    max_vertices: int | None = MAX_GRID_VERTICES,
 ) -> None:
-    """Parts of each parent not covered by its children (nor by the allowed-gaps layer)."""
-    children: dict[int, list[int]] = defaultdict(list)
-    broken: set[int] = set()  # parents with a child whose geometry is unusable: a gap there would be spurious
-    for i, g in enumerate(grids):
-        p = first.get(g.parent_code) if g.parent_code and g.level != "street" else None
-        if p is None or p == i:
-            continue
-        if i in geo.pos:
-            children[p].append(i)
-        elif first[g.code] == i:  # unusable geometry or unknown level (later duplicates are simply ignored)
-            broken.add(p)
+    """Parts of each parent not covered by its children (nor by the allowed-gaps layer).
+
+    Invalid children count with their repaired shape; when a child cannot be repaired the parent's gaps are not
+    computed and a ``gap`` finding says so (never a silent skip).
+    """
+    assert out.frame is not None
+    children, repaired, beyond = _stand_ins(grids, geo, first, reasons, out.frame, max_vertices)
     allowed_tree = shapely.STRtree(allowed) if len(allowed) else None
-    for p, kids in children.items():
-        if p not in geo.pos or p in broken:
+    for p in sorted(set(children) | set(beyond)):
+        if p not in geo.pos:  # the parent itself is unusable: its invalid_geometry finding says so
             continue
-        if not out.wants([grids[p].code, *(grids[i].code for i in kids)]):
+        kids, broken, pg = children.get(p, []), beyond.get(p, []), grids[p]
+        if not out.wants([pg.code, *(grids[i].code for i in kids), *(grids[i].code for i in broken)]):
             continue
-        kpos = np.asarray([geo.pos[i] for i in kids], dtype=np.int64)
-        kgeom = geo.geom[kpos]
+        if broken:
+            names = "、".join(sorted({grids[i].code for i in broken}))
+            why = "；".join(sorted({(reasons[i] if grids[i].geometry is not None else None) or "几何为空或无法读取"
+                                   for i in broken}))  # fmt: skip
+            out.add(
+                "gap",
+                [pg.code, *(grids[i].code for i in broken)],
+                f"{_label(pg.level, pg.code)} 的空隙检查未能进行：下级 {names} 的几何无法修复（{why}），"
+                "修正后请重新校验",
+                [p, *broken],
+                location=_on_grid(pg.geometry),
+            )
+            continue
+        kgeom = np.asarray([repaired[i] if i in repaired else geo.geom[geo.pos[i]] for i in kids], dtype=object)
+        usable = [geo.pos[i] for i in kids if i not in repaired]
         same_level = len({grids[i].level for i in kids}) == 1
-        union = (
-            shapely.coverage_union_all(kgeom)
-            if same_level and not geo.flagged[kpos].any()
-            else shapely.union_all(kgeom)
-        )
+        if same_level and not repaired and not geo.flagged[np.asarray(usable, dtype=np.int64)].any():
+            union = shapely.coverage_union_all(kgeom)
+        else:
+            union = shapely.union_all(kgeom)
         gap = shapely.difference(geo.geom[geo.pos[p]], union)
         if gap.is_empty:
             continue
@@ -422,7 +447,6 @@ def _gaps(
         if len(parts) == 0:
             continue
         tree = shapely.STRtree(kgeom)
-        pg = grids[p]
         reach = max(tol, 0.01)
         for part in parts:
             near = tree.query(part, predicate="dwithin", distance=reach)
@@ -432,10 +456,12 @@ def _gaps(
             bordering = sorted(kids[j] for j in near[shared > 2.5 * reach].tolist())
             area = float(part.area)
             names = "、".join(sorted(grids[i].code for i in bordering)) or "无"
+            fixed = sorted(grids[i].code for i in bordering if i in repaired)
+            note = f"；{'、'.join(fixed)} 几何无效，按修复后的形状计算，修正后请重新校验" if fixed else ""
             out.add(
                 "gap",
                 [pg.code, *(grids[i].code for i in bordering)],
-                f"{_label(pg.level, pg.code)} 内有 {_area(area)} 未被下级网格覆盖（相邻：{names}）",
+                f"{_label(pg.level, pg.code)} 内有 {_area(area)} 未被下级网格覆盖（相邻：{names}{note}）",
                 [p, *bordering],
                 where=part,
                 area_m2=area,
@@ -489,12 +515,16 @@ def validate(
     sliver_width_m: float = 2.0,
     scheme: CodeScheme | None = None,
     scope: Iterable[str] | None = None,
+    max_vertices: int | None = MAX_GRID_VERTICES,
 ) -> list[Finding]:
-    """All problems of a set of grids, each once; with ``scope``, only those involving one of those codes."""
+    """All problems of a set of grids, each once; with ``scope``, only those involving one of those codes.
+
+    A grid with more than ``max_vertices`` vertices is an ``invalid_geometry`` (None: no cap).
+    """
     # Tables read with pandas give NaN for a missing parent code.
     grids = [g if _clean_parent(g.parent_code) == g.parent_code else replace(g, parent_code=None) for g in grids]
     out = _Collector(grids, frozenset(scope) if scope is not None else None)
-    reasons = [_geometry_reason(g.geometry) for g in grids]
+    reasons = [_geometry_reason(g.geometry, max_vertices) for g in grids]
     first = _attribute_rules(grids, out, scheme or DEFAULT_SCHEME, reasons)
 
     usable = [g.geometry for g, r in zip(grids, reasons, strict=True) if r is None]
@@ -504,6 +534,7 @@ def validate(
         geo = _geometric_inputs(grids, reasons, first, frame)
         _outside_parent(grids, geo, first, out, tolerance_m)
         _overlaps(grids, geo, out, tolerance_m)
-        _gaps(grids, geo, first, out, tolerance_m, _allowed_m(allowed_gaps, frame), min_gap_area_m2)
+        allowed = _allowed_m(allowed_gaps, frame)
+        _gaps(grids, geo, first, out, tolerance_m, allowed, min_gap_area_m2, reasons, max_vertices)
         _slivers(grids, geo, out, sliver_width_m)
     return out.findings()

@@ -18,6 +18,8 @@ from gridgov.importing.columns import Column
 TABULAR = (".csv", ".xlsx")
 SPATIAL = (".geojson", ".json", ".gpkg")
 WKT_ALIASES = ("wkt", "geometry", "geom", "几何")
+FORMULA_UNCOMPUTED = "单元格是公式且没有计算结果，请在 Excel 中另存为数值后再导入"
+MAX_LISTED_CELLS = 10
 
 
 @dataclass
@@ -48,6 +50,48 @@ def _canonical(columns: Sequence[str], spec: Sequence[Column], path: Path) -> di
     return mapping
 
 
+def _uncomputed_formulas(path: Path) -> list[tuple[int, str]]:
+    """(sheet row, column header) of the first sheet's formula cells that have no cached result.
+
+    pandas reads an XLSX's cached values (openpyxl ``data_only=True``); a file written by a library that never
+    computed its formulas has none, and those cells would silently read as empty.
+    """
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        f_rows = formulas.worksheets[0].iter_rows()
+        v_rows = values.worksheets[0].iter_rows(values_only=True)
+        header: list[str] = []
+        found: list[tuple[int, str]] = []
+        for number, (f_row, v_row) in enumerate(zip(f_rows, v_rows, strict=False), start=1):
+            if number == 1:
+                header = ["" if c.value is None else str(c.value) for c in f_row]
+                continue
+            for k, cell in enumerate(f_row):
+                if getattr(cell, "data_type", None) == "f" and (k >= len(v_row) or v_row[k] is None):
+                    found.append((number, header[k] if k < len(header) else ""))
+        return found
+    finally:
+        formulas.close()
+        values.close()
+
+
+def _refuse_formulas(cells: list[tuple[int, str]], mapping: dict[str, str], path: Path) -> None:
+    """``InvalidInput`` naming each formula cell without a result in a column that is imported."""
+    used = {str(c).strip() for c in mapping}
+    bad = [(row, col) for row, col in cells if col.strip() in used]
+    if not bad:
+        return
+    listed = "；".join(f"第 {row} 行“{col}”列" for row, col in bad[:MAX_LISTED_CELLS])
+    more = f" 等 {len(bad)} 个单元格" if len(bad) > MAX_LISTED_CELLS else ""
+    raise InvalidInput(
+        f"{path.name}：{listed}{more}：{FORMULA_UNCOMPUTED}",
+        details=[{"row": row, "column": mapping.get(col, col), "reason": FORMULA_UNCOMPUTED} for row, col in bad],
+    )
+
+
 def read_table(path: Path, spec: Sequence[Column]) -> Table:
     """Read CSV (UTF-8/GBK), XLSX, GeoJSON or GeoPackage; unknown columns are ignored."""
     if not path.exists():
@@ -55,11 +99,13 @@ def read_table(path: Path, spec: Sequence[Column]) -> Table:
     suffix = path.suffix.lower()
     geometry: list[Any] | None = None
     crs: Any = None
+    formulas: list[tuple[int, str]] = []
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=detect_encoding(path))
         elif suffix == ".xlsx":
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")  # cached values
+            formulas = _uncomputed_formulas(path)
         elif suffix in SPATIAL:
             gdf = pyogrio.read_dataframe(path)
             crs = gdf.crs
@@ -77,6 +123,7 @@ def read_table(path: Path, spec: Sequence[Column]) -> Table:
             texts = frame.pop(wkt).tolist()
             geometry = [shapely.from_wkt(t, on_invalid="ignore") if t else None for t in texts]
     mapping = _canonical(list(frame.columns), spec, path)
+    _refuse_formulas(formulas, mapping, path)
     frame = frame[list(mapping)].rename(columns=mapping)
     frame = frame.apply(lambda s: s.astype(str).str.strip())
     spatial_file = suffix in SPATIAL
