@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
@@ -9,7 +11,11 @@ from sqlalchemy import Engine
 
 from gridgov import __version__
 from gridgov.api import errors
+from gridgov.api.dependencies import ClientLimiter
+from gridgov.api.options import MethodsMiddleware
+from gridgov.api.responses import ERRORS, declare_errors
 from gridgov.api.routes import boards, editor, grids, health, imports, ledger, maps, tokens, web
+from gridgov.api.schemas import Health
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
 from gridgov.maps import assets
@@ -31,16 +37,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = s
     app.state.engine = engine or get_engine(s)
+    app.state.limiter = ClientLimiter()
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(grids.router)
-    app.include_router(tokens.router)
-    app.include_router(imports.router)
-    app.include_router(ledger.router)
-    app.include_router(maps.router)
-    app.include_router(boards.router)
-    app.include_router(web.router)
-    app.include_router(editor.router)
+    # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
+    app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
+    for router in (grids, tokens, imports, ledger, maps, boards, web, editor):
+        app.include_router(router.router, responses=ERRORS)
+    app.add_middleware(MethodsMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        return declare_errors(FastAPI.openapi(app))
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

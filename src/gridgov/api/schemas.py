@@ -165,3 +165,15 @@ class Health(BaseModel):
     postgis_version: str | None
     schema_revision: str | None
     detail: str | None = None
+
+
+class ErrorPublic(BaseModel):
+    """Every error body: a Chinese message, the error kind, and structured details (or null)."""
+
+    detail: str = Field(description="中文错误说明", examples=["网格不存在：610103006001"])
+    error: str = Field(
+        description="错误类别：Unauthenticated、Forbidden、NotFound、Conflict、StaleVersion、TooLarge、InvalidInput、"
+        "TooManyRequests、DatabaseUnavailable、InternalError 等",
+        examples=["NotFound"],
+    )
+    details: Any = Field(description="结构化细节（如 422 的逐项校验错误 loc/msg/type），没有时为 null")
