@@ -121,6 +121,24 @@ def sample_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
         _drop_db(server_url, url)
 
 
+@pytest.fixture(scope="session")
+def sample_tokens(sample_engine: Engine) -> dict[str, dict[str, str]]:
+    """Auth headers on the sample street: an admin, an unscoped viewer and an editor of community …001."""
+    from sqlalchemy.orm import Session
+
+    from gridgov.auth.scope import Actor
+    from gridgov.auth.tokens import create_token
+
+    op = Actor.system("tests")
+    with Session(sample_engine) as s, s.begin():
+        plain = {
+            "admin": create_token(s, op, "样例-管理员", "admin")[0],
+            "viewer": create_token(s, op, "样例-只读", "viewer")[0],
+            "editor1": create_token(s, op, "样例-一社区", "editor", "610103006001")[0],
+        }
+    return {k: {"Authorization": f"Bearer {v}"} for k, v in plain.items()}
+
+
 @pytest.fixture
 def settings_for(db_url: str, tmp_path: Path) -> Settings:
     """Settings pointing at the test database, with scratch dirs."""

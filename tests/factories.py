@@ -7,6 +7,7 @@ from typing import Any
 from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
 
+from gridgov.auth.scope import Actor
 from gridgov.grids.service import create_grid
 
 X0, Y0 = 108.95, 34.24
@@ -28,7 +29,7 @@ def make_street(session: Session) -> None:
         level="street",
         parent_code=None,
         geometry=square(X0, Y0, 2 * D, D),
-        actor="test",
+        actor=Actor.system("test"),
     )
     create_grid(
         session,
@@ -37,7 +38,7 @@ def make_street(session: Session) -> None:
         level="community",
         parent_code="610103006",
         geometry=square(X0, Y0),
-        actor="test",
+        actor=Actor.system("test"),
     )
     create_grid(
         session,
@@ -46,7 +47,7 @@ def make_street(session: Session) -> None:
         level="community",
         parent_code="610103006",
         geometry=square(X0 + D, Y0),
-        actor="test",
+        actor=Actor.system("test"),
     )
     create_grid(
         session,
@@ -55,7 +56,7 @@ def make_street(session: Session) -> None:
         level="compound",
         parent_code="610103006001",
         geometry=square(X0, Y0, D / 2, D),
-        actor="test",
+        actor=Actor.system("test"),
     )
     create_grid(
         session,
@@ -64,7 +65,7 @@ def make_street(session: Session) -> None:
         level="compound",
         parent_code="610103006001",
         geometry=square(X0 + D / 2, Y0, D / 2, D),
-        actor="test",
+        actor=Actor.system("test"),
     )
     create_grid(
         session,
@@ -73,5 +74,5 @@ def make_street(session: Session) -> None:
         level="compound",
         parent_code="610103006002",
         geometry=square(X0 + D, Y0),
-        actor="test",
+        actor=Actor.system("test"),
     )

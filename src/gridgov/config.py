@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     code_scheme: str | None = Field(default=None, description="JSON code scheme; default: NBS 9/12 digits + serials.")
     patrol_buffer_m: float = 25.0
     max_upload_mb: int = 50
+    max_grid_vertices: int = Field(
+        default=20_000, ge=4, description="Vertices one grid may have; larger boundaries must be simplified first."
+    )
+    statement_timeout_s: float = Field(
+        default=60, ge=0, description="API requests' statements are cancelled after this many seconds (0 = never)."
+    )
+    client_concurrency: int = Field(
+        default=2, description="Expensive requests (ledger, boards, maps) one client may have running at once."
+    )
     timezone: str = "Asia/Shanghai"
     basemap: str = Field(
         default="none", description="Map background: none | tianditu | intranet | osm | amap (amap tiles are GCJ-02)."

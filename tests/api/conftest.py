@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gridgov.api.factory import create_app
+from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
@@ -28,6 +29,6 @@ def tokens(clean_engine: Engine) -> dict[str, dict[str, str]]:
     """The factory street, and auth headers for an admin and an editor scoped to community …001."""
     with session_scope(clean_engine) as s:
         make_street(s)
-        admin = create_token(s, "管理员", "admin")[0]
-        editor = create_token(s, "一社区", "editor", "610103006001")[0]
+        admin = create_token(s, Actor.system(), "管理员", "admin")[0]
+        editor = create_token(s, Actor.system(), "一社区", "editor", "610103006001")[0]
     return {"admin": {"Authorization": f"Bearer {admin}"}, "editor1": {"Authorization": f"Bearer {editor}"}}

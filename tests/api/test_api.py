@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from gridgov.api.factory import create_app
+from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
@@ -28,9 +29,9 @@ def tokens(clean_engine: Engine) -> dict[str, str]:
     with session_scope(clean_engine) as s:
         make_street(s)
         return {
-            "admin": create_token(s, "管理员", "admin")[0],
-            "editor1": create_token(s, "一社区", "editor", "610103006001")[0],
-            "viewer": create_token(s, "只读", "viewer")[0],
+            "admin": create_token(s, Actor.system(), "管理员", "admin")[0],
+            "editor1": create_token(s, Actor.system(), "一社区", "editor", "610103006001")[0],
+            "viewer": create_token(s, Actor.system(), "只读", "viewer")[0],
         }
 
 
@@ -69,7 +70,7 @@ def test_writes_need_a_token_and_the_right_scope(client: TestClient, tokens: dic
     assert client.post("/api/grids", json=body, headers=auth(tokens["viewer"])).status_code == 403
     outside = body | {"code": "610103006002002", "parent_code": "610103006002"}
     r = client.post("/api/grids", json=outside, headers=auth(tokens["editor1"]))
-    assert r.status_code == 403 and "超出令牌范围" in r.json()["detail"]
+    assert r.status_code == 403 and "超出权限范围" in r.json()["detail"]
     r = client.post("/api/grids", json=body, headers=auth(tokens["editor1"]))
     assert r.status_code == 201 and r.json()["code"] == "610103006001003"
     assert client.post("/api/grids", json=body, headers=auth(tokens["admin"])).status_code == 409

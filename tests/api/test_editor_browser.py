@@ -21,6 +21,7 @@ from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playw
 from sqlalchemy import Engine, text
 
 from gridgov.api.factory import create_app
+from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
@@ -41,7 +42,7 @@ TIMEOUT_MS = 15_000
 def editor_token(clean_engine: Engine) -> str:
     with session_scope(clean_engine) as s:
         make_street(s)
-        return create_token(s, "一社区编辑", "editor", COMMUNITY)[0]
+        return create_token(s, Actor.system(), "一社区编辑", "editor", COMMUNITY)[0]
 
 
 @pytest.fixture
@@ -407,7 +408,7 @@ def test_token_errors_show_the_servers_reason_and_a_rename_saves(
         re.compile(rf"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/{EAST}$")
     )
     with session_scope(clean_engine) as s:
-        other = create_token(s, "二社区编辑", "editor", "610103006002")[0]
+        other = create_token(s, Actor.system(), "二社区编辑", "editor", "610103006002")[0]
     page = open_editor(browser, base_url, "")
     page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
     page.fill("#gg-name", "文艺北路46号院")
@@ -424,7 +425,7 @@ def test_token_errors_show_the_servers_reason_and_a_rename_saves(
     page.fill("#gg-token", "ggv_wrong")
     assert save() == f"保存失败（网格 {EAST}）：令牌无效、已过期或已吊销"
     page.fill("#gg-token", other)
-    assert save() == f"保存失败（网格 {EAST}）：超出令牌范围：仅可编辑 610103006002 及其下级网格"
+    assert save() == f"保存失败（网格 {EAST}）：超出权限范围：610103006001、{EAST} 不在 610103006002 及其下级网格内"
     assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[2:] == ["1", "保存失败"]
     with clean_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": EAST}).scalar_one() == 1

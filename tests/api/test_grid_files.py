@@ -109,7 +109,7 @@ def test_import_scope_size_and_success(client: TestClient, tokens: dict, tmp_pat
     )
     files = {"file": ("good.geojson", good.read_bytes())}
     r = client.post("/api/grids/import", files=files, headers=tokens["editor1"])
-    assert r.status_code == 403 and "超出令牌范围" in r.json()["detail"]
+    assert r.status_code == 403 and "超出权限范围" in r.json()["detail"]
     dry = client.post("/api/grids/import", files=files, data={"dry_run": "true"}, headers=tokens["admin"])
     assert dry.status_code == 200 and dry.json()["written"] is False and dry.json()["created"] == ["610103006002002"]
     r = client.post("/api/grids/import", files=files, headers=tokens["admin"])

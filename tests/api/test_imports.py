@@ -41,7 +41,7 @@ def test_scope_size_and_auth(client: TestClient, tokens: dict, clean_engine: Eng
     files = {"file": ("h.csv", CSV.encode())}
     assert client.post("/api/import/households", files=files).status_code == 401
     r = client.post("/api/import/households", files=files, headers=tokens["editor1"])
-    assert r.status_code == 403 and "超出令牌范围" in r.json()["detail"]
+    assert r.status_code == 403 and "超出权限范围" in r.json()["detail"]
     assert households(clean_engine) == 0
     big = {"file": ("h.csv", b"x" * (2 * 1024 * 1024))}
     assert client.post("/api/import/households", files=big, headers=tokens["admin"]).status_code == 413

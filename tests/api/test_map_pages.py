@@ -93,4 +93,4 @@ def test_cli_writes_each_map_kind(sample_engine: Engine, tmp_path: Path, args: l
     html = out.read_text(encoding="utf-8")
     assert external_urls(html) == [] and (out.parent / "lib" / "leaflet" / "dist" / "leaflet.js").is_file()
     bad = run_cli(["map", "patrol", "--team", "PT99", "-o", str(out)], env)
-    assert bad.returncode == 2 and "巡逻队不存在" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 4 and "巡逻队不存在" in bad.stderr and "Traceback" not in bad.stderr

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.gpx import import_gpx, night_shift
 from gridgov.assign.tracks import track_grid_stats
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import MetricFrame
@@ -104,7 +105,7 @@ def test_round_trip(clean_engine: Engine, tmp_path: Path) -> None:
     with session_scope(clean_engine) as s:
         setup_team(s)
     with session_scope(clean_engine) as s:
-        report = import_gpx(s, path, team_code="T1", actor="张三")
+        report = import_gpx(s, path, team_code="T1", actor=Actor.system("张三"))
     assert report.tracks == 2 and report.points == 200 and not report.dry_run
     assert report.nights == [dt.date(2026, 10, 1)]
     assert report.shifts == {"上半夜": 1, "下半夜": 1}
@@ -177,12 +178,12 @@ def test_import_derives_the_evening_date_after_midnight(clean_engine: Engine, tm
     wrong_type = write_gpx(tmp_path / "wrong_type.gpx", [{"type": "上半夜", "points": after_midnight}])
     with session_scope(clean_engine) as s:
         setup_team(s)
-        report = import_gpx(s, ok, team_code="T1", actor="t", dry_run=True)
+        report = import_gpx(s, ok, team_code="T1", actor=Actor.system("t"), dry_run=True)
         assert (report.items[0].night, report.items[0].shift) == (dt.date(2026, 10, 1), "下半夜")
         with pytest.raises(InvalidInput, match="名称中的日期为 2026-10-02，但时间戳对应 2026-10-01 下半夜"):
-            import_gpx(s, wrong, team_code="T1", actor="t")
+            import_gpx(s, wrong, team_code="T1", actor=Actor.system("t"))
         with pytest.raises(InvalidInput, match="标注为上半夜"):
-            import_gpx(s, wrong_type, team_code="T1", actor="t")
+            import_gpx(s, wrong_type, team_code="T1", actor=Actor.system("t"))
 
 
 # --------------------------------------------------------------------------------------------- validation
@@ -226,7 +227,7 @@ def test_bad_track_rejects_the_whole_file(clean_engine: Engine, tmp_path: Path, 
         setup_team(s)
     before = counts(clean_engine)
     with session_scope(clean_engine) as s, pytest.raises(InvalidInput) as err:
-        import_gpx(s, path, team_code="T1", actor="t")
+        import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
     for needle in needles:
         assert needle in err.value.message
     assert all(d["track"] == 2 for d in err.value.details)
@@ -241,13 +242,13 @@ def test_unreadable_files_and_unknown_team(clean_engine: Engine, tmp_path: Path)
     with session_scope(clean_engine) as s:
         setup_team(s)
         with pytest.raises(InvalidInput, match="格式错误"):
-            import_gpx(s, broken, team_code="T1", actor="t")
+            import_gpx(s, broken, team_code="T1", actor=Actor.system("t"))
         with pytest.raises(InvalidInput, match="没有轨迹"):
-            import_gpx(s, empty, team_code="T1", actor="t")
+            import_gpx(s, empty, team_code="T1", actor=Actor.system("t"))
         with pytest.raises(NotFound, match="巡逻队不存在：T9"):
-            import_gpx(s, good, team_code="T9", actor="t")
+            import_gpx(s, good, team_code="T9", actor=Actor.system("t"))
         with pytest.raises(InvalidInput, match="不支持"):
-            import_gpx(s, good, team_code="T1", actor="t", crs="EPSG:4524")
+            import_gpx(s, good, team_code="T1", actor=Actor.system("t"), crs="EPSG:4524")
     assert counts(clean_engine) == (0, 0)
 
 
@@ -256,14 +257,14 @@ def test_duplicate_import_is_a_conflict(clean_engine: Engine, tmp_path: Path) ->
     twice = write_gpx(tmp_path / "twice.gpx", [{"points": GOOD_EVENING}, {"points": GOOD_EVENING}])
     with session_scope(clean_engine) as s:
         setup_team(s)
-        import_gpx(s, path, team_code="T1", actor="t")
+        import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
     with session_scope(clean_engine) as s, pytest.raises(Conflict, match="已存在"):
-        import_gpx(s, path, team_code="T1", actor="t")
+        import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
     assert counts(clean_engine) == (2, 200)
     with session_scope(clean_engine) as s:
         s.execute(text("DELETE FROM patrol_track"))
         with pytest.raises(Conflict, match="重复"):
-            import_gpx(s, twice, team_code="T1", actor="t")
+            import_gpx(s, twice, team_code="T1", actor=Actor.system("t"))
 
 
 def test_desc_naming_another_team_is_rejected(clean_engine: Engine, tmp_path: Path) -> None:
@@ -272,7 +273,7 @@ def test_desc_naming_another_team_is_rejected(clean_engine: Engine, tmp_path: Pa
         setup_team(s)
         s.execute(text("INSERT INTO patrol_team (code, name) VALUES ('T2', '二队')"))
         with pytest.raises(InvalidInput, match="标注的巡逻队为 T2"):
-            import_gpx(s, path, team_code="T1", actor="t")
+            import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
 
 
 # --------------------------------------------------------------------------------------------- gcj02
@@ -286,8 +287,9 @@ def test_gcj02_coordinates_are_converted(clean_engine: Engine, tmp_path: Path) -
     path = write_gpx(tmp_path / "amap.gpx", [{"points": gcj}])
     with session_scope(clean_engine) as s:
         setup_team(s)
-        raw = import_gpx(s, path, team_code="T1", actor="t", dry_run=True)  # taken as WGS84: no conversion
-        import_gpx(s, path, team_code="T1", actor="t", crs="gcj02")
+        # taken as WGS84: no conversion
+        raw = import_gpx(s, path, team_code="T1", actor=Actor.system("t"), dry_run=True)
+        import_gpx(s, path, team_code="T1", actor=Actor.system("t"), crs="gcj02")
         got = s.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM patrol_point ORDER BY seq")).all()
     frame = MetricFrame(X0)
     want = frame.to_m(shapely.points([(lo, la) for la, lo, _ in GOOD_EVENING]))
@@ -311,9 +313,9 @@ def test_dry_run_writes_nothing_and_reports_tracks_leaving_the_area(clean_engine
     path = write_gpx(tmp_path / "away.gpx", [{"points": GOOD_LATE}, {"points": leaving}])
     with session_scope(clean_engine) as s:
         setup_team(s)
-        dry = import_gpx(s, path, team_code="T1", actor="t", dry_run=True)
+        dry = import_gpx(s, path, team_code="T1", actor=Actor.system("t"), dry_run=True)
         assert counts_in(s) == (0, 0)
-        real = import_gpx(s, path, team_code="T1", actor="t")
+        real = import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
         assert counts_in(s) == (2, 160 + n)
     assert dry.dry_run and dry.tracks == 2 and all(i.track_id is None for i in dry.items)
     assert [(o.night, o.shift) for o in dry.outside] == [(dt.date(2026, 10, 1), "上半夜")]

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import assign_rows, assign_staged, assign_table, reassign_area
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.grids import service
 
@@ -167,7 +168,7 @@ def test_overlapping_leaves_go_to_the_smaller_code(clean_engine: Engine) -> None
         make_street(s)
         # an invalid coverage on purpose: …002002 overlaps the east half of C
         service.create_grid(s, code="610103006002002", name="重叠", level="compound", parent_code="610103006002",
-                            geometry=square(X0 + 1.5 * D, Y0, D / 2, D), actor="test")  # fmt: skip
+                            geometry=square(X0 + 1.5 * D, Y0, D / 2, D), actor=Actor.system("test"))  # fmt: skip
         _insert_household(s, "in-both", X0 + 1.75 * D, Y0 + D / 2)
         on_write = _grid_of(s, "household", "in-both")
         s.execute(text("UPDATE household SET grid_id = NULL"))
@@ -185,7 +186,8 @@ def test_grid_edit_reassigns_only_the_changed_area_and_logs_the_moves(clean_engi
         s.execute(text("DELETE FROM audit_log"))
         a = service.get_grid(s, A)
         # shrink A to its west 60 %: the strip is in no leaf any more
-        service.update_grid(s, A, expected_version=a.version, actor="test", geometry=square(X0, Y0, 0.3 * D, D))
+        service.update_grid(s, A, expected_version=a.version, actor=Actor.system("test"),
+                            geometry=square(X0, Y0, 0.3 * D, D))
         got = {c: _grid_of(s, "household", c) for c in ("west", "strip", "east")}
         logged = s.execute(
             text(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
-from gridgov.auth.tokens import authenticate, create_token, hash_token, require, revoke_token
+from gridgov.auth.scope import Actor, Touches, authorize
+from gridgov.auth.tokens import authenticate, create_token, hash_token, revoke_token
 from gridgov.db.engine import session_scope
 from gridgov.db.models import ApiToken
 from gridgov.errors import Forbidden, InvalidInput, Unauthenticated
@@ -16,7 +17,7 @@ from tests.factories import make_street
 
 def test_only_the_hash_is_stored(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
-        plain, row = create_token(s, "管理员", "admin")
+        plain, row = create_token(s, Actor.system(), "管理员", "admin")
         stored = s.scalar(select(ApiToken.token_hash).where(ApiToken.id == row.id))
     assert plain.startswith("ggv_") and len(plain) > 30
     assert stored == hash_token(plain) and plain not in stored
@@ -25,30 +26,30 @@ def test_only_the_hash_is_stored(clean_engine: Engine) -> None:
 def test_editor_scope_covers_its_subtree_only(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
-        plain, _ = create_token(s, "一社区编辑", "editor", "610103006001")
+        plain, _ = create_token(s, Actor.system(), "一社区编辑", "editor", "610103006001")
         who = authenticate(s, plain)
         assert who.role == "editor" and who.scope_code == "610103006001"
-        require(s, who, "editor", get_grid(s, "610103006001002").id)  # inside: fine
-        require(s, who, "viewer", get_grid(s, "610103006001").id)
-        with pytest.raises(Forbidden, match="超出令牌范围"):
-            require(s, who, "editor", get_grid(s, "610103006002001").id)
+        authorize(s, who, "write", Touches(grid_ids=[get_grid(s, "610103006001002").id]))  # inside: fine
+        authorize(s, who, "read", Touches(codes=["610103006001"]))
+        with pytest.raises(Forbidden, match="超出权限范围"):
+            authorize(s, who, "write", Touches(grid_ids=[get_grid(s, "610103006002001").id]))
         with pytest.raises(Forbidden, match="权限不足"):
-            require(s, who, "admin")
+            authorize(s, who, "admin")
 
 
 def test_editor_needs_a_scope_and_scope_must_be_street_or_community(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
         with pytest.raises(InvalidInput, match="必须指定范围"):
-            create_token(s, "x", "editor")
+            create_token(s, Actor.system(), "x", "editor")
         with pytest.raises(InvalidInput, match="街道或社区"):
-            create_token(s, "x", "editor", "610103006001001")
+            create_token(s, Actor.system(), "x", "editor", "610103006001001")
 
 
 def test_revoked_and_unknown_tokens_are_refused(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
-        plain, row = create_token(s, "临时", "viewer")
-        revoke_token(s, row.id)
+        plain, row = create_token(s, Actor.system(), "临时", "viewer")
+        revoke_token(s, Actor.system(), row.id)
         with pytest.raises(Unauthenticated):
             authenticate(s, plain)
         with pytest.raises(Unauthenticated):

@@ -47,9 +47,9 @@ def test_refused_file_exits_1_with_feature_numbers(clean_engine: Engine, env: di
     r = run_cli(["grids", "import", str(bad)], env)
     assert r.returncode == 1 and "已拒绝" in r.stdout and "orphan" in r.stdout and "要素 1" in r.stdout
     r = run_cli(["grids", "import", str(tmp_path / "nope.geojson")], env)
-    assert r.returncode == 2 and "文件不存在" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "文件不存在" in r.stderr and "Traceback" not in r.stderr
     r = run_cli(["grids", "import", str(bad), "--crs", "EPSG:3857"], env)
-    assert r.returncode == 2 and "不支持的坐标系" in r.stderr
+    assert r.returncode == 1 and "不支持的坐标系" in r.stderr
 
 
 def test_repair_preview_and_apply(clean_engine: Engine, env: dict[str, str], sample_dir: Path) -> None:
@@ -64,6 +64,7 @@ def test_repair_preview_and_apply(clean_engine: Engine, env: dict[str, str], sam
 def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, str], tmp_path: Path) -> None:
     from shapely.geometry import box, mapping
 
+    from gridgov.auth.scope import Actor
     from gridgov.db.engine import session_scope
     from gridgov.grids import service
 
@@ -73,7 +74,8 @@ def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, s
     with session_scope(clean_engine) as s:
         make_street(s)
         a = service.get_grid(s, "610103006001001")
-        service.update_grid(s, a.code, expected_version=1, actor="t", geometry=mapping(a.geom.difference(river)))
+        service.update_grid(s, a.code, expected_version=1, actor=Actor.system("t"),
+                            geometry=mapping(a.geom.difference(river)))
     found = json.loads(run_cli(["grids", "validate", "--json"], env).stdout)
     assert [(f["rule"], f["codes"]) for f in found] == [("gap", ["610103006001", "610103006001001", "610103006001002"])]
     assert found[0]["area_m2"] == pytest.approx(46 * 1112, rel=0.02)

@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry import Polygon
 from sqlalchemy import Engine, text
 
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.grids.importer import import_grids
 from gridgov.grids.service import history
@@ -33,7 +34,7 @@ def counts(engine: Engine) -> dict[str, int]:
 
 def test_import_creates_the_hierarchy(clean_engine: Engine, subtree_file: Path) -> None:
     with session_scope(clean_engine, actor="test") as s:
-        report = import_grids(s, subtree_file, actor="王科长")
+        report = import_grids(s, subtree_file, actor=Actor.system("王科长"))
     assert report.written and not report.blocking and report.findings == []
     n = len(pyogrio.read_dataframe(subtree_file))
     assert len(report.created) == n
@@ -61,7 +62,7 @@ def test_a_bad_feature_refuses_the_whole_file(clean_engine: Engine, subtree_file
     pyogrio.write_dataframe(df, bad)
     before = counts(clean_engine)
     with session_scope(clean_engine, actor="test") as s:
-        report = import_grids(s, bad, actor="test")
+        report = import_grids(s, bad, actor=Actor.system("test"))
     assert not report.written and counts(clean_engine) == before
     assert sorted((f.rule, tuple(f.rows)) for f in report.blocking) == [
         ("duplicate_code", (36, 37)),
@@ -77,7 +78,7 @@ def test_a_bad_feature_refuses_the_whole_file(clean_engine: Engine, subtree_file
 def test_dry_run_writes_nothing(clean_engine: Engine, subtree_file: Path) -> None:
     before = counts(clean_engine)
     with session_scope(clean_engine, actor="test") as s:
-        report = import_grids(s, subtree_file, actor="test", dry_run=True)
+        report = import_grids(s, subtree_file, actor=Actor.system("test"), dry_run=True)
     assert not report.written and len(report.created) == 83 and counts(clean_engine) == before
 
 
@@ -85,7 +86,7 @@ def test_reimport_updates_changed_grids_with_history_and_stores_findings(
     clean_engine: Engine, subtree_file: Path, tmp_path: Path
 ) -> None:
     with session_scope(clean_engine, actor="test") as s:
-        import_grids(s, subtree_file, actor="test")
+        import_grids(s, subtree_file, actor=Actor.system("test"))
     df = pyogrio.read_dataframe(subtree_file)
     i = int(df.index[df.level == "compound"][0])
     code = df.loc[i, "code"]
@@ -95,7 +96,7 @@ def test_reimport_updates_changed_grids_with_history_and_stores_findings(
     changed = tmp_path / "changed.geojson"
     pyogrio.write_dataframe(gpd.GeoDataFrame(df, crs=4326), changed)
     with session_scope(clean_engine, actor="test") as s:
-        report = import_grids(s, changed, actor="李编辑")
+        report = import_grids(s, changed, actor=Actor.system("李编辑"))
         versions = history(s, code)
     assert report.written and report.updated == [code] and len(report.unchanged) == len(df) - 1
     original = pyogrio.read_dataframe(subtree_file).loc[i, "name"]

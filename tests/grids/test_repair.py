@@ -7,6 +7,7 @@ import shapely
 from shapely.geometry import LineString, box, mapping
 from sqlalchemy import Engine, text
 
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.errors import InvalidInput
 from gridgov.geo.crs import MetricFrame
@@ -24,7 +25,7 @@ def area_m2(geom: shapely.Geometry) -> float:
 
 def reshape(s, code: str, geom: shapely.Geometry) -> None:  # type: ignore[no-untyped-def]
     rec = service.get_grid(s, code)
-    service.update_grid(s, code, expected_version=rec.version, actor="setup", geometry=mapping(geom))
+    service.update_grid(s, code, expected_version=rec.version, actor=Actor.system("setup"), geometry=mapping(geom))
 
 
 def grid_versions(engine: Engine, code: str) -> int:
@@ -52,7 +53,7 @@ def test_preview_writes_nothing_and_apply_keeps_history(clean_engine: Engine) ->
     assert data["changes"][0]["area_after_m2"] == pytest.approx(area_m2(old), rel=1e-6)
     assert not [f for f in plan.findings_after if f.rule == "outside_parent"]
     with session_scope(clean_engine) as s:
-        repair.apply_plan(s, repair.plan_clip(s, A), "王科长")
+        repair.apply_plan(s, repair.plan_clip(s, A), Actor.system("王科长"))
         versions = service.history(s, A)
     assert [v.version for v in versions] == [1, 2, 3] and versions[-1].updated_by == "王科长"
     assert area_m2(versions[-1].geom) == pytest.approx(area_m2(old), rel=1e-6)
@@ -98,7 +99,7 @@ def test_split_along_a_road_appends_a_code_and_reassigns(clean_engine: Engine) -
         road = LineString([(X0 + 0.003, Y0 - 0.001), (X0 + 0.003, Y0 + D + 0.001)])
         plan = repair.plan_split(s, A, road)
         assert [(c.action, c.code) for c in plan.changes] == [("update", A), ("create", "610103006001003")]
-        moved = repair.apply_plan(s, plan, "test")
+        moved = repair.apply_plan(s, plan, Actor.system("test"))
         where = s.execute(text("SELECT g.code FROM household h JOIN grid g ON g.id = h.grid_id")).scalar()
     assert moved["household"] == 1 and where == "610103006001003"
     assert area_m2(plan.changes[0].new) > area_m2(plan.changes[1].new)
@@ -116,7 +117,7 @@ def test_merge_keeps_the_smallest_code_and_retires_the_rest(clean_engine: Engine
         make_street(s)
         total = area_m2(service.get_grid(s, A).geom) + area_m2(service.get_grid(s, B).geom)
         plan = repair.plan_merge(s, [B, A], name="合并院")
-        repair.apply_plan(s, plan, "test")
+        repair.apply_plan(s, plan, Actor.system("test"))
         live = [g.code for g in service.list_grids(s, parent_code="610103006001")]
         merged = service.get_grid(s, A)
     assert live == [A] and merged.name == "合并院" and area_m2(merged.geom) == pytest.approx(total, rel=1e-6)
@@ -132,6 +133,6 @@ def test_renumber_swaps_codes_west_to_east(clean_engine: Engine) -> None:
         reshape(s, B, a)
         plan = repair.plan_renumber(s, "610103006001")
         assert sorted((c.code, c.new_code) for c in plan.changes) == [(A, B), (B, A)]
-        repair.apply_plan(s, plan, "test")
+        repair.apply_plan(s, plan, Actor.system("test"))
         west = service.get_grid(s, A)
     assert west.geom.equals(a) and west.version == 3  # the old B: created, reshaped, renumbered

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.geo.crs import GCJ02, from_wgs84
 from gridgov.importing.entities import import_entities
@@ -48,7 +49,7 @@ def test_gbk_csv_with_chinese_headers_is_imported_and_assigned(street: Engine, t
     path = tmp_path / "户.csv"
     path.write_bytes(households_frame().to_csv(index=False).encode("gbk"))
     with session_scope(street) as s:
-        report = import_entities(s, "households", path, actor="test")
+        report = import_entities(s, "households", path, actor=Actor.system("test"))
     assert report.written and report.imported == 3 and report.assigned == 2 and report.unassigned == 1
     assert report.unassigned_rows == [{"row": 4, "code": "H3"}]
     with street.connect() as conn:
@@ -69,7 +70,7 @@ def test_a_bad_row_rejects_the_whole_file(street: Engine, tmp_path: Path) -> Non
     df.to_csv(path, index=False)
     before = count(street, "household"), count(street, "audit_log")
     with session_scope(street) as s:
-        report = import_entities(s, "households", path, actor="test")
+        report = import_entities(s, "households", path, actor=Actor.system("test"))
     assert report.refused and not report.written
     assert [(e.row, e.column) for e in report.errors] == [(2, "lon/lat"), (3, "kind"), (4, "lon/lat")]
     assert "取值应为" in report.errors[1].reason and "缺少坐标" in report.errors[2].reason
@@ -89,7 +90,7 @@ def test_xlsx_geojson_and_gcj02(street: Engine, tmp_path: Path) -> None:
         }
     ).to_excel(xlsx, index=False)
     with session_scope(street) as s:
-        report = import_entities(s, "incidents", xlsx, actor="test")
+        report = import_entities(s, "incidents", xlsx, actor=Actor.system("test"))
     assert report.imported == 2 and report.assigned == 2
     with street.connect() as conn:
         t = conn.execute(text("SELECT reported_at AT TIME ZONE 'Asia/Shanghai' FROM incident WHERE status = '结案'"))
@@ -113,7 +114,7 @@ def test_xlsx_geojson_and_gcj02(street: Engine, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with session_scope(street) as s:
-        report = import_entities(s, "buildings", geojson, actor="test", crs="gcj02")
+        report = import_entities(s, "buildings", geojson, actor=Actor.system("test"), crs="gcj02")
     assert report.crs == "gcj02" and report.assigned == 1
     with street.connect() as conn:
         d = conn.execute(
@@ -140,12 +141,12 @@ def test_persons_and_staff_reference_checks(street: Engine, tmp_path: Path) -> N
         }
     ).to_csv(persons, index=False)
     with session_scope(street) as s:
-        import_entities(s, "households", hh, actor="test")
-        report = import_entities(s, "persons", persons, actor="test")
+        import_entities(s, "households", hh, actor=Actor.system("test"))
+        report = import_entities(s, "persons", persons, actor=Actor.system("test"))
     assert [(e.row, e.column, e.reason) for e in report.errors] == [(4, "household_code", "户不存在：H9")]
     pd.read_csv(persons, dtype=str, keep_default_na=False).iloc[:2].to_csv(persons, index=False)
     with session_scope(street) as s:
-        report = import_entities(s, "persons", persons, actor="test")
+        report = import_entities(s, "persons", persons, actor=Actor.system("test"))
     assert report.imported == 2 and count(street, "person") == 2
     staff = tmp_path / "staff.csv"
     pd.DataFrame(
@@ -157,7 +158,7 @@ def test_persons_and_staff_reference_checks(street: Engine, tmp_path: Path) -> N
         }
     ).to_csv(staff, index=False)
     with session_scope(street) as s:
-        report = import_entities(s, "staff", staff, actor="test")
+        report = import_entities(s, "staff", staff, actor=Actor.system("test"))
     assert report.imported == 2 and count(street, "staff") == 1 and count(street, "grid_role") == 2
 
 
@@ -175,6 +176,6 @@ def test_bad_id_number_and_member_type(street: Engine, tmp_path: Path) -> None:
         }
     ).to_csv(persons, index=False)
     with session_scope(street) as s:
-        import_entities(s, "households", hh, actor="test")
-        report = import_entities(s, "persons", persons, actor="test")
+        import_entities(s, "households", hh, actor=Actor.system("test"))
+        report = import_entities(s, "persons", persons, actor=Actor.system("test"))
     assert {(e.row, e.column) for e in report.errors} == {(2, "member_type"), (2, "id_number"), (3, "member_type")}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import assign_all
+from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.grids import repair
 from gridgov.ledger.export import write_ledger
@@ -93,7 +94,7 @@ def test_as_of_reproduces_the_grids_of_that_day(clean_engine: Engine) -> None:
     with clean_engine.connect() as conn:
         before = conn.execute(text("SELECT now()")).scalar()
     with session_scope(clean_engine) as s:
-        repair.apply_plan(s, repair.plan_merge(s, ["610103006001001", "610103006001002"]), "test")
+        repair.apply_plan(s, repair.plan_merge(s, ["610103006001001", "610103006001002"]), Actor.system("test"))
     with Session(clean_engine) as s:
         now = {r.code: r.households for r in build_ledger(s, with_patrol=False).rows}
         s.rollback()

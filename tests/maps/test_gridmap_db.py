@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gridgov.api.factory import create_app
+from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.config import Settings
 from gridgov.errors import InvalidInput
@@ -53,8 +54,8 @@ def base_url(sample_engine: Engine, settings: Settings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def party_tokens(sample_engine: Engine) -> dict[str, dict[str, str]]:
     with Session(sample_engine) as s, s.begin():
-        viewer = create_token(s, "地图测试-街道", "viewer")[0]
-        scoped = create_token(s, "地图测试-社区", "viewer", COMMUNITY)[0]
+        viewer = create_token(s, Actor.system(), "地图测试-街道", "viewer")[0]
+        scoped = create_token(s, Actor.system(), "地图测试-社区", "viewer", COMMUNITY)[0]
     return {"street": {"Authorization": f"Bearer {viewer}"}, "community": {"Authorization": f"Bearer {scoped}"}}
 
 
@@ -172,7 +173,7 @@ def test_cli_writes_an_offline_grid_map(sample_engine: Engine, tmp_path: Path, p
     assert _leaks(html, private) == []
     bad = run_cli(["map", "grid", "--layers", "gardens", "-o", str(out)],
                   {"GRIDGOV_DATABASE_URL": _url(sample_engine), "GRIDGOV_HOME": str(tmp_path / "home")})  # fmt: skip
-    assert bad.returncode == 2 and "未知的图层" in bad.stderr
+    assert bad.returncode == 1 and "未知的图层" in bad.stderr
 
 
 def test_vector_tiles_for_large_areas(browser: Any, sample_engine: Engine, settings: Settings, base_url: str) -> None:

@@ -1,8 +1,10 @@
-"""FastAPI dependencies as ``Annotated`` aliases: settings, engine, session, caller."""
+"""FastAPI dependencies as ``Annotated`` aliases: settings, engine, session, the caller and its role, throttling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,9 +12,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gridgov.auth.tokens import Principal, authenticate
+from gridgov.auth.scope import Action, Actor, require_role
+from gridgov.auth.tokens import authenticate, hash_token
 from gridgov.config import Settings
-from gridgov.db.engine import session_factory, set_actor
+from gridgov.db.engine import session_factory, set_actor, set_statement_timeout
+from gridgov.errors import TooManyRequests
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -29,35 +33,85 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 
 
-def get_session(engine: EngineDep) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+def get_session(engine: EngineDep, settings: SettingsDep) -> Iterator[Session]:
+    """One transaction per request, committed when the route returns, rolled back on error; its statements
+    are cancelled after ``statement_timeout_s`` (so an abandoned request stops its query)."""
     with session_factory(engine)() as session, session.begin():
+        set_statement_timeout(session, settings.statement_timeout_s)
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the route returns, before the response is sent, so a failed commit is
+# the response (FastAPI's default "request" scope would commit after a 200 had already gone out).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="API 令牌（gridgov token create 生成）")
+CredsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_principal(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    """The caller of a write endpoint; 401 without a valid token. Also names the audit actor."""
+def get_actor(session: SessionDep, creds: CredsDep) -> Actor:
+    """The caller; 401 without a valid token. Also names the audit actor."""
     who = authenticate(session, creds.credentials if creds else None)
     set_actor(session, f"token:{who.name}")
     return who
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_optional_principal(
-    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal | None:
+def get_optional_actor(session: SessionDep, creds: CredsDep) -> Actor | None:
     """The caller when a token is sent (401 if it is invalid), else None: for pages with extra layers."""
     if creds is None:
         return None
-    return authenticate(session, creds.credentials)
+    return get_actor(session, creds)
 
 
-OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
+OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
+
+
+def _role(action: Action) -> Callable[[Actor], Actor]:
+    def dependency(actor: ActorDep) -> Actor:
+        require_role(actor, action)
+        return actor
+
+    dependency.__doc__ = f"The caller, whose role allows {action!r} (scope is checked by the services)."
+    return dependency
+
+
+ViewerDep = Annotated[Actor, Depends(_role("read"))]
+EditorDep = Annotated[Actor, Depends(_role("write"))]
+AdminDep = Annotated[Actor, Depends(_role("admin"))]
+
+
+class ClientLimiter:
+    """Counts the expensive requests each client has running (by token, or by address without one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+
+    @contextmanager
+    def slot(self, client: str, limit: int) -> Iterator[None]:
+        """Hold one of the client's ``limit`` slots, or raise ``TooManyRequests``."""
+        with self._lock:
+            if self._running.get(client, 0) >= limit:
+                raise TooManyRequests(f"您已有 {limit} 个统计或出图请求正在处理，请等待完成后再试")
+            self._running[client] = self._running.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[client] -= 1
+                if not self._running[client]:
+                    del self._running[client]
+
+
+def throttle(request: Request, settings: SettingsDep, creds: CredsDep) -> Iterator[None]:
+    """Limit how many expensive requests (ledger, boards, maps) one client runs at once."""
+    limiter: ClientLimiter = request.app.state.limiter
+    address = request.client.host if request.client else "-"
+    client = f"token:{hash_token(creds.credentials)}" if creds else f"addr:{address}"
+    with limiter.slot(client, settings.client_concurrency):
+        yield
+
+
+Throttled = Depends(throttle)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
+from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import get_settings
 from gridgov.db.models import SHIFTS
 from gridgov.errors import Conflict, InvalidInput, NotFound
@@ -305,15 +306,23 @@ def import_gpx(
     path: Path,
     *,
     team_code: str,
-    actor: str,
+    actor: Actor,
     crs: Any = None,
     dry_run: bool = False,
 ) -> TrackImportReport:
-    """Import every ``<trk>`` of a GPX file as one team's night-shift tracks; a bad track rejects the file."""
+    """Import every ``<trk>`` of a GPX file as one team's night-shift tracks; a bad track rejects the file.
+
+    The team's patrol areas (or, for a team without one, the tracks themselves) must lie in the actor's scope.
+    """
     path = Path(path)
+    authorize(session, actor, "write")
     team = session.execute(text("SELECT id FROM patrol_team WHERE code = :c"), {"c": team_code}).first()
     if team is None:
         raise NotFound(f"巡逻队不存在：{team_code}")
+    areas = [shapely.from_wkb(bytes(w)) for w in session.scalars(
+        text("SELECT ST_AsBinary(geom) FROM patrol_area WHERE team_id = :t"), {"t": team.id})]  # fmt: skip
+    if areas:
+        authorize(session, actor, "write", Touches(area=areas))
     other_teams = set(
         session.execute(text("SELECT code FROM patrol_team WHERE code <> :c"), {"c": team_code}).scalars()
     )
@@ -337,6 +346,8 @@ def import_gpx(
             f"GPX 文件 {path.name} 有 {len(problems)} 处错误，未导入任何轨迹：\n" + "\n".join(shown) + more,
             details=problems,
         )
+    if not areas:
+        authorize(session, actor, "write", Touches(area=[shapely.LineString(t.lonlat) for t in tracks]))
     keys = Counter((t.night, t.shift, t.times[0]) for t in tracks)
     dup_in_file = [k for k, n in keys.items() if n > 1]
     existing = session.execute(
@@ -362,7 +373,7 @@ def import_gpx(
             f"巡逻队 {team_code} 的轨迹已存在或在文件中重复：{listed}",
             details=[{"night": n.isoformat(), "shift": s, "started_at": t.isoformat()} for n, s, t in clashes],
         )
-    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor})
+    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor.name})
     savepoint = session.begin_nested()
     try:
         track_ids = _write(session, int(team.id), tracks, f"GPX {path.name}")

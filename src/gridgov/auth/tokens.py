@@ -8,27 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gridgov.auth.scope import Actor, authorize
 from gridgov.db.models import TOKEN_ROLES, ApiToken, Grid
-from gridgov.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from gridgov.errors import InvalidInput, NotFound, Unauthenticated
 
 TOKEN_PREFIX = "ggv_"
-RANK = {"viewer": 0, "editor": 1, "admin": 2}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a token's name, role and scope (a grid identity id, or None for all)."""
-
-    token_id: int
-    name: str
-    role: str
-    scope_grid_id: int | None
-    scope_code: str | None
 
 
 def hash_token(token: str) -> str:
@@ -37,9 +25,10 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    session: Session, name: str, role: str, scope_code: str | None = None, days: int | None = None
+    session: Session, actor: Actor, name: str, role: str, scope_code: str | None = None, days: int | None = None
 ) -> tuple[str, ApiToken]:
-    """Create a token; returns the plain secret (shown once) and the stored row."""
+    """Create a token (administrators only); returns the plain secret (shown once) and the stored row."""
+    authorize(session, actor, "admin", anywhere=True)
     if role not in TOKEN_ROLES:
         raise InvalidInput(f"未知角色：{role}（可选 {', '.join(TOKEN_ROLES)}）")
     scope_id = None
@@ -60,8 +49,8 @@ def create_token(
     return plain, row
 
 
-def authenticate(session: Session, plain: str | None) -> Principal:
-    """The principal for a bearer token, or ``Unauthenticated``."""
+def authenticate(session: Session, plain: str | None) -> Actor:
+    """The actor a bearer token stands for, or ``Unauthenticated``."""
     if not plain:
         raise Unauthenticated("需要令牌：请在请求头中提供 Authorization: Bearer <令牌>")
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
@@ -72,11 +61,13 @@ def authenticate(session: Session, plain: str | None) -> Principal:
     scope_code = None
     if row.scope_grid_id is not None:
         scope_code = session.scalar(select(Grid.code).where(Grid.id == row.scope_grid_id))
-    return Principal(row.id, row.name, row.role, row.scope_grid_id, scope_code)
+    return Actor(name=row.name, role=row.role, scope_grid_id=row.scope_grid_id, scope_code=scope_code,
+                 token_id=row.id)
 
 
-def revoke_token(session: Session, token_id: int) -> None:
-    """Revoke a token by id."""
+def revoke_token(session: Session, actor: Actor, token_id: int) -> None:
+    """Revoke a token by id (administrators only)."""
+    authorize(session, actor, "admin", anywhere=True)
     n = session.execute(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
@@ -84,43 +75,3 @@ def revoke_token(session: Session, token_id: int) -> None:
     ).rowcount  # type: ignore[attr-defined]
     if not n:
         raise NotFound(f"令牌不存在或已吊销：{token_id}")
-
-
-ANCESTORS_SQL = text(
-    """
-    WITH RECURSIVE up(id, parent_id) AS (
-        SELECT id, parent_id FROM grid WHERE id = :gid
-        UNION ALL
-        SELECT g.id, g.parent_id FROM grid g JOIN up ON g.id = up.parent_id
-    )
-    SELECT id FROM up
-    """
-)
-
-
-def require(session: Session, who: Principal, role: str, grid_id: int | None = None) -> None:
-    """Raise ``Forbidden`` unless ``who`` has at least ``role`` and, for a scoped token, ``grid_id`` is in scope."""
-    if RANK[who.role] < RANK[role]:
-        raise Forbidden(f"权限不足：需要 {role} 角色")
-    if who.role == "admin" or who.scope_grid_id is None:
-        return
-    if grid_id is None:
-        raise Forbidden(f"令牌范围限于 {who.scope_code}，此操作需要全局权限")
-    ancestors = set(session.scalars(ANCESTORS_SQL, {"gid": grid_id}))
-    if who.scope_grid_id not in ancestors:
-        raise Forbidden(f"超出令牌范围：仅可编辑 {who.scope_code} 及其下级网格")
-
-
-def readable_root(session: Session, who: Principal, parent: str | None) -> str | None:
-    """The subtree a caller may read restricted data of (the Party layer): ``parent`` when it lies in the token's
-    scope, the scope itself when no parent is asked; ``Forbidden`` outside it. Unscoped tokens read anything."""
-    if who.role == "admin" or who.scope_grid_id is None:
-        return parent
-    if parent is None:
-        return who.scope_code
-    gid = session.scalar(select(Grid.id).where(Grid.code == parent, Grid.valid_to.is_(None)))
-    if gid is None:
-        raise NotFound(f"网格不存在：{parent}")
-    if who.scope_grid_id not in set(session.scalars(ANCESTORS_SQL, {"gid": gid})):
-        raise Forbidden(f"超出令牌范围：{parent} 不在 {who.scope_code} 范围内")
-    return parent

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
-from gridgov.cli.common import echo_json, engine
-from gridgov.db.engine import session_scope
+from gridgov.auth.scope import Touches, authorize
+from gridgov.cli.common import acting, echo_json, engine
+from gridgov.cli.errors import EXIT_REFUSED
+from gridgov.config import get_settings
 from gridgov.errors import InvalidInput
 from gridgov.grids import service
 from gridgov.grids.findings import RULE_ZH, Finding
-from gridgov.periods import as_of_moment
-
-if TYPE_CHECKING:
-    from gridgov.grids.repair import RepairPlan
+from gridgov.grids.repair import RepairRequest
+from gridgov.periods import as_of_moment, parse_moment
 
 app = typer.Typer(help="网格：导入、导出、校验拓扑、查看历史、修复。")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出")
-ACTOR = "cli"
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -61,9 +58,9 @@ def import_(
     """导入网格文件（原子操作：硬错误拒绝整个文件，拓扑问题保存待修复）。"""
     from gridgov.grids.importer import import_grids
 
-    with session_scope(engine(), actor=ACTOR) as s:
-        report = import_grids(s, file, actor=ACTOR, crs=crs, field_map=_field_map(field_map), layer=layer,
-                              dry_run=dry_run)  # fmt: skip
+    with acting() as (s, actor):
+        report = import_grids(s, file, actor=actor, crs=crs, field_map=_field_map(field_map), layer=layer,
+                              dry_run=dry_run, settings=get_settings())  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -72,20 +69,22 @@ def import_(
         typer.echo(f"新建 {len(report.created)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}")
         _print_findings(report.findings)
     if report.blocking:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REFUSED)
 
 
 @app.command()
 def export(
     out: Path = typer.Option(..., "--out", "-o", help="输出文件 .geojson 或 .gpkg"),
     level: str | None = typer.Option(None, help="只导出此层级"),
-    as_of: dt.datetime | None = typer.Option(None, "--as-of", help="历史时点，如 2025-12-31"),
+    as_of: dt.date | None = typer.Option(
+        None, "--as-of", parser=parse_moment, metavar="YYYY-MM-DD", help="历史时点，如 2025-12-31"
+    ),
 ) -> None:
     """导出网格（与导入字段一致，可再次导入）。"""
     from gridgov.grids.io import write_grid_file
 
     with Session(engine()) as s:
-        records = service.list_grids(s, level=level, as_of=as_of_moment(as_of))
+        records = service.list_grids(s, level=level, as_of=as_of_moment(as_of, get_settings().timezone))
     write_grid_file(records, out)
     typer.echo(f"已导出 {len(records)} 个网格到 {out}")
 
@@ -105,9 +104,10 @@ def validate(
     settings = get_settings()
     if allowed_gaps is not None:
         settings = settings.model_copy(update={"allowed_gaps_path": allowed_gaps})
-    with session_scope(engine(), actor=ACTOR) as s:
+    with acting() as (s, actor):
         findings = check_live(s, parent_code=parent, settings=settings)
         if store:
+            authorize(s, actor, "write", Touches(codes=[parent] if parent else []), anywhere=parent is None)
             grids = live_inputs(s)
             scope = subtree_codes(grids, parent) if parent else {g.code for g in grids}
             store_findings(s, findings, source="validate", scope=scope)
@@ -170,12 +170,11 @@ app.add_typer(repair_app, name="repair")
 ApplyOpt = typer.Option(False, "--apply", help="写入修改（默认只预览）")
 
 
-def _run_repair(build: Callable[[Session], RepairPlan], apply: bool, as_json: bool) -> None:
-    from gridgov.grids.repair import apply_plan
+def _run_repair(req: RepairRequest, apply: bool, as_json: bool) -> None:
+    from gridgov.grids.repair import repair
 
-    with session_scope(engine(), actor=ACTOR) as s:
-        plan = build(s)
-        moved = apply_plan(s, plan, ACTOR) if apply else {}
+    with acting() as (s, actor):
+        plan, moved = repair(s, req, apply=apply, actor=actor, settings=get_settings())
     data = plan.as_dict() | {"applied": apply, "reassigned": moved}
     if as_json:
         echo_json(data)
@@ -191,9 +190,7 @@ def _run_repair(build: Callable[[Session], RepairPlan], apply: bool, as_json: bo
 @repair_app.command("clip")
 def repair_clip(code: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
     """把网格超出上级的部分裁掉。"""
-    from gridgov.grids.repair import plan_clip
-
-    _run_repair(lambda s: plan_clip(s, code), apply, as_json)
+    _run_repair(RepairRequest("clip", code=code), apply, as_json)
 
 
 @repair_app.command("snap")
@@ -202,9 +199,7 @@ def repair_snap(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """把网格顶点吸附到相邻网格（容差内）。"""
-    from gridgov.grids.repair import plan_snap
-
-    _run_repair(lambda s: plan_snap(s, code, tolerance), apply, as_json)
+    _run_repair(RepairRequest("snap", code=code, tolerance_m=tolerance), apply, as_json)
 
 
 @repair_app.command("fill-gap")
@@ -213,10 +208,11 @@ def repair_fill_gap(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """把上级网格中的空隙并入共享边界最长的相邻网格。"""
-    from gridgov.grids.repair import plan_fill_gap
-
-    point = tuple(float(v) for v in at.split(",")) if at else None
-    _run_repair(lambda s: plan_fill_gap(s, parent, point), apply, as_json)  # type: ignore[arg-type]
+    try:
+        point = (float(at.split(",")[0]), float(at.split(",")[1])) if at else None
+    except (ValueError, IndexError) as exc:
+        raise InvalidInput(f"位置格式应为 经度,纬度：{at}") from exc
+    _run_repair(RepairRequest("fill_gap", parent=parent, at=point), apply, as_json)
 
 
 @repair_app.command("split")
@@ -227,13 +223,11 @@ def repair_split(
     """沿一条线（如道路）把网格分成两个或多个。"""
     from shapely.geometry import LineString
 
-    from gridgov.grids.repair import plan_split
-
     try:
         cut = LineString([tuple(float(v) for v in pair.split()) for pair in line.split(",")])
     except ValueError as exc:
         raise InvalidInput(f"分割线格式错误：{line}") from exc
-    _run_repair(lambda s: plan_split(s, code, cut), apply, as_json)
+    _run_repair(RepairRequest("split", code=code, line=cut), apply, as_json)
 
 
 @repair_app.command("merge")
@@ -243,14 +237,10 @@ def repair_merge(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """合并相邻的同级网格。"""
-    from gridgov.grids.repair import plan_merge
-
-    _run_repair(lambda s: plan_merge(s, codes, name), apply, as_json)
+    _run_repair(RepairRequest("merge", codes=codes, name=name), apply, as_json)
 
 
 @repair_app.command("renumber")
 def repair_renumber(parent: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
     """按自西向东、自北向南重新编号上级网格下的网格。"""
-    from gridgov.grids.repair import plan_renumber
-
-    _run_repair(lambda s: plan_renumber(s, parent), apply, as_json)
+    _run_repair(RepairRequest("renumber", parent=parent), apply, as_json)

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import echo_json, engine
-from gridgov.db.engine import session_scope
+from gridgov.cli.common import acting, echo_json
+from gridgov.cli.errors import EXIT_REFUSED
 from gridgov.importing.columns import ENTITY_ZH
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
-ACTOR = "cli"
 CrsOpt = typer.Option(None, help="坐标系：EPSG:4326、4490、4491–4554 或 gcj02（默认取文件声明或 WGS84）")
 DryOpt = typer.Option(False, "--dry-run", help="只检查，不写入")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出摘要")
@@ -20,8 +19,8 @@ JsonOpt = typer.Option(False, "--json", help="以 JSON 输出摘要")
 def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool) -> None:
     from gridgov.importing.entities import import_entities
 
-    with session_scope(engine(), actor=ACTOR) as s:
-        report = import_entities(s, entity, file, actor=ACTOR, crs=crs, dry_run=dry_run)
+    with acting() as (s, actor):
+        report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run)
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -38,7 +37,7 @@ def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool)
             for r in report.unassigned_rows[:20]:
                 typer.echo(f"  未分配：第 {r['row']} 行 {r['code'] or ''}（不在任何网格内）")
     if report.refused:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_REFUSED)
 
 
 def _command(entity: str) -> None:
@@ -71,8 +70,8 @@ def tracks(
 
     from gridgov.assign.gpx import import_gpx
 
-    with session_scope(engine(), actor=ACTOR) as s:
-        report = import_gpx(s, file, team_code=team, actor=ACTOR, crs=crs, dry_run=dry_run)
+    with acting() as (s, actor):
+        report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run)
     if as_json:
         echo_json(asdict(report))
         return

@@ -6,27 +6,38 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from sqlalchemy.orm import Session
 
-from gridgov.cli.common import engine
+from gridgov.cli.common import acting
+from gridgov.config import get_settings
 from gridgov.ledger.export import write_ledger
 from gridgov.ledger.report import build_ledger
-from gridgov.periods import as_of_moment, day_range
+from gridgov.periods import as_of_moment, day_range, parse_date, parse_moment
 
 
 def ledger(
     out: Path = typer.Option(..., "--out", "-o", help="输出文件：.xlsx（每层一个工作表）、.csv 或 .json"),
     level: str | None = typer.Option(None, help="只输出此层级：street / community / compound / building"),
     parent: str | None = typer.Option(None, help="只输出此网格及其下级"),
-    as_of: dt.datetime | None = typer.Option(None, "--as-of", help="历史时点（按当时的网格划分统计），如 2025-12-31"),
-    date_from: dt.datetime | None = typer.Option(None, "--from", help="事件与巡逻统计起始日期"),
-    date_to: dt.datetime | None = typer.Option(None, "--to", help="事件与巡逻统计截止日期（含当日）"),
+    as_of: dt.date | None = typer.Option(
+        None,
+        "--as-of",
+        parser=parse_moment,
+        metavar="YYYY-MM-DD",
+        help="历史时点（按当时的网格划分统计），如 2025-12-31",
+    ),
+    date_from: dt.date | None = typer.Option(
+        None, "--from", parser=parse_date, metavar="YYYY-MM-DD", help="事件与巡逻统计起始日期"
+    ),
+    date_to: dt.date | None = typer.Option(
+        None, "--to", parser=parse_date, metavar="YYYY-MM-DD", help="事件与巡逻统计截止日期（含当日）"
+    ),
 ) -> None:
     """生成网格台帐（户数、人数、党员数、居民代表、志愿者、楼栋、工作人员、事件、巡逻覆盖）。"""
-    start, end = day_range(date_from.date() if date_from else None, date_to.date() if date_to else None)
-    with Session(engine()) as s:
-        result = build_ledger(s, level=level, parent=parent, as_of=as_of_moment(as_of), date_from=start, date_to=end)
-        s.rollback()  # the ledger's temporary tables go with the transaction
+    tz = get_settings().timezone
+    start, end = day_range(date_from, date_to, tz)
+    with acting() as (s, actor):  # staff contacts of 楼栋长/党小组长 only within the actor's scope
+        result = build_ledger(s, level=level, parent=parent, as_of=as_of_moment(as_of, tz), date_from=start,
+                              date_to=end, reader=actor)  # fmt: skip
     write_ledger(result, out)
     top = min(result.rows, key=lambda r: len(r.code), default=None)
     summary = f"（{top.name}：{top.households} 户，{top.persons} 人，{top.party_members} 名党员）" if top else ""

@@ -6,7 +6,7 @@ import typer
 from sqlalchemy import select
 
 from gridgov.auth.tokens import create_token, revoke_token
-from gridgov.cli.common import echo_json, engine
+from gridgov.cli.common import acting, echo_json, engine
 from gridgov.db.engine import session_scope
 from gridgov.db.models import ApiToken, Grid
 
@@ -21,8 +21,8 @@ def create(
     days: int | None = typer.Option(None, help="有效天数（默认不过期）"),
 ) -> None:
     """创建令牌并打印（只显示一次）。"""
-    with session_scope(engine(), actor="cli") as s:
-        plain, _ = create_token(s, name, role, scope, days)
+    with acting() as (s, actor):
+        plain, _ = create_token(s, actor, name, role, scope, days)
     typer.echo(plain)
 
 
@@ -43,6 +43,6 @@ def list_tokens() -> None:
 @app.command()
 def revoke(token_id: int) -> None:
     """吊销令牌。"""
-    with session_scope(engine(), actor="cli") as s:
-        revoke_token(s, token_id)
+    with acting() as (s, actor):
+        revoke_token(s, actor, token_id)
     typer.echo(f"令牌 {token_id} 已吊销")

@@ -16,14 +16,15 @@ import shapely
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import reassign_area
+from gridgov.auth.scope import Actor, authorize
 from gridgov.config import Settings, get_settings
+from gridgov.db.locks import writers_lock
 from gridgov.db.models import LEVELS
-from gridgov.errors import Forbidden
 from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, store_findings
 from gridgov.grids.findings import Finding
 from gridgov.grids.io import read_grid_file
-from gridgov.grids.service import subtree_codes
+from gridgov.grids.service import touches_of_change
 
 
 @dataclass
@@ -67,29 +68,28 @@ def import_grids(
     session: Session,
     path: Path,
     *,
-    actor: str,
+    actor: Actor,
     crs: Any = None,
     field_map: Mapping[str, str] | None = None,
     layer: str | None = None,
     dry_run: bool = False,
     settings: Settings | None = None,
-    within: str | None = None,
 ) -> ImportReport:
     """Read, validate and (unless refused or a dry run) write a grid file in the caller's transaction.
 
-    ``within`` (a scoped editor's street or community code) refuses files that touch grids outside it.
+    Everything the file touches must lie in the actor's scope: the grids it names, their current parents and
+    the parents it gives them, and the area of every geometry in it (dry runs are checked the same way).
     """
     s = settings or get_settings()
-    gf = read_grid_file(path, crs=crs, field_map=field_map, layer=layer)
+    gf = read_grid_file(path, crs=crs, field_map=field_map, layer=layer, max_vertices=s.max_grid_vertices)
     report = ImportReport(file=path.name, features=gf.features, crs=gf.crs, dry_run=dry_run)
     file_codes = {g.code for g in gf.inputs}
+    writers_lock(session)  # before reading what the checks compare with, and before any row lock (db.locks)
     live = {g.code: g for g in live_inputs(session)}
     merged = [g for code, g in live.items() if code not in file_codes] + gf.inputs
-    if within is not None:
-        inside = subtree_codes(merged, within)
-        outside = sorted(file_codes - inside)
-        if outside:
-            raise Forbidden(f"超出令牌范围：{', '.join(outside[:5])} 不在 {within} 之下")
+    touches = touches_of_change(session, [(g.code, g.parent_code, g.geometry) for g in gf.inputs])
+    authorize(session, actor, "write", touches, tolerance_m=s.tolerance_m,
+              anywhere=any(g.parent_code is None for g in gf.inputs))  # fmt: skip
     findings = run_checks(merged, scope=file_codes, settings=s)
     # features already refused while reading (bad geometry, no code) are not checked twice
     report.findings = gf.findings + [
@@ -101,6 +101,7 @@ def import_grids(
             report.created.append(g.code)
         elif (
             old.name == g.name
+            and old.parent_code == g.parent_code
             and g.geometry is not None
             and old.geometry is not None
             and shapely.equals_exact(shapely.normalize(old.geometry), shapely.normalize(g.geometry), 1e-9)
@@ -114,12 +115,12 @@ def import_grids(
     changed = []
     for g in sorted(gf.inputs, key=lambda g: order[g.level]):
         if g.code in report.created:
-            service.create_grid(session, code=g.code, name=g.name, level=g.level, parent_code=g.parent_code,
-                                geometry=g.geometry, actor=actor, reassign=False)  # fmt: skip
+            service.insert_grid(session, code=g.code, name=g.name, level=g.level, parent_code=g.parent_code,
+                                geometry=g.geometry, actor=actor.name, reassign=False)  # fmt: skip
             changed.append(g.geometry)
         elif g.code in report.updated:
             current = service.get_grid(session, g.code)
-            service.update_grid(session, g.code, expected_version=current.version, actor=actor, name=g.name,
+            service.change_grid(session, g.code, expected_version=current.version, actor=actor.name, name=g.name,
                                 geometry=g.geometry, parent_code=g.parent_code, reassign=False)  # fmt: skip
             changed += [current.geom, g.geometry]
     store_findings(session, report.findings, source="import", scope=file_codes)

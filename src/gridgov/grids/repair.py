@@ -7,7 +7,7 @@ happens in metres in the local CGCS2000 Gauss-Krüger projection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +18,10 @@ from shapely.ops import split as split_polygon
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import reassign_area
+from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
 from gridgov.config import Settings, get_settings
 from gridgov.errors import Conflict, InvalidInput
+from gridgov.geo.checks import MAX_GRID_VERTICES, vertex_problem
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, scheme_from
@@ -243,21 +245,82 @@ def plan_renumber(session: Session, parent_code: str, settings: Settings | None 
     return RepairPlan("renumber", changes)
 
 
-def apply_plan(session: Session, plan: RepairPlan, actor: str) -> dict[str, int]:
-    """Write a plan as new versions (history kept) and re-assign entities in the changed area."""
+def apply_plan(session: Session, plan: RepairPlan, actor: Actor, tolerance_m: float = DEFAULT_TOLERANCE_M,
+               max_vertices: int | None = MAX_GRID_VERTICES) -> dict[str, int]:  # fmt: skip
+    """Write a plan as new versions (history kept) and re-assign entities in the changed area.
+
+    Every grid the plan changes, creates or retires, their parents and the new area must lie in the actor's scope.
+    """
     if not plan.changes:
         return {}
+    touches = Touches(
+        codes={c.code for c in plan.changes} | {c.parent_code for c in plan.changes if c.parent_code},
+        area=[c.new for c in plan.changes if c.new is not None],
+    )
+    authorize(session, actor, "write", touches, tolerance_m=tolerance_m)
+    for c in plan.changes:
+        problem = vertex_problem(c.new, max_vertices) if c.new is not None else None
+        if problem:
+            raise InvalidInput(f"网格 {c.code}：{problem}")
     renames = {c.code: c.new_code for c in plan.changes if c.new_code}
     if renames:
-        service.recode(session, renames, {c.code: c.version or 0 for c in plan.changes}, actor=actor)
+        service.recode(session, renames, {c.code: c.version or 0 for c in plan.changes}, actor=actor.name)
     for c in plan.changes:
         if c.action == "create":
-            service.create_grid(session, code=c.code, name=c.name, level=c.level, parent_code=c.parent_code,
-                                geometry=c.new, actor=actor, reassign=False)  # fmt: skip
+            service.insert_grid(session, code=c.code, name=c.name, level=c.level, parent_code=c.parent_code,
+                                geometry=c.new, actor=actor.name, reassign=False)  # fmt: skip
         elif c.action == "retire":
-            service.remove_grid(session, c.code, expected_version=c.version or 0, actor=actor, reassign=False)
+            service.retire_grid(session, c.code, expected_version=c.version or 0, actor=actor.name, reassign=False)
         elif not c.new_code:
-            service.update_grid(session, c.code, expected_version=c.version or 0, actor=actor, name=c.name,
+            service.change_grid(session, c.code, expected_version=c.version or 0, actor=actor.name, name=c.name,
                                 geometry=c.new, reassign=False)  # fmt: skip
     area = shapely.union_all([g for c in plan.changes for g in (c.old, c.new) if g is not None])
     return reassign_area(session, area)
+
+
+@dataclass(frozen=True)
+class RepairRequest:
+    """What a face asks for: the operation and its arguments (unused ones stay None)."""
+
+    operation: str
+    code: str | None = None
+    codes: Sequence[str] = ()
+    parent: str | None = None
+    line: BaseGeometry | dict[str, Any] | None = None
+    at: tuple[float, float] | None = None
+    tolerance_m: float | None = None
+    name: str | None = None
+
+
+def _need(value: str | None) -> str:
+    if not value:
+        raise InvalidInput("缺少网格编码参数")
+    return value
+
+
+def plan(session: Session, req: RepairRequest, settings: Settings) -> RepairPlan:
+    """The preview of one repair request (the single dispatcher for the API and the CLI)."""
+    builders: dict[str, Callable[[], RepairPlan]] = {
+        "clip": lambda: plan_clip(session, _need(req.code), settings),
+        "snap": lambda: plan_snap(session, _need(req.code), req.tolerance_m, settings),
+        "fill_gap": lambda: plan_fill_gap(session, _need(req.parent), req.at, settings),
+        "split": lambda: plan_split(session, _need(req.code), req.line or {}, settings=settings),
+        "merge": lambda: plan_merge(session, list(req.codes), req.name, settings),
+        "renumber": lambda: plan_renumber(session, _need(req.parent), settings),
+    }
+    if req.operation not in builders:
+        raise InvalidInput(f"未知的修复操作：{req.operation}（可选 {'、'.join(OPERATIONS_ZH)}）")
+    return builders[req.operation]()
+
+
+def repair(session: Session, req: RepairRequest, *, apply: bool, actor: Actor, settings: Settings
+           ) -> tuple[RepairPlan, dict[str, int]]:  # fmt: skip
+    """Preview a repair and write it when ``apply``: the plan and the re-assigned counts per table.
+
+    Applying needs every code the request names in the actor's scope, and then everything the plan touches.
+    """
+    if apply:
+        named = [c for c in (req.code, req.parent, *req.codes) if c]
+        authorize(session, actor, "write", Touches(codes=named), tolerance_m=settings.tolerance_m)
+    p = plan(session, req, settings)
+    return p, (apply_plan(session, p, actor, settings.tolerance_m, settings.max_grid_vertices) if apply else {})

@@ -1,4 +1,9 @@
-"""Read and write grids with history and optimistic locking (no HTTP here)."""
+"""Read and write grids with history and optimistic locking (no HTTP here).
+
+The public writers (``create_grid``, ``update_grid``, ``remove_grid``) take an ``Actor`` and check its scope;
+``insert_grid``, ``change_grid``, ``retire_grid`` and ``recode`` are their unchecked parts, for operations
+(imports, repairs) that authorize everything they touch once, up front.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,12 @@ from sqlalchemy import Select, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from gridgov.assign.points import reassign_area
+from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
+from gridgov.db.locks import writers_lock
 from gridgov.db.models import LEVELS, PARENT_LEVEL, Grid
 from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from gridgov.geo.checks import as_multipolygon
+from gridgov.geo.checks import MAX_GRID_VERTICES, as_multipolygon
+from gridgov.grids.codes import CodeScheme, next_code
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,35 @@ def _live(session: Session, code: str) -> Grid:
 def create_grid(
     session: Session,
     *,
+    code: str | None,
+    name: str,
+    level: str,
+    parent_code: str | None,
+    geometry: Any,
+    actor: Actor,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    scheme: CodeScheme | None = None,
+    max_vertices: int | None = MAX_GRID_VERTICES,
+) -> GridRecord:
+    """Insert a new live grid under its parent, inside the actor's scope, and re-assign the entities inside it.
+
+    Without a ``code`` the grid gets the next serial under its parent (never a retired one). A geometry with
+    more than ``max_vertices`` vertices is refused (the faces pass ``settings.max_grid_vertices``).
+    """
+    geom = as_multipolygon(geometry, max_vertices=max_vertices)
+    authorize(session, actor, "write", Touches(codes=[parent_code] if parent_code else [], area=[geom]),
+              tolerance_m=tolerance_m, anywhere=parent_code is None)  # fmt: skip
+    if code is None:
+        if parent_code is None:
+            raise InvalidInput("街道网格必须提供编码")
+        code = next_code(all_codes(session), parent_code, level, scheme)
+    return insert_grid(session, code=code, name=name, level=level, parent_code=parent_code, geometry=geom,
+                       actor=actor.name)  # fmt: skip
+
+
+def insert_grid(
+    session: Session,
+    *,
     code: str,
     name: str,
     level: str,
@@ -148,11 +185,14 @@ def create_grid(
     geometry: Any,
     actor: str,
     reassign: bool = True,
+    max_vertices: int | None = None,
 ) -> GridRecord:
-    """Insert a new live grid under its parent (and re-assign the entities inside it unless told not to)."""
+    """Unchecked insert for callers that have already called ``authorize`` (and capped vertices) on the whole
+    operation."""
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
     if level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}")
-    geom = as_multipolygon(geometry)
+    geom = as_multipolygon(geometry, max_vertices=max_vertices)
     parent_id = None
     if level == "street":
         if parent_code:
@@ -183,24 +223,58 @@ def update_grid(
     grid_code: str,
     *,
     expected_version: int,
+    actor: Actor,
+    name: str | None = None,
+    geometry: Any = None,
+    parent_code: str | None = None,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    max_vertices: int | None = MAX_GRID_VERTICES,
+) -> GridRecord:
+    """Change a grid's name, geometry or parent inside the actor's scope (old and new parent, the new area)."""
+    geom = as_multipolygon(geometry, max_vertices=max_vertices) if geometry is not None else None
+    authorize(session, actor, "write", touches_of_change(session, [(grid_code, parent_code, geom)]),
+              tolerance_m=tolerance_m)  # fmt: skip
+    return change_grid(session, grid_code, expected_version=expected_version, actor=actor.name, name=name,
+                       geometry=geom, parent_code=parent_code)  # fmt: skip
+
+
+def touches_of_change(session: Session, changes: Iterable[tuple[str, str | None, Any]]) -> Touches:
+    """What changing grids touches: each (code, new parent code, new geometry) names the grid, its current
+    parent, its new parent and the new area."""
+    changes = list(changes)
+    codes = {c for c, _, _ in changes} | {p for _, p, _ in changes if p}
+    current = session.execute(
+        select(_P.code).select_from(_G).join(_P, _P.id == _G.parent_id)
+        .where(_G.code.in_([c for c, _, _ in changes]), _G.valid_to.is_(None), _G.lineage_id.is_(None))
+    ).scalars()  # fmt: skip
+    return Touches(codes=codes | set(current), area=[g for _, _, g in changes if g is not None])
+
+
+def change_grid(
+    session: Session,
+    grid_code: str,
+    *,
+    expected_version: int,
     actor: str,
     name: str | None = None,
     geometry: Any = None,
     parent_code: str | None = None,
     code: str | None = None,
     reassign: bool = True,
+    max_vertices: int | None = None,
 ) -> GridRecord:
-    """Change a grid's name, geometry, parent or code; the old state is kept as a history row.
+    """Unchecked change for callers that have already called ``authorize``; the old state is kept as history.
 
     Entities in the changed area (old ∪ new geometry) are re-assigned unless ``reassign`` is False.
     """
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
     row = _live(session, grid_code)
     if row.version != expected_version:
         raise StaleVersion(
             f"网格 {grid_code} 已被他人修改（当前版本 {row.version}，您编辑的是版本 {expected_version}），请刷新后重试",
             details={"current_version": row.version},
         )
-    new_geom = as_multipolygon(geometry) if geometry is not None else None
+    new_geom = as_multipolygon(geometry, max_vertices=max_vertices) if geometry is not None else None
     _snapshot(session, row.id)
     values: dict[str, Any] = {"version": Grid.version + 1, "valid_from": func.now(), "updated_by": actor}
     if name is not None:
@@ -223,8 +297,15 @@ def update_grid(
     return get_grid(session, values.get("code", row.code))
 
 
-def remove_grid(session: Session, code: str, *, expected_version: int, actor: str, reassign: bool = True) -> None:
-    """Retire a grid: its live row gets ``valid_to``; it must have no live children."""
+def remove_grid(session: Session, code: str, *, expected_version: int, actor: Actor) -> None:
+    """Retire a grid inside the actor's scope: its live row gets ``valid_to``; it must have no live children."""
+    authorize(session, actor, "write", Touches(codes=[code]))
+    retire_grid(session, code, expected_version=expected_version, actor=actor.name)
+
+
+def retire_grid(session: Session, code: str, *, expected_version: int, actor: str, reassign: bool = True) -> None:
+    """Unchecked retirement for callers that have already called ``authorize``."""
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
     row = _live(session, code)
     if row.version != expected_version:
         raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
@@ -281,6 +362,7 @@ def all_codes(session: Session) -> set[str]:
 
 def recode(session: Session, renames: dict[str, str], versions: dict[str, int], *, actor: str) -> None:
     """Change several live grids' codes at once (codes may swap); one new version each, history kept."""
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
     rows = {r.code: r for r in (_live(session, c) for c in renames)}
     for code, row in rows.items():
         if row.version != versions.get(code, row.version):

@@ -23,8 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import POINT_TABLES, STAGED_TABLE, assign_rows, assign_staged
+from gridgov.auth.scope import Actor, Touches, authorize, grid_ids_of
 from gridgov.config import get_settings
-from gridgov.errors import Forbidden, InvalidInput
+from gridgov.db.locks import writers_lock
+from gridgov.errors import InvalidInput
 from gridgov.geo.checks import coordinate_problem, geometry_problem
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.importing.columns import BOOL_FALSE, BOOL_TRUE, ENTITIES, SPATIAL, Column
@@ -226,12 +228,16 @@ def import_entities(
     entity: str,
     path: Path,
     *,
-    actor: str,
+    actor: Actor,
     crs: Any = None,
     dry_run: bool = False,
-    within: str | None = None,
 ) -> EntityImportReport:
-    """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction."""
+    """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction.
+
+    Every row must lie in the actor's scope: the grid each new point or building falls in, the household
+    each person joins, the grid each staff role is on (dry runs are checked the same way).
+    """
+    authorize(session, actor, "write")
     if entity not in ENTITIES:
         raise InvalidInput(f"未知的导入类型：{entity}（可用 {', '.join(ENTITIES)}）")
     tz = ZoneInfo(get_settings().timezone)
@@ -242,17 +248,23 @@ def import_entities(
         data["geom"] = _locate(table, entity, crs, errors)
         src = parse_crs(crs) if crs is not None else None
         crs_label = GCJ02 if src == GCJ02 else (f"EPSG:{src.to_epsg()}" if src is not None else "EPSG:4326")  # type: ignore[union-attr]
+    writers_lock(session)  # after parsing the file, before any row lock: one lock order (gridgov.db.locks)
     errors += _reference_errors(session, entity, data)
     report = EntityImportReport(entity, path.name, crs_label, len(data), dry_run)
     if errors:
         report.errors = sorted(errors, key=lambda e: (e.row, e.column))
         return report
+    if entity == "persons":
+        authorize(session, actor, "write", Touches(grid_ids=grid_ids_of(session, "household", "code",
+                                                                        data["household_code"])))  # fmt: skip
+    elif entity == "staff":
+        authorize(session, actor, "write", Touches(codes=[c for c in data["grid_code"] if c]))
     savepoint = session.begin_nested()
     session.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', :a, true)"),
-                    {"a": actor})  # fmt: skip
+                    {"a": actor.name})  # fmt: skip
     new_ids = _write(session, entity, data)
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
-    _summarise(session, entity, data, new_ids, report, within)
+    _summarise(session, entity, data, new_ids, report, actor)
     if dry_run:
         savepoint.rollback()
     else:
@@ -339,8 +351,8 @@ def _write_staff(session: Session) -> list[int]:
 
 
 def _summarise(session: Session, entity: str, data: pd.DataFrame, new_ids: list[int], report: EntityImportReport,
-               within: str | None) -> None:  # fmt: skip
-    """Assign the new rows and list the unassigned ones (row numbers), checking a scoped caller's area."""
+               actor: Actor) -> None:  # fmt: skip
+    """Assign the new rows and list the unassigned ones (row numbers); every row's grid must be in the actor's scope."""
     report.imported = len(new_ids)
     table = TABLES[entity]
     if not SPATIAL[entity]:
@@ -354,15 +366,5 @@ def _summarise(session: Session, entity: str, data: pd.DataFrame, new_ids: list[
     report.unassigned = len(unassigned)
     report.assigned = len(rows) - len(unassigned)
     report.unassigned_rows = [{"row": r.row, "code": r.code} for r in unassigned[:MAX_LISTED]]
-    if within is not None:
-        outside = session.execute(
-            text(
-                f"""WITH RECURSIVE sub AS (SELECT id FROM grid WHERE code = :w AND valid_to IS NULL
-                    UNION ALL SELECT g.id FROM grid g JOIN sub ON g.parent_id = sub.id AND g.valid_to IS NULL)
-                    SELECT count(*) FROM stage s JOIN {table} t ON t.id = s.id
-                    WHERE t.grid_id IS NULL OR t.grid_id NOT IN (SELECT id FROM sub)"""
-            ),
-            {"w": within},
-        ).scalar_one()
-        if outside:
-            raise Forbidden(f"超出令牌范围：{outside} 条记录不在 {within} 范围内")
+    area = [g for g in data["geom"] if g is not None and g.geom_type != "Point"] if entity == "buildings" else []
+    authorize(session, actor, "write", Touches(grid_ids={r.grid_id for r in rows}, area=area))

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgov.auth.scope import Actor, personal_reach
 from gridgov.db import sql
 from gridgov.db.models import LEVEL_ZH, LEVELS
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import subtree_codes
+from gridgov.vocab import PUBLIC_STAFF_ROLES, STAFF_ROLE_ORDER
 
 # English key → Chinese header, in sheet order.
 HEADERS: dict[str, str] = {
@@ -143,8 +145,13 @@ def build_ledger(
     date_from: dt.datetime | None = None,
     date_to: dt.datetime | None = None,
     with_patrol: bool = True,
+    reader: Actor | None = None,
 ) -> Ledger:
-    """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period."""
+    """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period.
+
+    The staff roster lists the public roles for everyone, and the private ones (楼栋长, 党小组长: residents)
+    only where ``reader`` may see personal data (none without a reader).
+    """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
     params = {"as_of": as_of, "date_from": date_from, "date_to": date_to}
@@ -153,7 +160,10 @@ def build_ledger(
         for stmt in sql.statements(name):
             used = {k: v for k, v in params.items() if f":{k}" in stmt}
             session.execute(text(stmt), used)
-    rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger"))).mappings()]
+    everywhere, scope_id = personal_reach(reader)
+    roster = {"role_order": list(STAFF_ROLE_ORDER), "public_roles": list(PUBLIC_STAFF_ROLES),
+              "personal_all": everywhere, "personal_scope": scope_id}  # fmt: skip
+    rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), roster).mappings()]
     if parent is not None:
         keep = subtree_codes(rows, parent)
         if parent not in keep or not any(r.code == parent for r in rows):

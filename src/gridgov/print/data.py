@@ -13,11 +13,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.grids.service import leaves, list_grids, subtree
-
-# The order roles are listed in on a board (the customary order of 网格 staff lists).
-ROLE_ORDER = (
-    "网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "党小组长", "楼栋长",
-)  # fmt: skip
+from gridgov.vocab import PUBLIC_STAFF_ROLES
 
 _GRID = """
 WITH RECURSIVE up AS (
@@ -44,7 +40,7 @@ SELECT b.code, b.name, ST_AsBinary(b.geom) AS wkb, b.grid_id = :id AS own
 
 _STAFF = """
 SELECT r.role, s.name, s.phone FROM grid_role r JOIN staff s ON s.id = r.staff_id
- WHERE r.grid_id = :id
+ WHERE r.grid_id = :id AND r.role = ANY(CAST(:roles AS text[]))
  ORDER BY array_position(CAST(:roles AS text[]), r.role), s.name"""
 
 
@@ -108,7 +104,7 @@ def board_data(session: Session, code: str, *, near_m: float = 150.0, with_count
     ]
     data.staff = [
         StaffLine(r.role, r.name, r.phone)
-        for r in session.execute(text(_STAFF), {"id": me.id, "roles": list(ROLE_ORDER)})
+        for r in session.execute(text(_STAFF), {"id": me.id, "roles": list(PUBLIC_STAFF_ROLES)})
     ]
     if with_counts:
         from gridgov.ledger.report import build_ledger

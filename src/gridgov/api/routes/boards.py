@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from gridgov.api.dependencies import SessionDep, SettingsDep
+from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled
 from gridgov.print.board import export_boards
 from gridgov.print.data import leaf_codes
 
@@ -21,7 +21,7 @@ def _file(data: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}.{fmt}"})  # fmt: skip
 
 
-@router.get("/{code}", summary="网格公示牌（PDF / PNG）", response_class=Response)
+@router.get("/{code}", dependencies=[Throttled], summary="网格公示牌（PDF / PNG）", response_class=Response)
 def one_board(
     session: SessionDep,
     settings: SettingsDep,
@@ -36,7 +36,8 @@ def one_board(
     return _file(data[0], format, f"board_{code}")
 
 
-@router.get("", summary="批量公示牌：某网格下每个楼院网格一页（PDF）", response_class=Response)
+@router.get("", dependencies=[Throttled], summary="批量公示牌：某网格下每个楼院网格一页（PDF）",
+            response_class=Response)
 def many_boards(
     session: SessionDep,
     settings: SettingsDep,

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from shapely.geometry import mapping
 from starlette.background import BackgroundTask
 
-from gridgov.api.dependencies import PrincipalDep, SessionDep, SettingsDep
+from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, ViewerDep
+from gridgov.api.params import MomentQuery
+from gridgov.api.responses import refused
 from gridgov.api.schemas import (
     FindingsPublic,
     GridCreate,
@@ -26,16 +27,15 @@ from gridgov.api.schemas import (
     ValidateRequest,
 )
 from gridgov.api.uploads import save_upload
-from gridgov.auth.tokens import require
 from gridgov.errors import InvalidInput
-from gridgov.geo.checks import as_multipolygon
+from gridgov.geo.checks import draft_geometry
 from gridgov.grids import service
 from gridgov.grids.checks import check_live, scheme_from, stored_findings
-from gridgov.grids.codes import next_code
 from gridgov.grids.findings import GridInput
 from gridgov.grids.importer import import_grids
 from gridgov.grids.io import write_grid_file
 from gridgov.grids.service import GridRecord
+from gridgov.periods import as_of_moment
 
 router = APIRouter(prefix="/api/grids", tags=["网格"])
 
@@ -58,13 +58,15 @@ def _public(r: GridRecord, with_geometry: bool = True) -> GridPublic:
 @router.get("", response_model=list[GridPublic], summary="网格列表")
 def list_grids(
     session: SessionDep,
+    settings: SettingsDep,
     level: Level | None = None,
     parent: Annotated[str | None, Query(description="上级网格编码")] = None,
-    as_of: Annotated[dt.datetime | None, Query(description="历史时点（ISO 8601）")] = None,
+    as_of: Annotated[MomentQuery, Query(description="历史时点：YYYY-MM-DD（当日结束时）或 ISO 8601 时间")] = None,
     geometry: bool = False,
 ) -> list[GridPublic]:
     """Live grids (or as of a moment), filtered by level or parent."""
-    rows = service.list_grids(session, level=level, parent_code=parent, as_of=as_of, with_geometry=geometry)
+    at = as_of_moment(as_of, settings.timezone)
+    rows = service.list_grids(session, level=level, parent_code=parent, as_of=at, with_geometry=geometry)
     return [_public(r, geometry) for r in rows]
 
 
@@ -76,10 +78,7 @@ def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateReq
         if d.code is None:
             n += 1
         code = d.code or f"draft-{n}"
-        try:
-            geom = as_multipolygon(d.geometry)
-        except Exception:  # noqa: BLE001 - an unusable draft is reported as invalid_geometry by the checks
-            geom = None
+        geom = draft_geometry(d.geometry)  # an unusable draft is reported as invalid_geometry by the checks
         drafts.append(GridInput(code, d.name, d.level, d.parent_code, geom, provisional=d.code is None))
     findings = check_live(session, parent_code=body.parent, drafts=drafts, settings=settings)
     return FindingsPublic.model_validate({"findings": [f.as_dict() for f in findings]})
@@ -100,30 +99,29 @@ def list_findings(session: SessionDep, code: str | None = None) -> FindingsPubli
 def import_file(
     session: SessionDep,
     settings: SettingsDep,
-    who: PrincipalDep,
+    who: EditorDep,
     file: Annotated[UploadFile, File(description="GeoJSON / GeoPackage / zip Shapefile / KML / 含 WKT 的 CSV")],
     crs: Annotated[str | None, Form(description="EPSG:4326、4490、4491–4554 或 gcj02")] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> Any:
     """Import grids; hard errors refuse the whole file (422 with the findings) and write nothing."""
-    require(session, who, "editor", who.scope_grid_id)
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_grids(session, path, actor=who.name, crs=crs, dry_run=dry_run, settings=settings,
-                              within=who.scope_code)  # fmt: skip
+        report = import_grids(session, path, actor=who, crs=crs, dry_run=dry_run, settings=settings)
     if report.blocking:
-        return JSONResponse(status_code=422, content={"detail": "文件被拒绝，未写入任何数据", **report.as_dict()})
+        return refused(report.as_dict())
     return report.as_dict()
 
 
 @router.get("/export", summary="导出网格文件", response_class=FileResponse)
 def export_file(
     session: SessionDep,
+    settings: SettingsDep,
     fmt: Annotated[str, Query(alias="format", pattern="^(geojson|gpkg)$")] = "geojson",
     level: Level | None = None,
-    as_of: dt.datetime | None = None,
+    as_of: MomentQuery = None,
 ) -> FileResponse:
     """Grids as GeoJSON or GeoPackage with the canonical properties (re-importable)."""
-    records = service.list_grids(session, level=level, as_of=as_of)
+    records = service.list_grids(session, level=level, as_of=as_of_moment(as_of, settings.timezone))
     tmp = Path(tempfile.mkdtemp(prefix="gridgov-export-"))
     path = write_grid_file(records, tmp / f"grids.{fmt}")
     media = "application/geo+json" if fmt == "geojson" else "application/geopackage+sqlite3"
@@ -131,45 +129,25 @@ def export_file(
 
 
 @router.post("/repair", response_model=RepairPublic, summary="修复网格（预览；apply=true 时写入）")
-def repair(session: SessionDep, settings: SettingsDep, who: PrincipalDep, body: RepairRequest) -> Any:
+def repair(session: SessionDep, settings: SettingsDep, who: ViewerDep, body: RepairRequest) -> RepairPublic:
     """Clip, snap, fill a gap, split, merge or renumber, with a preview; applying keeps every old version."""
     from gridgov.grids import repair as r
 
-    target = body.parent if body.operation in ("fill_gap", "renumber") else (body.code or next(iter(body.codes), None))
-    if target is None:
-        raise InvalidInput("缺少要修复的网格编码")
-    require(session, who, "viewer" if not body.apply else "editor", service.get_grid(session, target).id)
-    plans = {
-        "clip": lambda: r.plan_clip(session, _need(body.code), settings),
-        "snap": lambda: r.plan_snap(session, _need(body.code), body.tolerance_m, settings),
-        "fill_gap": lambda: r.plan_fill_gap(session, _need(body.parent), _point(body.at), settings),
-        "split": lambda: r.plan_split(session, _need(body.code), body.line or {}, settings=settings),
-        "merge": lambda: r.plan_merge(session, body.codes, body.name, settings),
-        "renumber": lambda: r.plan_renumber(session, _need(body.parent), settings),
-    }
-    plan = plans[body.operation]()
-    moved = r.apply_plan(session, plan, who.name) if body.apply else {}
-    return plan.as_dict() | {"applied": body.apply, "reassigned": moved}
-
-
-def _need(value: str | None) -> str:
-    if not value:
-        raise InvalidInput("缺少网格编码参数")
-    return value
-
-
-def _point(at: list[float] | None) -> tuple[float, float] | None:
-    if at is None:
-        return None
-    if len(at) != 2:
-        raise InvalidInput("at 应为 [经度, 纬度]")
-    return (at[0], at[1])
+    at = None
+    if body.at is not None:
+        if len(body.at) != 2:
+            raise InvalidInput("at 应为 [经度, 纬度]")
+        at = (body.at[0], body.at[1])
+    req = r.RepairRequest(body.operation, code=body.code, codes=body.codes, parent=body.parent, line=body.line,
+                          at=at, tolerance_m=body.tolerance_m, name=body.name)  # fmt: skip
+    plan, moved = r.repair(session, req, apply=body.apply, actor=who, settings=settings)
+    return RepairPublic.model_validate(plan.as_dict() | {"applied": body.apply, "reassigned": moved})
 
 
 @router.get("/{code}", response_model=GridPublic, summary="网格详情")
-def get_grid(session: SessionDep, code: str, as_of: dt.datetime | None = None) -> GridPublic:
+def get_grid(session: SessionDep, settings: SettingsDep, code: str, as_of: MomentQuery = None) -> GridPublic:
     """One grid with its geometry."""
-    return _public(service.get_grid(session, code, as_of))
+    return _public(service.get_grid(session, code, as_of_moment(as_of, settings.timezone)))
 
 
 @router.get("/{code}/history", response_model=list[GridPublic], summary="网格变更历史")
@@ -179,39 +157,34 @@ def grid_history(session: SessionDep, code: str) -> list[GridPublic]:
 
 
 @router.post("", response_model=GridPublic, status_code=status.HTTP_201_CREATED, summary="新建网格")
-def create_grid(session: SessionDep, settings: SettingsDep, who: PrincipalDep, body: GridCreate) -> GridPublic:
-    """Create a grid inside the caller's scope."""
-    parent_id = service.get_grid(session, body.parent_code).id if body.parent_code else None
-    require(session, who, "editor", parent_id)
-    code = body.code
-    if code is None:
-        if body.parent_code is None:
-            raise InvalidInput("街道网格必须提供编码")
-        code = next_code(service.all_codes(session), body.parent_code, body.level, scheme_from(settings))
+def create_grid(session: SessionDep, settings: SettingsDep, who: EditorDep, body: GridCreate) -> GridPublic:
+    """Create a grid inside the caller's scope (its parent and its whole area); without a code, the next serial."""
     rec = service.create_grid(
         session,
-        code=code,
+        code=body.code,
         name=body.name,
         level=body.level,
         parent_code=body.parent_code,
         geometry=body.geometry,
-        actor=who.name,
+        actor=who,
+        tolerance_m=settings.tolerance_m,
+        scheme=scheme_from(settings),
+        max_vertices=settings.max_grid_vertices,
     )
     return _public(rec)
 
 
 @router.patch("/{code}", response_model=GridPublic, summary="修改网格（需提供版本号）")
-def update_grid(session: SessionDep, who: PrincipalDep, code: str, body: GridUpdate) -> GridPublic:
-    """Rename or reshape a grid; a stale ``version`` gets 412 and nothing is written."""
-    require(session, who, "editor", service.get_grid(session, code).id)
-    rec = service.update_grid(
-        session, code, expected_version=body.version, actor=who.name, name=body.name, geometry=body.geometry
-    )
+def update_grid(session: SessionDep, settings: SettingsDep, who: EditorDep, code: str, body: GridUpdate
+                ) -> GridPublic:  # fmt: skip
+    """Rename or reshape a grid inside the caller's scope; a stale ``version`` gets 412 and nothing is written."""
+    rec = service.update_grid(session, code, expected_version=body.version, actor=who, name=body.name,
+                              geometry=body.geometry, tolerance_m=settings.tolerance_m,
+                              max_vertices=settings.max_grid_vertices)  # fmt: skip
     return _public(rec)
 
 
 @router.delete("/{code}", status_code=status.HTTP_204_NO_CONTENT, summary="撤销网格（保留历史）")
-def remove_grid(session: SessionDep, who: PrincipalDep, code: str, version: int) -> None:
-    """Retire a grid with no live children; its row stays as history."""
-    require(session, who, "editor", service.get_grid(session, code).id)
-    service.remove_grid(session, code, expected_version=version, actor=who.name)
+def remove_grid(session: SessionDep, who: EditorDep, code: str, version: int) -> None:
+    """Retire a grid with no live children, inside the caller's scope; its row stays as history."""
+    service.remove_grid(session, code, expected_version=version, actor=who)

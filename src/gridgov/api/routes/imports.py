@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import JSONResponse
 
-from gridgov.api.dependencies import PrincipalDep, SessionDep, SettingsDep
+from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep
+from gridgov.api.responses import refused
 from gridgov.api.uploads import save_upload
-from gridgov.auth.tokens import require
 from gridgov.importing.entities import import_entities
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
@@ -24,7 +23,7 @@ Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 def import_tracks(
     session: SessionDep,
     settings: SettingsDep,
-    who: PrincipalDep,
+    who: EditorDep,
     file: Annotated[UploadFile, File(description="GPX，每个 <trk> 为一次巡逻，点须带时间")],
     team: Annotated[str, Form(description="巡逻队编码")],
     crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,
@@ -35,9 +34,8 @@ def import_tracks(
 
     from gridgov.assign.gpx import import_gpx
 
-    require(session, who, "editor", who.scope_grid_id)
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_gpx(session, path, team_code=team, actor=who.name, crs=crs, dry_run=dry_run)
+        report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run)
     return asdict(report)
 
 
@@ -50,16 +48,14 @@ def import_file(
     entity: Entity,
     session: SessionDep,
     settings: SettingsDep,
-    who: PrincipalDep,
+    who: EditorDep,
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK）、XLSX、GeoJSON 或 GeoPackage")],
     crs: Annotated[str | None, Form(description="EPSG:4326、4490、4491–4554 或 gcj02")] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> Any:
     """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned."""
-    require(session, who, "editor", who.scope_grid_id)
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_entities(session, entity, path, actor=who.name, crs=crs, dry_run=dry_run,
-                                 within=who.scope_code)  # fmt: skip
+        report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run)
     if report.refused:
-        return JSONResponse(status_code=422, content={"detail": "文件被拒绝，未写入任何数据", **report.as_dict()})
+        return refused(report.as_dict())
     return report.as_dict()

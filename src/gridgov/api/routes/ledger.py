@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +11,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from gridgov.api.dependencies import SessionDep
+from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
+from gridgov.api.params import DateQuery
 from gridgov.api.schemas import Level
 from gridgov.ledger.export import write_ledger
 from gridgov.ledger.report import build_ledger
@@ -21,35 +21,41 @@ from gridgov.periods import as_of_moment, day_range
 router = APIRouter(prefix="/api/ledger", tags=["台帐"])
 
 
-@router.get("", summary="网格台帐（JSON）")
+@router.get("", dependencies=[Throttled], summary="网格台帐（JSON）")
 def ledger_json(
     session: SessionDep,
+    settings: SettingsDep,
+    who: ViewerDep,
     level: Level | None = None,
     parent: Annotated[str | None, Query(description="只统计此网格及其下级")] = None,
-    as_of: Annotated[dt.date | None, Query(description="历史时点（按当时的网格划分统计）")] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="事件与巡逻统计起始日期")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="统计截止日期（含当日）")] = None,
+    as_of: Annotated[DateQuery, Query(description="历史时点（按当时的网格划分统计），YYYY-MM-DD")] = None,
+    date_from: Annotated[DateQuery, Query(alias="from", description="事件与巡逻统计起始日期，YYYY-MM-DD")] = None,
+    date_to: Annotated[DateQuery, Query(alias="to", description="统计截止日期（含当日），YYYY-MM-DD")] = None,
 ) -> Any:
-    """Counts per grid at every level; parents equal the sums of their children."""
-    start, end = day_range(date_from, date_to)
-    return build_ledger(session, level=level, parent=parent, as_of=as_of_moment(as_of), date_from=start,
-                        date_to=end).as_dict()  # fmt: skip
+    """Counts per grid at every level (a viewer token or better); parents equal the sums of their children."""
+    start, end = day_range(date_from, date_to, settings.timezone)
+    as_of_at = as_of_moment(as_of, settings.timezone)
+    return build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
+                        date_to=end, reader=who).as_dict()  # fmt: skip
 
 
-@router.get("/file", summary="下载网格台帐（xlsx / csv）", response_class=FileResponse)
+@router.get("/file", dependencies=[Throttled], summary="下载网格台帐（xlsx / csv）", response_class=FileResponse)
 def ledger_file(
     session: SessionDep,
+    settings: SettingsDep,
+    who: ViewerDep,
     fmt: Annotated[str, Query(alias="format", pattern="^(xlsx|csv)$")] = "xlsx",
     level: Level | None = None,
     parent: str | None = None,
-    as_of: dt.date | None = None,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    as_of: DateQuery = None,
+    date_from: Annotated[DateQuery, Query(alias="from")] = None,
+    date_to: Annotated[DateQuery, Query(alias="to")] = None,
 ) -> FileResponse:
     """The same ledger as an Excel workbook (a sheet per level) or CSV."""
-    start, end = day_range(date_from, date_to)
-    result = build_ledger(session, level=level, parent=parent, as_of=as_of_moment(as_of), date_from=start,
-                          date_to=end)  # fmt: skip
+    start, end = day_range(date_from, date_to, settings.timezone)
+    as_of_at = as_of_moment(as_of, settings.timezone)
+    result = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
+                          date_to=end, reader=who)  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="gridgov-ledger-"))
     path = write_ledger(result, tmp / f"网格台帐.{fmt}")
     media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}[fmt]

@@ -3,15 +3,16 @@ and grid vector tiles (MVT) for very large areas."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
-from gridgov.api.dependencies import OptionalPrincipalDep, SessionDep, SettingsDep
+from gridgov.api.dependencies import OptionalActorDep, SessionDep, SettingsDep, Throttled
+from gridgov.api.params import DateQuery
+from gridgov.api.responses import MVT_MEDIA_TYPE, MVTResponse
 from gridgov.api.schemas import Level
-from gridgov.auth.tokens import readable_root
+from gridgov.auth.scope import readable_root
 from gridgov.errors import Unauthenticated
 from gridgov.maps.assets import render_offline
 from gridgov.maps.basemap import basemap as pick_basemap
@@ -21,11 +22,13 @@ router = APIRouter(tags=["地图"])
 BasemapQuery = Annotated[str | None, Query(description="底图：none / tianditu / intranet / osm / amap（默认按配置）")]
 
 
-@router.get("/maps/grid", response_class=HTMLResponse, summary="网格图（HTML）")
+# The token is optional here (only the Party layer needs one): say so in the OpenAPI document.
+@router.get("/maps/grid", dependencies=[Throttled], response_class=HTMLResponse, summary="网格图（HTML）",
+            openapi_extra={"security": [{}, {"HTTPBearer": []}]})
 def grid_page(
     session: SessionDep,
     settings: SettingsDep,
-    who: OptionalPrincipalDep,
+    who: OptionalActorDep,
     parent: Annotated[str | None, Query(description="只画此网格及其下级")] = None,
     level: Level | None = None,
     layers: Annotated[str, Query(description="可选图层，逗号分隔：households,buildings,party（党建需令牌）")] = "",
@@ -47,13 +50,13 @@ def grid_page(
     return render_offline(m, "http")
 
 
-@router.get("/maps/coverage", response_class=HTMLResponse, summary="巡逻覆盖率图（HTML）")
+@router.get("/maps/coverage", dependencies=[Throttled], response_class=HTMLResponse, summary="巡逻覆盖率图（HTML）")
 def coverage_page(
     session: SessionDep,
     settings: SettingsDep,
     parent: Annotated[str | None, Query(description="只画此网格下的楼院网格")] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="起始夜（含）")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="截止夜（含）")] = None,
+    date_from: Annotated[DateQuery, Query(alias="from", description="起始夜（含），YYYY-MM-DD")] = None,
+    date_to: Annotated[DateQuery, Query(alias="to", description="截止夜（含），YYYY-MM-DD")] = None,
     threshold: Annotated[float | None, Query(ge=0, le=1, description="覆盖率低于此值的网格突出显示")] = None,
     team: Annotated[str | None, Query(description="巡逻队编码")] = None,
     basemap: BasemapQuery = None,
@@ -68,11 +71,11 @@ def coverage_page(
     return render_offline(m, "http")
 
 
-@router.get("/maps/patrol", response_class=HTMLResponse, summary="巡逻路线图（HTML）")
+@router.get("/maps/patrol", dependencies=[Throttled], response_class=HTMLResponse, summary="巡逻路线图（HTML）")
 def patrol_page(
     session: SessionDep,
     settings: SettingsDep,
-    date: Annotated[dt.date | None, Query(description="巡逻夜（默认最近一夜）")] = None,
+    date: Annotated[DateQuery, Query(description="巡逻夜（默认最近一夜），YYYY-MM-DD")] = None,
     team: Annotated[str | None, Query(description="巡逻队编码")] = None,
     basemap: BasemapQuery = None,
 ) -> str:
@@ -83,7 +86,13 @@ def patrol_page(
     return render_offline(m, "http")
 
 
-@router.get("/api/tiles/grids/{z}/{x}/{y}.mvt", summary="网格矢量瓦片（MVT）")
+@router.get(
+    "/api/tiles/grids/{z}/{x}/{y}.mvt",
+    summary="网格矢量瓦片（MVT）",
+    response_class=MVTResponse,
+    responses={200: {"description": "Mapbox 矢量瓦片（图层 grids：code、name、level）",
+                     "content": {MVT_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
+)  # fmt: skip
 def grid_tile(session: SessionDep, z: int, x: int, y: int, level: Level | None = None) -> Response:
     """Live grids in one web-mercator tile as a Mapbox vector tile (layer ``grids``: code, name, level)."""
     from gridgov.maps.tiles import grid_tile as make_tile

@@ -49,12 +49,17 @@ WITH RECURSIVE anc(leaf, anc) AS (
       FROM (SELECT a.anc AS gid, e.category, count(*) AS n
               FROM ledger_ev e JOIN anc a ON a.leaf = e.gid GROUP BY a.anc, e.category) c
      GROUP BY c.gid
+), personal AS (  -- grids whose private staff roles the caller may see (:personal_scope and below)
+    SELECT gid FROM ledger_grid WHERE gid = CAST(:personal_scope AS bigint)
+    UNION ALL
+    SELECT l.gid FROM ledger_grid l JOIN personal ON l.parent_gid = personal.gid
 ), roster AS (
     SELECT r.grid_id AS gid,
            string_agg(r.role || '：' || s.name || coalesce('（' || s.phone || '）', ''), '；'
-                      ORDER BY array_position(ARRAY['网格长','网格党支部书记','网格员','网格警员','网格消防员',
-                                                    '环境管理员','网格督导员','党小组长','楼栋长'], r.role), s.name) AS staff
+                      ORDER BY array_position(CAST(:role_order AS text[]), r.role), s.name) AS staff
       FROM grid_role r JOIN staff s ON s.id = r.staff_id
+     WHERE r.role = ANY(CAST(:public_roles AS text[])) OR CAST(:personal_all AS boolean)
+        OR r.grid_id IN (SELECT gid FROM personal)
      GROUP BY r.grid_id
 )
 SELECT g.gid AS grid_id, g.code, g.name, g.level, p.code AS parent_code,

@@ -1,0 +1,196 @@
+"""Who may do what, where: the actor of an operation and the one scope rule every write goes through.
+
+A write names everything it touches (``Touches``): the grid codes it changes or names (targets, old and
+new parents), the grids of the rows it changes, and the area its geometries cover. ``authorize`` checks
+the actor's role and that all of it lies in the actor's scope (a grid subtree), in one set-based query
+per kind of touch. Services call it; faces (API, CLI, pages) only say who the actor is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.errors import Forbidden, NotFound
+
+Action = Literal["read", "write", "admin"]
+ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
+ROLE_ZH = {"viewer": "只读", "editor": "编辑", "admin": "管理员"}
+NEEDS = {"read": "viewer", "write": "editor", "admin": "admin"}
+DEFAULT_TOLERANCE_M = 0.5
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a name for the audit log, a role, and a scope (a live grid's identity id and code; None = all)."""
+
+    name: str
+    role: str
+    scope_grid_id: int | None = None
+    scope_code: str | None = None
+    token_id: int | None = None
+
+    @property
+    def unscoped(self) -> bool:
+        """True when the actor may act anywhere (an admin, or an actor without a scope)."""
+        return self.role == "admin" or self.scope_grid_id is None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """The local operator (the CLI on the server, loaders, tests): an unscoped admin."""
+        return cls(name=name, role="admin")
+
+
+@dataclass(frozen=True)
+class Touches:
+    """Everything a write touches: grid codes it names, grid ids of the rows it changes, and the area it covers.
+
+    ``grid_ids`` may hold ``None`` for rows that lie in no grid: such rows are outside every scope.
+    """
+
+    codes: Collection[str] = ()
+    grid_ids: Collection[int | None] = ()
+    area: Sequence[BaseGeometry] = field(default_factory=tuple)
+
+
+_SUBTREE = """
+WITH RECURSIVE sub AS (
+    SELECT id FROM grid WHERE id = :scope
+    UNION ALL
+    SELECT g.id FROM grid g JOIN sub ON g.parent_id = sub.id AND g.valid_to IS NULL AND g.lineage_id IS NULL
+)"""
+
+_CODES_OUTSIDE = text(
+    _SUBTREE
+    + """
+SELECT g.code FROM grid g
+ WHERE g.code = ANY(:codes) AND g.valid_to IS NULL AND g.lineage_id IS NULL AND g.id NOT IN (SELECT id FROM sub)
+ ORDER BY g.code LIMIT 5"""
+)
+
+_IDS_OUTSIDE = text(
+    _SUBTREE
+    + """
+SELECT count(*) FROM unnest(CAST(:ids AS bigint[])) AS t(id) WHERE t.id IS NULL OR t.id NOT IN (SELECT id FROM sub)"""
+)
+
+# Parts of the touched area beyond the scope grid widened by the tolerance (metres, on the spheroid).
+_AREA_OUTSIDE = text(
+    """
+WITH s AS (SELECT ST_Buffer(geom::geography, :tol)::geometry AS g FROM grid WHERE id = :scope),
+     t AS (SELECT ST_GeomFromWKB(w, 4326) AS g FROM unnest(CAST(:wkbs AS bytea[])) AS u(w))
+SELECT count(*) AS n,
+       coalesce(sum(ST_Area(ST_Difference(t.g, s.g)::geography)), 0) AS m2
+  FROM t, s WHERE NOT ST_Covers(s.g, t.g)"""
+)
+
+
+def require_role(actor: Actor, action: Action) -> None:
+    """Raise ``Forbidden`` unless the actor's role allows ``action`` at all (scope is checked by ``authorize``)."""
+    need = NEEDS[action]
+    if ROLE_RANK.get(actor.role, -1) < ROLE_RANK[need]:
+        raise Forbidden(f"权限不足：此操作需要「{ROLE_ZH[need]}」角色，当前为「{ROLE_ZH.get(actor.role, actor.role)}」")
+
+
+def authorize(
+    session: Session,
+    actor: Actor,
+    action: Action,
+    touches: Touches | None = None,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    anywhere: bool = False,
+) -> None:
+    """The one scope rule: the role allows ``action`` and everything ``touches`` names lies in the actor's scope.
+
+    ``anywhere`` marks operations that are not confined to a grid (managing tokens, re-assigning everything):
+    a scoped actor may not do them.
+    """
+    require_role(actor, action)
+    if actor.unscoped:
+        return
+    if anywhere:
+        raise Forbidden(f"超出权限范围：此操作影响全部网格，而您的范围限于 {actor.scope_code}")
+    t = touches or Touches()
+    scope = {"scope": actor.scope_grid_id}
+    codes = sorted({c for c in t.codes if c})
+    if codes:
+        outside = list(session.scalars(_CODES_OUTSIDE, scope | {"codes": codes}))
+        if outside:
+            raise Forbidden(f"超出权限范围：{'、'.join(outside)} 不在 {actor.scope_code} 及其下级网格内",
+                            details={"codes": outside})  # fmt: skip
+    ids = set(t.grid_ids)
+    if ids:
+        n = session.scalar(_IDS_OUTSIDE, scope | {"ids": list(ids)})
+        if n:
+            raise Forbidden(f"超出权限范围：涉及的记录有位于 {actor.scope_code} 以外（或不在任何网格内）的")
+    # An invalid geometry is refused later with its reason; here only its extent matters.
+    geoms = [g if g.is_valid else shapely.make_valid(g) for g in t.area if g is not None and not g.is_empty]
+    if geoms:
+        row = session.execute(
+            _AREA_OUTSIDE, scope | {"tol": tolerance_m, "wkbs": [shapely.to_wkb(g) for g in geoms]}
+        ).one()
+        if row.n:
+            raise Forbidden(
+                f"超出权限范围：有 {row.n} 个几何伸出 {actor.scope_code} 的范围（超出约 {row.m2:.1f} 平方米，"
+                f"容差 {tolerance_m:g} 米）",
+                details={"geometries_outside": row.n, "area_outside_m2": round(float(row.m2), 1)},
+            )
+
+
+_ANCESTORS = text(
+    """
+    WITH RECURSIVE up(id, parent_id) AS (
+        SELECT id, parent_id FROM grid WHERE id = :gid
+        UNION ALL
+        SELECT g.id, g.parent_id FROM grid g JOIN up ON g.id = up.parent_id
+    )
+    SELECT id FROM up
+    """
+)
+
+
+def covers(session: Session, actor: Actor, grid_id: int) -> bool:
+    """True when the grid (an identity id) lies in the actor's scope."""
+    return actor.unscoped or actor.scope_grid_id in set(session.scalars(_ANCESTORS, {"gid": grid_id}))
+
+
+def readable_root(session: Session, actor: Actor, parent: str | None) -> str | None:
+    """The subtree whose restricted data (the Party layer, private staff) an actor may read: ``parent`` when it
+    lies in the actor's scope, the scope itself when no parent is asked; ``Forbidden`` outside it."""
+    if actor.unscoped:
+        return parent
+    if parent is None:
+        return actor.scope_code
+    gid = session.scalar(
+        text("SELECT id FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"), {"c": parent}
+    )
+    if gid is None:
+        raise NotFound(f"网格不存在：{parent}")
+    if not covers(session, actor, gid):
+        raise Forbidden(f"超出权限范围：{parent} 不在 {actor.scope_code} 范围内")
+    return parent
+
+
+def personal_reach(actor: Actor | None) -> tuple[bool, int | None]:
+    """Where an actor may see personal data: (everywhere, or else the scope grid's id; None = nowhere).
+
+    Anonymous callers and viewers see none; editors see their scope; administrators and unscoped editors all."""
+    if actor is None or ROLE_RANK.get(actor.role, -1) < ROLE_RANK["editor"]:
+        return False, None
+    return (True, None) if actor.unscoped else (False, actor.scope_grid_id)
+
+
+def grid_ids_of(session: Session, table: str, column: str, values: Iterable[str]) -> set[int | None]:
+    """The grid ids of the rows of ``table`` whose ``column`` is one of ``values`` (for ``Touches.grid_ids``)."""
+    wanted = sorted({v for v in values if v})
+    if not wanted:
+        return set()
+    assert table in ("household", "building", "incident") and column.isidentifier()
+    return set(session.scalars(text(f"SELECT DISTINCT grid_id FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}))

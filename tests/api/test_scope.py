@@ -1,0 +1,281 @@
+"""The one scope rule on every write: each API write route and CLI write command, in scope and out of scope.
+
+The street (tests.factories): community …001 (west: compounds …001001, …001002) and …002 (east: …002001, and
+…002002 added here). The editor token is scoped to …001. Out-of-scope writes answer 403 and change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gpxpy.gpx
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from shapely.geometry import box, mapping
+from sqlalchemy import Engine, text
+
+from gridgov.api.dependencies import get_actor
+from gridgov.auth.scope import Actor
+from gridgov.auth.tokens import create_token
+from gridgov.db.engine import session_scope
+from gridgov.grids import service
+
+from tests.db.test_embedded import run_cli
+from tests.factories import X0, Y0, D, square
+
+OP = Actor.system("test")
+OWN, OTHER = "610103006001", "610103006002"
+# Inside community …002 (east half of the street), and inside …001.
+EAST_LON, WEST_LON, LAT = X0 + 1.25 * D, X0 + 0.25 * D, Y0 + 0.5 * D
+
+
+@pytest.fixture
+def street(tokens: dict[str, dict[str, str]], clean_engine: Engine) -> dict[str, dict[str, str]]:
+    """Two compounds in …002, a household in each community, and a patrol team per community."""
+    with session_scope(clean_engine) as s:
+        rec = service.get_grid(s, "610103006002001")
+        service.update_grid(s, rec.code, expected_version=rec.version, actor=OP, geometry=square(X0 + D, Y0, D / 2, D))
+        service.create_grid(s, code="610103006002002", name="第二网格", level="compound", parent_code=OTHER,
+                            geometry=square(X0 + 1.5 * D, Y0, D / 2, D), actor=OP)  # fmt: skip
+        s.execute(text(
+            "INSERT INTO household (code, address, kind, geom) VALUES "
+            f"('HW', '西', '常住户', ST_SetSRID(ST_Point({WEST_LON}, {LAT}), 4326)), "
+            f"('HE', '东', '常住户', ST_SetSRID(ST_Point({EAST_LON}, {LAT}), 4326))"))  # fmt: skip
+        for team, grid in (("TW", OWN), ("TE", OTHER)):
+            tid = s.execute(text("INSERT INTO patrol_team (code, name) VALUES (:c, :n) RETURNING id"),
+                            {"c": team, "n": team}).scalar_one()  # fmt: skip
+            s.execute(text("INSERT INTO patrol_area (team_id, geom) SELECT :t, geom FROM grid WHERE code = :g "
+                           "AND valid_to IS NULL"), {"t": tid, "g": grid})  # fmt: skip
+        tokens["admin_id"] = {"id": str(create_token(s, OP, "待吊销", "viewer")[1].id)}
+    return tokens
+
+
+def fingerprint(engine: Engine) -> dict[str, Any]:
+    """Everything a write could change, summed up."""
+    with engine.connect() as conn:
+        return dict(conn.execute(text(
+            """SELECT (SELECT count(*) FROM grid) AS grid_rows,
+                      (SELECT string_agg(code || ':' || version || ':' || coalesce(parent_id, 0), ',' ORDER BY code)
+                         FROM grid WHERE valid_to IS NULL) AS live,
+                      (SELECT count(*) FROM household) AS households, (SELECT count(*) FROM person) AS persons,
+                      (SELECT count(*) FROM building) AS buildings, (SELECT count(*) FROM incident) AS incidents,
+                      (SELECT count(*) FROM staff) AS staff, (SELECT count(*) FROM grid_role) AS roles,
+                      (SELECT count(*) FROM patrol_track) AS tracks,
+                      (SELECT count(*) FROM api_token WHERE revoked_at IS NULL) AS tokens"""
+        )).mappings().one())  # fmt: skip
+
+
+def gpx_file(lon: float) -> bytes:
+    """One 上半夜 track of 20 points heading east from ``lon``."""
+    g = gpxpy.gpx.GPX()
+    trk, seg = gpxpy.gpx.GPXTrack(name="2026-10-01 上半夜"), gpxpy.gpx.GPXTrackSegment()
+    start = dt.datetime(2026, 10, 1, 12, 30, tzinfo=dt.UTC)
+    seg.points = [gpxpy.gpx.GPXTrackPoint(LAT, lon + i * 0.0001, time=start + dt.timedelta(seconds=15 * i))
+                  for i in range(20)]  # fmt: skip
+    trk.segments.append(seg)
+    g.tracks.append(trk)
+    return g.to_xml().encode()
+
+
+def grid_file(*features: tuple[str, str, str, str | None, Any]) -> bytes:
+    """A GeoJSON grid file of (code, name, level, parent_code, geometry) features."""
+    return json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": c, "name": n, "level": lv, "parent_code": p}, "geometry": g}
+        for c, n, lv, p, g in features]}, ensure_ascii=False).encode()  # fmt: skip
+
+
+OVER_THE_BORDER = square(X0 + 0.5 * D, Y0, 0.75 * D, D)  # …001002 stretched 0.25 D into community …002
+Request = Callable[[TestClient, dict[str, str], dict[str, dict[str, str]]], Any]
+
+
+def _post_file(path: str, name: str, body: bytes, data: dict[str, str] | None = None) -> Request:
+    return lambda c, h, t: c.post(path, files={"file": (name, body)}, data=data or {}, headers=h)
+
+
+# Every write route, with requests that are out of the …001 editor's scope. A new write route must be added
+# here (test_every_write_route_is_listed fails otherwise), so it cannot ship without a scope test.
+OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
+    ("POST", "/api/grids"): {
+        "parent in another community": lambda c, h, t: c.post("/api/grids", headers=h, json={
+            "name": "新网格", "level": "compound", "parent_code": OTHER, "geometry": square(X0 + 1.1 * D, Y0)}),
+        "own parent, area over the border": lambda c, h, t: c.post("/api/grids", headers=h, json={
+            "name": "新网格", "level": "compound", "parent_code": OWN, "geometry": OVER_THE_BORDER}),
+        "a street": lambda c, h, t: c.post("/api/grids", headers=h, json={
+            "code": "610103007", "name": "新街道", "level": "street", "geometry": square(X0 + 3 * D, Y0)}),
+    },
+    ("PATCH", "/api/grids/{code}"): {
+        "another community's grid": lambda c, h, t: c.patch("/api/grids/610103006002001", headers=h,
+                                                             json={"version": 2, "name": "改名"}),
+        "own grid moved over the border": lambda c, h, t: c.patch("/api/grids/610103006001002", headers=h,
+                                                                   json={"version": 1, "geometry": OVER_THE_BORDER}),
+    },
+    ("DELETE", "/api/grids/{code}"): {
+        "another community's grid": lambda c, h, t: c.delete("/api/grids/610103006002002?version=1", headers=h),
+    },
+    ("POST", "/api/grids/import"): {
+        "another community's grid": _post_file("/api/grids/import", "g.geojson", grid_file(
+            ("610103006002001", "改名", "compound", OTHER, square(X0 + D, Y0, D / 2, D)))),
+        "re-parent a foreign grid under its own": _post_file("/api/grids/import", "g.geojson", grid_file(
+            ("610103006002001", "第一网格", "compound", OWN, square(X0 + D, Y0, D / 2, D)))),
+        "own grid moved over the border": _post_file("/api/grids/import", "g.geojson", grid_file(
+            ("610103006001002", "第二网格", "compound", OWN, OVER_THE_BORDER))),
+    },
+    ("POST", "/api/grids/repair"): {
+        "merge another community's grids": lambda c, h, t: c.post("/api/grids/repair", headers=h, json={
+            "operation": "merge", "code": "610103006001001", "codes": ["610103006002001", "610103006002002"],
+            "apply": True}),
+        "renumber another community": lambda c, h, t: c.post("/api/grids/repair", headers=h, json={
+            "operation": "renumber", "parent": OTHER, "apply": True}),
+    },
+    ("POST", "/api/tokens"): {
+        "not an administrator": lambda c, h, t: c.post("/api/tokens", headers=h,
+                                                       json={"name": "x", "role": "editor", "scope_code": OWN}),
+    },
+    ("DELETE", "/api/tokens/{token_id}"): {
+        "not an administrator": lambda c, h, t: c.delete(f"/api/tokens/{t['admin_id']['id']}", headers=h),
+    },
+    ("POST", "/api/import/tracks"): {
+        "a team patrolling another community": _post_file("/api/import/tracks", "t.gpx", gpx_file(EAST_LON),
+                                                          {"team": "TE"}),
+    },
+    ("POST", "/api/import/{entity}"): {
+        "households in another community": _post_file(
+            "/api/import/households", "h.csv", f"code,address,kind,lon,lat\nH9,东,常住户,{EAST_LON},{LAT}\n".encode()),
+        "persons into another community's household": _post_file(
+            "/api/import/persons", "p.csv", "code,household_code,name,sex,birth_year\nP9,HE,张三,男,1980\n".encode()),
+        "staff onto another community's grid": _post_file(
+            "/api/import/staff", "s.csv", "staff_code,name,phone,grid_code,role\nS9,李四,13800000000,"
+            "610103006002001,网格员\n".encode()),
+        "incidents in another community": _post_file(
+            "/api/import/incidents", "e.csv", "code,category,reported_at,lon,lat\n"
+            f"E9,市容环境,2026-10-01 10:00,{EAST_LON},{LAT}\n".encode()),
+        "a building over the border": _post_file("/api/import/buildings", "b.geojson", json.dumps({
+            "type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": "B9", "name": "楼"},
+            "geometry": mapping(box(X0 + 0.9 * D, Y0 + 0.4 * D, X0 + 1.2 * D, Y0 + 0.6 * D))}]}).encode()),
+    },
+}
+# POST routes that write nothing (checked below: the database is unchanged after them).
+READ_ONLY_POSTS = {("POST", "/api/grids/validate"): "drafts are checked, never stored"}
+
+
+def write_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every API route (through included routers) whose methods include a write."""
+    for r in routes:
+        if hasattr(r, "original_router"):
+            yield from write_routes(r.original_router.routes)
+        elif isinstance(r, APIRoute) and r.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+            yield r
+
+
+def dependency_calls(dep: Any) -> Iterator[Any]:
+    """Every callable in a route's dependency tree."""
+    yield dep.call
+    for d in dep.dependencies:
+        yield from dependency_calls(d)
+
+
+def test_every_write_route_is_listed_and_needs_a_caller(client: TestClient) -> None:
+    found = {(m, r.path) for r in write_routes(client.app.routes) for m in r.methods - {"HEAD", "OPTIONS"}}  # type: ignore[attr-defined]
+    missing = found - set(OUT_OF_SCOPE) - set(READ_ONLY_POSTS)
+    assert not missing, f"write routes without a scope test case in OUT_OF_SCOPE: {sorted(missing)}"
+    assert not (set(OUT_OF_SCOPE) - found), "OUT_OF_SCOPE lists routes that no longer exist"
+    for r in write_routes(client.app.routes):  # type: ignore[attr-defined]
+        if next(iter(r.methods)) == "POST" and ("POST", r.path) in READ_ONLY_POSTS:
+            continue
+        assert get_actor in set(dependency_calls(r.dependant)), f"{r.path} does not identify its caller"
+
+
+@pytest.mark.parametrize(
+    ("route", "case"), [(route, case) for route, cases in OUT_OF_SCOPE.items() for case in cases]
+)
+def test_out_of_scope_writes_are_403_and_change_nothing(
+    client: TestClient, street: dict[str, dict[str, str]], clean_engine: Engine, route: tuple[str, str], case: str
+) -> None:
+    before = fingerprint(clean_engine)
+    send = OUT_OF_SCOPE[route][case]
+    anonymous = send(client, {}, street)
+    assert anonymous.status_code == 401, anonymous.text
+    r = send(client, street["editor1"], street)
+    assert r.status_code == 403, r.text
+    assert r.json()["detail"].startswith(("超出权限范围", "权限不足")), r.json()
+    assert fingerprint(clean_engine) == before
+
+
+def test_read_only_posts_write_nothing(client: TestClient, street: dict[str, dict[str, str]],
+                                       clean_engine: Engine) -> None:  # fmt: skip
+    before = fingerprint(clean_engine)
+    r = client.post("/api/grids/validate", json={"parent": OTHER, "grids": []}, headers=street["editor1"])
+    assert r.status_code == 200 and fingerprint(clean_engine) == before
+
+
+def test_in_scope_writes_succeed(client: TestClient, street: dict[str, dict[str, str]], clean_engine: Engine) -> None:
+    """The same kinds of writes inside community …001 go through (the rule refuses the outside, not everything)."""
+    h = street["editor1"]
+    ok = [
+        _post_file("/api/import/persons", "p.csv", "code,household_code,name,sex,birth_year\nP1,HW,王五,男,1980\n"
+                   .encode())(client, h, street),
+        _post_file("/api/import/staff", "s.csv", "staff_code,name,phone,grid_code,role\nS1,赵六,13800000001,"
+                   "610103006001001,网格员\n".encode())(client, h, street),
+        _post_file("/api/import/tracks", "t.gpx", gpx_file(WEST_LON), {"team": "TW"})(client, h, street),
+        client.post("/api/grids/repair", headers=h, json={
+            "operation": "merge", "codes": ["610103006001001", "610103006001002"], "apply": True}),
+        client.patch("/api/grids/610103006001001", headers=h, json={"version": 2, "name": "合并网格"}),
+    ]
+    assert [r.status_code for r in ok] == [200] * 5, [r.text for r in ok]
+    after = fingerprint(clean_engine)
+    assert (after["persons"], after["staff"], after["roles"], after["tracks"]) == (1, 1, 1, 1)
+    assert "610103006001002" not in after["live"]
+
+
+def test_a_parent_change_alone_is_a_change(client: TestClient, street: dict[str, dict[str, str]],
+                                           clean_engine: Engine) -> None:  # fmt: skip
+    """An import that changes only parent_code moves the grid (an admin moving …002002 under …001)."""
+    body = grid_file(("610103006002002", "第二网格", "compound", OWN, square(X0 + 1.5 * D, Y0, D / 2, D)))
+    r = client.post("/api/grids/import", files={"file": ("g.geojson", body)}, headers=street["admin"])
+    assert r.status_code == 200, r.text
+    assert r.json()["updated"] == ["610103006002002"] and r.json()["unchanged"] == []
+    with clean_engine.connect() as conn:
+        parent = conn.execute(text(
+            "SELECT p.code FROM grid g JOIN grid p ON p.id = g.parent_id WHERE g.code = '610103006002002' "
+            "AND g.valid_to IS NULL")).scalar_one()  # fmt: skip
+    assert parent == OWN
+
+
+def test_cli_acts_with_the_token_it_is_given(
+    street: dict[str, dict[str, str]], clean_engine: Engine, tmp_path: Path
+) -> None:
+    """``GRIDGOV_TOKEN`` makes the CLI act as that token: the same scope rule, a Chinese refusal, nothing written."""
+    url = clean_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    token = street["editor1"]["Authorization"].removeprefix("Bearer ")
+    env = {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path / "home"), "GRIDGOV_TOKEN": token}
+    east = tmp_path / "east.csv"
+    east.write_text(f"code,address,kind,lon,lat\nH9,东,常住户,{EAST_LON},{LAT}\n", encoding="utf-8")
+    west = tmp_path / "west.csv"
+    west.write_text(f"code,address,kind,lon,lat\nH8,西,常住户,{WEST_LON},{LAT}\n", encoding="utf-8")
+    grids = tmp_path / "g.geojson"
+    grids.write_bytes(grid_file(("610103006002001", "第一网格", "compound", OWN, square(X0 + D, Y0, D / 2, D))))
+    track = tmp_path / "t.gpx"
+    track.write_bytes(gpx_file(EAST_LON))
+    before = fingerprint(clean_engine)
+    refused = {
+        "import households": ["import", "households", str(east)],
+        "import tracks": ["import", "tracks", str(track), "--team", "TE"],
+        "grids import": ["grids", "import", str(grids)],
+        "grids repair merge": ["grids", "repair", "merge", "610103006002001", "610103006002002", "--apply"],
+        "token create": ["token", "create", "--name", "x", "--role", "viewer"],
+        "assign": ["assign"],
+        "sample load": ["sample", "load", "--dir", str(tmp_path)],
+    }
+    for what, args in refused.items():
+        r = run_cli(args, env)
+        assert r.returncode != 0 and ("超出权限范围" in r.stderr or "权限不足" in r.stderr), (what, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert fingerprint(clean_engine) == before
+    ok = run_cli(["import", "households", str(west), "--json"], env)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["assigned"] == 1
