@@ -246,36 +246,84 @@ def test_a_parent_change_alone_is_a_change(client: TestClient, street: dict[str,
     assert parent == OWN
 
 
+# CLI commands that write nothing to the database (or only operate the server, which needs the server's shell).
+CLI_READ_ONLY = {
+    "ledger": "reads (private staff only within the token's scope)", "serve": "starts the server",
+    "version": "prints", "db up": "server", "db down": "server", "db status": "server", "db url": "server",
+    "db migrate": "server", "grids export": "reads", "grids history": "reads", "grids list": "reads",
+    "sample generate": "writes files only", "token list": "reads", "map grid": "reads",
+    "map coverage": "reads", "map patrol": "reads", "export board": "reads public data",
+}
+
+
+def cli_commands() -> list[str]:
+    """Every ``gridgov`` command, as its words."""
+    import typer
+
+    from gridgov.cli.main import app
+
+    def walk(c: Any, words: tuple[str, ...]) -> Iterator[str]:
+        if hasattr(c, "list_commands"):
+            for n in c.list_commands(None):
+                yield from walk(c.get_command(None, n), (*words, n))
+        else:
+            yield " ".join(words)
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
 def test_cli_acts_with_the_token_it_is_given(
     street: dict[str, dict[str, str]], clean_engine: Engine, tmp_path: Path
 ) -> None:
-    """``GRIDGOV_TOKEN`` makes the CLI act as that token: the same scope rule, a Chinese refusal, nothing written."""
+    """``GRIDGOV_TOKEN`` makes the CLI act as that token: every write command refuses out-of-scope work in Chinese
+    and writes nothing; a new write command without a case here fails the test."""
     url = clean_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     token = street["editor1"]["Authorization"].removeprefix("Bearer ")
     env = {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path / "home"), "GRIDGOV_TOKEN": token}
-    east = tmp_path / "east.csv"
-    east.write_text(f"code,address,kind,lon,lat\nH9,东,常住户,{EAST_LON},{LAT}\n", encoding="utf-8")
-    west = tmp_path / "west.csv"
-    west.write_text(f"code,address,kind,lon,lat\nH8,西,常住户,{WEST_LON},{LAT}\n", encoding="utf-8")
+    files = {
+        "east.csv": f"code,address,kind,lon,lat\nH9,东,常住户,{EAST_LON},{LAT}\n",
+        "west.csv": f"code,address,kind,lon,lat\nH8,西,常住户,{WEST_LON},{LAT}\n",
+        "persons.csv": "code,household_code,name,sex,birth_year\nP9,HE,张三,男,1980\n",
+        "staff.csv": "staff_code,name,phone,grid_code,role\nS9,李四,13800000000,610103006002001,网格员\n",
+        "incidents.csv": f"code,category,reported_at,lon,lat\nE9,市容环境,2026-10-01 10:00,{EAST_LON},{LAT}\n",
+        "buildings.csv": f"code,name,lon,lat\nB9,楼,{EAST_LON},{LAT}\n",
+    }
+    for name, body in files.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
     grids = tmp_path / "g.geojson"
     grids.write_bytes(grid_file(("610103006002001", "第一网格", "compound", OWN, square(X0 + D, Y0, D / 2, D))))
     track = tmp_path / "t.gpx"
     track.write_bytes(gpx_file(EAST_LON))
-    before = fingerprint(clean_engine)
+    line = f"{X0 + 1.25 * D} {Y0 - 0.001},{X0 + 1.25 * D} {Y0 + D + 0.001}"
     refused = {
-        "import households": ["import", "households", str(east)],
-        "import tracks": ["import", "tracks", str(track), "--team", "TE"],
-        "grids import": ["grids", "import", str(grids)],
-        "grids repair merge": ["grids", "repair", "merge", "610103006002001", "610103006002002", "--apply"],
-        "token create": ["token", "create", "--name", "x", "--role", "viewer"],
         "assign": ["assign"],
+        "grids import": ["grids", "import", str(grids)],
+        "grids validate": ["grids", "validate", "--parent", OTHER],
+        "grids repair clip": ["grids", "repair", "clip", "610103006002001", "--apply"],
+        "grids repair snap": ["grids", "repair", "snap", "610103006002001", "--apply"],
+        "grids repair fill-gap": ["grids", "repair", "fill-gap", OTHER, "--apply"],
+        "grids repair split": ["grids", "repair", "split", "610103006002001", "--line", line, "--apply"],
+        "grids repair merge": ["grids", "repair", "merge", "610103006002001", "610103006002002", "--apply"],
+        "grids repair renumber": ["grids", "repair", "renumber", OTHER, "--apply"],
+        "import households": ["import", "households", str(tmp_path / "east.csv")],
+        "import buildings": ["import", "buildings", str(tmp_path / "buildings.csv")],
+        "import persons": ["import", "persons", str(tmp_path / "persons.csv")],
+        "import incidents": ["import", "incidents", str(tmp_path / "incidents.csv")],
+        "import staff": ["import", "staff", str(tmp_path / "staff.csv")],
+        "import tracks": ["import", "tracks", str(track), "--team", "TE"],
         "sample load": ["sample", "load", "--dir", str(tmp_path)],
+        "token create": ["token", "create", "--name", "x", "--role", "viewer"],
+        "token revoke": ["token", "revoke", street["admin_id"]["id"]],
     }
+    commands = cli_commands()
+    assert not set(commands) - set(refused) - set(CLI_READ_ONLY), "CLI commands without a scope case"
+    assert not (set(refused) | set(CLI_READ_ONLY)) - set(commands), "cases for commands that no longer exist"
+    before = fingerprint(clean_engine)
     for what, args in refused.items():
         r = run_cli(args, env)
-        assert r.returncode != 0 and ("超出权限范围" in r.stderr or "权限不足" in r.stderr), (what, r.stderr)
+        assert r.returncode == 5 and ("超出权限范围" in r.stderr or "权限不足" in r.stderr), (what, r.stderr)
         assert "Traceback" not in r.stderr
     assert fingerprint(clean_engine) == before
-    ok = run_cli(["import", "households", str(west), "--json"], env)
+    ok = run_cli(["import", "households", str(tmp_path / "west.csv"), "--json"], env)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["assigned"] == 1
