@@ -99,15 +99,15 @@ def sample_dir() -> Path:
     return SAMPLE_DIR
 
 
-@pytest.fixture(scope="session")
-def sample_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
-    """A separate database with the sample street loaded and assigned (read-only for tests)."""
+@contextlib.contextmanager
+def sample_database(server_url: str, sample_dir: Path, prefix: str) -> Iterator[Engine]:
+    """A new database with the sample street loaded and assigned, dropped afterwards."""
     from sqlalchemy.orm import Session
 
     from gridgov.assign.points import assign_all
     from gridgov.sample.load import load_sample
 
-    url = _create_db(server_url, "gridgov_sample")
+    url = _create_db(server_url, prefix)
     eng = make_engine(url)
     try:
         upgrade(eng)
@@ -119,6 +119,13 @@ def sample_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
     finally:
         eng.dispose()
         _drop_db(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def sample_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
+    """A separate database with the sample street loaded and assigned (read-only for tests)."""
+    with sample_database(server_url, sample_dir, "gridgov_sample") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,11 @@ class Busy(GridgovError):
 
 class QueryTimeout(GridgovError):
     """A statement ran longer than the statement timeout and was cancelled."""
+
+
+class InstallationError(GridgovError):
+    """The installation lacks something it needs (a front-end asset, a font): the operator must fix the set-up."""
+
+
+class OfflineAssetError(InstallationError):
+    """A map needs an asset that has no local copy (unknown CDN URL, or missing file in node_modules)."""

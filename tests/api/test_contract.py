@@ -30,11 +30,9 @@ from sqlalchemy.orm import Session
 from gridgov.api.factory import create_app
 from gridgov.auth.tokens import hash_token
 from gridgov.config import Settings
-from gridgov.db.engine import make_engine
-from gridgov.db.migrate import upgrade
 from gridgov.db.models import ApiToken, Grid
 
-from tests.conftest import _create_db, _drop_db
+from tests.conftest import sample_database
 
 SEED = 20261121
 EXAMPLES = 8  # fuzzing examples per operation (the examples and coverage phases add their own cases)
@@ -80,21 +78,8 @@ CONFIG = schemathesis.Config.from_dict(
 @pytest.fixture(scope="module")
 def contract_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
     """A database of this module's own with the sample street loaded and assigned (schemathesis writes here)."""
-    from gridgov.assign.points import assign_all
-    from gridgov.sample.load import load_sample
-
-    url = _create_db(server_url, "gridgov_contract")
-    eng = make_engine(url)
-    try:
-        upgrade(eng)
-        with eng.begin() as conn:
-            load_sample(conn, sample_dir)
-        with Session(eng) as s, s.begin():
-            assign_all(s)
+    with sample_database(server_url, sample_dir, "gridgov_contract") as eng:
         yield eng
-    finally:
-        eng.dispose()
-        _drop_db(server_url, url)
 
 
 @pytest.fixture(scope="module")

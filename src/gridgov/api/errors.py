@@ -37,6 +37,7 @@ STATUS: dict[type[e.GridgovError], int] = {
     # 503 is kept for "the database is down or too slow", which monitoring should alert on.
     e.Busy: 409,
     e.QueryTimeout: 503,
+    e.InstallationError: 500,
 }
 RETRY_AFTER_S = 2  # Retry-After of a Busy response
 INTERNAL_MESSAGE = "服务器内部错误，请稍后重试；如持续出现请联系管理员（详情已记录在服务器日志）"

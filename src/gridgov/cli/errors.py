@@ -11,7 +11,7 @@
 5      无权限：令牌无效或超出范围
 6      冲突：编码重复、仍有下级网格、版本已过期
 7      暂时无法完成：锁冲突（数据正被其他操作修改，死锁已自动重试一次）或查询超时，稍后重试
-8      内部错误（程序缺陷；打印调用栈，请报告）
+8      内部错误（程序缺陷；打印调用栈，请报告），或安装不完整（如缺少前端资源：重新运行安装）
 =====  =====================================================================================================
 
 README.md's "退出码" section repeats this table.
@@ -50,6 +50,7 @@ EXIT_CODES: dict[type[e.GridgovError], int] = {
     e.Busy: EXIT_BUSY,
     e.QueryTimeout: EXIT_BUSY,
     e.TooManyRequests: EXIT_BUSY,
+    e.InstallationError: EXIT_INTERNAL,
 }
 
 

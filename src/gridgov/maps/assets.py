@@ -36,7 +36,7 @@ import folium.plugins
 from branca.element import CssLink, Element, Figure, JavascriptLink
 from folium.elements import JSCSSMixin
 
-from gridgov.errors import GridgovError, NotFound
+from gridgov.errors import NotFound, OfflineAssetError
 
 __all__ = [
     "ASSETS",
@@ -73,10 +73,6 @@ LIB_DIRNAME = "lib"
 
 FOLIUM_NS = "_folium/"
 STUB_NS = "_gridgov/"
-
-
-class OfflineAssetError(GridgovError):
-    """A map needs an asset that has no local copy (unknown CDN URL, or missing file in node_modules)."""
 
 
 @dataclass(frozen=True)
