@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.auth.tokens import authenticate, create_token, hash_token, revoke_token
@@ -56,3 +56,17 @@ def test_revoked_and_unknown_tokens_are_refused(clean_engine: Engine) -> None:
             authenticate(s, "ggv_nonsense")
         with pytest.raises(Unauthenticated, match="需要令牌"):
             authenticate(s, None)
+
+
+def test_a_long_request_does_not_hold_up_others_with_the_same_token(clean_engine: Engine) -> None:
+    """The last-use stamp is written in its own short transaction: a second request with the same token, while
+    the first one's transaction is still open, neither waits nor fails."""
+    with session_scope(clean_engine) as s:
+        plain, row = create_token(s, Actor.system(), "导入脚本", "viewer")
+    with session_scope(clean_engine) as first:
+        authenticate(first, plain)  # the first request's transaction stays open
+        with session_scope(clean_engine) as second:
+            second.execute(text("SET LOCAL lock_timeout = '1s'"))
+            assert authenticate(second, plain).name == "导入脚本"
+    with session_scope(clean_engine) as s:
+        assert s.scalar(select(ApiToken.last_used_at).where(ApiToken.id == row.id)) is not None

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, authorize
@@ -57,12 +57,26 @@ def authenticate(session: Session, plain: str | None) -> Actor:
     now = dt.datetime.now(dt.UTC)
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("令牌无效、已过期或已吊销")
-    session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    _touch(session, row.id)
     scope_code = None
     if row.scope_grid_id is not None:
         scope_code = session.scalar(select(Grid.code).where(Grid.id == row.scope_grid_id))
     return Actor(name=row.name, role=row.role, scope_grid_id=row.scope_grid_id, scope_code=scope_code,
                  token_id=row.id)
+
+
+def _touch(session: Session, token_id: int) -> None:
+    """Note the token's last use in a short transaction of its own, at most once a minute and never waiting:
+    inside the request's transaction the row lock would last as long as the request (a long import would then
+    hold up every other request with the same token)."""
+    stmt = text(
+        """UPDATE api_token SET last_used_at = now()
+            WHERE id = (SELECT id FROM api_token WHERE id = :id
+                           AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+                           FOR UPDATE SKIP LOCKED)"""
+    )
+    with session.connection().engine.begin() as conn:
+        conn.execute(stmt, {"id": token_id})
 
 
 def revoke_token(session: Session, actor: Actor, token_id: int) -> None:

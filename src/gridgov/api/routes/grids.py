@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from shapely.geometry import mapping
 from starlette.background import BackgroundTask
 
-from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, ViewerDep
+from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.api.params import MomentQuery
 from gridgov.api.responses import refused
 from gridgov.api.schemas import (
@@ -70,7 +70,8 @@ def list_grids(
     return [_public(r, geometry) for r in rows]
 
 
-@router.post("/validate", response_model=FindingsPublic, summary="校验网格（可含未保存的草稿）")
+@router.post("/validate", dependencies=[Throttled], response_model=FindingsPublic,
+             summary="校验网格（可含未保存的草稿）")
 def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateRequest) -> FindingsPublic:
     """Findings for the live grids under ``parent``, or for drafts (new drafts are named draft-1, draft-2 …)."""
     drafts, n = [], 0
@@ -112,7 +113,7 @@ def import_file(
     return report.as_dict()
 
 
-@router.get("/export", summary="导出网格文件", response_class=FileResponse)
+@router.get("/export", dependencies=[Throttled], summary="导出网格文件", response_class=FileResponse)
 def export_file(
     session: SessionDep,
     settings: SettingsDep,
