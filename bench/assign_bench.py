@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from gridgov.assign.points import assign_staged, assign_table, reassign_area  # noqa: E402
+from gridgov.config import get_settings  # noqa: E402
 from gridgov.db.engine import libpq_url, make_engine  # noqa: E402
 from gridgov.db.migrate import upgrade  # noqa: E402
 from gridgov.ledger.counts import grid_counts  # noqa: E402
@@ -167,7 +168,8 @@ def data_dir(households: int, compounds: int, base: Path | None) -> Path:
 @contextlib.contextmanager
 def bench_database() -> Iterator[Engine]:
     """A fresh migrated database on the embedded server, dropped afterwards."""
-    server = make_url(libpq_url(start=True)).set(database="postgres").render_as_string(hide_password=False)
+    server_url = libpq_url(get_settings(), start=True)
+    server = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
     name = f"gridgov_bench_{os.getpid()}_{secrets.token_hex(3)}"
     with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -452,7 +454,7 @@ def machine() -> dict[str, Any]:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())  # fmt: skip
     mem = Path("/proc/meminfo").read_text().split()[1]
-    with make_engine(libpq_url(start=True)).connect() as conn:
+    with make_engine(libpq_url(get_settings(), start=True)).connect() as conn:
         pg = conn.execute(text("SELECT version()")).scalar_one()
         pgis = conn.execute(text("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
     return {

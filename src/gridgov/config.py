@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_T = TypeVar("_T", bound=BaseSettings)
 
-class Settings(BaseSettings):
-    """Every tunable of gridgov; read once per process."""
 
+class _Group(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDGOV_", env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(_Group):
+    """Where the database is, and how long a request's statements may run."""
 
     home: Path = Field(default=Path(".gridgov"), description="Where the embedded PostGIS cluster lives.")
     database_url: str | None = Field(
@@ -20,11 +25,38 @@ class Settings(BaseSettings):
     )
     database_name: str = "gridgov"
     pg_user: str = Field(default="postgres", description="Unprivileged OS user that runs the embedded server as root.")
+    statement_timeout_s: float = Field(
+        default=60, ge=0, description="API requests' statements are cancelled after this many seconds (0 = never)."
+    )
+
+    @property
+    def home_abs(self) -> Path:
+        """Absolute GRIDGOV_HOME."""
+        return self.home.expanduser().resolve()
+
+
+class ServerSettings(_Group):
+    """The web server: address, uploads, per-client limits, and where data and outputs live."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    max_upload_mb: int = 50
+    client_concurrency: int = Field(
+        default=2, description="Expensive requests (ledger, boards, maps) one client may have running at once."
+    )
     geodata_dir: Path = Path("geodata")
     maps_dir: Path = Path("maps")
-    node_modules: Path = Path("node_modules")
+
+
+class ClockSettings(_Group):
+    """The local clock: dates users type and shifts are in this zone."""
+
+    timezone: str = "Asia/Shanghai"
+
+
+class GridSettings(_Group):
+    """Grid topology, codes and size limits."""
+
     tolerance_m: float = Field(default=0.5, description="Topology tolerance in metres.")
     min_gap_area_m2: float = Field(default=1.0, description="Smaller gaps between sibling grids are not reported.")
     sliver_width_m: float = Field(default=2.0, description="Grids (or parts) thinner than this are slivers.")
@@ -32,18 +64,21 @@ class Settings(BaseSettings):
         default=None, description="Polygons (rivers, parks, roads) where siblings may leave their parent uncovered."
     )
     code_scheme: str | None = Field(default=None, description="JSON code scheme; default: NBS 9/12 digits + serials.")
-    patrol_buffer_m: float = 25.0
-    max_upload_mb: int = 50
     max_grid_vertices: int = Field(
         default=20_000, ge=4, description="Vertices one grid may have; larger boundaries must be simplified first."
     )
-    statement_timeout_s: float = Field(
-        default=60, ge=0, description="API requests' statements are cancelled after this many seconds (0 = never)."
-    )
-    client_concurrency: int = Field(
-        default=2, description="Expensive requests (ledger, boards, maps) one client may have running at once."
-    )
-    timezone: str = "Asia/Shanghai"
+
+
+class PatrolSettings(_Group):
+    """Patrol coverage."""
+
+    patrol_buffer_m: float = 25.0
+    coverage_threshold: float = Field(default=0.5, description="Grids with patrol coverage below this are highlighted.")
+
+
+class MapSettings(_Group):
+    """Maps: basemaps, vector tiles and the local front-end assets."""
+
     basemap: str = Field(
         default="none", description="Map background: none | tianditu | intranet | osm | amap (amap tiles are GCJ-02)."
     )
@@ -53,7 +88,13 @@ class Settings(BaseSettings):
     )
     basemap_gcj02: bool = Field(default=False, description="The intranet tiles are in GCJ-02 (shift overlays).")
     basemap_attribution: str = Field(default="内网底图", description="Attribution shown for the intranet tiles.")
-    coverage_threshold: float = Field(default=0.5, description="Grids with patrol coverage below this are highlighted.")
+    mvt_min_grids: int = Field(default=10_000, description="Served maps with this many grids use MVT vector tiles.")
+    node_modules: Path = Path("node_modules")
+
+
+class BoardSettings(ClockSettings):
+    """公示 boards."""
+
     board_hotline: str = Field(default="12345", description="监督电话 printed on 公示 boards.")
     board_issuer: str | None = Field(default=None, description="Issuer line on boards (default: the street's name).")
     board_duties_path: Path | None = Field(
@@ -63,15 +104,23 @@ class Settings(BaseSettings):
         default=None, description="URL template for the board's QR code, e.g. http://10.1.2.3:8000/maps/grid?parent={code}"
     )
     board_show_counts: bool = Field(default=False, description="Print the grid's 户数/人数/党员数 on boards.")
-    mvt_min_grids: int = Field(default=10_000, description="Served maps with this many grids use MVT vector tiles.")
 
-    @property
-    def home_abs(self) -> Path:
-        """Absolute GRIDGOV_HOME."""
-        return self.home.expanduser().resolve()
+
+class Settings(DatabaseSettings, ServerSettings, GridSettings, PatrolSettings, MapSettings, BoardSettings):
+    """Every tunable of gridgov (the clock comes with the boards' group), read once per process by the faces
+    (API, CLI). Services take the group they need (a ``Settings`` is each of them) or plain values, and never
+    read the environment themselves."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", env_file=".env", extra="ignore")
+
+
+def defaults(group: type[_T]) -> _T:
+    """A settings group with its documented defaults, not read from the environment (for services called
+    without settings, e.g. in tests and benchmarks)."""
+    return group.model_construct()  # type: ignore[return-value]
 
 
 @lru_cache
 def get_settings() -> Settings:
-    """Process-wide settings (cached; tests clear the cache after changing the environment)."""
+    """Process-wide settings, for the faces only (cached; tests clear the cache after changing the environment)."""
     return Settings()

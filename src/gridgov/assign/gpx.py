@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
 from gridgov.auth.scope import Actor, Touches, authorize
-from gridgov.config import get_settings
 from gridgov.db.models import SHIFTS
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
+from gridgov.periods import DEFAULT_TIMEZONE
 
 # China's extent with a margin: fixes outside are GPS glitches (0, 0) or swapped latitude/longitude.
 CHINA_LON = (73.0, 136.0)
@@ -102,7 +102,7 @@ def shift_window(night: dt.date, shift: str, tz: dt.tzinfo) -> tuple[dt.datetime
 
 def night_shift(started_at: dt.datetime, ended_at: dt.datetime, tz: dt.tzinfo | None = None) -> tuple[dt.date, str]:
     """The (night, shift) a patrol between two instants belongs to: the shift window it overlaps longest."""
-    zone = tz or ZoneInfo(get_settings().timezone)
+    zone = tz or ZoneInfo(DEFAULT_TIMEZONE)
     s, e = started_at.astimezone(zone), ended_at.astimezone(zone)
     best: tuple[dt.timedelta, dt.date, str] | None = None
     night = s.date() - dt.timedelta(days=1)
@@ -309,6 +309,7 @@ def import_gpx(
     actor: Actor,
     crs: Any = None,
     dry_run: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> TrackImportReport:
     """Import every ``<trk>`` of a GPX file as one team's night-shift tracks; a bad track rejects the file.
 
@@ -327,7 +328,7 @@ def import_gpx(
         session.execute(text("SELECT code FROM patrol_team WHERE code <> :c"), {"c": team_code}).scalars()
     )
     src_crs = _check_crs(crs)
-    tz = ZoneInfo(get_settings().timezone)
+    tz = ZoneInfo(timezone)
     gpx = _read(path)
     if not gpx.tracks:
         extra = "（文件只有航点/路线，巡逻轨迹应为 <trk>）" if gpx.waypoints or gpx.routes else ""

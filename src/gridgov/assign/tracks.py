@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.config import get_settings
+from gridgov.config import PatrolSettings, defaults
 from gridgov.db import sql
 from gridgov.db.engine import local_settings
 from gridgov.db.models import LEVELS
@@ -88,6 +88,7 @@ class OutsideTrack:
     share: float
     max_distance_m: float | None
     has_area: bool
+DEFAULT_BUFFER_M = defaults(PatrolSettings).patrol_buffer_m  # faces pass settings.patrol_buffer_m
 
 
 def metric_srid(session: Session) -> int:
@@ -127,7 +128,7 @@ def _filters(
 
 def _buffer(buffer_m: float | None) -> float:
     """The buffer in metres (default ``patrol_buffer_m``), checked."""
-    value = get_settings().patrol_buffer_m if buffer_m is None else float(buffer_m)
+    value = DEFAULT_BUFFER_M if buffer_m is None else float(buffer_m)
     if not math.isfinite(value) or value <= 0 or value > MAX_BUFFER_M:
         raise InvalidInput(f"缓冲距离无效：{buffer_m}（应在 0–{MAX_BUFFER_M:g} 米之间且大于 0）")
     return value

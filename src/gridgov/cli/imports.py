@@ -8,6 +8,7 @@ import typer
 
 from gridgov.cli.common import acting, echo_json
 from gridgov.cli.errors import EXIT_REFUSED
+from gridgov.config import get_settings
 from gridgov.importing.columns import ENTITY_ZH
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
@@ -20,7 +21,8 @@ def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool)
     from gridgov.importing.entities import import_entities
 
     with acting() as (s, actor):
-        report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run)
+        report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run,
+                                  timezone=get_settings().timezone)
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -71,7 +73,8 @@ def tracks(
     from gridgov.assign.gpx import import_gpx
 
     with acting() as (s, actor):
-        report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run)
+        report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run,
+                            timezone=get_settings().timezone)
     if as_json:
         echo_json(asdict(report))
         return

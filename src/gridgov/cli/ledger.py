@@ -33,11 +33,12 @@ def ledger(
     ),
 ) -> None:
     """生成网格台帐（户数、人数、党员数、居民代表、志愿者、楼栋、工作人员、事件、巡逻覆盖）。"""
-    tz = get_settings().timezone
+    settings = get_settings()
+    tz = settings.timezone
     start, end = day_range(date_from, date_to, tz)
-    with acting() as (s, actor):  # staff contacts of 楼栋长/党小组长 only within the actor's scope
+    with acting() as (s, actor):  # private staff contacts only within the actor's scope
         result = build_ledger(s, level=level, parent=parent, as_of=as_of_moment(as_of, tz), date_from=start,
-                              date_to=end, reader=actor)  # fmt: skip
+                              date_to=end, reader=actor, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
     write_ledger(result, out)
     top = min(result.rows, key=lambda r: len(r.code), default=None)
     summary = f"（{top.name}：{top.households} 户，{top.persons} 人，{top.party_members} 名党员）" if top else ""

@@ -12,25 +12,24 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridgov.config import Settings, get_settings
+from gridgov.config import DatabaseSettings
 from gridgov.db.embedded import SUPERUSER, EmbeddedCluster
 from gridgov.errors import DatabaseUnavailable
 
 
-def cluster(settings: Settings | None = None) -> EmbeddedCluster:
+def cluster(settings: DatabaseSettings) -> EmbeddedCluster:
     """The embedded cluster for these settings."""
-    s = settings or get_settings()
-    return EmbeddedCluster(s.home, s.pg_user)
+    return EmbeddedCluster(settings.home, settings.pg_user)
 
 
-def uses_external(settings: Settings | None = None) -> bool:
+def uses_external(settings: DatabaseSettings) -> bool:
     """True when ``GRIDGOV_DATABASE_URL`` points at another server."""
-    return bool((settings or get_settings()).database_url)
+    return bool(settings.database_url)
 
 
-def libpq_url(settings: Settings | None = None, *, start: bool = False) -> str:
+def libpq_url(settings: DatabaseSettings, *, start: bool = False) -> str:
     """The database URL in libpq form (what ``psql`` takes); starts the embedded server if asked."""
-    s = settings or get_settings()
+    s = settings
     if s.database_url:
         url = make_url(s.database_url)
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -81,9 +80,9 @@ def _embedded_engine(home: str, database: str, pg_user: str) -> Engine:
     return follow_cluster(make_engine(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"), c)
 
 
-def get_engine(settings: Settings | None = None, *, start: bool = False) -> Engine:
+def get_engine(settings: DatabaseSettings, *, start: bool = False) -> Engine:
     """The process-wide engine for the configured database (the embedded one follows the server's restarts)."""
-    s = settings or get_settings()
+    s = settings
     if s.database_url:
         return _engine_for(libpq_url(s))
     c = cluster(s)

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert
 from sqlalchemy.orm import Session
 
-from gridgov.config import Settings, get_settings
+from gridgov.config import GridSettings, defaults
 from gridgov.db.models import GridFinding
 from gridgov.errors import InvalidInput
 from gridgov.geo.crs import parse_crs, to_wgs84
@@ -22,7 +22,7 @@ from gridgov.grids.service import list_grids, subtree_codes
 from gridgov.grids.topology import validate
 
 
-def scheme_from(settings: Settings) -> CodeScheme:
+def scheme_from(settings: GridSettings) -> CodeScheme:
     """The configured code scheme (default NBS scheme when unset)."""
     return CodeScheme.from_json(settings.code_scheme) if settings.code_scheme else CodeScheme()
 
@@ -48,11 +48,11 @@ def run_checks(
     grids: Sequence[GridInput],
     *,
     scope: Iterable[str] | None = None,
-    settings: Settings | None = None,
+    settings: GridSettings | None = None,
     allowed_gaps: Sequence[BaseGeometry] | None = None,
 ) -> list[Finding]:
     """All findings on ``grids``, limited to those touching ``scope`` when given."""
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     if allowed_gaps is None:
         allowed_gaps = load_allowed_gaps(s.allowed_gaps_path) if s.allowed_gaps_path else ()
     return validate(
@@ -72,7 +72,7 @@ def check_live(
     *,
     parent_code: str | None = None,
     drafts: Sequence[GridInput] = (),
-    settings: Settings | None = None,
+    settings: GridSettings | None = None,
 ) -> list[Finding]:
     """Validate live grids (optionally with unsaved drafts replacing or adding grids) under a parent."""
     drafted = {d.code for d in drafts}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.points import reassign_area
 from gridgov.auth.scope import Actor, authorize
-from gridgov.config import Settings, get_settings
+from gridgov.config import GridSettings, defaults
 from gridgov.db.locks import writers_lock
 from gridgov.db.models import LEVELS
 from gridgov.grids import service
@@ -73,14 +73,14 @@ def import_grids(
     field_map: Mapping[str, str] | None = None,
     layer: str | None = None,
     dry_run: bool = False,
-    settings: Settings | None = None,
+    settings: GridSettings | None = None,
 ) -> ImportReport:
     """Read, validate and (unless refused or a dry run) write a grid file in the caller's transaction.
 
     Everything the file touches must lie in the actor's scope: the grids it names, their current parents and
     the parents it gives them, and the area of every geometry in it (dry runs are checked the same way).
     """
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     gf = read_grid_file(path, crs=crs, field_map=field_map, layer=layer, max_vertices=s.max_grid_vertices)
     report = ImportReport(file=path.name, features=gf.features, crs=gf.crs, dry_run=dry_run)
     file_codes = {g.code for g in gf.inputs}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.points import reassign_area
 from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
-from gridgov.config import Settings, get_settings
+from gridgov.config import GridSettings, defaults
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.geo.checks import MAX_GRID_VERTICES, vertex_problem
 from gridgov.geo.crs import MetricFrame
@@ -96,7 +96,7 @@ def _update(rec: GridRecord, new: BaseGeometry, **kw: Any) -> Change:
     return Change("update", rec.code, rec.name, rec.level, rec.parent_code, rec.version, rec.geom, _multi(new), **kw)
 
 
-def _with_findings(session: Session, plan: RepairPlan, settings: Settings | None) -> RepairPlan:
+def _with_findings(session: Session, plan: RepairPlan, settings: GridSettings | None) -> RepairPlan:
     """Attach the findings that remain after the plan, limited to the grids it touches."""
     grids = {g.code: g for g in live_inputs(session)}
     touched = set()
@@ -112,7 +112,7 @@ def _with_findings(session: Session, plan: RepairPlan, settings: Settings | None
     return plan
 
 
-def plan_clip(session: Session, code: str, settings: Settings | None = None) -> RepairPlan:
+def plan_clip(session: Session, code: str, settings: GridSettings | None = None) -> RepairPlan:
     """Cut away the part of a grid outside its parent."""
     rec = service.get_grid(session, code)
     if rec.parent_code is None:
@@ -123,10 +123,10 @@ def plan_clip(session: Session, code: str, settings: Settings | None = None) -> 
 
 
 def plan_snap(
-    session: Session, code: str, tolerance_m: float | None = None, settings: Settings | None = None
+    session: Session, code: str, tolerance_m: float | None = None, settings: GridSettings | None = None
 ) -> RepairPlan:
     """Move a grid's vertices onto its siblings' (and parent's) vertices and edges within a tolerance."""
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     tol = tolerance_m if tolerance_m is not None else s.tolerance_m
     rec = service.get_grid(session, code)
     others = [g.geom for g in service.list_grids(session, parent_code=rec.parent_code) if g.code != code]
@@ -148,10 +148,10 @@ def _gaps_m(parent: GridRecord, children: Sequence[GridRecord], frame: MetricFra
 
 
 def plan_fill_gap(
-    session: Session, parent_code: str, at: tuple[float, float] | None = None, settings: Settings | None = None
+    session: Session, parent_code: str, at: tuple[float, float] | None = None, settings: GridSettings | None = None
 ) -> RepairPlan:
     """Give each gap under a parent (or the one nearest ``at``) to the neighbour with the longest shared border."""
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     parent = service.get_grid(session, parent_code)
     children = service.list_grids(session, parent_code=parent_code)
     if not children:
@@ -182,10 +182,10 @@ def plan_fill_gap(
 
 def plan_split(
     session: Session, code: str, line: BaseGeometry | dict[str, Any], new_names: Sequence[str] = (),
-    settings: Settings | None = None,
+    settings: GridSettings | None = None,
 ) -> RepairPlan:  # fmt: skip
     """Split a grid along a drawn line (e.g. a road); the largest piece keeps the code, others get new codes."""
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     cut = line if isinstance(line, BaseGeometry) else shapely.geometry.shape(line)
     if not isinstance(cut, LineString):
         raise InvalidInput("分割线应为折线（LineString）")
@@ -209,7 +209,7 @@ def plan_split(
 
 
 def plan_merge(
-    session: Session, codes: Sequence[str], name: str | None = None, settings: Settings | None = None
+    session: Session, codes: Sequence[str], name: str | None = None, settings: GridSettings | None = None
 ) -> RepairPlan:
     """Merge adjacent sibling grids; the smallest code keeps the union, the others are retired."""
     if len(set(codes)) < 2:
@@ -229,9 +229,9 @@ def plan_merge(
     return _with_findings(session, RepairPlan("merge", changes), settings)
 
 
-def plan_renumber(session: Session, parent_code: str, settings: Settings | None = None) -> RepairPlan:
+def plan_renumber(session: Session, parent_code: str, settings: GridSettings | None = None) -> RepairPlan:
     """Renumber a parent's children west→east, then north→south; unchanged codes are left alone."""
-    s = settings or get_settings()
+    s = settings or defaults(GridSettings)
     children = service.list_grids(session, parent_code=parent_code)
     if any(service.list_grids(session, parent_code=c.code, with_geometry=False) for c in children):
         raise Conflict("下级网格还有子网格，暂不支持级联重新编号")
@@ -298,7 +298,7 @@ def _need(value: str | None) -> str:
     return value
 
 
-def plan(session: Session, req: RepairRequest, settings: Settings) -> RepairPlan:
+def plan(session: Session, req: RepairRequest, settings: GridSettings) -> RepairPlan:
     """The preview of one repair request (the single dispatcher for the API and the CLI)."""
     builders: dict[str, Callable[[], RepairPlan]] = {
         "clip": lambda: plan_clip(session, _need(req.code), settings),
@@ -313,7 +313,7 @@ def plan(session: Session, req: RepairRequest, settings: Settings) -> RepairPlan
     return builders[req.operation]()
 
 
-def repair(session: Session, req: RepairRequest, *, apply: bool, actor: Actor, settings: Settings
+def repair(session: Session, req: RepairRequest, *, apply: bool, actor: Actor, settings: GridSettings
            ) -> tuple[RepairPlan, dict[str, int]]:  # fmt: skip
     """Preview a repair and write it when ``apply``: the plan and the re-assigned counts per table.
 

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.points import POINT_TABLES, STAGED_TABLE, assign_rows, assign_staged
 from gridgov.auth.scope import Actor, Touches, authorize, grid_ids_of
-from gridgov.config import get_settings
 from gridgov.db.locks import writers_lock
 from gridgov.errors import InvalidInput
 from gridgov.geo.checks import coordinate_problem, geometry_problem
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
+from gridgov.ids import id_check_digit
 from gridgov.importing.columns import BOOL_FALSE, BOOL_TRUE, ENTITIES, SPATIAL, Column
 from gridgov.importing.read import Table, read_table
-from gridgov.sample.generate import id_check_digit
+from gridgov.periods import DEFAULT_TIMEZONE
 
 TABLES = {"households": "household", "buildings": "building", "persons": "person", "incidents": "incident",
           "staff": "staff"}  # fmt: skip
@@ -231,6 +231,7 @@ def import_entities(
     actor: Actor,
     crs: Any = None,
     dry_run: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> EntityImportReport:
     """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction.
 
@@ -240,7 +241,7 @@ def import_entities(
     authorize(session, actor, "write")
     if entity not in ENTITIES:
         raise InvalidInput(f"未知的导入类型：{entity}（可用 {', '.join(ENTITIES)}）")
-    tz = ZoneInfo(get_settings().timezone)
+    tz = ZoneInfo(timezone)
     table = read_table(path, ENTITIES[entity])
     data, errors = _check_rows(entity, table, tz)
     crs_label = "—"

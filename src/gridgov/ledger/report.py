@@ -146,6 +146,7 @@ def build_ledger(
     date_to: dt.datetime | None = None,
     with_patrol: bool = True,
     reader: Actor | None = None,
+    patrol_buffer_m: float | None = None,
 ) -> Ledger:
     """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period.
 
@@ -170,20 +171,20 @@ def build_ledger(
             raise InvalidInput(f"网格不存在：{parent}")
         rows = [r for r in rows if r.code in keep]
     if with_patrol and as_of is None:
-        _add_patrol(session, rows, date_from, date_to)
+        _add_patrol(session, rows, date_from, date_to, patrol_buffer_m)
     if level is not None:
         rows = [r for r in rows if r.level == level]
     return Ledger(rows, as_of, date_from, date_to)
 
 
 def _add_patrol(session: Session, rows: list[LedgerRow], date_from: dt.datetime | None,
-                date_to: dt.datetime | None) -> None:  # fmt: skip
+                date_to: dt.datetime | None, buffer_m: float | None) -> None:  # fmt: skip
     """Patrol coverage, length and time for the period (live grids only)."""
     from gridgov.assign.tracks import grid_coverage
 
     start = date_from.date() if date_from else None
     end = (date_to - dt.timedelta(microseconds=1)).date() if date_to else None
-    cov = grid_coverage(session, date_from=start, date_to=end)
+    cov = grid_coverage(session, date_from=start, date_to=end, buffer_m=buffer_m)
     for r in rows:
         c = cov.get(r.grid_id)
         if c is not None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from sqlalchemy.orm import Session
 
-from gridgov.config import Settings, get_settings
+from gridgov.config import BoardSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.print.boardmap import board_map_svg
 from gridgov.print.data import BoardData, board_data
@@ -89,7 +89,7 @@ def _template() -> jinja2.Template:
     return env.get_template("board.html")
 
 
-def duties(settings: Settings, names: dict[str, str]) -> list[str]:
+def duties(settings: BoardSettings, names: dict[str, str]) -> list[str]:
     """The duties lines from the configured template (or the Chinese default), names filled in."""
     path = settings.board_duties_path or TEMPLATES / "duties.txt"
     try:
@@ -119,7 +119,7 @@ def _qr(url: str) -> str:
     return _uri("image/svg+xml", buf.getvalue())
 
 
-def _board_context(data: BoardData, page: PageLayout, settings: Settings) -> dict[str, Any]:
+def _board_context(data: BoardData, page: PageLayout, settings: BoardSettings) -> dict[str, Any]:
     """The template values of one board (its map drawn now)."""
     street, community = data.parent_name("street"), data.parent_name("community")
     names = {"grid": data.name, "community": community or "", "street": street or ""}
@@ -138,14 +138,15 @@ FIT_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
 """Text sizes tried, largest first, until a board fits its page (a long staff list or duties text)."""
 
 
-def _today(settings: Settings, today: dt.date | None) -> dt.date:
+def _today(settings: BoardSettings, today: dt.date | None) -> dt.date:
     return today or dt.datetime.now(ZoneInfo(settings.timezone)).date()
 
 
-def board_html(data: BoardData, page: PageLayout, settings: Settings | None = None, *, today: dt.date | None = None,
-               text_scale: float = 1.0, context: dict[str, Any] | None = None) -> str:  # fmt: skip
+def board_html(data: BoardData, page: PageLayout, settings: BoardSettings | None = None, *,
+               today: dt.date | None = None, text_scale: float = 1.0, context: dict[str, Any] | None = None
+               ) -> str:  # fmt: skip
     """The HTML page of one board (``context``: a prepared board context, to reuse its drawn map)."""
-    settings = settings or get_settings()
+    settings = settings or defaults(BoardSettings)
     day = _today(settings, today)
     ctx = context or _board_context(data, page, settings)
     street = ctx["street"]
@@ -156,7 +157,7 @@ def board_html(data: BoardData, page: PageLayout, settings: Settings | None = No
     )  # fmt: skip
 
 
-def _render(data: BoardData, page: PageLayout, settings: Settings, today: dt.date | None) -> Any:
+def _render(data: BoardData, page: PageLayout, settings: BoardSettings, today: dt.date | None) -> Any:
     """One board as a one-page WeasyPrint document, text shrunk step by step until it fits."""
     import weasyprint
 
@@ -170,7 +171,7 @@ def _render(data: BoardData, page: PageLayout, settings: Settings, today: dt.dat
     raise InvalidInput(f"网格 {data.code} 的公示内容过多，{page.paper} 纸张放不下：请换更大的纸张或精简职责文本")
 
 
-def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: Settings | None = None, *,
+def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: BoardSettings | None = None, *,
                today: dt.date | None = None, progress: Callable[[str], None] | None = None) -> bytes:  # fmt: skip
     """One PDF with a page per board (fonts embedded and subsetted, text searchable).
 
@@ -178,7 +179,7 @@ def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: Settings
     many grids a street has (one WeasyPrint layout at a time)."""
     import pypdfium2
 
-    settings = settings or get_settings()
+    settings = settings or defaults(BoardSettings)
     if len(boards) == 1:
         pdf: bytes = _render(boards[0], page, settings, today).write_pdf()
         if progress is not None:
@@ -240,11 +241,11 @@ def export_boards(
     landscape: bool = False,
     fmt: str = "pdf",
     dpi: int = 300,
-    settings: Settings | None = None,
+    settings: BoardSettings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[bytes]:
     """Boards of the given grids: one PDF with a page per grid, or one PNG per grid."""
-    settings = settings or get_settings()
+    settings = settings or defaults(BoardSettings)
     page = check_options(paper, fmt, dpi, landscape)
     data = [board_data(session, c, with_counts=settings.board_show_counts) for c in codes]
     if not data:

@@ -35,7 +35,8 @@ def import_tracks(
     from gridgov.assign.gpx import import_gpx
 
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run)
+        report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
+                            timezone=settings.timezone)
     return asdict(report)
 
 
@@ -55,7 +56,8 @@ def import_file(
 ) -> Any:
     """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned."""
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run)
+        report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run,
+                                 timezone=settings.timezone)
     if report.refused:
         return refused(report.as_dict())
     return report.as_dict()

@@ -36,7 +36,7 @@ def ledger_json(
     start, end = day_range(date_from, date_to, settings.timezone)
     as_of_at = as_of_moment(as_of, settings.timezone)
     return build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
-                        date_to=end, reader=who).as_dict()  # fmt: skip
+                        date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m).as_dict()  # fmt: skip
 
 
 @router.get("/file", dependencies=[Throttled], summary="下载网格台帐（xlsx / csv）", response_class=FileResponse)
@@ -55,7 +55,7 @@ def ledger_file(
     start, end = day_range(date_from, date_to, settings.timezone)
     as_of_at = as_of_moment(as_of, settings.timezone)
     result = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
-                          date_to=end, reader=who)  # fmt: skip
+                          date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="gridgov-ledger-"))
     path = write_ledger(result, tmp / f"网格台帐.{fmt}")
     media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}[fmt]
