@@ -20,8 +20,12 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from gridgov.ids import id_check_digit
 from gridgov.sample import generate as gen
 from gridgov.sample.generate import SampleSummary, generate
+from gridgov.sample.generate import frame as gen_frame
+from gridgov.sample.generate import households as gen_households
+from gridgov.sample.generate.incidents import INCIDENT_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
 END = date(2026, 10, 31)
@@ -306,7 +310,7 @@ def test_id_numbers(default_run: Run) -> None:
     for i in ids:
         s = sum(int(c) * w for c, w in zip(i[:17], weights, strict=True))
         assert i[17] == "10X98765432"[s % 11], i
-        assert gen.id_check_digit(i[:17]) == i[17]
+        assert id_check_digit(i[:17]) == i[17]
         datetime.strptime(i[6:14], "%Y%m%d")  # valid date
     assert (ids.str[6:10] == p["birth_year"]).all()
     male_digit = ids.str[16].astype(int) % 2 == 1
@@ -350,7 +354,7 @@ def test_incidents(default_run: Run) -> None:
     inc = default_run.csv("incidents.csv")
     assert inc["code"].is_unique
     assert inc["code"].str.fullmatch(r"E\d{12}").all()
-    pairs = {(c, s) for c, s, _, _ in gen._INCIDENT_TYPES}
+    pairs = {(c, s) for c, s, _, _ in INCIDENT_TYPES}
     assert set(zip(inc["category"], inc["subcategory"], strict=True)) <= pairs
     assert {"市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序", "民生服务"} <= set(inc["category"])
     assert set(inc["status"]) <= {"上报", "立案", "派遣", "处置", "核查", "结案"}
@@ -464,8 +468,8 @@ def test_small_run(small_run: Run) -> None:
 
 
 def test_large_scale_skips_people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(gen, "LARGE_SCALE_HOUSEHOLDS", 3000)
-    monkeypatch.setattr(gen, "_CHUNK_HOUSEHOLDS", 1000)
+    monkeypatch.setattr(gen_frame, "LARGE_SCALE_HOUSEHOLDS", 3000)
+    monkeypatch.setattr(gen_households, "_CHUNK_HOUSEHOLDS", 1000)
     s = generate(tmp_path, households=5000, compounds=30)
     assert (s.persons, s.incidents, s.tracks, s.staff) == (0, 0, 0, 0)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -489,8 +493,8 @@ def test_invalid_arguments(tmp_path: Path) -> None:
 
 
 def test_scale_grows_extent() -> None:
-    small, _ = gen._scale(20_000, None)
-    big, _ = gen._scale(10_000_000, 100_000)
+    small, _ = gen_frame.derive_scale(20_000, None)
+    big, _ = gen_frame.derive_scale(10_000_000, 100_000)
     assert small.compounds == 72 and small.communities == 10
     assert big.communities >= math.ceil(100_000 / 999)
     assert big.half_w / small.half_w == pytest.approx(math.sqrt(100_000 / 72))
