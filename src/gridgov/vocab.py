@@ -1,16 +1,131 @@
-"""Words with one home: staff roles in their customary order, and which of them are public.
+"""The vocabulary, in one home: every word gridgov stores or shows, its Chinese label, order and synonyms.
 
-(The consolidation issue moves the other vocabularies here; these are the ones the privacy rule needs.)
+Python imports these, SQL receives them as parameters (or CHECKs built from them in ``db.models``), and the
+browser reads them from ``GET /api/meta``. Each list is a :class:`Vocabulary` (terms in their customary
+order, labels, accepted synonyms), so a later release can load extra terms and synonyms per city from data
+without changing the code that uses them.
 """
 
 from __future__ import annotations
 
-# The order roles are listed in on boards, ledgers and popups (the customary order of 网格 staff lists).
-STAFF_ROLE_ORDER = (
-    "网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "党小组长", "楼栋长",
-)  # fmt: skip
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Terms in their customary order, a label for each (the term itself unless given), and synonyms."""
+
+    name: str
+    label: str
+    terms: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    synonyms: Mapping[str, str] = field(default_factory=dict)  # accepted spelling → term
+
+    def __iter__(self) -> Any:
+        return iter(self.terms)
+
+    def __contains__(self, term: object) -> bool:
+        return term in self.terms
+
+    def label_of(self, term: str) -> str:
+        """The Chinese label of a term."""
+        return self.labels.get(term, term)
+
+    def canonical(self, value: str) -> str | None:
+        """The term a spelling stands for (the term itself or a synonym), or None when unknown."""
+        value = value.strip()
+        return value if value in self.terms else self.synonyms.get(value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for ``/api/meta``."""
+        return {"label": self.label, "terms": [{"term": t, "label": self.label_of(t)} for t in self.terms],
+                "synonyms": dict(self.synonyms)}  # fmt: skip
+
+
+# Grid levels, top down; a level's parent is the one above it.
+GRID_LEVELS = Vocabulary(
+    "levels", "网格层级", ("street", "community", "compound", "building"),
+    labels={"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"},
+    synonyms={"街道": "street", "社区": "community", "楼院": "compound", "小区": "compound", "楼栋": "building"},
+)  # fmt: skip
+LEVELS = GRID_LEVELS.terms
+LEVEL_ZH = dict(GRID_LEVELS.labels)
+PARENT_LEVEL = dict(zip(LEVELS[1:], LEVELS[:-1], strict=True))
+CHILD_LEVEL = dict(zip(LEVELS[:-1], LEVELS[1:], strict=True))
+# Levels an editor token (or any scope) may be given.
+SCOPE_LEVELS = LEVELS[:2]
+# Levels whose Party organisation is sized by membership (党委 / 党总支 / 党支部); below, 党支部 or 党小组.
+ORGANISATION_LEVELS = LEVELS[:2]
+
+# Staff roles on a grid, in the order boards, ledgers and popups list them.
+STAFF_ROLES = Vocabulary(
+    "staff_roles", "网格工作人员角色",
+    ("网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "党小组长", "楼栋长"),
+)  # fmt: skip
+STAFF_ROLE_ORDER = STAFF_ROLES.terms
 # What is public is what the 公示 board shows: the grid's working staff, with names and phones. The Party and
 # building posts (网格党支部书记, 党小组长, 楼栋长) are mostly held by residents: their names and phones are
 # personal data, shown only to roles whose scope covers their grid (as in the Party layer of the grid map).
 PUBLIC_STAFF_ROLES = ("网格长", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员")
+PARTY_STAFF_ROLES = ("网格党支部书记", "党小组长", "楼栋长")
+
+HOUSEHOLD_KINDS = Vocabulary(
+    "household_kinds", "户籍类型", ("常住户", "租房户", "空房户", "底商"),
+    synonyms={"常住": "常住户", "自住": "常住户", "租住": "租房户", "出租": "租房户", "租户": "租房户",
+              "空房": "空房户", "空置": "空房户", "商户": "底商", "商铺": "底商"},
+)  # fmt: skip
+MEMBER_TYPES = Vocabulary(
+    "member_types", "党员类型", ("在职", "离退休", "流动", "下岗失业", "普通居民"),
+    synonyms={"退休": "离退休", "离休": "离退休", "流动党员": "流动", "失业": "下岗失业"},
+)  # fmt: skip
+SEXES = Vocabulary("sexes", "性别", ("男", "女"), synonyms={"男性": "男", "女性": "女"})
+
+INCIDENT_STATUSES = Vocabulary("incident_statuses", "事件状态", ("上报", "立案", "派遣", "处置", "核查", "结案"))
+INCIDENT_CLOSED = "结案"
+INCIDENT_LEVELS = Vocabulary("incident_levels", "处置层级", ("网格", "社区", "街道"))
+
+# Night patrol shifts: start (local time) and length; 下半夜 belongs to the evening's date.
+SHIFTS = Vocabulary("shifts", "巡逻班次", ("上半夜", "下半夜"))
+SHIFT_WINDOWS: dict[str, tuple[dt.time, dt.timedelta]] = {
+    "上半夜": (dt.time(20, 0), dt.timedelta(hours=3, minutes=30)),
+    "下半夜": (dt.time(23, 30), dt.timedelta(hours=6, minutes=30)),
+}
+
+
+def shift_hours(shift: str) -> str:
+    """A shift's hours as people write them, e.g. 上半夜 → 20:00–23:30, 下半夜 → 23:30–次日 06:00."""
+    start, length = SHIFT_WINDOWS[shift]
+    end = dt.datetime.combine(dt.date(2000, 1, 1), start) + length
+    return f"{start:%H:%M}–{'次日 ' if end.date() > dt.date(2000, 1, 1) else ''}{end:%H:%M}"
+
+
+# API token roles, lowest first.
+TOKEN_ROLES = Vocabulary("token_roles", "令牌角色", ("viewer", "editor", "admin"),
+                         labels={"viewer": "只读", "editor": "编辑", "admin": "管理员"})  # fmt: skip
+
+# Topology and code findings.
+FINDING_RULES = Vocabulary(
+    "finding_rules", "校验问题",
+    ("invalid_geometry", "orphan", "duplicate_code", "level_mismatch", "bad_code", "overlap", "gap",
+     "outside_parent", "sliver"),
+    labels={"invalid_geometry": "几何无效", "orphan": "上级网格缺失", "duplicate_code": "编码重复",
+            "level_mismatch": "层级不匹配", "bad_code": "编码不符合规则", "overlap": "同级网格重叠",
+            "gap": "网格间空隙", "outside_parent": "超出上级网格", "sliver": "狭长碎片"},
+)  # fmt: skip
+
+ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, INCIDENT_STATUSES,
+                               INCIDENT_LEVELS, SHIFTS, TOKEN_ROLES, FINDING_RULES)  # fmt: skip
+
+
+def meta() -> dict[str, Any]:
+    """Every vocabulary as JSON (for ``GET /api/meta``), plus the derived level relations and shift hours."""
+    return {
+        "vocabularies": {v.name: v.as_dict() for v in ALL},
+        "parent_level": PARENT_LEVEL,
+        "child_level": CHILD_LEVEL,
+        "public_staff_roles": list(PUBLIC_STAFF_ROLES),
+        "shift_hours": {s: shift_hours(s) for s in SHIFTS},
+    }

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-Level = Literal["street", "community", "compound", "building"]
+from gridgov.vocab import GRID_LEVELS, LEVELS, TOKEN_ROLES, Vocabulary
+
+
+def _known(v: Vocabulary) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in v.terms:
+            raise PydanticCustomError("unknown_term", "未知{label}：{value}（可选 {terms}）",
+                                      {"label": v.label, "value": value, "terms": "、".join(v.terms)})  # fmt: skip
+        return value
+
+    return check
+
+
+# A grid level: one of the vocabulary's levels (documented as an enum in the OpenAPI schema).
+Level = Annotated[str, AfterValidator(_known(GRID_LEVELS)), WithJsonSchema({"type": "string", "enum": list(LEVELS)})]
+TokenRole = Annotated[
+    str, AfterValidator(_known(TOKEN_ROLES)), WithJsonSchema({"type": "string", "enum": list(TOKEN_ROLES)})
+]
 
 
 class GridCreate(BaseModel):
@@ -142,7 +161,7 @@ class TokenCreate(BaseModel):
     """A new API token."""
 
     name: str = Field(min_length=1, max_length=100)
-    role: Literal["admin", "editor", "viewer"]
+    role: TokenRole
     scope_code: str | None = Field(default=None, description="街道或社区编码（编辑令牌必填）")
     days: int | None = Field(default=None, ge=1, le=3650)
 
@@ -177,3 +196,28 @@ class ErrorPublic(BaseModel):
         examples=["NotFound"],
     )
     details: Any = Field(description="结构化细节（如 422 的逐项校验错误 loc/msg/type），没有时为 null")
+
+
+class TermPublic(BaseModel):
+    """One term of a vocabulary and its Chinese label."""
+
+    term: str
+    label: str
+
+
+class VocabularyPublic(BaseModel):
+    """A vocabulary: its terms in order, and the synonyms accepted for them (spelling → term)."""
+
+    label: str
+    terms: list[TermPublic]
+    synonyms: dict[str, str]
+
+
+class MetaPublic(BaseModel):
+    """Every vocabulary, the level relations and the shift hours."""
+
+    vocabularies: dict[str, VocabularyPublic]
+    parent_level: dict[str, str]
+    child_level: dict[str, str]
+    public_staff_roles: list[str]
+    shift_hours: dict[str, str]

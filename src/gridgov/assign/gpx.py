@@ -34,19 +34,15 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
 from gridgov.auth.scope import Actor, Touches, authorize
-from gridgov.db.models import SHIFTS
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.vocab import SHIFT_WINDOWS, SHIFTS
 
 # China's extent with a margin: fixes outside are GPS glitches (0, 0) or swapped latitude/longitude.
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
-SHIFT_WINDOWS = {
-    "上半夜": (dt.time(20, 0), dt.timedelta(hours=3, minutes=30)),
-    "下半夜": (dt.time(23, 30), dt.timedelta(hours=6, minutes=30)),
-}
-NAME_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:\s*(上半夜|下半夜))?")
+NAME_RE = re.compile(rf"^\s*(\d{{4}}-\d{{2}}-\d{{2}})(?:\s*({'|'.join(SHIFTS)}))?")
 MAX_REASONS_PER_TRACK = 5
 MAX_REASONS_SHOWN = 20
 

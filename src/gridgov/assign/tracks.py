@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from gridgov.config import PatrolSettings, defaults
 from gridgov.db import sql
 from gridgov.db.engine import local_settings
-from gridgov.db.models import LEVELS
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import metric_epsg
+from gridgov.vocab import LEVELS
 
 DEFAULT_LON = 108.0
 MAX_BUFFER_M = 1000.0

@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.errors import Forbidden, NotFound
+from gridgov.vocab import TOKEN_ROLES
 
 Action = Literal["read", "write", "admin"]
-ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
-ROLE_ZH = {"viewer": "只读", "editor": "编辑", "admin": "管理员"}
+ROLE_RANK = {role: rank for rank, role in enumerate(TOKEN_ROLES)}
 NEEDS = {"read": "viewer", "write": "editor", "admin": "admin"}
 DEFAULT_TOLERANCE_M = 0.5
 
@@ -95,7 +95,8 @@ def require_role(actor: Actor, action: Action) -> None:
     """Raise ``Forbidden`` unless the actor's role allows ``action`` at all (scope is checked by ``authorize``)."""
     need = NEEDS[action]
     if ROLE_RANK.get(actor.role, -1) < ROLE_RANK[need]:
-        raise Forbidden(f"权限不足：此操作需要「{ROLE_ZH[need]}」角色，当前为「{ROLE_ZH.get(actor.role, actor.role)}」")
+        raise Forbidden(f"权限不足：此操作需要「{TOKEN_ROLES.label_of(need)}」角色，"
+                        f"当前为「{TOKEN_ROLES.label_of(actor.role)}」")
 
 
 def authorize(

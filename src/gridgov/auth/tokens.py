@@ -13,8 +13,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, authorize
-from gridgov.db.models import TOKEN_ROLES, ApiToken, Grid
+from gridgov.db.models import ApiToken, Grid
 from gridgov.errors import InvalidInput, NotFound, Unauthenticated
+from gridgov.vocab import LEVEL_ZH, SCOPE_LEVELS, TOKEN_ROLES
 
 TOKEN_PREFIX = "ggv_"
 
@@ -36,8 +37,8 @@ def create_token(
         grid = session.scalar(select(Grid).where(Grid.code == scope_code, Grid.valid_to.is_(None)))
         if grid is None:
             raise NotFound(f"网格不存在：{scope_code}")
-        if grid.level not in ("street", "community"):
-            raise InvalidInput("令牌范围只能是街道或社区网格")
+        if grid.level not in SCOPE_LEVELS:
+            raise InvalidInput(f"令牌范围只能是{'或'.join(LEVEL_ZH[v] for v in SCOPE_LEVELS)}网格")
         scope_id = grid.id
     elif role == "editor":
         raise InvalidInput("编辑令牌必须指定范围（街道或社区编码）")

@@ -48,8 +48,8 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
     """重新把楼栋、户、事件分配到网格，并打印分配与未分配数量。"""
     from gridgov.assign.points import assign_all
     from gridgov.auth.scope import authorize
-    from gridgov.db.models import LEVEL_ZH
     from gridgov.ledger.counts import level_counts
+    from gridgov.vocab import LEVEL_ZH
 
     with acting() as (s, actor):
         authorize(s, actor, "write", anywhere=True)

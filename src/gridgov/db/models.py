@@ -32,29 +32,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from gridgov import vocab
+
 SRID = 4326
 
-LEVELS = ("street", "community", "compound", "building")
-LEVEL_ZH = {"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"}
-PARENT_LEVEL = {"community": "street", "compound": "community", "building": "compound"}
-ROLES = (
-    "网格长",
-    "网格员",
-    "网格党支部书记",
-    "网格警员",
-    "网格消防员",
-    "环境管理员",
-    "楼栋长",
-    "党小组长",
-    "网格督导员",
-)
-HOUSEHOLD_KINDS = ("常住户", "租房户", "空房户", "底商")
-MEMBER_TYPES = ("在职", "离退休", "流动", "下岗失业", "普通居民")
-SEXES = ("男", "女")
-INCIDENT_STATUSES = ("上报", "立案", "派遣", "处置", "核查", "结案")
-INCIDENT_LEVELS = ("网格", "社区", "街道")
-SHIFTS = ("上半夜", "下半夜")
-TOKEN_ROLES = ("admin", "editor", "viewer")
+# The words stored in CHECKed columns come from the vocabulary (one home: gridgov.vocab).
+LEVELS = vocab.LEVELS
+ROLES = vocab.STAFF_ROLES.terms
+HOUSEHOLD_KINDS = vocab.HOUSEHOLD_KINDS.terms
+MEMBER_TYPES = vocab.MEMBER_TYPES.terms
+SEXES = vocab.SEXES.terms
+INCIDENT_STATUSES = vocab.INCIDENT_STATUSES.terms
+INCIDENT_LEVELS = vocab.INCIDENT_LEVELS.terms
+SHIFTS = vocab.SHIFTS.terms
+TOKEN_ROLES = vocab.TOKEN_ROLES.terms
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:

@@ -29,11 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.grids.findings import GridInput
-
-# Same values as gridgov.db.models (kept here so this module needs no database imports).
-LEVELS = ("street", "community", "compound", "building")
-LEVEL_ZH = {"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"}
-PARENT_LEVEL = {"community": "street", "compound": "community", "building": "compound"}
+from gridgov.vocab import LEVEL_ZH, LEVELS
 
 _DIGITS = re.compile(r"[0-9]+")
 _PARENT = "{parent}"

@@ -8,22 +8,14 @@ from typing import Any
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from gridgov.vocab import FINDING_RULES
+
 # Rules that refuse a whole import; the rest are stored and shown, and staff fix them later.
 HARD_RULES = frozenset({"invalid_geometry", "orphan", "duplicate_code", "level_mismatch"})
 TOPOLOGY_RULES = frozenset({"overlap", "gap", "outside_parent", "sliver"})
 ALL_RULES = HARD_RULES | TOPOLOGY_RULES | {"bad_code"}
 
-RULE_ZH = {
-    "invalid_geometry": "几何无效",
-    "orphan": "上级网格缺失",
-    "duplicate_code": "编码重复",
-    "level_mismatch": "层级不匹配",
-    "bad_code": "编码不符合规则",
-    "overlap": "同级网格重叠",
-    "gap": "网格间空隙",
-    "outside_parent": "超出上级网格",
-    "sliver": "狭长碎片",
-}
+RULE_ZH = dict(FINDING_RULES.labels)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from gridgov.assign.points import reassign_area
 from gridgov.auth.scope import Actor, authorize
 from gridgov.config import GridSettings, defaults
 from gridgov.db.locks import writers_lock
-from gridgov.db.models import LEVELS
 from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, store_findings
 from gridgov.grids.findings import Finding
 from gridgov.grids.io import read_grid_file
 from gridgov.grids.service import touches_of_change
+from gridgov.vocab import LEVELS
 
 
 @dataclass

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, aliased
 from gridgov.assign.points import reassign_area
 from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
 from gridgov.db.locks import writers_lock
-from gridgov.db.models import LEVELS, PARENT_LEVEL, Grid
+from gridgov.db.models import Grid
 from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from gridgov.geo.checks import MAX_GRID_VERTICES, as_multipolygon
 from gridgov.grids.codes import CodeScheme, next_code
+from gridgov.vocab import LEVELS, PARENT_LEVEL
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgov.geo.checks import MAX_GRID_VERTICES, geometry_problem, repaired_polygon
 from gridgov.geo.crs import MetricFrame, lonlat_of
-from gridgov.grids.codes import DEFAULT_SCHEME, LEVEL_ZH, LEVELS, PARENT_LEVEL, CodeScheme, check_code
+from gridgov.grids.codes import DEFAULT_SCHEME, CodeScheme, check_code
 from gridgov.grids.findings import RULE_ZH, Finding, GridInput
+from gridgov.vocab import LEVEL_ZH, LEVELS, PARENT_LEVEL
 
 __all__ = ["validate"]
 

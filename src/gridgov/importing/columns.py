@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gridgov.db.models import HOUSEHOLD_KINDS, INCIDENT_LEVELS, INCIDENT_STATUSES, MEMBER_TYPES, ROLES, SEXES
+from gridgov.vocab import (
+    HOUSEHOLD_KINDS,
+    INCIDENT_LEVELS,
+    INCIDENT_STATUSES,
+    MEMBER_TYPES,
+    SEXES,
+    STAFF_ROLES,
+    Vocabulary,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +25,11 @@ class Column:
     aliases: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()  # accepted spellings → canonical value
+
+
+def _words(v: Vocabulary) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """A vocabulary's terms and synonyms, as an enum column takes them."""
+    return v.terms, tuple(v.synonyms.items())
 
 
 LON = Column("lon", "float", aliases=("经度", "longitude", "lng", "x"))
@@ -32,24 +45,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         CODE,
         ADDRESS,
         Column("building_code", aliases=("楼栋编码", "楼栋编号", "所属楼栋")),
-        Column(
-            "kind",
-            "enum",
-            True,
-            ("户籍类型", "户类型", "住户类型", "类型"),
-            HOUSEHOLD_KINDS,
-            (
-                ("常住", "常住户"),
-                ("自住", "常住户"),
-                ("租住", "租房户"),
-                ("出租", "租房户"),
-                ("租户", "租房户"),
-                ("空房", "空房户"),
-                ("空置", "空房户"),
-                ("商户", "底商"),
-                ("商铺", "底商"),
-            ),
-        ),
+        Column("kind", "enum", True, ("户籍类型", "户类型", "住户类型", "类型"), *_words(HOUSEHOLD_KINDS)),
         LON,
         LAT,
     ),
@@ -65,20 +61,14 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         CODE,
         Column("household_code", required=True, aliases=("户编码", "户编号", "所属户")),
         Column("name", required=True, aliases=("姓名",)),
-        Column("sex", "enum", aliases=("性别",), values=SEXES, synonyms=(("男性", "男"), ("女性", "女"))),
+        Column("sex", "enum", False, ("性别",), *_words(SEXES)),
         Column("birth_year", "int", aliases=("出生年份", "出生年")),
         Column("phone", aliases=("电话", "手机", "手机号", "联系电话")),
         Column("id_number", aliases=("身份证号", "身份证号码", "公民身份号码")),
         Column("is_resident_rep", "bool", aliases=("是否居民代表", "居民代表")),
         Column("is_volunteer", "bool", aliases=("是否志愿者", "志愿者")),
         Column("is_party_member", "bool", aliases=("是否党员", "党员")),
-        Column(
-            "member_type",
-            "enum",
-            aliases=("党员类型", "人员类别", "党员类别"),
-            values=MEMBER_TYPES,
-            synonyms=(("退休", "离退休"), ("离休", "离退休"), ("流动党员", "流动"), ("失业", "下岗失业")),
-        ),
+        Column("member_type", "enum", False, ("党员类型", "人员类别", "党员类别"), *_words(MEMBER_TYPES)),
         Column("tags", aliases=("标签", "特殊人群")),
     ),
     "incidents": (
@@ -89,8 +79,8 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         LON,
         LAT,
         Column("reported_at", "datetime", True, ("上报时间", "发生时间", "时间")),
-        Column("status", "enum", aliases=("状态", "处置状态"), values=INCIDENT_STATUSES),
-        Column("level", "enum", aliases=("级别", "处置级别"), values=INCIDENT_LEVELS),
+        Column("status", "enum", False, ("状态", "处置状态"), *_words(INCIDENT_STATUSES)),
+        Column("level", "enum", False, ("级别", "处置级别"), *_words(INCIDENT_LEVELS)),
         Column("source", aliases=("来源", "事件来源")),
     ),
     "staff": (
@@ -98,7 +88,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         Column("name", required=True, aliases=("姓名",)),
         Column("phone", aliases=("电话", "手机", "联系电话")),
         Column("grid_code", required=True, aliases=("网格编码", "所属网格")),
-        Column("role", "enum", True, ("角色", "职务", "岗位"), ROLES),
+        Column("role", "enum", True, ("角色", "职务", "岗位"), *_words(STAFF_ROLES)),
     ),
 }
 

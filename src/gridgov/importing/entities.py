@@ -32,6 +32,7 @@ from gridgov.ids import id_check_digit
 from gridgov.importing.columns import BOOL_FALSE, BOOL_TRUE, ENTITIES, SPATIAL, Column
 from gridgov.importing.read import Table, read_table
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES
 
 TABLES = {"households": "household", "buildings": "building", "persons": "person", "incidents": "incident",
           "staff": "staff"}  # fmt: skip
@@ -307,7 +308,8 @@ MOVE = {
     "incidents": f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
                                           level, source, grid_id)
         SELECT s.id, s.code, s.category, s.subcategory, s.description, s.geom, s.reported_at,
-               coalesce(s.status, '上报'), coalesce(s.level, '网格'), s.source, m.gid
+               coalesce(s.status, '{INCIDENT_STATUSES.terms[0]}'), coalesce(s.level, '{INCIDENT_LEVELS.terms[0]}'),
+               s.source, m.gid
           FROM stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
 }
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import xlsxwriter
 
-from gridgov.db.models import LEVEL_ZH, LEVELS
 from gridgov.errors import InvalidInput
 from gridgov.ledger.report import HEADERS, Ledger
+from gridgov.vocab import LEVEL_ZH, LEVELS
 
 TEXT_KEYS = ("code", "name", "level_zh", "parent_code", "party_org", "incidents_by_category_text", "staff")
 

@@ -17,10 +17,18 @@ from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, personal_reach
 from gridgov.db import sql
-from gridgov.db.models import LEVEL_ZH, LEVELS
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import subtree_codes
-from gridgov.vocab import PUBLIC_STAFF_ROLES, STAFF_ROLE_ORDER
+from gridgov.vocab import (
+    HOUSEHOLD_KINDS,
+    INCIDENT_CLOSED,
+    LEVEL_ZH,
+    LEVELS,
+    MEMBER_TYPES,
+    ORGANISATION_LEVELS,
+    PUBLIC_STAFF_ROLES,
+    STAFF_ROLE_ORDER,
+)
 
 # English key → Chinese header, in sheet order.
 HEADERS: dict[str, str] = {
@@ -29,17 +37,11 @@ HEADERS: dict[str, str] = {
     "level_zh": "层级",
     "parent_code": "上级编码",
     "households": "户数",
-    "hh_resident": "常住户",
-    "hh_rented": "租房户",
-    "hh_vacant": "空房户",
-    "hh_shop": "底商",
+    **dict(zip(("hh_resident", "hh_rented", "hh_vacant", "hh_shop"), HOUSEHOLD_KINDS, strict=True)),
     "persons": "人数",
     "party_members": "党员数",
-    "pm_employed": "在职党员",
-    "pm_retired": "离退休党员",
-    "pm_mobile": "流动党员",
-    "pm_unemployed": "下岗失业党员",
-    "pm_resident": "普通居民党员",
+    **{k: f"{t}党员" for k, t in zip(("pm_employed", "pm_retired", "pm_mobile", "pm_unemployed", "pm_resident"),
+                                     MEMBER_TYPES, strict=True)},
     "party_org": "党组织",
     "resident_reps": "居民代表数",
     "volunteers": "志愿者数",
@@ -93,7 +95,7 @@ class LedgerRow:
     @property
     def party_org(self) -> str:
         """The Party organisation a grid of this size usually has (党委 > 100, 党总支 ≥ 50, else 党支部)."""
-        if self.level not in ("street", "community"):
+        if self.level not in ORGANISATION_LEVELS:
             return "党支部" if self.party_members >= 3 else ("党小组" if self.party_members else "")
         if self.party_members > 100:
             return "党委"
@@ -162,9 +164,10 @@ def build_ledger(
             used = {k: v for k, v in params.items() if f":{k}" in stmt}
             session.execute(text(stmt), used)
     everywhere, scope_id = personal_reach(reader)
-    roster = {"role_order": list(STAFF_ROLE_ORDER), "public_roles": list(PUBLIC_STAFF_ROLES),
-              "personal_all": everywhere, "personal_scope": scope_id}  # fmt: skip
-    rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), roster).mappings()]
+    words = {"role_order": list(STAFF_ROLE_ORDER), "public_roles": list(PUBLIC_STAFF_ROLES),
+             "personal_all": everywhere, "personal_scope": scope_id, "hh_kinds": list(HOUSEHOLD_KINDS),
+             "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED}  # fmt: skip
+    rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), words).mappings()]
     if parent is not None:
         keep = subtree_codes(rows, parent)
         if parent not in keep or not any(r.code == parent for r in rows):

@@ -21,19 +21,10 @@
   var VALIDATE_DELAY_MS = 300;
   var SNAP_DISTANCE_PX = 20;
 
-  var LEVEL_ZH = { street: '街道', community: '社区', compound: '楼院', building: '楼栋' };
-  var CHILD_LEVEL = { street: 'community', community: 'compound', compound: 'building' };
-  var RULE_ZH = {
-    invalid_geometry: '几何无效',
-    orphan: '上级网格缺失',
-    duplicate_code: '编码重复',
-    level_mismatch: '层级不匹配',
-    bad_code: '编码不符合规则',
-    overlap: '同级网格重叠',
-    gap: '网格间空隙',
-    outside_parent: '超出上级网格',
-    sliver: '狭长碎片'
-  };
+  // The vocabulary (level names, child levels, finding rules) comes from the server: GET api/meta.
+  var LEVEL_ZH = {};
+  var CHILD_LEVEL = {};
+  var RULE_ZH = {};
 
   // Geoman ships an incomplete 'zh' table (it falls back to English for the rest): complete it, and
   // name the tools after what they do to grids.
@@ -953,7 +944,26 @@
     }
   });
 
+  /** Fill the vocabulary from the server (api/meta): one source for Python, SQL and this page. */
+  function loadMeta() {
+    return api('GET', 'api/meta').then(function (res) {
+      if (!res.ok) {
+        setStatus('error', '无法加载词表：' + reason(res));
+        return false;
+      }
+      var v = res.data.vocabularies;
+      v.levels.terms.forEach(function (t) { LEVEL_ZH[t.term] = t.label; });
+      v.finding_rules.terms.forEach(function (t) { RULE_ZH[t.term] = t.label; });
+      Object.keys(res.data.child_level).forEach(function (k) { CHILD_LEVEL[k] = res.data.child_level[k]; });
+      return true;
+    });
+  }
+
   function main() {
+    return loadMeta().then(start);
+  }
+
+  function start() {
     initPanel();
     renderSelection();
     if (!state.parentCode) {

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gridgov.api.dependencies import SessionDep, SettingsDep
+from gridgov.errors import NotFound
 from gridgov.grids import service
+from gridgov.vocab import LEVEL_ZH, LEVELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,8 +39,8 @@ def index(session: SessionDep, settings: SettingsDep) -> str:
         or "<li>暂无</li>"
     )
     rows = "".join(
-        f"<tr><td>{html.escape(g.code)}</td><td>{html.escape(g.name)}</td><td>{g.level}</td></tr>"
-        for lvl in ("street", "community")
+        f"<tr><td>{html.escape(g.code)}</td><td>{html.escape(g.name)}</td><td>{LEVEL_ZH[g.level]}</td></tr>"
+        for lvl in LEVELS[:2]
         for g in service.list_grids(session, level=lvl, with_geometry=False)
     )
     return PAGE.format(maps=items, rows=rows)
@@ -50,5 +52,5 @@ def generated_map(path: str, settings: SettingsDep) -> FileResponse:
     root = settings.maps_dir.resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():
-        raise HTTPException(status_code=404, detail="地图不存在")
+        raise NotFound(f"地图文件不存在：{path}")
     return FileResponse(Path(target))

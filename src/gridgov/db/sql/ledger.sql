@@ -1,24 +1,26 @@
 -- The ledger (网格台帐) of every ledger grid: entities counted at their leaf and rolled up through the
 -- hierarchy (each grid is its own ancestor), so a parent always equals the sum of its children.
+-- The words come as parameters from gridgov.vocab: :hh_kinds and :member_types in vocabulary order (the
+-- ledger's columns hh_resident … hh_shop and pm_employed … pm_resident follow that order), :closed.
 WITH RECURSIVE anc(leaf, anc) AS (
     SELECT gid, gid FROM ledger_grid
     UNION ALL
     SELECT a.leaf, l.parent_gid FROM anc a JOIN ledger_grid l ON l.gid = a.anc WHERE l.parent_gid IS NOT NULL
 ), hh AS (
     SELECT gid, count(*) AS households,
-           count(*) FILTER (WHERE kind = '常住户') AS hh_resident,
-           count(*) FILTER (WHERE kind = '租房户') AS hh_rented,
-           count(*) FILTER (WHERE kind = '空房户') AS hh_vacant,
-           count(*) FILTER (WHERE kind = '底商') AS hh_shop
+           count(*) FILTER (WHERE kind = (CAST(:hh_kinds AS text[]))[1]) AS hh_resident,
+           count(*) FILTER (WHERE kind = (CAST(:hh_kinds AS text[]))[2]) AS hh_rented,
+           count(*) FILTER (WHERE kind = (CAST(:hh_kinds AS text[]))[3]) AS hh_vacant,
+           count(*) FILTER (WHERE kind = (CAST(:hh_kinds AS text[]))[4]) AS hh_shop
       FROM ledger_hh WHERE gid IS NOT NULL GROUP BY gid
 ), pp AS (
     SELECT h.gid, count(*) AS persons,
            count(*) FILTER (WHERE p.is_party_member) AS party_members,
-           count(*) FILTER (WHERE p.member_type = '在职') AS pm_employed,
-           count(*) FILTER (WHERE p.member_type = '离退休') AS pm_retired,
-           count(*) FILTER (WHERE p.member_type = '流动') AS pm_mobile,
-           count(*) FILTER (WHERE p.member_type = '下岗失业') AS pm_unemployed,
-           count(*) FILTER (WHERE p.member_type = '普通居民') AS pm_resident,
+           count(*) FILTER (WHERE p.member_type = (CAST(:member_types AS text[]))[1]) AS pm_employed,
+           count(*) FILTER (WHERE p.member_type = (CAST(:member_types AS text[]))[2]) AS pm_retired,
+           count(*) FILTER (WHERE p.member_type = (CAST(:member_types AS text[]))[3]) AS pm_mobile,
+           count(*) FILTER (WHERE p.member_type = (CAST(:member_types AS text[]))[4]) AS pm_unemployed,
+           count(*) FILTER (WHERE p.member_type = (CAST(:member_types AS text[]))[5]) AS pm_resident,
            count(*) FILTER (WHERE p.is_resident_rep) AS resident_reps,
            count(*) FILTER (WHERE p.is_volunteer) AS volunteers,
            count(*) FILTER (WHERE p.is_volunteer AND p.is_party_member) AS party_volunteers
@@ -27,8 +29,8 @@ WITH RECURSIVE anc(leaf, anc) AS (
 ), bb AS (
     SELECT gid, count(*) AS buildings FROM ledger_bd WHERE gid IS NOT NULL GROUP BY gid
 ), ev AS (
-    SELECT gid, count(*) FILTER (WHERE status <> '结案') AS incidents_open,
-           count(*) FILTER (WHERE status = '结案') AS incidents_closed
+    SELECT gid, count(*) FILTER (WHERE status <> :closed) AS incidents_open,
+           count(*) FILTER (WHERE status = :closed) AS incidents_closed
       FROM ledger_ev WHERE gid IS NOT NULL GROUP BY gid
 ), leaf_totals AS (
     SELECT l.gid,
