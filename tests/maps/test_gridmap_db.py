@@ -25,8 +25,8 @@ from gridgov.config import Settings
 from gridgov.errors import InvalidInput
 from gridgov.maps.assets import external_urls
 from gridgov.maps.basemap import basemap
-from gridgov.maps.data import grid_frame
 from gridgov.maps.gridmap import HOUSEHOLD_COLOURS, grid_map, grid_map_from_db
+from gridgov.maps.gridmap_data import grid_frame
 
 from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, open_page, serve
 from tests.db.test_embedded import run_cli

@@ -23,8 +23,8 @@ from gridgov.assign.tracks import track_grid_stats
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, MetricFrame, from_wgs84
 from gridgov.maps import external_urls, save_offline
-from gridgov.maps.base import TitleLegend
 from gridgov.maps.basemap import Basemap
+from gridgov.maps.elements import TitleLegend
 from gridgov.maps.patrol import arrow_marks, patrol_map
 
 from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page

@@ -1,4 +1,5 @@
-"""Scaffolding shared by every gridgov map: the folium map, title, legend, scale, tools and formatting."""
+"""Scaffolding shared by every gridgov map: the folium map with its tools, legend swatches and number formatting
+(the title and legend element is :class:`gridgov.maps.elements.TitleLegend`)."""
 
 from __future__ import annotations
 
@@ -9,69 +10,8 @@ from typing import Any
 
 import folium
 import folium.plugins
-from branca.element import MacroElement
-from folium.template import Template
 
 from gridgov.maps.basemap import Basemap, add_basemap
-
-LABEL_FONTS = (
-    '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
-    '"WenQuanYi Micro Hei", "SimHei", sans-serif'
-)
-"""CSS font stack for every text on a map (Noto CJK is what the set-up command installs)."""
-
-
-class TitleLegend(MacroElement):
-    """Title centred at the top, a legend control, a metric scale bar; all stay visible in full screen."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-            .gridgov-title {
-                position: absolute; top: 10px; left: 50%; transform: translateX(-50%); z-index: 1000;
-                padding: 6px 16px; background: rgba(255, 255, 255, 0.92); border-radius: 4px;
-                box-shadow: 0 1px 5px rgba(0, 0, 0, 0.4); font: bold 18px/1.4 {{ this.fonts }};
-                color: #212529; pointer-events: none; white-space: nowrap;
-            }
-            .gridgov-title small { font-weight: normal; font-size: 13px; color: #495057; }
-            .gridgov-legend {
-                padding: 8px 12px; background: rgba(255, 255, 255, 0.92); border-radius: 4px;
-                box-shadow: 0 1px 5px rgba(0, 0, 0, 0.4); font: 13px/1.6 {{ this.fonts }}; color: #212529;
-                max-height: 45vh; overflow-y: auto;
-            }
-            .gridgov-legend-title { font-weight: bold; margin-bottom: 2px; }
-            .gridgov-legend-row { display: flex; align-items: center; gap: 8px; }
-            .gridgov-swatch { display: inline-block; width: 26px; height: 14px; box-sizing: border-box; }
-            .leaflet-container, .leaflet-popup-content, .leaflet-control-layers { font-family: {{ this.fonts }}; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var title = L.DomUtil.create("div", "gridgov-title", map.getContainer());
-            title.innerHTML = {{ this.title_html|tojson }};
-            var legend = L.control({position: "bottomright"});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "gridgov-legend");
-                div.innerHTML = {{ this.legend_html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo(map);
-            L.control.scale({position: "bottomleft", metric: true, imperial: false, maxWidth: 150}).addTo(map);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, title: str, legend_html: str, subtitle: str | None = None) -> None:
-        super().__init__()
-        self._name = "GridTitleLegend"
-        self.fonts = LABEL_FONTS
-        self.title_html = html.escape(title) + (f"<br><small>{html.escape(subtitle)}</small>" if subtitle else "")
-        self.legend_html = legend_html
 
 
 def swatch(style: dict[str, Any]) -> str:

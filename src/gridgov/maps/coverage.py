@@ -10,7 +10,6 @@ import datetime as dt
 import html
 import math
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,22 +18,19 @@ import folium.plugins
 import numpy as np
 import shapely
 from branca.colormap import LinearColormap
-from branca.element import MacroElement
-from folium.template import Template
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import Coverage, grid_coverage
 from gridgov.config import get_settings
-from gridgov.errors import InvalidInput, NotFound
-from gridgov.grids.service import GridRecord, leaves, list_grids, subtree
-from gridgov.maps.base import LABEL_FONTS, TitleLegend, fmt_count, legend_html, line_swatch, new_map, swatch
+from gridgov.errors import InvalidInput
+from gridgov.grids.service import GridRecord
+from gridgov.maps import coverage_data as data
+from gridgov.maps.base import fmt_count, legend_html, line_swatch, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
+from gridgov.maps.coverage_data import WEEKLY_AFTER_DAYS, Heat
+from gridgov.maps.elements import HeatCategoryFilter, TitleLegend
 
 __all__ = ["WEEKLY_AFTER_DAYS", "coverage_map"]
-
-WEEKLY_AFTER_DAYS = 120
-"""Periods longer than this many days get one heatmap frame per week instead of per day."""
 
 LEVEL_NAMES = {"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"}
 _LEVEL_ORDER = {lv: k for k, lv in enumerate(LEVEL_NAMES)}
@@ -49,103 +45,6 @@ _OUTLINE_STYLES: dict[str, dict[str, Any]] = {
 }
 _OUTLINE_DEFAULT: dict[str, Any] = {"color": "#495057", "weight": 1, "opacity": 0.8, "fill": False}
 
-_INCIDENTS_SQL = """
-SELECT ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.category,
-       CAST(i.reported_at AT TIME ZONE CAST(:tz AS text) AS date) AS day
-  FROM incident i
- WHERE i.grid_id = ANY (CAST(:grid_ids AS bigint[]))
-   AND (CAST(:date_from AS date) IS NULL
-        OR i.reported_at >= CAST(:date_from AS date)::timestamp AT TIME ZONE CAST(:tz AS text))
-   AND (CAST(:date_to AS date) IS NULL
-        OR i.reported_at < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE CAST(:tz AS text))
-"""
-"""Incidents of the selected leaves reported in [date_from, date_to] (local days); only what the map shows."""
-
-
-@dataclass(frozen=True)
-class _Heat:
-    """Heatmap frames: labels, points [lat, lon] per frame, category index per point, category names."""
-
-    labels: list[str]
-    frames: list[list[list[float]]]
-    cats: list[list[int]]
-    categories: list[str]
-    total: int
-    weekly: bool
-
-
-class _CategoryFilter(MacroElement):
-    """A「事件类别」select (Leaflet control) swapping the HeatMapWithTime layer's per-frame data."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-            .gridgov-category { padding: 6px 10px; background: rgba(255, 255, 255, 0.92); border-radius: 4px;
-                box-shadow: 0 1px 5px rgba(0, 0, 0, 0.4); font: 13px/1.6 {{ this.fonts }}; color: #212529; }
-            .gridgov-category select { font: 13px {{ this.fonts }}; margin-left: 4px; }
-            .legend.leaflet-control { background: rgba(255, 255, 255, 0.92); border-radius: 4px;
-                box-shadow: 0 1px 5px rgba(0, 0, 0, 0.4); font-family: {{ this.fonts }}; }
-            /* branca draws its colour bar as 500 sub-pixel rects: anti-aliasing would wash the colours out */
-            .legend.leaflet-control rect { shape-rendering: crispEdges; }
-            /* its caption is drawn over the bar's lower edge: move it down a little */
-            .legend.leaflet-control { padding-bottom: 4px; }
-            .legend.leaflet-control svg { overflow: visible; }
-            .legend.leaflet-control .caption { transform: translateY(4px); }
-            .leaflet-control-timecontrol.timecontrol-date { font-family: {{ this.fonts }}; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this.map_name }};
-            var layer = {{ this.layer_name }};
-            var categories = {{ this.categories|tojson }};
-            var cats = {{ this.cats|tojson }};
-            var all = layer.data;
-            // Leaflet puts the grids' canvas at z-index 100, which would hide the heat under the fills: lift the
-            // heat above it, and let clicks through to the grids' popups
-            layer._baseLayer._el.style.zIndex = 200;
-            layer._baseLayer._el.style.pointerEvents = "none";
-            function select(k) {
-                layer.data = k < 0 ? all : all.map(function (frame, t) {
-                    return frame.filter(function (_p, i) { return cats[t][i] === k; });
-                });
-                layer.category = k;
-                layer._getDataForTime(map.timeDimension.getCurrentTime());
-            }
-            var control = L.control({position: "topright"});
-            control.onAdd = function () {
-                var div = L.DomUtil.create("div", "gridgov-category leaflet-control");
-                var label = L.DomUtil.create("label", "", div);
-                label.appendChild(document.createTextNode("事件类别："));
-                var sel = L.DomUtil.create("select", "gridgov-category-select", label);
-                var options = [["-1", "全部"]].concat(categories.map(function (c, k) { return [String(k), c]; }));
-                options.forEach(function (o) {
-                    var opt = document.createElement("option");
-                    opt.value = o[0];
-                    opt.textContent = o[1];
-                    sel.appendChild(opt);
-                });
-                L.DomEvent.on(sel, "change", function () { select(parseInt(sel.value, 10)); });
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            control.addTo(map);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, layer_name: str, categories: list[str], cats: list[list[int]]) -> None:
-        super().__init__()
-        self._name = "IncidentCategoryFilter"
-        self.map_name = map_name
-        self.layer_name = layer_name
-        self.categories = categories
-        self.cats = cats
-        self.fonts = LABEL_FONTS
-
 
 def _check_threshold(threshold: float | None) -> float:
     """The threshold (default: settings), a ratio in 0..1."""
@@ -159,51 +58,18 @@ def _check_threshold(threshold: float | None) -> float:
     return ratio
 
 
-def _area(session: Session, parent_code: str | None) -> tuple[list[GridRecord], list[GridRecord], str | None]:
-    """Leaves (live grids without live children) under ``parent_code``, the subtree's other grids, its name."""
-    grids = subtree(list_grids(session), parent_code)
-    leaf = leaves(grids)
-    codes = {g.code for g in leaf}
-    parent_name = next(g.name for g in grids if g.code == parent_code) if parent_code is not None else None
-    return leaf, [g for g in grids if g.code not in codes], parent_name
-
-
 def _heat(
     session: Session,
     leaf_ids: list[int],
     date_from: dt.date | None,
     date_to: dt.date | None,
     bm: Basemap | None,
-) -> _Heat:
+) -> Heat:
     """Heatmap frames of the incidents of the leaves in the period (one query), per day or per week."""
     tz = get_settings().timezone
-    rows = session.execute(
-        text(_INCIDENTS_SQL), {"tz": tz, "grid_ids": leaf_ids, "date_from": date_from, "date_to": date_to}
-    ).all()
-    days = [r.day for r in rows]
-    start = date_from or (min(days) if days else date_to or dt.datetime.now(ZoneInfo(tz)).date())
-    end = date_to or (max(days) if days else start)
-    end = max(start, end)
-    weekly = (end - start).days + 1 > WEEKLY_AFTER_DAYS
-    step = 7 if weekly else 1
-    n = (end - start).days // step + 1
-    labels = []
-    for k in range(n):
-        first = start + dt.timedelta(days=k * step)
-        last = min(end, first + dt.timedelta(days=step - 1))
-        labels.append(f"{first:%Y-%m-%d}～{last:%m-%d}" if weekly else f"{first:%Y-%m-%d}")
-    counts = Counter(r.category for r in rows)
-    categories = sorted(counts, key=lambda c: (-counts[c], c))
-    index = {c: k for k, c in enumerate(categories)}
-    frames: list[list[list[float]]] = [[] for _ in range(n)]
-    cats: list[list[int]] = [[] for _ in range(n)]
-    if rows:
-        xs, ys = display_xy([r.lon for r in rows], [r.lat for r in rows], bm)
-        for r, x, y in zip(rows, xs.tolist(), ys.tolist(), strict=True):
-            t = (r.day - start).days // step
-            frames[t].append([y, x])
-            cats[t].append(index[r.category])
-    return _Heat(labels, frames, cats, categories, len(rows), weekly)
+    rows = data.incidents(session, leaf_ids, date_from, date_to, tz)
+    xs, ys = display_xy([r.lon for r in rows], [r.lat for r in rows], bm) if rows else (np.empty(0), np.empty(0))
+    return data.heat_frames(rows, xs.tolist(), ys.tolist(), date_from, date_to, dt.datetime.now(ZoneInfo(tz)).date())
 
 
 def _period_text(date_from: dt.date | None, date_to: dt.date | None) -> str:
@@ -215,14 +81,6 @@ def _period_text(date_from: dt.date | None, date_to: dt.date | None) -> str:
     if date_to:
         return f"截至 {date_to:%Y-%m-%d}"
     return "全部日期"
-
-
-def _team_name(session: Session, team_code: str) -> str:
-    """The patrol team's name, or ``NotFound``."""
-    name = session.execute(text("SELECT name FROM patrol_team WHERE code = :c"), {"c": team_code}).scalar()
-    if name is None:
-        raise NotFound(f"巡逻队不存在：{team_code}")
-    return str(name)
 
 
 def _choropleth_features(
@@ -263,8 +121,8 @@ def coverage_map(
     ratio_min = _check_threshold(threshold)
     if parent_code is not None and not parent_code.strip():
         raise InvalidInput("上级网格编码不能为空")
-    team = _team_name(session, team_code) if team_code is not None else None
-    leaves, outlines, parent_name = _area(session, parent_code.strip() if parent_code else None)
+    team = data.team_name(session, team_code) if team_code is not None else None
+    leaves, outlines, parent_name = data.area(session, parent_code.strip() if parent_code else None)
     if not leaves:
         raise InvalidInput("没有可绘制的网格")
 
@@ -346,7 +204,7 @@ def coverage_map(
         max_speed=5,
     )
     heat_layer.add_to(m)
-    _CategoryFilter(m.get_name(), heat_layer.get_name(), heat.categories, heat.cats).add_to(m)
+    HeatCategoryFilter(m.get_name(), heat_layer.get_name(), heat.categories, heat.cats).add_to(m)
     cmap.add_to(m)
 
     gradient = ", ".join(HEAT_GRADIENT.values())

@@ -9,19 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from folium.elements import JSCSSMixin
-from folium.template import Template
 from sqlalchemy.orm import Session
 
 from gridgov.errors import InvalidInput
-from gridgov.maps.base import LABEL_FONTS, TitleLegend, dot_swatch, fmt_count, legend_html, new_map, swatch
-from gridgov.maps.basemap import Basemap, display_geoms, display_xy
+from gridgov.maps import gridmap_data as data
+from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
+from gridgov.maps.basemap import Basemap, display_geoms
+from gridgov.maps.elements import DivMarkers, GridSearch, GridTiles, Stylesheet, TitleLegend, ZoomClass
+from gridgov.maps.gridmap_layers import BUILDING_STYLE, HOUSEHOLD_COLOURS, add_buildings, add_households, add_party
 
 __all__ = ["HOUSEHOLD_COLOURS", "LAYERS", "LEDGER_COLUMNS", "LEVELS", "grid_map", "grid_map_from_db", "grid_tiles_map"]
 
@@ -71,119 +70,11 @@ LEDGER_COLUMNS: dict[str, str] = {
 }
 """Ledger columns shown in a grid's popup (those present in the frame), with their Chinese names."""
 
-HOUSEHOLD_COLOURS: dict[str, str] = {"常住户": "#2f9e44", "租房户": "#f08c00", "空房户": "#868e96", "底商": "#1971c2"}
-"""The customary four colours of the household layer (以房管人): resident, rented, vacant, shop."""
-
 LAYERS = ("households", "buildings", "party")
 """Optional layers of the grid map; ``party`` is for authorised users only (the caller checks)."""
 
-BUILDING_STYLE: dict[str, Any] = {"color": "#495057", "weight": 1, "fillColor": "#adb5bd", "fillOpacity": 0.6}
-PARTY_COLOUR = "#c92a2a"
-
 # Below this many grids the compounds carry permanent labels; the search finds any grid at any size.
 LABEL_LIMIT = 3000
-
-
-class _LabelLayer(MacroElement):
-    """Permanent HTML labels (DivIcon markers) added to the parent FeatureGroup; hidden below a zoom."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-            .gridgov-label { background: none; border: none; }
-            .gridgov-label-text {
-                position: absolute; transform: translate(-50%, -50%);
-                white-space: nowrap; text-align: center; pointer-events: none;
-                font: 12px/1.25 {{ this.fonts }}; color: #1b4332;
-                text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff;
-            }
-            .gridgov-label-code { font-size: 10px; color: #495057; }
-            .gridgov-hide-labels .gridgov-label { display: none; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var group = {{ this._parent.get_name() }};
-            var map = {{ this.map_name }};
-            {{ this.data|tojson }}.forEach(function (d) {
-                L.marker([d[0], d[1]], {
-                    icon: L.divIcon({className: "gridgov-label", html: d[2], iconSize: null}),
-                    interactive: false, keyboard: false
-                }).addTo(group);
-            });
-            var minZoom = {{ this.min_zoom|tojson }};
-            function update() {
-                var hide = minZoom !== null && map.getZoom() < minZoom;
-                L.DomUtil[hide ? "addClass" : "removeClass"](map.getContainer(), "gridgov-hide-labels");
-            }
-            map.on("zoomend", update);
-            update();
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: list[tuple[float, float, str]], map_name: str, min_zoom: int | None) -> None:
-        super().__init__()
-        self._name = "GridLabels"
-        self.data = data
-        self.map_name = map_name
-        self.min_zoom = min_zoom
-        self.fonts = LABEL_FONTS
-
-
-class _GridSearch(JSCSSMixin, MacroElement):
-    """Search by grid name or code (leaflet-search over an index of label points, match anywhere); a hit
-    flies to the grid, outlines it in red and opens its ledger popup."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var index = L.layerGroup();
-            {{ this.data|tojson }}.forEach(function (d) {
-                L.circleMarker([d[2], d[3]], {radius: 0, opacity: 0, fillOpacity: 0, interactive: false,
-                                              title: d[0], code: d[1]}).addTo(index);
-            });
-            function find(code) {
-                var hit = null;
-                map.eachLayer(function (l) {
-                    if (!hit && l.feature && l.feature.properties && l.feature.properties.code === code
-                        && l instanceof L.Polygon) { hit = l; }
-                });
-                return hit;
-            }
-            var marked = null;
-            var search = new L.Control.Search({
-                layer: index, propertyName: "title", initial: false, marker: false,
-                position: "topleft", collapsed: false, textPlaceholder: "搜索网格名称或编码",
-                textErr: "未找到", textCancel: "取消",
-                moveToLocation: function (latlng, title, m) {
-                    var poly = find(latlng.layer.options.code);
-                    if (!poly) { m.setView(latlng, 17); return; }
-                    if (marked) { marked.remove(); }
-                    marked = L.polygon(poly.getLatLngs(), {color: "#e03131", weight: 4, fill: false,
-                                                          interactive: false}).addTo(m);
-                    m.fitBounds(poly.getBounds(), {maxZoom: 18, animate: false, padding: [40, 40]});
-                    // popups are bound on the level's GeoJSON group: a propagated click opens this grid's
-                    poly.fire("click", {latlng: latlng}, true);
-                }
-            });
-            map.addControl(search);
-            search.on("search:collapsed", function () { if (marked) { marked.remove(); marked = null; } });
-        })();
-        {% endmacro %}
-        """
-    )
-    default_js = folium.plugins.Search.default_js
-    default_css = folium.plugins.Search.default_css
-
-    def __init__(self, data: list[tuple[str, str, float, float]]) -> None:
-        super().__init__()
-        self._name = "GridSearch"
-        self.data = data
 
 
 def _prepare(grids: gpd.GeoDataFrame, basemap: Basemap | None, simplify_m: float) -> gpd.GeoDataFrame:
@@ -247,114 +138,6 @@ def _label_html(name: str, code: str) -> str:
     )
 
 
-_POPUP_CSS = (
-    "<style>.gridgov-popup th{text-align:left;padding-right:8px;white-space:nowrap;vertical-align:top}"
-    ".gridgov-staff{margin:0;padding-left:1.1em}.gridgov-popup td{white-space:nowrap}"
-    ".leaflet-control-search .search-input{width:190px}</style>"
-)
-
-
-def _cluster_icon(colour: str) -> str:
-    """A marker-cluster bubble in a household kind's colour, with the count."""
-    return (
-        "function (cluster) { var n = cluster.getChildCount();"
-        " var s = n < 100 ? 30 : (n < 1000 ? 36 : 44);"
-        f" return L.divIcon({{html: '<div style=\"background:{colour};opacity:.85;color:#fff;border-radius:50%;"
-        "width:' + s + 'px;height:' + s + 'px;line-height:' + s + 'px;text-align:center;font:bold 12px sans-serif;"
-        "border:2px solid #fff;box-shadow:0 0 2px #333\">' + n + '</div>', className: 'gridgov-cluster',"
-        " iconSize: L.point(s, s)}); }"
-    )
-
-
-def _add_households(m: folium.Map, households: pd.DataFrame, basemap: Basemap | None) -> list[tuple[str, str]]:
-    """One clustered layer per household kind, in its customary colour; returns legend rows."""
-    rows = []
-    for kind, colour in HOUSEHOLD_COLOURS.items():
-        part = households[households["kind"] == kind]
-        if part.empty:
-            continue
-        x, y = display_xy(part["lon"], part["lat"], basemap)
-        callback = (
-            "function (row) { return L.circleMarker(new L.LatLng(row[0], row[1]), "
-            f"{{radius: 4, color: '#fff', weight: 1, fillColor: '{colour}', fillOpacity: 0.95}})"
-            f".bindTooltip('{kind}'); }}"
-        )
-        folium.plugins.FastMarkerCluster(
-            np.column_stack([y, x]).tolist(), callback=callback, name=f"住户：{kind}（{len(part)}）",
-            icon_create_function=_cluster_icon(colour), disableClusteringAtZoom=18, chunkedLoading=True,
-        ).add_to(m)  # fmt: skip
-        rows.append((dot_swatch(colour), f"{kind} {len(part)} 户"))
-    return rows
-
-
-def _add_buildings(m: folium.Map, buildings: gpd.GeoDataFrame, basemap: Basemap | None) -> None:
-    """Building footprints (or points) with name, floors and address in the popup."""
-    geoms = display_geoms(buildings.geometry.values, basemap)
-    features = []
-    for row, geom in zip(buildings.to_dict("records"), geoms, strict=True):
-        popup = f"<b>{html.escape(str(row.get('name') or row['code']))}</b><br>编码：{html.escape(str(row['code']))}"
-        if row.get("floors") is not None and row["floors"] == row["floors"]:
-            popup += f"<br>层数：{fmt_count(row['floors'])}"
-        if row.get("address"):
-            popup += f"<br>地址：{html.escape(str(row['address']))}"
-        features.append({"type": "Feature", "properties": {"popup": popup}, "geometry": shapely.geometry.mapping(geom)})
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name=f"楼栋（{len(features)}）",
-        style_function=lambda _f: BUILDING_STYLE, marker=folium.CircleMarker(radius=4, **BUILDING_STYLE),
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False), zoom_on_click=False,
-    ).add_to(m)  # fmt: skip
-
-
-def _add_party(
-    m: folium.Map, party: pd.DataFrame, staff: pd.DataFrame | None, anchors: dict[str, tuple[float, float]],
-    basemap: Basemap | None,
-) -> list[tuple[str, str]]:  # fmt: skip
-    """The Party layer (authorised users only): households with members, and each grid's Party roles."""
-    group = folium.FeatureGroup(name=f"党建（党员户 {len(party)}）", show=True)
-    if not party.empty:
-        x, y = display_xy(party["lon"], party["lat"], basemap)
-        data = [
-            [float(b), float(a), f"党员 {int(n)} 名（{html.escape(str(t))}）"]
-            for a, b, n, t in zip(x, y, party["members"], party["types"], strict=True)
-        ]
-        _PointLayer(data, PARTY_COLOUR, radius=5).add_to(group)
-    if staff is not None and not staff.empty:
-        data = []
-        for code, part in staff.groupby("grid_code", sort=True):
-            if code not in anchors:
-                continue
-            lines = "<br>".join(
-                html.escape(f"{role}：{name}" + (f"（{phone}）" if phone else ""))
-                for role, name, phone in zip(part["role"], part["name"], part["phone"], strict=True)
-            )
-            lat, lon = anchors[str(code)]
-            data.append([lat, lon, f"<b>{html.escape(str(code))}</b><br>{lines}"])
-        _PointLayer(data, "#ffd43b", radius=7, border=PARTY_COLOUR).add_to(group)
-    group.add_to(m)
-    return [(dot_swatch(PARTY_COLOUR), "党员户"), (dot_swatch("#ffd43b"), "党支部书记、党小组长、楼栋长")]
-
-
-class _PointLayer(MacroElement):
-    """Many circle markers with popups from one compact array (canvas), added to the parent group."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this.data|tojson }}.forEach(function (d) {
-            L.circleMarker([d[0], d[1]], {radius: {{ this.radius }}, color: {{ this.border|tojson }}, weight: 1,
-                                          fillColor: {{ this.colour|tojson }}, fillOpacity: 0.95})
-             .bindPopup(d[2]).addTo({{ this._parent.get_name() }});
-        });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, data: list[list[Any]], colour: str, *, radius: int, border: str = "#fff") -> None:
-        super().__init__()
-        self._name = "PointLayer"
-        self.data, self.colour, self.radius, self.border = data, colour, radius, border
-
-
 def grid_map(
     grids: gpd.GeoDataFrame,
     *,
@@ -371,7 +154,7 @@ def grid_map(
     optional household (four colours), building and Party layers; no basemap unless one is given."""
     gdf = _prepare(grids, basemap, simplify_m)
     m = new_map(gdf.total_bounds, title=title, basemap=basemap)
-    folium.Element(_POPUP_CSS).add_to(m.get_root().header)  # type: ignore[attr-defined]
+    Stylesheet("grid_popup.css").add_to(m)
 
     counts: dict[str, int] = {}
     anchors: dict[str, tuple[float, float]] = {}
@@ -401,80 +184,52 @@ def grid_map(
             data = [
                 (*anchors[str(c)], _label_html(str(n), str(c))) for n, c in zip(part["name"], part["code"], strict=True)
             ]
-            _LabelLayer(data, m.get_name(), label_min_zoom).add_to(group)
+            DivMarkers(data, "gridgov-label").add_to(group)
+            Stylesheet("grid_labels.css").add_to(m)
+            ZoomClass("gridgov-hide-labels", label_min_zoom).add_to(m)
         group.add_to(m)
 
     rows = [(swatch(spec.style), f"{spec.label}（{counts.get(level, 0)}）") for level, spec in LEVELS.items()]
     if buildings is not None and not buildings.empty:
-        _add_buildings(m, buildings, basemap)
+        add_buildings(m, buildings, basemap)
         rows.append((swatch(BUILDING_STYLE), f"楼栋（{len(buildings)}）"))
     if households is not None and not households.empty:
-        rows += _add_households(m, households, basemap)
+        rows += add_households(m, households, basemap)
     if party is not None:
-        rows += _add_party(m, party, party_staff, anchors, basemap)
-    _GridSearch(search).add_to(m)
+        rows += add_party(m, party, party_staff, anchors, basemap)
+    GridSearch(search).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     subtitle = basemap.label if basemap is not None and basemap.kind != "none" else None
     TitleLegend(title, legend_html("图例", rows), subtitle=subtitle).add_to(m)
     return m
 
 
-VECTORGRID_JS = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
-"""Leaflet.VectorGrid (npm, pinned): draws the MVT tiles of :func:`grid_tiles_map`."""
 
 
-class _GridTiles(JSCSSMixin, MacroElement):
-    """The grids as MVT tiles from the server (styled per level); a click shows the grid's ledger row,
-    fetched from ``/api/ledger``."""
+def _tiles_map(
+    index: data.GridIndex, *, tile_url: str, ledger_url: str, title: str, basemap: Basemap | None,
+    vendor_prefix: str,
+) -> folium.Map:  # fmt: skip
+    """The vector-tile 网格图 from its search index: the page holds label points only, never an outline."""
+    if basemap is not None and basemap.gcj02:
+        raise InvalidInput("矢量瓦片模式不支持 GCJ-02 底图（高德）：请改用其他底图，或按社区分别出图")
+    m = new_map(index.bounds, title=title, basemap=basemap)
+    Stylesheet("grid_popup.css").add_to(m)
+    from gridgov.ledger.report import HEADERS
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var styles = {{ this.styles|tojson }};
-            var headers = {{ this.headers|tojson }};
-            var layer = L.vectorGrid.protobuf({{ this.url|tojson }}, {
-                rendererFactory: L.canvas.tile, interactive: true, maxNativeZoom: 20, maxZoom: 20,
-                getFeatureId: function (f) { return f.properties.code; },
-                vectorTileLayerStyles: {grids: function (p) { return styles[p.level] || styles.compound; }}
-            }).addTo(map);
-            layer.on("click", function (e) {
-                var p = e.layer.properties;
-                var popup = L.popup({maxWidth: 420}).setLatLng(e.latlng)
-                    .setContent("<b>" + p.name + "</b> " + p.code + "<br>正在读取台帐…").openOn(map);
-                fetch({{ this.ledger_url|tojson }} + "?parent=" + encodeURIComponent(p.code)
-                      + "&level=" + encodeURIComponent(p.level))
-                    .then(function (r) { return r.json(); })
-                    .then(function (j) {
-                        var row = (j.rows || []).filter(function (r) { return r.code === p.code; })[0];
-                        if (!row) { popup.setContent(p.name + "：无台帐"); return; }
-                        var html = '<table class="gridgov-popup">';
-                        Object.keys(headers).forEach(function (k) {
-                            if (row[k] !== null && row[k] !== undefined && row[k] !== "") {
-                                var v = String(row[k]).replace(/&/g, "&amp;").replace(/</g, "&lt;");
-                                html += "<tr><th>" + headers[k] + "</th><td>" + v + "</td></tr>";
-                            }
-                        });
-                        popup.setContent(html + "</table>");
-                    })
-                    .catch(function () { popup.setContent(p.name + "：台帐读取失败"); });
-            });
-            window.gridgovTiles = layer;
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, url: str, ledger_url: str, vendor_prefix: str) -> None:
-        super().__init__()
-        self._name = "GridTiles"
-        self.default_js = [("leaflet_vectorgrid", vendor_prefix + VECTORGRID_JS)]
-        self.url, self.ledger_url = url, ledger_url
-        self.styles = {level: spec.style for level, spec in LEVELS.items()}
-        from gridgov.ledger.report import HEADERS
-
-        self.headers = {k: v for k, v in HEADERS.items() if k not in ("parent_code",)}
+    headers = {k: v for k, v in HEADERS.items() if k not in ("parent_code",)}
+    styles = {level: spec.style for level, spec in LEVELS.items()}
+    GridTiles(tile_url, ledger_url, vendor_prefix, styles=styles, headers=headers).add_to(m)
+    pts = index.points
+    search = [
+        (f"{n} {c}", str(c), round(float(lat), 6), round(float(lon), 6))
+        for n, c, lat, lon in zip(pts["name"], pts["code"], pts["lat"], pts["lon"], strict=True)
+    ]
+    GridSearch(search).add_to(m)
+    counts = pts["level"].astype(str).value_counts().to_dict()
+    rows = [(swatch(spec.style), f"{spec.label}（{counts.get(level, 0)}）") for level, spec in LEVELS.items()]
+    TitleLegend(title, legend_html("图例", rows), subtitle="矢量瓦片").add_to(m)
+    return m
 
 
 def grid_tiles_map(
@@ -489,23 +244,16 @@ def grid_tiles_map(
     """The 网格图 for very large areas: grids drawn from MVT tiles served by PostGIS instead of inline
     GeoJSON (only the search index of label points is in the page). Tiles are EPSG:4326 data, so a
     GCJ-02 basemap is refused here."""
-    if basemap is not None and basemap.gcj02:
-        raise InvalidInput("矢量瓦片模式不支持 GCJ-02 底图（高德）：请改用其他底图，或按社区分别出图")
     if grids.empty:
         raise InvalidInput("网格数据为空，无法绘制网格图")
-    m = new_map(grids.total_bounds, title=title, basemap=basemap)
-    folium.Element(_POPUP_CSS).add_to(m.get_root().header)  # type: ignore[attr-defined]
-    _GridTiles(tile_url, ledger_url, vendor_prefix).add_to(m)
     points = shapely.point_on_surface(np.asarray(grids.geometry.values, dtype=object))
-    search = [
-        (f"{n} {c}", str(c), round(float(p.y), 6), round(float(p.x), 6))
-        for p, n, c in zip(points, grids["name"], grids["code"], strict=True)
-    ]
-    _GridSearch(search).add_to(m)
-    counts = grids["level"].astype(str).value_counts().to_dict()
-    rows = [(swatch(spec.style), f"{spec.label}（{counts.get(level, 0)}）") for level, spec in LEVELS.items()]
-    TitleLegend(title, legend_html("图例", rows), subtitle="矢量瓦片").add_to(m)
-    return m
+    frame = pd.DataFrame({"code": grids["code"].to_numpy(), "name": grids["name"].to_numpy(),
+                          "level": grids["level"].to_numpy(), "lon": shapely.get_x(points),
+                          "lat": shapely.get_y(points)})  # fmt: skip
+    bounds = tuple(float(v) for v in grids.total_bounds)
+    index = data.GridIndex(frame, (bounds[0], bounds[1], bounds[2], bounds[3]))
+    return _tiles_map(index, tile_url=tile_url, ledger_url=ledger_url, title=title, basemap=basemap,
+                      vendor_prefix=vendor_prefix)  # fmt: skip
 
 
 def grid_map_from_db(
@@ -522,26 +270,28 @@ def grid_map_from_db(
     """The grid map of the live grids (one parent's subtree, one level) with the asked optional layers.
 
     ``layers`` ⊂ :data:`LAYERS`; the caller decides whether the user may see ``party``. With ``tile_url``
-    and at least ``mvt_min_grids`` grids (default: setting ``mvt_min_grids``), the grids come as vector tiles.
+    and at least ``mvt_min_grids`` grids (default: setting ``mvt_min_grids``), the grids come as vector tiles:
+    then only the grids' count, names and label points are read, no outline and no ledger.
     """
-    from gridgov.maps import data
-
     unknown = sorted(set(layers) - set(LAYERS))
     if unknown:
         raise InvalidInput(f"未知的图层：{', '.join(unknown)}（可选 {', '.join(LAYERS)}）")
-    frame = data.grid_frame(session, parent_code=parent_code, level=level)
-    if frame.empty:
+    count = data.grid_count(session, parent_code=parent_code, level=level)
+    if not count.grids:
         raise InvalidInput("没有可绘制的网格")
-    top = frame.iloc[0] if parent_code is None else frame[frame["code"] == parent_code].iloc[0]
-    if mvt_min_grids is None:
-        from gridgov.config import get_settings
+    title = title or f"{count.top_name} 网格图"
+    if tile_url is not None and not layers:
+        if mvt_min_grids is None:
+            from gridgov.config import get_settings
 
-        mvt_min_grids = get_settings().mvt_min_grids
-    if tile_url is not None and len(frame) >= mvt_min_grids and not layers:
-        return grid_tiles_map(frame, tile_url=tile_url, title=title or f"{top['name']} 网格图", basemap=basemap)
+            mvt_min_grids = get_settings().mvt_min_grids
+        if count.grids >= mvt_min_grids:
+            index = data.grid_index(session, parent_code=parent_code, level=level)
+            return _tiles_map(index, tile_url=tile_url, ledger_url="/api/ledger", title=title, basemap=basemap,
+                              vendor_prefix="/static/vendor/")  # fmt: skip
     return grid_map(
-        frame,
-        title=title or f"{top['name']} 网格图",
+        data.grid_frame(session, parent_code=parent_code, level=level),
+        title=title,
         basemap=basemap,
         households=data.household_points(session, parent_code) if "households" in layers else None,
         buildings=data.building_frame(session, parent_code) if "buildings" in layers else None,

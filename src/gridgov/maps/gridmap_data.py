@@ -1,7 +1,9 @@
-"""Data for maps: grids with their ledger, and the optional point layers (EPSG:4326), one query each."""
+"""Data of the grid map (EPSG:4326): grids with their ledger, the vector-tile mode's count and search index,
+and the optional point layers; one query each."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -10,7 +12,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.grids.service import list_grids
+from gridgov.db import sql as sqlfiles
+from gridgov.db.models import LEVELS
+from gridgov.errors import InvalidInput
 from gridgov.ledger.report import build_ledger
 
 LEDGER_FIELDS = (
@@ -27,10 +31,70 @@ _SUBTREE = """WITH RECURSIVE sub AS (
 )"""
 
 
+_LEVEL = "(CAST(:level AS text) IS NULL OR g.level = CAST(:level AS text))"
+
+
+def _check_level(level: str | None) -> None:
+    if level is not None and level not in LEVELS:
+        raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
+
+
+@dataclass(frozen=True)
+class GridCount:
+    """How many grids a grid map would draw, and the name its title takes (the parent's, else the first's)."""
+
+    grids: int
+    top_name: str | None
+
+
+def grid_count(session: Session, *, parent_code: str | None = None, level: str | None = None) -> GridCount:
+    """Count the live grids under ``parent_code`` (of ``level``) without loading any; an unknown parent is refused."""
+    _check_level(level)
+    sql = f"""{_SUBTREE}
+        SELECT count(*) AS total, count(*) FILTER (WHERE {_LEVEL}) AS drawn,
+               (array_agg(g.name ORDER BY g.code <> CAST(:parent AS text) IS TRUE, g.code)
+                  FILTER (WHERE CAST(:parent AS text) IS NOT NULL OR {_LEVEL}))[1] AS top_name
+          FROM grid g JOIN sub ON sub.id = g.id"""
+    r = session.execute(text(sql), {"parent": parent_code, "level": level}).one()
+    if parent_code is not None and not r.total:
+        raise InvalidInput(f"网格不存在：{parent_code}")
+    return GridCount(int(r.drawn), r.top_name)
+
+
+@dataclass(frozen=True)
+class GridIndex:
+    """The grids of a vector-tile map without outlines: code, name, level and a label point (lon, lat) each,
+    and the bounds (minx, miny, maxx, maxy) of them all."""
+
+    points: pd.DataFrame
+    bounds: tuple[float, float, float, float]
+
+
+def grid_index(session: Session, *, parent_code: str | None = None, level: str | None = None) -> GridIndex:
+    """The search index of the live grids under ``parent_code`` (of ``level``): label points, no geometry."""
+    _check_level(level)
+    rows = session.execute(text(sqlfiles.load("map_grid_index")), {"parent": parent_code, "level": level}).all()
+    df = pd.DataFrame(rows, columns=["code", "name", "level", "lon", "lat", "xmin", "ymin", "xmax", "ymax"])
+    if df.empty:
+        raise InvalidInput("没有可绘制的网格")
+    bounds = (float(df["xmin"].min()), float(df["ymin"].min()), float(df["xmax"].max()), float(df["ymax"].max()))
+    return GridIndex(df[["code", "name", "level", "lon", "lat"]], bounds)
+
+
+def _geometries(session: Session, parent_code: str | None, level: str | None) -> dict[str, Any]:
+    """Outlines of the live grids under ``parent_code`` (of ``level``), by code."""
+    sql = f"""{_SUBTREE}
+        SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM grid g JOIN sub ON sub.id = g.id
+         WHERE g.geom IS NOT NULL AND {_LEVEL}"""
+    rows = session.execute(text(sql), {"parent": parent_code, "level": level}).all()
+    return {r.code: shapely.from_wkb(bytes(r.wkb)) for r in rows}
+
+
 def grid_frame(session: Session, *, parent_code: str | None = None, level: str | None = None) -> gpd.GeoDataFrame:
     """Live grids (all, or one parent's subtree, of one level or all) with ledger numbers, Party body and staff."""
+    # the ledger's staff column lists public roles only (no reader): what a public map may show
     ledger = build_ledger(session, level=level, parent=parent_code, with_patrol=False).rows
-    geoms = {g.code: g.geom for g in list_grids(session, level=level)}
+    geoms = _geometries(session, parent_code, level)
     rows = [
         {
             "code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
