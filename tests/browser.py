@@ -6,7 +6,6 @@ import contextlib
 import io
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,15 +136,30 @@ def serve(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free local port in a thread; yields the base URL."""
     import uvicorn
 
+    settled = threading.Event()  # set once start-up is over: listening, or failed and stopping
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, telling ``settled`` when its start-up is over."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().startup(sockets)
+            finally:
+                settled.set()
+
+    def run() -> None:
+        """Run the server; whatever happens, nobody is left waiting for start-up."""
+        try:
+            server.run()
+        finally:
+            settled.set()  # stopped before start-up even began (e.g. the config did not load)
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=run, name="uvicorn-test", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
+    assert settled.wait(20), "uvicorn did not start within 20 s"
+    assert server.started, "uvicorn stopped during start-up"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

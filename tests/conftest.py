@@ -21,25 +21,13 @@ from sqlalchemy.engine import make_url
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import libpq_url, make_engine
 from gridgov.db.migrate import upgrade
+from gridgov.db.models import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "geodata" / "sample"
-DOMAIN_TABLES = (
-    "patrol_point",
-    "patrol_track",
-    "patrol_area",
-    "patrol_team",
-    "party_contact",
-    "person",
-    "household",
-    "incident",
-    "building",
-    "grid_role",
-    "staff",
-    "api_token",
-    "grid",
-    "audit_log",
-)
+# Every table the models declare (so a new table can never be missed); Alembic's bookkeeping
+# table is not in the metadata, and is left alone if it ever is.
+DOMAIN_TABLES = tuple(t.name for t in Base.metadata.sorted_tables if t.name != "alembic_version")
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +69,17 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+def empty_domain_tables(engine: Engine) -> None:
+    """TRUNCATE every table of DOMAIN_TABLES, restarting their identities."""
+    with engine.begin() as conn:
+        tables = ", ".join(map(conn.dialect.identifier_preparer.quote, DOMAIN_TABLES))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
 def clean_engine(engine: Engine) -> Engine:
     """The test database emptied of every domain row before the test."""
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(DOMAIN_TABLES)} RESTART IDENTITY CASCADE"))
+    empty_domain_tables(engine)
     return engine
 
 
