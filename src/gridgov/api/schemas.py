@@ -221,3 +221,102 @@ class MetaPublic(BaseModel):
     child_level: dict[str, str]
     public_staff_roles: list[str]
     shift_hours: dict[str, str]
+
+
+class RowErrorPublic(BaseModel):
+    """A bad cell of an import file: row (or feature) number, column and the reason."""
+
+    row: int
+    column: str
+    reason: str
+
+
+class EntityImportPublic(BaseModel):
+    """The outcome of an entity import (``refused`` means nothing was written)."""
+
+    entity: str
+    file: str
+    crs: str
+    rows: int
+    dry_run: bool
+    imported: int
+    assigned: int
+    unassigned: int
+    unassigned_rows: list[dict[str, Any]]
+    errors: list[RowErrorPublic]
+    written: bool
+    refused: bool
+
+
+class ImportedTrackPublic(BaseModel):
+    """One imported track: its number in the file, night, shift, times, points and new id (None in a dry run)."""
+
+    index: int
+    name: str | None
+    night: dt.date
+    shift: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    points: int
+    track_id: int | None
+
+
+class OutsideTrackPublic(BaseModel):
+    """A new track that leaves its team's patrol area (metres outside, share)."""
+
+    track_id: int | None
+    team_code: str
+    team_name: str
+    night: dt.date
+    shift: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    length_m: float
+    outside_m: float
+    share: float
+    max_distance_m: float | None
+    has_area: bool
+
+
+class TrackImportPublic(BaseModel):
+    """The outcome of a GPX import."""
+
+    file: str
+    team_code: str
+    dry_run: bool
+    tracks: int
+    points: int
+    nights: list[dt.date]
+    shifts: dict[str, int]
+    items: list[ImportedTrackPublic]
+    outside: list[OutsideTrackPublic]
+
+
+class LedgerRowPublic(BaseModel):
+    """One grid's ledger line: counts, derived labels and patrol figures (``headers`` names every column)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grid_id: int
+    code: str
+    name: str
+    level: str
+    level_zh: str
+    parent_code: str | None
+    households: int
+    persons: int
+    party_members: int
+    party_org: str
+    staff: str | None
+
+
+class LedgerPublic(BaseModel):
+    """The ledger: the moment and period it counts, the Chinese header of each column, and the rows."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    as_of: dt.datetime | None
+    date_from: dt.datetime | None = Field(alias="from")
+    date_to: dt.datetime | None = Field(alias="to")
+    headers: dict[str, str]
+    rows: list[LedgerRowPublic]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from shapely.geometry import mapping
 from starlette.background import BackgroundTask
 
@@ -104,13 +104,13 @@ def import_file(
     file: Annotated[UploadFile, File(description="GeoJSON / GeoPackage / zip Shapefile / KML / 含 WKT 的 CSV")],
     crs: Annotated[str | None, Form(description="EPSG:4326、4490、4491–4554 或 gcj02")] = None,
     dry_run: Annotated[bool, Form()] = False,
-) -> Any:
+) -> ImportReportPublic | JSONResponse:
     """Import grids; hard errors refuse the whole file (422 with the findings) and write nothing."""
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_grids(session, path, actor=who, crs=crs, dry_run=dry_run, settings=settings)
     if report.blocking:
         return refused(report.as_dict())
-    return report.as_dict()
+    return ImportReportPublic.model_validate(report.as_dict())
 
 
 @router.get("/export", dependencies=[Throttled], summary="导出网格文件", response_class=FileResponse)

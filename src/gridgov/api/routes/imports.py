@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
 
 from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep
 from gridgov.api.responses import refused
+from gridgov.api.schemas import EntityImportPublic, TrackImportPublic
 from gridgov.api.uploads import save_upload
 from gridgov.importing.entities import import_entities
 
@@ -17,6 +19,7 @@ Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 
 @router.post(
     "/tracks",
+    response_model=TrackImportPublic,
     summary="导入巡逻轨迹（GPX）",
     responses={422: {"description": "文件被拒绝（列出轨迹与点的序号），未写入任何数据"}},
 )
@@ -28,7 +31,7 @@ def import_tracks(
     team: Annotated[str, Form(description="巡逻队编码")],
     crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,
     dry_run: Annotated[bool, Form()] = False,
-) -> Any:
+) -> TrackImportPublic:
     """Import patrol tracks atomically; night and shift come from the timestamps."""
     from dataclasses import asdict
 
@@ -37,11 +40,12 @@ def import_tracks(
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
                             timezone=settings.timezone)
-    return asdict(report)
+    return TrackImportPublic.model_validate(asdict(report))
 
 
 @router.post(
     "/{entity}",
+    response_model=EntityImportPublic,
     summary="导入户/楼栋/人员/事件/网格工作人员",
     responses={422: {"description": "文件被拒绝（逐行列出错误），未写入任何数据"}, 413: {"description": "文件过大"}},
 )
@@ -53,11 +57,11 @@ def import_file(
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK）、XLSX、GeoJSON 或 GeoPackage")],
     crs: Annotated[str | None, Form(description="EPSG:4326、4490、4491–4554 或 gcj02")] = None,
     dry_run: Annotated[bool, Form()] = False,
-) -> Any:
+) -> EntityImportPublic | JSONResponse:
     """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned."""
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run,
                                  timezone=settings.timezone)
     if report.refused:
         return refused(report.as_dict())
-    return report.as_dict()
+    return EntityImportPublic.model_validate(report.as_dict())

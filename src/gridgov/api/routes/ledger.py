@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.api.params import DateQuery
-from gridgov.api.schemas import Level
+from gridgov.api.schemas import LedgerPublic, Level
 from gridgov.ledger.export import write_ledger
 from gridgov.ledger.report import build_ledger
 from gridgov.periods import as_of_moment, day_range
@@ -21,7 +21,7 @@ from gridgov.periods import as_of_moment, day_range
 router = APIRouter(prefix="/api/ledger", tags=["台帐"])
 
 
-@router.get("", dependencies=[Throttled], summary="网格台帐（JSON）")
+@router.get("", dependencies=[Throttled], response_model=LedgerPublic, summary="网格台帐（JSON）")
 def ledger_json(
     session: SessionDep,
     settings: SettingsDep,
@@ -31,12 +31,13 @@ def ledger_json(
     as_of: Annotated[DateQuery, Query(description="历史时点（按当时的网格划分统计），YYYY-MM-DD")] = None,
     date_from: Annotated[DateQuery, Query(alias="from", description="事件与巡逻统计起始日期，YYYY-MM-DD")] = None,
     date_to: Annotated[DateQuery, Query(alias="to", description="统计截止日期（含当日），YYYY-MM-DD")] = None,
-) -> Any:
+) -> LedgerPublic:
     """Counts per grid at every level (a viewer token or better); parents equal the sums of their children."""
     start, end = day_range(date_from, date_to, settings.timezone)
     as_of_at = as_of_moment(as_of, settings.timezone)
-    return build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
-                        date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m).as_dict()  # fmt: skip
+    ledger = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start, date_to=end,
+                          reader=who, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
+    return LedgerPublic.model_validate(ledger.as_dict())
 
 
 @router.get("/file", dependencies=[Throttled], summary="下载网格台帐（xlsx / csv）", response_class=FileResponse)
