@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 .venv/bin/gridgov db up
 .venv/bin/gridgov db migrate
+# Lint and types first: a finding fails the run like a failing test.
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy src
 exec .venv/bin/python -m pytest "$@"

@@ -99,6 +99,8 @@ def open_page(
         viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN", extra_http_headers=headers or {}
     )
     context.set_default_timeout(20_000)
+    # Loading a page waits for the server to build it (seconds on a busy 2-core machine): not a timing test.
+    context.set_default_navigation_timeout(180_000)
 
     def handle(route: Any) -> None:
         if is_local(route.request.url):
