@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import grid_coverage
+from gridgov.config import Settings
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.maps import external_urls, save_offline
 from gridgov.maps.basemap import basemap, display_geoms
@@ -241,7 +242,7 @@ def test_parent_threshold_and_team(sample_engine: Engine) -> None:
         community = s.execute(text(f"SELECT code FROM grid WHERE {_LIVE} AND level = 'community' ORDER BY code"))
         parent = community.scalars().first()
         team = s.execute(text("SELECT code FROM patrol_team ORDER BY code")).scalars().first()
-        amap = basemap("amap")
+        amap = basemap("amap", Settings())
         m = coverage_map(
             s, parent_code=parent, date_from=DATE_FROM, date_to=DATE_TO, threshold=0.6, team_code=team, basemap=amap
         )
@@ -291,7 +292,7 @@ def test_weekly_frames_for_long_periods(sample_engine: Engine) -> None:
     leaves = [gid for gid, leaf in _subtree(sample_engine).values() if leaf]
     d0, d1 = dt.date(2026, 6, 1), dt.date(2026, 10, 31)  # 153 days
     with Session(sample_engine) as s:
-        heat = _heat(s, leaves, d0, d1, None)
+        heat = _heat(s, leaves, d0, d1, None, "Asia/Shanghai")
         n = sum(int(r.n) for r in s.execute(text(_DAY_COUNTS_SQL), {"d0": d0, "d1": d1}))
     assert heat.weekly and len(heat.frames) == 22 == len(heat.labels)
     assert heat.labels[0] == "2026-06-01～06-07" and heat.labels[-1] == "2026-10-26～10-31"

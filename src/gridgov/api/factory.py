@@ -63,6 +63,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/static/vendor/{path:path}", include_in_schema=False)
     def vendor(path: str) -> FileResponse:
         # Only whitelisted files from pinned npm packages; anything else is NotFound → 404.
-        return FileResponse(assets.resolve_vendor(path, s.node_modules))
+        return FileResponse(assets.resolve_vendor(path, s.node_modules, cache_dir=s.home_abs / "vendor-cache"))
 
     return app

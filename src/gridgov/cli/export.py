@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from gridgov.cli.common import engine
+from gridgov.config import get_settings
 from gridgov.errors import InvalidInput
 
 app = typer.Typer(help="导出：网格公示牌（PDF / PNG，可直接交印刷）。", no_args_is_help=True)
@@ -35,7 +36,7 @@ def board(
         codes = [grid] if grid is not None else leaf_codes(s, parent or "")
         with typer.progressbar(length=len(codes), label="生成公示牌", file=None) as bar:
             files = export_boards(s, codes, paper=paper, landscape=landscape, fmt=kind, dpi=dpi,
-                                  progress=lambda _code: bar.update(1))  # fmt: skip
+                                  settings=get_settings(), progress=lambda _code: bar.update(1))  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     if kind == "pdf" or len(files) == 1:
         out.write_bytes(files[0])

@@ -21,7 +21,7 @@ def _save(m: object, out: Path | None, default: str) -> Path:
     from gridgov.maps.assets import save_offline
 
     target = out or get_settings().maps_dir / default
-    save_offline(m, target)  # type: ignore[arg-type]
+    save_offline(m, target, node_modules=get_settings().node_modules)  # type: ignore[arg-type]
     typer.echo(f"已写出 {target}")
     return target
 
@@ -42,7 +42,7 @@ def grid(
 
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
     with Session(engine()) as s:
-        m = grid_map_from_db(s, parent_code=parent, level=level, layers=wanted, basemap=pick(basemap))
+        m = grid_map_from_db(s, parent_code=parent, level=level, layers=wanted, basemap=pick(basemap, get_settings()))
     _save(m, out, "grid.html")
 
 
@@ -64,10 +64,12 @@ def coverage(
     from gridgov.maps.basemap import basemap as pick
     from gridgov.maps.coverage import coverage_map
 
+    settings = get_settings()
     with Session(engine()) as s:
         m = coverage_map(
-            s, parent_code=parent, date_from=date_from, date_to=date_to, threshold=threshold, team_code=team,
-            basemap=pick(basemap),
+            s, parent_code=parent, date_from=date_from, date_to=date_to,
+            threshold=settings.coverage_threshold if threshold is None else threshold, team_code=team,
+            basemap=pick(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
         )  # fmt: skip
     _save(m, out, "coverage.html")
 
@@ -86,5 +88,6 @@ def patrol(
     from gridgov.maps.patrol import patrol_map
 
     with Session(engine()) as s:
-        m = patrol_map(s, night=date, team_code=team, basemap=pick(basemap))
+        m = patrol_map(s, night=date, team_code=team, basemap=pick(basemap, get_settings()),
+                       timezone=get_settings().timezone)
     _save(m, out, "patrol.html")

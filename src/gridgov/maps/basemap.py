@@ -14,7 +14,7 @@ import folium
 import numpy as np
 import shapely
 
-from gridgov.config import Settings, get_settings
+from gridgov.config import MapSettings
 from gridgov.errors import InvalidInput
 from gridgov.geo.crs import GCJ02, from_wgs84
 
@@ -46,9 +46,8 @@ class Basemap:
     gcj02: bool = False
 
 
-def basemap(kind: str | None = None, settings: Settings | None = None) -> Basemap:
+def basemap(kind: str | None, settings: MapSettings) -> Basemap:
     """The basemap ``kind`` (default: the ``GRIDGOV_BASEMAP`` setting), checked against its settings."""
-    settings = settings or get_settings()
     kind = (kind or settings.basemap or "none").strip().lower()
     if kind == "none":
         return Basemap("none", "无底图")

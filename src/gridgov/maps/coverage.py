@@ -21,7 +21,7 @@ from branca.colormap import LinearColormap
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import Coverage, grid_coverage
-from gridgov.config import get_settings
+from gridgov.config import PatrolSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import GridRecord
 from gridgov.maps import coverage_data as data
@@ -29,6 +29,7 @@ from gridgov.maps.base import fmt_count, legend_html, line_swatch, new_map, swat
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.coverage_data import WEEKLY_AFTER_DAYS, Heat
 from gridgov.maps.elements import HeatCategoryFilter, TitleLegend
+from gridgov.periods import DEFAULT_TIMEZONE
 
 __all__ = ["WEEKLY_AFTER_DAYS", "coverage_map"]
 
@@ -45,10 +46,11 @@ _OUTLINE_STYLES: dict[str, dict[str, Any]] = {
 }
 _OUTLINE_DEFAULT: dict[str, Any] = {"color": "#495057", "weight": 1, "opacity": 0.8, "fill": False}
 
+DEFAULT_THRESHOLD = defaults(PatrolSettings).coverage_threshold  # faces pass settings.coverage_threshold
 
 def _check_threshold(threshold: float | None) -> float:
     """The threshold (default: settings), a ratio in 0..1."""
-    value: Any = get_settings().coverage_threshold if threshold is None else threshold
+    value: Any = DEFAULT_THRESHOLD if threshold is None else threshold
     try:
         ratio = float(value)
     except (TypeError, ValueError):
@@ -64,9 +66,9 @@ def _heat(
     date_from: dt.date | None,
     date_to: dt.date | None,
     bm: Basemap | None,
+    tz: str,
 ) -> Heat:
     """Heatmap frames of the incidents of the leaves in the period (one query), per day or per week."""
-    tz = get_settings().timezone
     rows = data.incidents(session, leaf_ids, date_from, date_to, tz)
     xs, ys = display_xy([r.lon for r in rows], [r.lat for r in rows], bm) if rows else (np.empty(0), np.empty(0))
     return data.heat_frames(rows, xs.tolist(), ys.tolist(), date_from, date_to, dt.datetime.now(ZoneInfo(tz)).date())
@@ -114,6 +116,8 @@ def coverage_map(
     threshold: float | None = None,
     team_code: str | None = None,
     basemap: Basemap | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    patrol_buffer_m: float | None = None,
 ) -> folium.Map:
     """Build the 巡逻覆盖率图: leaf-grid coverage choropleth, low-coverage outlines, incident heatmap by day."""
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -128,8 +132,9 @@ def coverage_map(
 
     leaf_levels = {g.level for g in leaves}
     level = next(iter(leaf_levels)) if len(leaf_levels) == 1 else None  # one level: skip the parents' coverage
-    coverage = grid_coverage(session, date_from=date_from, date_to=date_to, level=level, team_code=team_code)
-    heat = _heat(session, [g.id for g in leaves], date_from, date_to, basemap)
+    coverage = grid_coverage(session, date_from=date_from, date_to=date_to, level=level, team_code=team_code,
+                             buffer_m=patrol_buffer_m)
+    heat = _heat(session, [g.id for g in leaves], date_from, date_to, basemap, timezone)
 
     leaf_geoms = display_geoms([g.geom for g in leaves], basemap)
     outline_geoms = display_geoms([g.geom for g in outlines], basemap) if outlines else np.asarray([], dtype=object)

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
+from gridgov.config import MapSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.maps import gridmap_data as data
 from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
@@ -76,6 +77,9 @@ LAYERS = ("households", "buildings", "party")
 # Below this many grids the compounds carry permanent labels; the search finds any grid at any size.
 LABEL_LIMIT = 3000
 
+
+# One grid's public ledger row (the API route ``/api/ledger/grid/{code}``): the tile map's popups.
+LEDGER_ROW_URL = "/api/ledger/grid/"
 
 def _prepare(grids: gpd.GeoDataFrame, basemap: Basemap | None, simplify_m: float) -> gpd.GeoDataFrame:
     """Validate columns/levels, reproject to EPSG:4326, drop empty geometries, simplify each level as a
@@ -236,7 +240,7 @@ def grid_tiles_map(
     grids: gpd.GeoDataFrame,
     *,
     tile_url: str,
-    ledger_url: str = "/api/ledger",
+    ledger_url: str = LEDGER_ROW_URL,
     title: str = "网格图",
     basemap: Basemap | None = None,
     vendor_prefix: str = "/static/vendor/",
@@ -282,12 +286,10 @@ def grid_map_from_db(
     title = title or f"{count.top_name} 网格图"
     if tile_url is not None and not layers:
         if mvt_min_grids is None:
-            from gridgov.config import get_settings
-
-            mvt_min_grids = get_settings().mvt_min_grids
+            mvt_min_grids = defaults(MapSettings).mvt_min_grids
         if count.grids >= mvt_min_grids:
             index = data.grid_index(session, parent_code=parent_code, level=level)
-            return _tiles_map(index, tile_url=tile_url, ledger_url="/api/ledger", title=title, basemap=basemap,
+            return _tiles_map(index, tile_url=tile_url, ledger_url=LEDGER_ROW_URL, title=title, basemap=basemap,
                               vendor_prefix="/static/vendor/")  # fmt: skip
     return grid_map(
         data.grid_frame(session, parent_code=parent_code, level=level),

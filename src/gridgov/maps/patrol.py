@@ -17,7 +17,6 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import OutsideTrack, TrackGridStat
-from gridgov.config import get_settings
 from gridgov.db.models import SHIFTS
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids.service import GridRecord
@@ -27,6 +26,7 @@ from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.elements import DivMarkers, Stylesheet, TitleLegend, ZoomClass
 from gridgov.maps.patrol_data import PatrolNight, Team, Track, check_inputs, load_night
 from gridgov.maps.patrol_popups import UNVISITED_TEXT, grid_features, km, local_time, track_popup
+from gridgov.periods import DEFAULT_TIMEZONE
 
 __all__ = ["ARROW_SPACING_M", "TEAM_COLOURS", "arrow_marks", "patrol_map"]
 
@@ -164,9 +164,9 @@ def _add_tracks(
     grids: dict[str, GridRecord],
     outside: dict[int, OutsideTrack],
     basemap: Basemap | None,
+    tz: ZoneInfo,
 ) -> list[tuple[str, str]]:
     """One layer per team × shift: tracks with popups, direction arrows, start/end badges; legend rows."""
-    tz = ZoneInfo(get_settings().timezone)
     frame = MetricFrame.for_geoms([k.geom for k in tracks])
     layers: dict[tuple[int, str], list[tuple[Track, BaseGeometry]]] = defaultdict(list)
     for k, disp in zip(tracks, display_geoms([k.geom for k in tracks], basemap), strict=True):
@@ -224,6 +224,7 @@ def patrol_map(
     night: dt.date | None = None,
     team_code: str | None = None,
     basemap: Basemap | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> folium.Map:
     """Build the 巡逻路线图 of one night (default: the latest night with tracks), for one team or all."""
     night, team_code = check_inputs(night, team_code)
@@ -245,7 +246,8 @@ def patrol_map(
     # bottom to top: grids, patrol areas and planned routes, tracks
     _add_grids(m, pn, basemap)
     n_areas, n_routes = _add_areas_and_routes(m, teams, basemap)
-    track_rows = _add_tracks(m, tracks, pn.by_track, {g.code: g for g in pn.all_grids}, pn.outside, basemap)
+    track_rows = _add_tracks(m, tracks, pn.by_track, {g.code: g for g in pn.all_grids}, pn.outside, basemap,
+                             ZoneInfo(timezone))
 
     rows: list[tuple[str, str]] = [
         (line_swatch("#495057", weight=3.5), f"上半夜 {SHIFT_HOURS['上半夜']}：实线"),

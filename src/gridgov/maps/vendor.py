@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -92,35 +93,20 @@ _STUBS = {STUB_NS + "leaflet.awesome.rotate.min.css": _rotate_css}
 # --------------------------------------------------------------------------------------------- paths
 
 
-def _project_root(start: Path | None = None) -> Path | None:
-    """The nearest directory at or above ``start`` (default CWD) that holds pyproject.toml."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / "pyproject.toml").is_file():
-            return d
-    return None
+DEFAULT_NODE_MODULES = Path("node_modules")
 
 
 def node_modules_dir(node_modules: Path | None = None) -> Path:
-    """The node_modules directory: the argument, else settings ``node_modules`` (relative: CWD, then project)."""
-    if node_modules is None:
-        from gridgov.config import get_settings
-
-        node_modules = get_settings().node_modules
-    node_modules = Path(node_modules).expanduser()
-    candidates = [node_modules] if node_modules.is_absolute() else [Path.cwd() / node_modules]
-    if not node_modules.is_absolute():
-        for start in (Path.cwd(), Path(__file__).parent):
-            root = _project_root(start)
-            if root is not None:
-                candidates.append(root / node_modules)
-    for c in candidates:
-        if c.is_dir():
-            return c.resolve()
+    """The node_modules directory: the argument (the faces pass ``settings.node_modules``), else ``node_modules``;
+    a relative path is taken from the working directory (no walking up the source tree: a wheel works too)."""
+    nm = Path(node_modules if node_modules is not None else DEFAULT_NODE_MODULES).expanduser()
+    path = nm if nm.is_absolute() else Path.cwd() / nm
+    if path.is_dir():
+        return path.resolve()
     raise OfflineAssetError(
-        f"未找到前端资源目录 node_modules（查找位置：{', '.join(str(c) for c in candidates)}）。"
-        "请在项目根目录运行 `npm ci`，或设置 GRIDGOV_NODE_MODULES。",
-        details={"candidates": [str(c) for c in candidates]},
+        f"未找到前端资源目录 node_modules（查找位置：{path}）。请在项目根目录运行 `npm ci`，"
+        "或把 GRIDGOV_NODE_MODULES 设为其绝对路径。",
+        details={"candidates": [str(path)]},
     )
 
 
@@ -223,10 +209,10 @@ def _whitelist(nm: Path) -> tuple[str, ...]:
     return tuple(required_vendor_paths(roots, nm))
 
 
+@lru_cache(maxsize=1)
 def _cache_dir() -> Path:
-    from gridgov.config import get_settings
-
-    return get_settings().home_abs / "vendor-cache"
+    """A private per-process cache for generated files when the face names none (it passes GRIDGOV_HOME's)."""
+    return Path(tempfile.mkdtemp(prefix="gridgov-vendor-"))
 
 
 def _materialise(vpath: str, nm: Path, cache_dir: Path) -> Path:

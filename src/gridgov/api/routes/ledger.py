@@ -11,9 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
+from gridgov.api.dependencies import OptionalActorDep, SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.api.params import DateQuery
-from gridgov.api.schemas import LedgerPublic, Level
+from gridgov.api.schemas import LedgerPublic, LedgerRowPublic, Level
+from gridgov.grids import service
 from gridgov.ledger.export import write_ledger
 from gridgov.ledger.report import build_ledger
 from gridgov.periods import as_of_moment, day_range
@@ -61,3 +62,13 @@ def ledger_file(
     path = write_ledger(result, tmp / f"网格台帐.{fmt}")
     media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}[fmt]
     return FileResponse(path, media_type=media, filename=path.name, background=BackgroundTask(shutil.rmtree, tmp))
+
+
+@router.get("/grid/{code}", dependencies=[Throttled], response_model=LedgerRowPublic,
+            summary="单个网格的台帐行（公开）")
+def ledger_row(session: SessionDep, settings: SettingsDep, who: OptionalActorDep, code: str) -> LedgerRowPublic:
+    """One grid's ledger line, as the public grid map shows it (private staff only to a caller whose scope covers
+    the grid); for map popups, without a token."""
+    level = service.get_grid(session, code).level
+    rows = build_ledger(session, level=level, parent=code, with_patrol=False, reader=who).rows
+    return LedgerRowPublic.model_validate(next(r for r in rows if r.code == code).as_dict())

@@ -47,7 +47,7 @@ def grid_page(
         tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
         mvt_min_grids=settings.mvt_min_grids,
     )  # fmt: skip
-    return render_offline(m, "http")
+    return render_offline(m, "http", node_modules=settings.node_modules)
 
 
 @router.get("/maps/coverage", dependencies=[Throttled], response_class=HTMLResponse, summary="巡逻覆盖率图（HTML）")
@@ -65,10 +65,11 @@ def coverage_page(
     from gridgov.maps.coverage import coverage_map
 
     m = coverage_map(
-        session, parent_code=parent, date_from=date_from, date_to=date_to, threshold=threshold, team_code=team,
-        basemap=pick_basemap(basemap, settings),
+        session, parent_code=parent, date_from=date_from, date_to=date_to, team_code=team,
+        threshold=settings.coverage_threshold if threshold is None else threshold,
+        basemap=pick_basemap(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
     )  # fmt: skip
-    return render_offline(m, "http")
+    return render_offline(m, "http", node_modules=settings.node_modules)
 
 
 @router.get("/maps/patrol", dependencies=[Throttled], response_class=HTMLResponse, summary="巡逻路线图（HTML）")
@@ -82,8 +83,9 @@ def patrol_page(
     """Tracks of one night by shift and team, time per grid, planned routes and unvisited grids."""
     from gridgov.maps.patrol import patrol_map
 
-    m = patrol_map(session, night=date, team_code=team, basemap=pick_basemap(basemap, settings))
-    return render_offline(m, "http")
+    m = patrol_map(session, night=date, team_code=team, basemap=pick_basemap(basemap, settings),
+                   timezone=settings.timezone)
+    return render_offline(m, "http", node_modules=settings.node_modules)
 
 
 @router.get(

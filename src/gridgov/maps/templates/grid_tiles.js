@@ -11,11 +11,9 @@
         var p = e.layer.properties;
         var popup = L.popup({maxWidth: 420}).setLatLng(e.latlng)
             .setContent("<b>" + p.name + "</b> " + p.code + "<br>正在读取台帐…").openOn(map);
-        fetch({{ this.ledger_url|tojson }} + "?parent=" + encodeURIComponent(p.code)
-              + "&level=" + encodeURIComponent(p.level))
-            .then(function (r) { return r.json(); })
-            .then(function (j) {
-                var row = (j.rows || []).filter(function (r) { return r.code === p.code; })[0];
+        fetch({{ this.ledger_url|tojson }} + encodeURIComponent(p.code))
+            .then(function (r) { return r.ok ? r.json() : null; })
+            .then(function (row) {
                 if (!row) { popup.setContent(p.name + "：无台帐"); return; }
                 var html = '<table class="gridgov-popup">';
                 Object.keys(headers).forEach(function (k) {
