@@ -77,3 +77,18 @@ def test_a_client_gets_only_its_share_of_expensive_requests(
         assert other.status_code == 200
     assert sample_client.get("/api/ledger", params={"level": "street"}, headers=viewer).status_code == 200
 
+
+
+def test_one_grids_public_row_for_map_popups(
+    sample_client: TestClient, sample_tokens: dict[str, dict[str, str]]
+) -> None:
+    """The tile map's popups read one grid's row without a token: the same figures, public staff only."""
+    code = "610103006001001"
+    row = sample_client.get(f"/api/ledger/grid/{code}").json()
+    full = sample_client.get("/api/ledger", params={"parent": code, "level": "compound"},
+                             headers=sample_tokens["admin"]).json()["rows"][0]  # fmt: skip
+    assert {k: row[k] for k in ("code", "households", "persons", "party_members")} == {
+        k: full[k] for k in ("code", "households", "persons", "party_members")
+    }
+    assert _roles([row])[code] == _roles([full])[code] & set(PUBLIC_STAFF_ROLES)
+    assert sample_client.get("/api/ledger/grid/nope").status_code == 404
