@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from gridgov.assign.gpx import ImportedTrack
+from gridgov.assign.tracks import OutsideTrack
 from gridgov.vocab import GRID_LEVELS, LEVELS, TOKEN_ROLES, Vocabulary
 
 
@@ -248,36 +250,6 @@ class EntityImportPublic(BaseModel):
     refused: bool
 
 
-class ImportedTrackPublic(BaseModel):
-    """One imported track: its number in the file, night, shift, times, points and new id (None in a dry run)."""
-
-    index: int
-    name: str | None
-    night: dt.date
-    shift: str
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    points: int
-    track_id: int | None
-
-
-class OutsideTrackPublic(BaseModel):
-    """A new track that leaves its team's patrol area (metres outside, share)."""
-
-    track_id: int | None
-    team_code: str
-    team_name: str
-    night: dt.date
-    shift: str
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    length_m: float
-    outside_m: float
-    share: float
-    max_distance_m: float | None
-    has_area: bool
-
-
 class TrackImportPublic(BaseModel):
     """The outcome of a GPX import."""
 
@@ -288,8 +260,8 @@ class TrackImportPublic(BaseModel):
     points: int
     nights: list[dt.date]
     shifts: dict[str, int]
-    items: list[ImportedTrackPublic]
-    outside: list[OutsideTrackPublic]
+    items: list[ImportedTrack]  # the service's own records, validated as they are
+    outside: list[OutsideTrack]
 
 
 class LedgerRowPublic(BaseModel):
