@@ -167,3 +167,18 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+# Resolves once the map has stopped moving (fitBounds, zoom and pan animations) and two animation frames have
+# passed: Leaflet's canvas renderer redraws on the next frame, so the page then shows the final state.
+SETTLED_JS = """(name) => new Promise((resolve) => {
+  const map = name ? window[name] : null;
+  const frames = () => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)));
+  const moving = map && (map._animatingZoom || (map._panAnim && map._panAnim._inProgress));
+  if (moving) { map.once('moveend', frames); } else { frames(); }
+})"""
+
+
+def settle(page: Any, map_name: str | None = None) -> None:
+    """Wait (on conditions, not a fixed time) until the map has stopped moving and has redrawn."""
+    page.evaluate(SETTLED_JS, map_name)

@@ -13,7 +13,7 @@ from gridgov.api.factory import create_app
 from gridgov.config import Settings
 from gridgov.maps.assets import external_urls
 
-from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, chromium, open_page, serve
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, chromium, open_page, serve, settle
 from tests.db.test_embedded import run_cli
 
 LEAVES = "SELECT count(*) FROM grid g WHERE g.valid_to IS NULL AND g.level = 'compound'"
@@ -60,7 +60,7 @@ def test_served_map_works_offline(
         assert external_urls(page.content()) == []
         name = page.evaluate("() => Object.keys(window).find((k) => k.startsWith('map_'))")
         page.wait_for_function(f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')")
-        page.wait_for_timeout(800)
+        settle(page, name)
         polygons = page.evaluate(COUNT_POLYGONS_JS, name)
         assert "gridgov-title" in page.content()
         png = page.screenshot()

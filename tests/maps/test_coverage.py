@@ -24,7 +24,7 @@ from gridgov.maps import external_urls, save_offline
 from gridgov.maps.basemap import basemap, display_geoms
 from gridgov.maps.coverage import _heat, coverage_map
 
-from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page, settle
 
 SCREENSHOT = Path("/tmp/coverage_map.png")
 DATE_FROM, DATE_TO = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
@@ -109,7 +109,7 @@ def page(browser: Any, built: Built) -> Iterator[tuple[Any, PageLog, str]]:
             f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')"
             " && document.querySelector('.gridgov-category-select')"
         )
-        pg.wait_for_timeout(500)  # fitBounds + canvas redraw
+        settle(pg, name)
         yield pg, log, name
     finally:
         pg.context.close()
@@ -163,7 +163,7 @@ def test_coverage_map_offline_in_chromium(built: Built, page: tuple[Any, PageLog
     for label in ("名称", "编码", code, "覆盖率 (%)", "巡逻里程 (km)", "巡逻时长 (h)"):
         assert label in popup, (label, popup)
     pg.evaluate(f"() => {{ window['{name}'].closePopup(); }}")
-    pg.wait_for_timeout(300)
+    settle(pg, name)
 
     png = pg.screenshot()
     SCREENSHOT.write_bytes(png)
@@ -188,29 +188,25 @@ def test_category_filter_swaps_heat_data(built: Built, page: tuple[Any, PageLog,
     assert 0 < counts[(day, category)] < day_total
 
     frame = (day - DATE_FROM).days + 1
+    points = f"window['{heat}']._currentTimeData.data.length"
     pg.evaluate(f"() => window['{name}'].timeDimension.setCurrentTime({frame})")
-    pg.wait_for_timeout(300)
-    assert pg.locator(".timecontrol-date").inner_text().strip() == f"{day:%Y-%m-%d}"
-    points = f"() => window['{heat}']._currentTimeData.data.length"
-    assert pg.evaluate(points) == day_total
+    pg.wait_for_function(f"() => document.querySelector('.timecontrol-date').textContent.trim() === '{day:%Y-%m-%d}'")
+    pg.wait_for_function(f"() => {points} === {day_total}")
 
     select = pg.locator(".gridgov-category-select")
     options = select.locator("option").all_inner_texts()
     assert options[0] == "全部" and set(options[1:]) == {c for _, c in counts}
     assert "事件类别" in pg.locator(".gridgov-category").inner_text()
     select.select_option(label=category)
-    pg.wait_for_timeout(200)
-    assert pg.evaluate(points) == counts[(day, category)]
+    pg.wait_for_function(f"() => {points} === {counts[(day, category)]}")
 
     # the filter holds when the time moves on
     next_day = day + dt.timedelta(days=1)
     pg.evaluate(f"() => window['{name}'].timeDimension.setCurrentTime({frame + 1})")
-    pg.wait_for_timeout(300)
-    assert pg.evaluate(points) == counts.get((next_day, category), 0)
+    pg.wait_for_function(f"() => {points} === {counts.get((next_day, category), 0)}")
 
     select.select_option(label="全部")
-    pg.wait_for_timeout(200)
-    assert pg.evaluate(points) == sum(n for (d, _c), n in counts.items() if d == next_day)
+    pg.wait_for_function(f"() => {points} === {sum(n for (d, _c), n in counts.items() if d == next_day)}")
 
 
 def test_low_coverage_grids_are_those_of_the_service(

@@ -28,7 +28,7 @@ from gridgov.maps.basemap import basemap
 from gridgov.maps.gridmap import HOUSEHOLD_COLOURS, grid_map, grid_map_from_db
 from gridgov.maps.gridmap_data import grid_frame
 
-from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, open_page, serve
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, open_page, serve, settle
 from tests.db.test_embedded import run_cli
 
 COMPOUND = "610103006001001"
@@ -98,7 +98,7 @@ def test_grid_page_served_offline_with_ledger_popups_and_search(
         assert _leaks(html, private) == []
         name = page.evaluate("() => Object.keys(window).find((k) => k.startsWith('map_'))")
         page.wait_for_function(f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')")
-        page.wait_for_timeout(800)
+        settle(page, name)
         polygons = page.evaluate(COUNT_POLYGONS_JS, name)
         with sample_engine.connect() as conn:
             polygon_buildings = conn.execute(
@@ -195,8 +195,9 @@ def test_vector_tiles_for_large_areas(browser: Any, sample_engine: Engine, setti
         try:
             html = page.content()
             assert '"type": "FeatureCollection"' not in html  # nothing inlined
-            page.wait_for_function("() => window.gridgovTiles && Object.keys(window.gridgovTiles._tiles).length > 0")
-            page.wait_for_timeout(1500)
+            page.wait_for_function("() => window.gridgovTiles && Object.keys(window.gridgovTiles._tiles).length > 0"
+                                   " && !window.gridgovTiles.isLoading()")
+            settle(page)
             loaded = page.evaluate("() => Object.keys(window.gridgovTiles._tiles).length")
             png = page.screenshot()
             Path("/tmp/grid_tiles.png").write_bytes(png)
@@ -240,7 +241,8 @@ def test_intranet_basemap_loads_only_local_tiles(browser: Any, sample_engine: En
         out = save_offline(m, tmp_path / "intranet.html")
         log = PageLog()
         page = open_page(browser, out, log)
-        page.wait_for_timeout(1500)
+        page.wait_for_load_state("networkidle")  # the basemap's tiles asked and answered
+        settle(page)
         page.context.close()
     finally:
         server.shutdown()

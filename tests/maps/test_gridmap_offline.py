@@ -13,7 +13,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from gridgov.errors import InvalidInput
 from gridgov.maps import external_urls, grid_map, save_offline
 
-from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page, settle
 
 SCREENSHOT = Path("/tmp/gridmap_offline.png")
 
@@ -49,7 +49,7 @@ def test_grid_map_offline_in_chromium(browser: object, tmp_path: Path) -> None:
     try:
         name = m.get_name()
         page.wait_for_function(f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')")
-        page.wait_for_timeout(500)  # fitBounds + canvas redraw
+        settle(page, name)
 
         assert page.evaluate(COUNT_POLYGONS_JS, name) == 4
         assert page.evaluate(f"() => window['{name}'].options.preferCanvas") is True
@@ -84,7 +84,7 @@ def test_grid_map_offline_in_chromium(browser: object, tmp_path: Path) -> None:
         for text in ("名称", "和平小区", "编码", "层级", "楼院", "户数", "320", "人数", "870", "党员数", "41"):
             assert text in popup, (text, popup)
         page.evaluate(f"() => window['{name}'].closePopup()")
-        page.wait_for_timeout(300)
+        settle(page, name)
 
         png = page.screenshot()
         SCREENSHOT.write_bytes(png)
@@ -125,7 +125,7 @@ def test_supported_plugins_load_offline(browser: object, tmp_path: Path) -> None
     page = open_page(browser, out, log)
     try:
         page.wait_for_function(f"() => window['{m.get_name()}'] !== undefined")
-        page.wait_for_timeout(500)
+        settle(page, m.get_name())
         checks = page.evaluate(
             """() => ({
                 fullscreen: typeof L.Control.FullScreen,
@@ -142,7 +142,7 @@ def test_supported_plugins_load_offline(browser: object, tmp_path: Path) -> None
                 glyphFont: getComputedStyle(document.querySelector('.glyphicon') || document.body).fontFamily,
             })"""
         )
-        page.wait_for_timeout(300)
+        page.wait_for_load_state("networkidle")  # fonts and images requested by the plugins have loaded or failed
     finally:
         page.context.close()  # type: ignore[attr-defined]
     for k in ("fullscreen", "measure", "cluster", "heat", "timedim", "textpath", "search", "geoman", "jquery"):

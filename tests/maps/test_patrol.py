@@ -27,7 +27,7 @@ from gridgov.maps.basemap import Basemap
 from gridgov.maps.elements import TitleLegend
 from gridgov.maps.patrol import arrow_marks, patrol_map
 
-from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page
+from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page, settle
 
 SCREENSHOT = Path("/tmp/patrol_map.png")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -182,7 +182,7 @@ def test_patrol_map_offline_in_chromium(browser: Any, sample_engine: Engine, tmp
     try:
         name = m.get_name()
         page.wait_for_function(f"() => window['{name}'] && document.querySelector('.leaflet-overlay-pane canvas')")
-        page.wait_for_timeout(500)
+        settle(page, name)
         assert page.evaluate(f"() => window['{name}'].options.preferCanvas") is True
         assert page.evaluate(COUNT_POLYGONS_JS, name) == len(shown)  # the only polygons are leaf grids
         assert page.evaluate(COUNT_TRACKS_JS, name) == len(tracks)
