@@ -63,7 +63,7 @@ from gridgov.db.engine import libpq_url, make_engine  # noqa: E402
 from gridgov.db.migrate import upgrade  # noqa: E402
 from gridgov.ledger.counts import grid_counts  # noqa: E402
 from gridgov.sample.generate import generate  # noqa: E402
-from gridgov.sample.load import GRID_MOVE, STAGING, _copy, _layer_rows  # noqa: E402
+from gridgov.sample.load import copy_grids  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PRESETS = ((100_000, 1_000), (1_000_000, 10_000), (10_000_000, 100_000))
@@ -192,10 +192,7 @@ def maintenance(engine: Engine, sql: str) -> None:
 
 def load_grids(conn: Connection, directory: Path) -> None:
     """The generated grids (grids.gpkg) with COPY and one INSERT per level, in the caller's bulk transaction."""
-    conn.execute(text(f"CREATE TEMP TABLE s_grid ({STAGING['s_grid']}) ON COMMIT DROP"))
-    _copy(conn, "s_grid", _layer_rows(directory / "grids.gpkg", "grids", ["code", "name", "level", "parent_code"]))
-    for level in ("street", "community", "compound", "building"):
-        conn.execute(text(GRID_MOVE), {"level": level})
+    copy_grids(conn, directory / "grids.gpkg", actor="bench")
 
 
 def load(engine: Engine, directory: Path, *, staged: bool) -> None:

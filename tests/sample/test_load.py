@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.errors import Conflict
+from gridgov.errors import Conflict, InvalidInput
 from gridgov.ledger.counts import grid_counts
 from gridgov.sample.load import load_sample
 
@@ -130,3 +130,16 @@ def test_the_loader_writes_every_entity_already_assigned(clean_engine: Engine, s
 
         moved = {c.table: c.changed for c in assign_all(s)}
     assert moved == {"building": 0, "household": 0, "incident": 0}  # the loader applied the same rule
+
+
+def test_the_loader_goes_through_the_importers_checks(clean_engine: Engine, sample_dir: Path, tmp_path: Path) -> None:
+    for name in ("grids.gpkg", "buildings.gpkg"):
+        (tmp_path / name).symlink_to(sample_dir / name)
+    lines = (sample_dir / "households.csv").read_text(encoding="utf-8").splitlines()[:50]
+    bad = lines[1].split(",")
+    bad[0], bad[3] = bad[0] + "X", "外星户"  # a new code, and a household kind the importer does not know
+    (tmp_path / "households.csv").write_text("\n".join([*lines, ",".join(bad)]) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="households.csv") as refused, clean_engine.begin() as conn:
+        load_sample(conn, tmp_path)
+    assert "第 51 行 kind" in refused.value.message
+    assert scalar(clean_engine, "SELECT count(*) FROM grid") == 0  # one transaction: nothing written

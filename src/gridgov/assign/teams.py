@@ -1,0 +1,120 @@
+"""Create patrol teams with their patrol areas and planned routes from a GeoPackage, atomically.
+
+The file has a polygon layer ``areas`` (``team_code``, ``team_name``) and optionally a line layer
+``routes`` (``team_code``) with each team's planned route. Every feature is checked first (codes, names,
+geometries, duplicates, teams that already exist); any problem refuses the whole file. Coordinates are
+converted to WGS84 from the layer's declared CRS. Tracks are imported afterwards, per team, with
+:func:`gridgov.assign.gpx.import_gpx`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Polygon
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.auth.scope import Actor, Touches, authorize
+from gridgov.db.locks import writers_lock
+from gridgov.errors import Conflict, InvalidInput
+from gridgov.geo.checks import geometry_problem
+from gridgov.geo.crs import parse_crs, to_wgs84
+
+AREA_SUFFIX = "巡逻区域"  # a team's area is named after the team: 一队巡逻区域
+MAX_LISTED = 20
+
+
+@dataclass
+class TeamImportReport:
+    """The teams created (codes) and how many of them got a planned route."""
+
+    file: str
+    teams: list[str] = field(default_factory=list)
+    routes: int = 0
+
+
+def _layer(path: Path, layer: str, columns: list[str]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Attribute rows (stripped strings or None) and WGS84 geometries of one layer."""
+    try:
+        df = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # noqa: BLE001 - GDAL raises many types for unreadable files
+        raise InvalidInput(f"无法读取 {path.name} 的图层 {layer}：{exc}") from exc
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidInput(f"{path.name} 图层 {layer} 缺少列：{', '.join(missing)}")
+    geoms = np.asarray(df.geometry.values, dtype=object)
+    if df.crs is not None and len(geoms):
+        geoms = to_wgs84(geoms, parse_crs(df.crs))
+    blank = [[v is None or v != v or str(v).strip() == "" for v in df[c]] for c in columns]
+    rows = [
+        {c: (None if blank[k][i] else str(df[c].iat[i]).strip()) for k, c in enumerate(columns)} for i in range(len(df))
+    ]
+    return rows, list(geoms)
+
+
+def import_patrol_teams(session: Session, path: Path, *, actor: Actor) -> TeamImportReport:
+    """Check and create every team of the file with its area (and route), in the caller's transaction."""
+    authorize(session, actor, "write")
+    areas, area_geoms = _layer(path, "areas", ["team_code", "team_name"])
+    layers = {str(x[0]) for x in pyogrio.list_layers(path)}
+    routes, route_geoms = _layer(path, "routes", ["team_code"]) if "routes" in layers else ([], [])
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, (row, g) in enumerate(zip(areas, area_geoms, strict=True), start=1):
+        code = row["team_code"]
+        if code is None or row["team_name"] is None:
+            problems.append(f"areas 第 {i} 个要素：缺少巡逻队编码或名称")
+        elif code in seen:
+            problems.append(f"areas 第 {i} 个要素：巡逻队编码重复：{code}")
+        seen.add(code or "")
+        problem = geometry_problem(g) if isinstance(g, Polygon | MultiPolygon) else "几何类型应为面"
+        if problem:
+            problems.append(f"areas 第 {i} 个要素：{problem}")
+    route_of: dict[str, Any] = {}
+    for i, (row, g) in enumerate(zip(routes, route_geoms, strict=True), start=1):
+        code = row["team_code"]
+        if code not in seen:
+            problems.append(f"routes 第 {i} 个要素：没有对应巡逻区域的巡逻队：{code}")
+        elif code in route_of:
+            problems.append(f"routes 第 {i} 个要素：巡逻队 {code} 有多条路线")
+        problem = geometry_problem(g) if isinstance(g, LineString) else "几何类型应为线"
+        if problem:
+            problems.append(f"routes 第 {i} 个要素：{problem}")
+        route_of[code or ""] = g
+    if problems:
+        more = f"\n……另有 {len(problems) - MAX_LISTED} 处" if len(problems) > MAX_LISTED else ""
+        listed = "\n".join(problems[:MAX_LISTED])
+        raise InvalidInput(f"{path.name} 有 {len(problems)} 处错误，未导入：\n{listed}{more}", details=problems)
+    authorize(session, actor, "write", Touches(area=area_geoms))
+    writers_lock(session)
+    codes = [r["team_code"] for r in areas]
+    existing = list(session.scalars(text("SELECT code FROM patrol_team WHERE code = ANY(:c)"), {"c": codes}))
+    if existing:
+        raise Conflict(f"巡逻队已存在：{', '.join(sorted(existing))}", details={"codes": sorted(existing)})
+    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor.name})
+    session.execute(
+        text("INSERT INTO patrol_team (code, name) SELECT * FROM unnest(CAST(:c AS text[]), CAST(:n AS text[]))"),
+        {"c": codes, "n": [r["team_name"] for r in areas]},
+    )
+    session.execute(
+        text(
+            """INSERT INTO patrol_area (team_id, name, geom, route)
+               SELECT t.id, t.name || :suffix, ST_Multi(ST_GeomFromWKB(u.area, 4326)), ST_GeomFromWKB(u.route, 4326)
+                 FROM unnest(CAST(:c AS text[]), CAST(:area AS bytea[]), CAST(:route AS bytea[]))
+                      AS u(code, area, route)
+                 JOIN patrol_team t ON t.code = u.code"""
+        ),
+        {
+            "suffix": AREA_SUFFIX,
+            "c": codes,
+            "area": [shapely.to_wkb(g, output_dimension=2) for g in area_geoms],
+            "route": [shapely.to_wkb(route_of[c], output_dimension=2) if c in route_of else None for c in codes],
+        },
+    )
+    return TeamImportReport(file=path.name, teams=codes, routes=len(route_of))
