@@ -22,6 +22,7 @@ from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms
 from gridgov.maps.elements import DivMarkers, GridSearch, GridTiles, Stylesheet, TitleLegend, ZoomClass
 from gridgov.maps.gridmap_layers import BUILDING_STYLE, HOUSEHOLD_COLOURS, add_buildings, add_households, add_party
+from gridgov.vocab import HOUSEHOLD_KINDS
 
 __all__ = ["HOUSEHOLD_COLOURS", "LAYERS", "LEDGER_COLUMNS", "LEVELS", "grid_map", "grid_map_from_db", "grid_tiles_map"]
 
@@ -57,10 +58,8 @@ LEVELS: dict[str, LevelStyle] = {
 
 LEDGER_COLUMNS: dict[str, str] = {
     "households": "户数",
-    "hh_resident": "　常住户",
-    "hh_rented": "　租房户",
-    "hh_vacant": "　空房户",
-    "hh_shop": "　底商",
+    **{k: f"　{kind}" for k, kind in zip(("hh_resident", "hh_rented", "hh_vacant", "hh_shop"), HOUSEHOLD_KINDS,
+                                         strict=True)},
     "persons": "人数",
     "party_members": "党员数",
     "party_org": "党组织",

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.db import sql as sqlfiles
-from gridgov.db.models import LEVELS
 from gridgov.errors import InvalidInput
 from gridgov.ledger.report import build_ledger
+from gridgov.vocab import LEVELS, PARTY_STAFF_ROLES
 
 LEDGER_FIELDS = (
     "households", "hh_resident", "hh_rented", "hh_vacant", "hh_shop", "persons", "party_members",
@@ -143,7 +143,7 @@ def party_staff(session: Session, parent_code: str | None = None) -> pd.DataFram
     sql = f"""{_SUBTREE}
         SELECT g.code AS grid_code, r.role, s.name, s.phone
           FROM grid_role r JOIN staff s ON s.id = r.staff_id JOIN grid g ON g.id = r.grid_id
-         WHERE r.role IN ('网格党支部书记', '党小组长', '楼栋长') AND r.grid_id IN (SELECT id FROM sub)
+         WHERE r.role = ANY(CAST(:roles AS text[])) AND r.grid_id IN (SELECT id FROM sub)
          ORDER BY g.code, r.role, s.name"""
-    rows = session.execute(text(sql), {"parent": parent_code}).all()
+    rows = session.execute(text(sql), {"parent": parent_code, "roles": list(PARTY_STAFF_ROLES)}).all()
     return pd.DataFrame(rows, columns=["grid_code", "role", "name", "phone"])

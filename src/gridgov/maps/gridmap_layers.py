@@ -15,11 +15,14 @@ import shapely
 from gridgov.maps.base import dot_swatch, fmt_count
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.elements import CircleMarkers, js_function
+from gridgov.vocab import HOUSEHOLD_KINDS, PARTY_STAFF_ROLES
 
 __all__ = ["BUILDING_STYLE", "HOUSEHOLD_COLOURS", "PARTY_COLOUR", "add_buildings", "add_households", "add_party"]
 
-HOUSEHOLD_COLOURS: dict[str, str] = {"常住户": "#2f9e44", "租房户": "#f08c00", "空房户": "#868e96", "底商": "#1971c2"}
-"""The customary four colours of the household layer (以房管人): resident, rented, vacant, shop."""
+HOUSEHOLD_COLOURS: dict[str, str] = dict(
+    zip(HOUSEHOLD_KINDS, ("#2f9e44", "#f08c00", "#868e96", "#1971c2"), strict=True)
+)
+"""The customary four colours of the household layer (以房管人), in vocabulary order: green, orange, grey, blue."""
 
 BUILDING_STYLE: dict[str, Any] = {"color": "#495057", "weight": 1, "fillColor": "#adb5bd", "fillOpacity": 0.6}
 PARTY_COLOUR = "#c92a2a"
@@ -93,4 +96,4 @@ def add_party(
             data.append([lat, lon, f"<b>{html.escape(str(code))}</b><br>{lines}"])
         CircleMarkers(data, PARTY_STAFF_COLOUR, radius=7, border=PARTY_COLOUR).add_to(group)
     group.add_to(m)
-    return [(dot_swatch(PARTY_COLOUR), "党员户"), (dot_swatch(PARTY_STAFF_COLOUR), "党支部书记、党小组长、楼栋长")]
+    return [(dot_swatch(PARTY_COLOUR), "党员户"), (dot_swatch(PARTY_STAFF_COLOUR), "、".join(PARTY_STAFF_ROLES))]
