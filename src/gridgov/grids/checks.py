@@ -18,7 +18,7 @@ from gridgov.errors import InvalidInput
 from gridgov.geo.crs import parse_crs, to_wgs84
 from gridgov.grids.codes import CodeScheme
 from gridgov.grids.findings import Finding, GridInput
-from gridgov.grids.service import list_grids, subtree_codes
+from gridgov.grids.service import GridRecord, list_grids, subtree_codes
 from gridgov.grids.topology import validate
 
 
@@ -27,9 +27,10 @@ def scheme_from(settings: GridSettings) -> CodeScheme:
     return CodeScheme.from_json(settings.code_scheme) if settings.code_scheme else CodeScheme()
 
 
-def live_inputs(session: Session) -> list[GridInput]:
-    """Every live grid as a GridInput (EPSG:4326)."""
-    return [GridInput(g.code, g.name, g.level, g.parent_code, g.geom) for g in list_grids(session)]
+def live_inputs(session: Session, records: Sequence[GridRecord] | None = None) -> list[GridInput]:
+    """Every live grid as a GridInput (EPSG:4326), from ``records`` (a :func:`list_grids` result) when given."""
+    grids = list_grids(session) if records is None else records
+    return [GridInput(g.code, g.name, g.level, g.parent_code, g.geom) for g in grids]
 
 
 def load_allowed_gaps(path: Path) -> list[BaseGeometry]:

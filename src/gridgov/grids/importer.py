@@ -23,8 +23,7 @@ from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, store_findings
 from gridgov.grids.findings import Finding
 from gridgov.grids.io import read_grid_file
-from gridgov.grids.service import touches_of_change
-from gridgov.vocab import LEVELS
+from gridgov.grids.service import GridChange, touches_of_change
 
 
 @dataclass
@@ -85,7 +84,9 @@ def import_grids(
     report = ImportReport(file=path.name, features=gf.features, crs=gf.crs, dry_run=dry_run)
     file_codes = {g.code for g in gf.inputs}
     writers_lock(session)  # before reading what the checks compare with, and before any row lock (db.locks)
-    live = {g.code: g for g in live_inputs(session)}
+    records = service.list_grids(session)
+    versions = {g.code: g.version for g in records}
+    live = {g.code: g for g in live_inputs(session, records)}
     merged = [g for code, g in live.items() if code not in file_codes] + gf.inputs
     touches = touches_of_change(session, [(g.code, g.parent_code, g.geometry) for g in gf.inputs])
     authorize(session, actor, "write", touches, tolerance_m=s.tolerance_m,
@@ -111,18 +112,21 @@ def import_grids(
             report.updated.append(g.code)
     if report.blocking or dry_run:
         return report
-    order = {lvl: i for i, lvl in enumerate(LEVELS)}
-    changed = []
-    for g in sorted(gf.inputs, key=lambda g: order[g.level]):
-        if g.code in report.created:
-            service.insert_grid(session, code=g.code, name=g.name, level=g.level, parent_code=g.parent_code,
-                                geometry=g.geometry, actor=actor.name, reassign=False)  # fmt: skip
-            changed.append(g.geometry)
-        elif g.code in report.updated:
-            current = service.get_grid(session, g.code)
-            service.change_grid(session, g.code, expected_version=current.version, actor=actor.name, name=g.name,
-                                geometry=g.geometry, parent_code=g.parent_code, reassign=False)  # fmt: skip
-            changed += [current.geom, g.geometry]
+    # Set-based writes: the new grids (one INSERT per level, parents first), then the changed ones (one
+    # history INSERT, one UPDATE), at the versions read above under the writers' lock.
+    created, updated = set(report.created), set(report.updated)
+    service.insert_grids(session, [g for g in gf.inputs if g.code in created], actor=actor.name)
+    service.change_grids(
+        session,
+        [
+            GridChange(g.code, versions[g.code], name=g.name, geometry=g.geometry, parent_code=g.parent_code)
+            for g in gf.inputs
+            if g.code in updated
+        ],
+        actor=actor.name,
+    )
+    changed = [g.geometry for g in gf.inputs if g.code in created]
+    changed += [geom for g in gf.inputs if g.code in updated for geom in (live[g.code].geometry, g.geometry)]
     store_findings(session, report.findings, source="import", scope=file_codes)
     if changed:
         report.reassigned = reassign_area(session, shapely.union_all(changed))

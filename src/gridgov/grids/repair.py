@@ -214,10 +214,10 @@ def plan_merge(
     """Merge adjacent sibling grids; the smallest code keeps the union, the others are retired."""
     if len(set(codes)) < 2:
         raise InvalidInput("合并至少需要两个网格")
-    recs = sorted((service.get_grid(session, c) for c in set(codes)), key=lambda r: r.code)
+    recs = service.get_grids(session, codes)  # by code
     if len({(r.parent_code, r.level) for r in recs}) != 1:
         raise InvalidInput("只能合并同一上级下的同级网格")
-    if any(service.list_grids(session, parent_code=r.code, with_geometry=False) for r in recs[1:]):
+    if service.with_children(session, [r.code for r in recs[1:]]):
         raise Conflict("被合并的网格仍有下级网格，请先处理下级网格")
     union = shapely.union_all([r.geom for r in recs])
     if not isinstance(shapely.make_valid(union), Polygon):
@@ -233,7 +233,7 @@ def plan_renumber(session: Session, parent_code: str, settings: GridSettings | N
     """Renumber a parent's children west→east, then north→south; unchanged codes are left alone."""
     s = settings or defaults(GridSettings)
     children = service.list_grids(session, parent_code=parent_code)
-    if any(service.list_grids(session, parent_code=c.code, with_geometry=False) for c in children):
+    if service.with_children(session, [c.code for c in children]):
         raise Conflict("下级网格还有子网格，暂不支持级联重新编号")
     inputs = [GridInput(c.code, c.name, c.level, c.parent_code, c.geom) for c in children]
     mapping_ = renumber(inputs, parent_code, scheme_from(s))
@@ -265,15 +265,21 @@ def apply_plan(session: Session, plan: RepairPlan, actor: Actor, tolerance_m: fl
     renames = {c.code: c.new_code for c in plan.changes if c.new_code}
     if renames:
         service.recode(session, renames, {c.code: c.version or 0 for c in plan.changes}, actor=actor.name)
-    for c in plan.changes:
-        if c.action == "create":
-            service.insert_grid(session, code=c.code, name=c.name, level=c.level, parent_code=c.parent_code,
-                                geometry=c.new, actor=actor.name, reassign=False)  # fmt: skip
-        elif c.action == "retire":
-            service.retire_grid(session, c.code, expected_version=c.version or 0, actor=actor.name, reassign=False)
-        elif not c.new_code:
-            service.change_grid(session, c.code, expected_version=c.version or 0, actor=actor.name, name=c.name,
-                                geometry=c.new, reassign=False)  # fmt: skip
+    # Set-based: one statement group per kind of change, whatever the number of grids.
+    service.insert_grids(
+        session,
+        [GridInput(c.code, c.name, c.level, c.parent_code, c.new) for c in plan.changes if c.action == "create"],
+        actor=actor.name,
+    )
+    service.retire_grids(
+        session, {c.code: c.version or 0 for c in plan.changes if c.action == "retire"}, actor=actor.name
+    )
+    updates = [c for c in plan.changes if c.action not in ("create", "retire") and not c.new_code]
+    service.change_grids(
+        session,
+        [service.GridChange(c.code, c.version or 0, name=c.name, geometry=c.new) for c in updates],
+        actor=actor.name,
+    )
     area = shapely.union_all([g for c in plan.changes for g in (c.old, c.new) if g is not None])
     return reassign_area(session, area)
 

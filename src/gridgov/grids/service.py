@@ -14,11 +14,27 @@ from typing import Any, Protocol
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import Select, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Select,
+    String,
+    all_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from gridgov.assign.points import reassign_area
 from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
+from gridgov.db import sql
 from gridgov.db.locks import writers_lock
 from gridgov.db.models import Grid
 from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
@@ -136,6 +152,27 @@ def get_grid(session: Session, code: str, as_of: dt.datetime | None = None) -> G
     if r is None:
         raise NotFound(f"网格不存在：{code}")
     return _record(r)
+
+
+def get_grids(session: Session, codes: Iterable[str]) -> list[GridRecord]:
+    """Several live grids by code in one query, by code; ``NotFound`` for the first missing one."""
+    wanted = list(dict.fromkeys(codes))
+    stmt = _as_of_filter(_record_select().where(_G.code == any_(_codes_param(wanted))).order_by(_G.code), _G, None)
+    found = [_record(r) for r in session.execute(stmt).all()]
+    missing = next((c for c in wanted if c not in {g.code for g in found}), None)
+    if missing is not None:
+        raise NotFound(f"网格不存在：{missing}")
+    return found
+
+
+def with_children(session: Session, codes: Iterable[str]) -> set[str]:
+    """Which of the live grids ``codes`` have live children (one query)."""
+    stmt = (
+        select(_P.code).distinct().select_from(_G).join(_P, _P.id == _G.parent_id)
+        .where(_P.code == any_(_codes_param(codes)), _G.valid_to.is_(None), _G.lineage_id.is_(None),
+               _P.valid_to.is_(None), _P.lineage_id.is_(None))
+    )  # fmt: skip
+    return set(session.scalars(stmt))
 
 
 def _live(session: Session, code: str) -> Grid:
@@ -298,6 +335,156 @@ def change_grid(
     return get_grid(session, values.get("code", row.code))
 
 
+class NewGrid(Protocol):
+    """What :func:`insert_grids` needs of a grid to create (``GridInput`` has it)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def parent_code(self) -> str | None: ...
+    @property
+    def geometry(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class GridChange:
+    """A live grid's new state for :func:`change_grids` (None keeps a field), read at ``expected_version``."""
+
+    code: str
+    expected_version: int
+    name: str | None = None
+    geometry: Any = None
+    parent_code: str | None = None
+
+
+def _codes_param(codes: Iterable[str]) -> Any:
+    return bindparam("codes", list(codes), type_=ARRAY(String))
+
+
+def _live_rows(session: Session, codes: Sequence[str], *, lock: bool = True) -> dict[str, Any]:
+    """The live rows of ``codes`` (id, code, level, version, parent_id), locked; ``NotFound`` for the first
+    missing code."""
+    stmt = select(Grid.id, Grid.code, Grid.level, Grid.version, Grid.parent_id).where(
+        Grid.code == any_(_codes_param(codes)), Grid.valid_to.is_(None), Grid.lineage_id.is_(None)
+    )
+    rows = {r.code: r for r in session.execute(stmt.with_for_update() if lock else stmt)}
+    missing = next((c for c in codes if c not in rows), None)
+    if missing is not None:
+        raise NotFound(f"网格不存在：{missing}")
+    return rows
+
+
+def insert_grids(session: Session, grids: Sequence[NewGrid], *, actor: str) -> None:
+    """Unchecked set-based :func:`insert_grid` for many grids: one query checks codes and parents, then one
+    INSERT per level, parents before children (a parent may be in the batch)."""
+    if not grids:
+        return
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
+    batch: dict[str, NewGrid] = {}
+    for g in grids:
+        if g.level not in LEVELS:
+            raise InvalidInput(f"未知层级：{g.level}")
+        if g.level == "street" and g.parent_code:
+            raise InvalidInput("街道网格不能有上级网格")
+        if g.level != "street" and not g.parent_code:
+            raise InvalidInput(f"{g.level} 层级的网格必须指定上级编码")
+        if g.code in batch:
+            raise Conflict(f"编码重复：{g.code} 已存在")
+        batch[g.code] = g
+    parents = {g.parent_code for g in grids if g.parent_code and g.parent_code not in batch}
+    known = session.execute(
+        select(Grid.code, Grid.level, Grid.lineage_id).where(
+            Grid.code == any_(_codes_param(sorted(set(batch) | parents))), Grid.valid_to.is_(None)
+        )
+    ).all()
+    taken = next((c for c, _, _ in known if c in batch), None)
+    if taken is not None:
+        raise Conflict(f"编码重复：{taken} 已存在")
+    level_of = {c: lv for c, lv, lineage in known if lineage is None} | {c: g.level for c, g in batch.items()}
+    for g in grids:
+        if g.parent_code is None:
+            continue
+        if g.parent_code not in level_of:
+            raise NotFound(f"网格不存在：{g.parent_code}")
+        expected, found = PARENT_LEVEL[g.level], level_of[g.parent_code]
+        if found != expected:
+            raise InvalidInput(f"层级不匹配：{g.level} 的上级应为 {expected}，而 {g.parent_code} 是 {found}")
+    statement = text(sql.load("grid_insert"))
+    for level in LEVELS:
+        rows = [g for g in grids if g.level == level]
+        if rows:
+            geoms = [as_multipolygon(g.geometry, max_vertices=None) for g in rows]
+            session.execute(statement, {"level": level, "actor": actor, "codes": [g.code for g in rows],
+                                        "names": [g.name for g in rows], "parents": [g.parent_code for g in rows],
+                                        "wkbs": list(shapely.to_wkb(geoms))})  # fmt: skip
+    session.expire_all()
+
+
+def change_grids(session: Session, changes: Sequence[GridChange], *, actor: str) -> None:
+    """Unchecked set-based :func:`change_grid` for many grids (no recoding): one locking read checks every
+    version and new parent, one INSERT keeps the old states as history, one UPDATE writes the new ones."""
+    if not changes:
+        return
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
+    if len({c.code for c in changes}) != len(changes):
+        raise InvalidInput("同一网格在一次修改中出现多次")
+    codes = [c.code for c in changes]
+    new_parents = [c.parent_code for c in changes if c.parent_code is not None]
+    rows = _live_rows(session, list(dict.fromkeys(codes + new_parents)))
+    for c in changes:
+        current = rows[c.code].version
+        if current != c.expected_version:
+            raise StaleVersion(
+                f"网格 {c.code} 已被他人修改（当前版本 {current}，您编辑的是版本 {c.expected_version}），请刷新后重试",
+                details={"current_version": current},
+            )
+    geoms = [
+        shapely.normalize(as_multipolygon(c.geometry, max_vertices=None)) if c.geometry is not None else None
+        for c in changes
+    ]
+    ids = [rows[c].id for c in codes]
+    _snapshot_many(session, ids)
+    session.execute(
+        text(sql.load("grid_change")),
+        {"ids": ids, "names": [c.name for c in changes], "actor": actor,
+         "wkbs": [None if g is None else shapely.to_wkb(g) for g in geoms],
+         "parent_ids": [rows[c.parent_code].id if c.parent_code is not None else None for c in changes]},
+    )  # fmt: skip
+    session.expire_all()
+
+
+def retire_grids(session: Session, versions: dict[str, int], *, actor: str) -> None:
+    """Unchecked set-based :func:`retire_grid` for many grids (code → expected version): one locking read,
+    one check for live children outside the batch, one UPDATE."""
+    if not versions:
+        return
+    writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
+    rows = _live_rows(session, list(versions))
+    for code, expected in versions.items():
+        if rows[code].version != expected:
+            raise StaleVersion(
+                f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": rows[code].version}
+            )
+    ids = [r.id for r in rows.values()]
+    child = session.execute(
+        select(_P.code, _G.code).select_from(_G).join(_P, _P.id == _G.parent_id)
+        .where(_P.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))), _G.valid_to.is_(None),
+               _G.id != all_(bindparam("ids2", ids, type_=ARRAY(BigInteger))))
+        .order_by(_P.code, _G.code).limit(1)
+    ).first()  # fmt: skip
+    if child is not None:
+        raise Conflict(f"网格 {child[0]} 仍有下级网格（如 {child[1]}），不能删除")
+    session.execute(
+        update(Grid).where(Grid.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))))
+        .values(valid_to=func.now(), updated_by=actor)
+    )  # fmt: skip
+    session.expire_all()
+
+
 def remove_grid(session: Session, code: str, *, expected_version: int, actor: Actor) -> None:
     """Retire a grid inside the actor's scope: its live row gets ``valid_to``; it must have no live children."""
     authorize(session, actor, "write", Touches(codes=[code]))
@@ -320,8 +507,17 @@ def retire_grid(session: Session, code: str, *, expected_version: int, actor: st
 
 def _snapshot(session: Session, grid_id: int) -> None:
     """Copy the live row's current state into a closed history row."""
+    _snapshot_many(session, [grid_id])
+
+
+def _snapshot_many(session: Session, grid_ids: Sequence[int]) -> None:
+    """Copy the current state of live rows into closed history rows (one INSERT; each keeps its identity id)."""
+    if not grid_ids:
+        return
     cols = [Grid.code, Grid.name, Grid.level, Grid.parent_id, Grid.geom, Grid.version, Grid.valid_from, Grid.updated_by]
-    src = select(literal(grid_id), *cols, func.now()).where(Grid.id == grid_id)
+    src = select(Grid.id, *cols, func.now()).where(
+        Grid.id == any_(bindparam("grid_ids", list(grid_ids), type_=ARRAY(BigInteger)))
+    )
     session.execute(
         insert(Grid).from_select(
             [
@@ -364,12 +560,13 @@ def all_codes(session: Session) -> set[str]:
 def recode(session: Session, renames: dict[str, str], versions: dict[str, int], *, actor: str) -> None:
     """Change several live grids' codes at once (codes may swap); one new version each, history kept."""
     writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
-    rows = {r.code: r for r in (_live(session, c) for c in renames)}
-    for code, row in rows.items():
+    rows = _live_rows(session, list(renames))
+    for code in renames:
+        row = rows[code]
         if row.version != versions.get(code, row.version):
             raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
-        _snapshot(session, row.id)
-    ids = [r.id for r in rows.values()]
+    ids = [rows[c].id for c in renames]
+    _snapshot_many(session, ids)
     taken = session.scalar(
         select(Grid.code).where(Grid.code.in_(list(renames.values())), Grid.valid_to.is_(None), Grid.id.not_in(ids))
     )
@@ -382,6 +579,6 @@ def recode(session: Session, renames: dict[str, str], versions: dict[str, int], 
             "UPDATE grid g SET code = m.code, version = g.version + 1, valid_from = now(), updated_by = :actor "
             "FROM unnest(CAST(:ids AS bigint[]), CAST(:codes AS text[])) AS m(id, code) WHERE g.id = m.id"
         ),
-        {"ids": ids, "codes": [renames[c] for c in rows], "actor": actor},
+        {"ids": ids, "codes": [renames[c] for c in renames], "actor": actor},
     )
     session.expire_all()
