@@ -1,9 +1,9 @@
 """The ledger (网格台帐) per grid at every level, for now or as of a past date, over a period.
 
-Counts come from one set-based SQL pass (``ledger_*.sql``): entities at their leaf grid, rolled up
-through the hierarchy, so every parent equals the sum of its children and the street total equals
-what ``gridgov assign`` reports. "As of" rebuilds the grid set from history and re-applies the
-assignment rule to it, so last year's ledger can be reproduced.
+Counts come from one set-based SQL pass (``ledger_*.sql``), over one parent's subtree when asked:
+entities at their leaf grid, rolled up through the hierarchy, so every parent equals the sum of its
+children and the street total equals what ``gridgov assign`` reports. "As of" rebuilds the grid set
+from history and re-applies the assignment rule to it, so last year's ledger can be reproduced.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from gridgov.auth.scope import Actor, personal_reach
 from gridgov.db import sql
 from gridgov.errors import InvalidInput
-from gridgov.grids.service import subtree_codes
 from gridgov.vocab import (
     HOUSEHOLD_KINDS,
     INCIDENT_CLOSED,
@@ -157,7 +156,7 @@ def build_ledger(
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
-    params = {"as_of": as_of, "date_from": date_from, "date_to": date_to}
+    params = {"as_of": as_of, "date_from": date_from, "date_to": date_to, "parent": parent}
     session.execute(text("DROP TABLE IF EXISTS ledger_grid, ledger_hh, ledger_ev, ledger_bd"))
     for name in ("ledger_grids", "ledger_assign"):
         for stmt in sql.statements(name):
@@ -168,11 +167,8 @@ def build_ledger(
              "personal_all": everywhere, "personal_scope": scope_id, "hh_kinds": list(HOUSEHOLD_KINDS),
              "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED}  # fmt: skip
     rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), words).mappings()]
-    if parent is not None:
-        keep = subtree_codes(rows, parent)
-        if parent not in keep or not any(r.code == parent for r in rows):
-            raise InvalidInput(f"网格不存在：{parent}")
-        rows = [r for r in rows if r.code in keep]
+    if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
+        raise InvalidInput(f"网格不存在：{parent}")
     if with_patrol and as_of is None:
         _add_patrol(session, rows, date_from, date_to, patrol_buffer_m)
     if level is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gridgov.config import BoardSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.print.boardmap import board_map_svg
-from gridgov.print.data import BoardData, board_data
+from gridgov.print.data import BoardData, boards_data
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -247,7 +247,7 @@ def export_boards(
     """Boards of the given grids: one PDF with a page per grid, or one PNG per grid."""
     settings = settings or defaults(BoardSettings)
     page = check_options(paper, fmt, dpi, landscape)
-    data = [board_data(session, c, with_counts=settings.board_show_counts) for c in codes]
+    data = boards_data(session, codes, with_counts=settings.board_show_counts)
     if not data:
         raise InvalidInput("没有要导出的网格")
     pdf = boards_pdf(data, page, settings, progress=progress)

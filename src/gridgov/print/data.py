@@ -4,6 +4,7 @@ Nothing about residents is read except counts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import shapely
@@ -84,6 +85,33 @@ class BoardData:
 
 def board_data(session: Session, code: str, *, near_m: float = 150.0, with_counts: bool = False) -> BoardData:
     """The board content of live grid ``code``: map features within ``near_m`` metres, staff, counts."""
+    return boards_data(session, [code], near_m=near_m, with_counts=with_counts)[0]
+
+
+def boards_data(
+    session: Session, codes: Iterable[str], *, near_m: float = 150.0, with_counts: bool = False
+) -> list[BoardData]:
+    """The board content of several live grids; their counts come from one ledger pass over the subtree of
+    their nearest common ancestor (the whole ledger when they lie in different streets)."""
+    boards = [_board(session, code, near_m) for code in codes]
+    if with_counts and boards:
+        from gridgov.ledger.report import build_ledger
+
+        chains = [[c for _, c, _ in b.parents] + [b.code] for b in boards]
+        top = None  # the deepest grid on every board's chain (street first, the board's grid last)
+        for same_depth in zip(*chains, strict=False):
+            if len(set(same_depth)) != 1:
+                break
+            top = same_depth[0]
+        rows = {r.code: r for r in build_ledger(session, parent=top, with_patrol=False).rows}
+        for b in boards:
+            row = rows[b.code]
+            b.counts = {"户数": row.households, "人数": row.persons, "党员数": row.party_members}
+    return boards
+
+
+def _board(session: Session, code: str, near_m: float) -> BoardData:
+    """One board without counts: the grid and its parents, neighbours, buildings and staff (four queries)."""
     if not code or not code.strip():
         raise InvalidInput("请指定网格编码")
     rows = session.execute(text(_GRID), {"code": code.strip()}).all()
@@ -106,11 +134,6 @@ def board_data(session: Session, code: str, *, near_m: float = 150.0, with_count
         StaffLine(r.role, r.name, r.phone)
         for r in session.execute(text(_STAFF), {"id": me.id, "roles": list(PUBLIC_STAFF_ROLES)})
     ]
-    if with_counts:
-        from gridgov.ledger.report import build_ledger
-
-        row = next(r for r in build_ledger(session, parent=me.code, with_patrol=False).rows if r.code == me.code)
-        data.counts = {"户数": row.households, "人数": row.persons, "党员数": row.party_members}
     return data
 
 

@@ -1,11 +1,12 @@
--- The ledger (网格台帐) of every ledger grid: entities counted at their leaf and rolled up through the
--- hierarchy (each grid is its own ancestor), so a parent always equals the sum of its children.
+-- The ledger (网格台帐) of every ledger grid in the subtree (in_tree): entities counted at their leaf and rolled
+-- up through the hierarchy (each grid is its own ancestor), so a parent always equals the sum of its children.
 -- The words come as parameters from gridgov.vocab: :hh_kinds and :member_types in vocabulary order (the
 -- ledger's columns hh_resident … hh_shop and pm_employed … pm_resident follow that order), :closed.
 WITH RECURSIVE anc(leaf, anc) AS (
-    SELECT gid, gid FROM ledger_grid
+    SELECT gid, gid FROM ledger_grid WHERE in_tree
     UNION ALL
-    SELECT a.leaf, l.parent_gid FROM anc a JOIN ledger_grid l ON l.gid = a.anc WHERE l.parent_gid IS NOT NULL
+    SELECT a.leaf, p.gid FROM anc a JOIN ledger_grid l ON l.gid = a.anc JOIN ledger_grid p ON p.gid = l.parent_gid
+     WHERE p.in_tree
 ), hh AS (
     SELECT gid, count(*) AS households,
            count(*) FILTER (WHERE kind = (CAST(:hh_kinds AS text[]))[1]) AS hh_resident,
@@ -46,6 +47,7 @@ WITH RECURSIVE anc(leaf, anc) AS (
       FROM ledger_grid l
       LEFT JOIN hh ON hh.gid = l.gid LEFT JOIN pp ON pp.gid = l.gid
       LEFT JOIN bb ON bb.gid = l.gid LEFT JOIN ev ON ev.gid = l.gid
+     WHERE l.in_tree
 ), cats AS (
     SELECT c.gid, jsonb_object_agg(c.category, c.n ORDER BY c.category) AS by_category
       FROM (SELECT a.anc AS gid, e.category, count(*) AS n
@@ -60,8 +62,9 @@ WITH RECURSIVE anc(leaf, anc) AS (
            string_agg(r.role || '：' || s.name || coalesce('（' || s.phone || '）', ''), '；'
                       ORDER BY array_position(CAST(:role_order AS text[]), r.role), s.name) AS staff
       FROM grid_role r JOIN staff s ON s.id = r.staff_id
-     WHERE r.role = ANY(CAST(:public_roles AS text[])) OR CAST(:personal_all AS boolean)
-        OR r.grid_id IN (SELECT gid FROM personal)
+     WHERE r.grid_id IN (SELECT gid FROM ledger_grid WHERE in_tree)
+       AND (r.role = ANY(CAST(:public_roles AS text[])) OR CAST(:personal_all AS boolean)
+            OR r.grid_id IN (SELECT gid FROM personal))
      GROUP BY r.grid_id
 )
 SELECT g.gid AS grid_id, g.code, g.name, g.level, p.code AS parent_code,
