@@ -18,50 +18,26 @@ dropped at the end. Results are printed and written to bench/out/grid_import.jso
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import secrets
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyogrio
 from sqlalchemy import Engine, event, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from assign_bench import bench_database  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from gridgov.auth.scope import Actor  # noqa: E402
-from gridgov.config import get_settings  # noqa: E402
-from gridgov.db.engine import libpq_url, make_engine, session_scope  # noqa: E402
-from gridgov.db.migrate import upgrade  # noqa: E402
+from gridgov.db.engine import session_scope  # noqa: E402
 from gridgov.grids.importer import import_grids  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[Engine]:
-    """A fresh migrated database on the embedded server, dropped afterwards."""
-    server_url = libpq_url(get_settings(), start=True)
-    server = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
-    name = f"gridgov_gridbench_{os.getpid()}_{secrets.token_hex(3)}"
-    with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with contextlib.closing(psycopg.connect(server, autocommit=True)) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def timed_import(engine: Engine, path: Path) -> dict[str, Any]:

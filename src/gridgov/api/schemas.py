@@ -9,8 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from gridgov.assign.gpx import ImportedTrack
-from gridgov.assign.tracks import OutsideTrack
 from gridgov.vocab import GRID_LEVELS, LEVELS, TOKEN_ROLES, Vocabulary
 
 
@@ -248,20 +246,6 @@ class EntityImportPublic(BaseModel):
     errors: list[RowErrorPublic]
     written: bool
     refused: bool
-
-
-class TrackImportPublic(BaseModel):
-    """The outcome of a GPX import."""
-
-    file: str
-    team_code: str
-    dry_run: bool
-    tracks: int
-    points: int
-    nights: list[dt.date]
-    shifts: dict[str, int]
-    items: list[ImportedTrack]  # the service's own records, validated as they are
-    outside: list[OutsideTrack]
 
 
 class LedgerRowPublic(BaseModel):

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep
 from gridgov.api.responses import refused
-from gridgov.api.schemas import EntityImportPublic, TrackImportPublic
+from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
+from gridgov.assign.gpx import TrackImportReport, import_gpx
 from gridgov.importing.entities import import_entities
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
@@ -19,7 +20,7 @@ Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 
 @router.post(
     "/tracks",
-    response_model=TrackImportPublic,
+    response_model=TrackImportReport,
     summary="导入巡逻轨迹（GPX）",
     responses={422: {"description": "文件被拒绝（列出轨迹与点的序号），未写入任何数据"}},
 )
@@ -31,16 +32,12 @@ def import_tracks(
     team: Annotated[str, Form(description="巡逻队编码")],
     crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,
     dry_run: Annotated[bool, Form()] = False,
-) -> TrackImportPublic:
+) -> TrackImportReport:
     """Import patrol tracks atomically; night and shift come from the timestamps."""
-    from dataclasses import asdict
-
-    from gridgov.assign.gpx import import_gpx
-
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
                             timezone=settings.timezone)
-    return TrackImportPublic.model_validate(asdict(report))
+    return report
 
 
 @router.post(
