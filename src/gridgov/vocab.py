@@ -49,7 +49,8 @@ class Vocabulary:
 GRID_LEVELS = Vocabulary(
     "levels", "网格层级", ("street", "community", "compound", "building"),
     labels={"street": "街道", "community": "社区", "compound": "楼院", "building": "楼栋"},
-    synonyms={"街道": "street", "社区": "community", "楼院": "compound", "小区": "compound", "楼栋": "building"},
+    synonyms={"街道": "street", "乡镇": "street", "社区": "community", "村": "community", "楼院": "compound",
+              "网格": "compound", "小区": "compound", "院落": "compound", "楼栋": "building"},
 )  # fmt: skip
 LEVELS = GRID_LEVELS.terms
 LEVEL_ZH = dict(GRID_LEVELS.labels)

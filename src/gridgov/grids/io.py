@@ -27,6 +27,7 @@ from gridgov.files import detect_encoding
 from gridgov.geo.checks import MAX_GRID_VERTICES, geometry_problem, repaired_polygon
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.grids.findings import Finding, GridInput
+from gridgov.vocab import GRID_LEVELS
 
 CANONICAL = ("code", "name", "level", "parent_code")
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -35,12 +36,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "level": ("level", "层级", "级别", "网格层级", "类型"),
     "parent_code": ("parent_code", "parent_cod", "parent", "上级编码", "父级编码", "上级网格编码", "上级代码"),
 }
-LEVEL_VALUES = {
-    "street": "street", "街道": "street", "乡镇": "street",
-    "community": "community", "社区": "community", "村": "community",
-    "compound": "compound", "楼院": "compound", "网格": "compound", "小区": "compound", "院落": "compound",
-    "building": "building", "楼栋": "building",
-}  # fmt: skip
+LEVEL_VALUES = {**{t: t for t in GRID_LEVELS.terms}, **GRID_LEVELS.synonyms}  # a level as files write it
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".zip": "ESRI Shapefile",
             ".shp": "ESRI Shapefile", ".kml": "KML", ".csv": "CSV"}  # fmt: skip
 WRITE_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
