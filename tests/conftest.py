@@ -141,6 +141,19 @@ def sample_tokens(sample_engine: Engine) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
+def probe(engine: Engine) -> Iterator[Engine]:
+    """A two-row table (``test_lock_probe``: id, n) for hand-made deadlocks, dropped afterwards."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS test_lock_probe (id int PRIMARY KEY, n int DEFAULT 0)"))
+        conn.execute(text("INSERT INTO test_lock_probe (id) VALUES (1), (2) ON CONFLICT DO NOTHING"))
+    try:
+        yield engine
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS test_lock_probe"))
+
+
+@pytest.fixture
 def settings_for(db_url: str, tmp_path: Path) -> Settings:
     """Settings pointing at the test database, with scratch dirs."""
     return Settings(database_url=db_url, home=tmp_path / "home", maps_dir=tmp_path / "maps")

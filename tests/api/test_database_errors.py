@@ -4,7 +4,6 @@ a deadlocked request run once more, and never a plain-text 500 or a traceback.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -160,19 +159,6 @@ def test_a_grid_edit_while_a_writer_holds_the_lock_is_409_busy(
     assert r.json()["detail"] == "数据正被其他操作修改（锁冲突），请稍后重试"
 
 
-@pytest.fixture
-def probe(engine: Engine) -> Iterator[Engine]:
-    """A two-row table for a hand-made deadlock."""
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS test_api_probe (id int PRIMARY KEY)"))
-        conn.execute(text("INSERT INTO test_api_probe VALUES (1), (2) ON CONFLICT DO NOTHING"))
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS test_api_probe"))
-
-
 def test_a_deadlocked_request_is_run_once_more(probe: Engine, settings_for: Settings) -> None:
     app = create_app(settings_for, probe)
     runs: list[int] = []
@@ -180,20 +166,20 @@ def test_a_deadlocked_request_is_run_once_more(probe: Engine, settings_for: Sett
     def other_writer(ready: threading.Event) -> None:
         with probe.connect() as conn:
             conn.execute(text("SET deadlock_timeout = '10s'"))  # the request's session detects the deadlock
-            conn.execute(text("SELECT 1 FROM test_api_probe WHERE id = 2 FOR UPDATE"))
+            conn.execute(text("SELECT 1 FROM test_lock_probe WHERE id = 2 FOR UPDATE"))
             ready.set()
-            conn.execute(text("SELECT 1 FROM test_api_probe WHERE id = 1 FOR UPDATE"))
+            conn.execute(text("SELECT 1 FROM test_lock_probe WHERE id = 1 FOR UPDATE"))
             conn.commit()
 
     @app.post("/_test/deadlock")
     def deadlock(session: SessionDep, body: dict[str, int]) -> dict[str, int]:
         runs.append(body["n"])
-        session.execute(text("SELECT 1 FROM test_api_probe WHERE id = 1 FOR UPDATE"))
+        session.execute(text("SELECT 1 FROM test_lock_probe WHERE id = 1 FOR UPDATE"))
         if len(runs) == 1:
             ready = threading.Event()
             threading.Thread(target=other_writer, args=(ready,), daemon=True).start()
             assert ready.wait(10)
-        session.execute(text("SELECT 1 FROM test_api_probe WHERE id = 2 FOR UPDATE"))
+        session.execute(text("SELECT 1 FROM test_lock_probe WHERE id = 2 FOR UPDATE"))
         return {"runs": len(runs)}
 
     with TestClient(app) as client:

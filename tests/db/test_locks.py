@@ -115,19 +115,6 @@ def test_a_grid_edit_during_an_import_waits_instead_of_deadlocking(gated_househo
         assert conn.execute(text(version)).scalar_one() == 2
 
 
-@pytest.fixture
-def probe(engine: Engine) -> Iterator[Engine]:
-    """A two-row table for hand-made deadlocks."""
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE IF NOT EXISTS test_lock_probe (id int PRIMARY KEY, n int DEFAULT 0)"))
-        conn.execute(text("INSERT INTO test_lock_probe (id) VALUES (1), (2) ON CONFLICT DO NOTHING"))
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS test_lock_probe"))
-
-
 def _crossing(engine: Engine, barrier: threading.Barrier, first: int, second: int, attempts: list[int]) -> None:
     """A transaction locking the probe rows in the given order (meeting the other one in between, once)."""
     with Session(engine) as s, s.begin():

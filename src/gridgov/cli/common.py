@@ -41,3 +41,9 @@ def acting() -> Iterator[tuple[Session, Actor]]:
         if token:
             set_actor(s, f"cli:token:{actor.name}")
         yield s, actor
+
+
+def current_actor() -> Actor:
+    """Who runs this command (see :func:`acting`), for services that open their own transaction."""
+    with acting() as (_, actor):
+        return actor

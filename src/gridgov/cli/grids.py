@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from gridgov.auth.scope import Touches, authorize
 from gridgov.cli.common import acting, echo_json, engine
 from gridgov.cli.errors import EXIT_REFUSED
 from gridgov.config import get_settings
@@ -97,20 +96,13 @@ def validate(
     as_json: bool = JsonOpt,
 ) -> None:
     """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……）。"""
-    from gridgov.config import get_settings
-    from gridgov.grids.checks import check_live, live_inputs, store_findings
-    from gridgov.grids.service import subtree_codes
+    from gridgov.grids.checks import validate_and_store
 
     settings = get_settings()
     if allowed_gaps is not None:
         settings = settings.model_copy(update={"allowed_gaps_path": allowed_gaps})
     with acting() as (s, actor):
-        findings = check_live(s, parent_code=parent, settings=settings)
-        if store:
-            authorize(s, actor, "write", Touches(codes=[parent] if parent else []), anywhere=parent is None)
-            grids = live_inputs(s)
-            scope = subtree_codes(grids, parent) if parent else {g.code for g in grids}
-            store_findings(s, findings, source="validate", scope=scope)
+        findings = validate_and_store(s, actor, parent_code=parent, settings=settings, store=store)
     if as_json:
         echo_json([f.as_dict() for f in findings])
     else:

@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert
 from sqlalchemy.orm import Session
 
+from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import GridSettings, defaults
 from gridgov.db.models import GridFinding
 from gridgov.errors import InvalidInput
@@ -84,6 +85,22 @@ def check_live(
     elif parent_code:
         scope = subtree_codes(grids, parent_code)
     return run_checks(grids, scope=scope, settings=settings)
+
+
+def validate_and_store(
+    session: Session, actor: Actor, *, parent_code: str | None = None, settings: GridSettings | None = None,
+    store: bool = True,
+) -> list[Finding]:
+    """Validate the live grids under ``parent_code`` and (when ``store``) keep the findings for the pages,
+    replacing the stored ones of that subtree; storing is a write inside the actor's scope."""
+    findings = check_live(session, parent_code=parent_code, settings=settings)
+    if store:
+        authorize(session, actor, "write", Touches(codes=[parent_code] if parent_code else []),
+                  anywhere=parent_code is None)  # fmt: skip
+        grids = live_inputs(session)
+        scope = subtree_codes(grids, parent_code) if parent_code else {g.code for g in grids}
+        store_findings(session, findings, source="validate", scope=scope)
+    return findings
 
 
 def store_findings(session: Session, findings: Sequence[Finding], *, source: str, scope: Iterable[str]) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign.gpx import import_gpx
 from gridgov.assign.teams import import_patrol_teams
-from gridgov.auth.scope import Actor
+from gridgov.auth.scope import Actor, authorize
 from gridgov.config import GridSettings, defaults
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.grids.importer import import_grids
@@ -147,11 +147,16 @@ def load_sample(
     *,
     timezone: str = DEFAULT_TIMEZONE,
     grid_settings: GridSettings | None = None,
+    actor: Actor | None = None,
 ) -> dict[str, int]:
     """Load every sample file from ``directory`` through the importers; returns row counts per table.
 
-    Atomic with the caller's transaction; ``Conflict`` when the sample street is already loaded.
+    Atomic with the caller's transaction; ``Conflict`` when the sample street is already loaded. The sample is
+    a whole street: only an unscoped administrator loads it (default: the local operator).
     """
+    actor = actor or Actor.system(ACTOR)
+    session = Session(bind=conn)
+    authorize(session, actor, "admin", anywhere=True)
     grids = directory / "grids.gpkg"
     if not grids.exists():
         raise InvalidInput(f"样例数据不存在：{directory}（先运行 gridgov sample generate）")
@@ -163,8 +168,6 @@ def load_sample(
     )
     if existing:
         raise Conflict(f"样例街道已导入：{', '.join(existing)}", details={"codes": list(existing)})
-    actor = Actor.system(ACTOR)
-    session = Session(bind=conn)
     _bulk(session)
     report = import_grids(session, grids, actor=actor, layer="grids", settings=grid_settings or defaults(GridSettings))
     if report.blocking or not report.written:
