@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gridgov.assign import track_figures
 from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import Conflict, InvalidInput, NotFound
@@ -374,6 +375,7 @@ def import_gpx(
     savepoint = session.begin_nested()
     try:
         track_ids = _write(session, int(team.id), tracks, f"GPX {path.name}")
+        track_figures.refresh(session, track_ids)
         outside = tracks_outside_area(session, track_ids=track_ids)
     except IntegrityError as exc:
         if savepoint.is_active:

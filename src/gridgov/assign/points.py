@@ -28,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgov.assign import track_figures
 from gridgov.db import sql
 from gridgov.db.engine import local_settings
 from gridgov.db.locks import writers_lock
@@ -202,5 +203,8 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
 
 
 def reassign_area(session: Session, area: BaseGeometry) -> dict[str, int]:
-    """Re-assign only the entities touching a changed area (EPSG:4326); the audit log records each move."""
-    return {t: _run(session, t, area)[0] for t in ASSIGNED_TABLES}
+    """Re-assign only the entities touching a changed area (EPSG:4326), and bring the stored patrol figures of
+    the tracks near it up to date; the audit log records each move."""
+    moved = {t: _run(session, t, area)[0] for t in ASSIGNED_TABLES}
+    track_figures.after_grid_change(session, area)
+    return moved

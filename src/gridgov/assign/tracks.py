@@ -31,9 +31,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgov.assign import track_figures
 from gridgov.config import PatrolSettings, defaults
-from gridgov.db import sql
+from gridgov.db import cache
 from gridgov.db.engine import local_settings
+from gridgov.db.revisions import GRID, PATROL, revision
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import metric_epsg
 from gridgov.vocab import LEVELS
@@ -136,14 +138,12 @@ def _buffer(buffer_m: float | None) -> float:
 
 def _sql(name: str) -> str:
     """A patrol statement with the shared track selection (track_filter.sql) pasted in."""
-    lines = sql.load("track_filter").splitlines()
-    where = "\n".join(line for line in lines if not line.startswith("--")).strip()
-    return sql.load(name).replace("{track_filter}", where)
+    return track_figures.with_filter(name)
 
 
 def _stats_sql() -> str:
-    """The per (track, leaf grid) statement, usable as a sub-query."""
-    return _sql("track_grid_stats").strip().rstrip(";")
+    """The stored per (track, leaf grid) figures, usable as a sub-query."""
+    return _sql("track_grid_stats_stored").strip().rstrip(";")
 
 
 def track_grid_stats(
@@ -156,9 +156,9 @@ def track_grid_stats(
 ) -> list[TrackGridStat]:
     """Metres and seconds of each track inside each live leaf grid (nights in [date_from, date_to])."""
     params = _filters(session, date_from, date_to, team_code, track_ids)
+    track_figures.ensure_stats(session, params)
     stmt = f"{_stats_sql()}\n ORDER BY k.night, k.shift, t.code, k.started_at, g.code"
-    with local_settings(session, NO_JIT):
-        rows = session.execute(text(stmt), params).all()
+    rows = session.execute(text(stmt), params).all()
     return [
         TrackGridStat(
             track_id=int(r.track_id),
@@ -184,19 +184,30 @@ def grid_coverage(
     level: str | None = None,
     team_code: str | None = None,
 ) -> dict[int, Coverage]:
-    """Coverage of every live grid (or of one level) by the tracks of the period, keyed by grid id."""
+    """Coverage of every live grid (or of one level) by the tracks of the period, keyed by grid id.
+
+    Reads the stored per-track figures (computing those missing) and keeps the answer for the same question
+    until a grid or a track changes.
+    """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
     params = _filters(session, date_from, date_to, team_code, None)
     params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
-    stmt = _sql("grid_coverage").replace("{track_grid_stats}", _stats_sql())
-    with local_settings(session, NO_JIT):
-        rows = session.execute(text(stmt), params).all()
+    revisions = f"{revision(session, GRID)}:{revision(session, PATROL)}"
+
+    def compute() -> list[list[float]]:
+        track_figures.ensure_stats(session, params)
+        track_figures.ensure_footprints(session, params, int(params["srid"]), float(params["buffer_m"]))
+        stmt = _sql("grid_coverage").replace("{track_grid_stats}", _stats_sql())
+        with local_settings(session, NO_JIT):
+            rows = session.execute(text(stmt), params).all()
+        return [[int(r.grid_id), float(r.covered_m2), float(r.area_m2), float(r.length_m), float(r.seconds)]
+                for r in rows]  # fmt: skip
+
     out: dict[int, Coverage] = {}
-    for r in rows:
-        area, covered = float(r.area_m2), float(r.covered_m2)
+    for grid_id, covered, area, length_m, seconds in cache.cached(session, "coverage", params, revisions, compute):
         ratio = min(1.0, max(0.0, covered / area)) if area > 0 else 0.0
-        out[int(r.grid_id)] = Coverage(covered, area, ratio, float(r.length_m), float(r.seconds))
+        out[int(grid_id)] = Coverage(covered, area, ratio, length_m, seconds)
     return out
 
 

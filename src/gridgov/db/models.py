@@ -271,6 +271,68 @@ class PatrolPoint(Base):
     __table_args__ = (*_geom_checks("patrol_point", nullable=False),)
 
 
+class DataRevision(Base):
+    """A counter per kind of source data (``grid``, ``patrol``), raised by statement triggers on every write, so
+    figures derived from it (stored per-track statistics, cached coverage) know when they are stale. A row in a
+    table, not a sequence: it follows the transaction, so a reader's snapshot sees the revision of its data."""
+
+    __tablename__ = "data_revision"
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class TrackGridStat(Base):
+    """Metres, seconds and entries of one track inside one leaf grid (the rule of ``track_grid_stats.sql``),
+    computed when the track is imported or a grid near it changes; ``grid_rev`` on the track's footprint row
+    tells whether they are still current."""
+
+    __tablename__ = "track_grid_stat"
+    track_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("patrol_track.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True)
+    length_m: Mapped[float] = mapped_column(Float)
+    seconds_inside: Mapped[float] = mapped_column(Float)
+    entries: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("track_grid_stat_grid_idx", "grid_id"),)
+
+
+class TrackDerived(Base):
+    """Per track: the grid revision its statistics were computed against (NULL = never)."""
+
+    __tablename__ = "track_derived"
+    track_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("patrol_track.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_rev: Mapped[int] = mapped_column(BigInteger)
+
+
+class TrackFootprint(Base):
+    """A track buffered by ``buffer_m`` in the metric projection ``srid`` (the costly half of coverage), kept
+    for the few buffers recently asked for."""
+
+    __tablename__ = "track_footprint"
+    track_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("patrol_track.id", ondelete="CASCADE"), primary_key=True
+    )
+    buffer_m: Mapped[float] = mapped_column(Float, primary_key=True)
+    srid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    geom: Mapped[Any] = mapped_column(Geometry(geometry_type=None, srid=-1, spatial_index=False))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DerivedCache(Base):
+    """Results computed from source data (coverage of a period …), keyed by what was asked and valid only
+    while the source revisions are those stored."""
+
+    __tablename__ = "derived_cache"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    revision: Mapped[str] = mapped_column(Text)
+    payload: Mapped[Any] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class GridFinding(Base):
     """A stored validation finding (overlap, gap, …) shown to staff until a later validation clears it."""
 

@@ -327,11 +327,12 @@ def change_grid(
         if session.scalar(select(Grid.id).where(Grid.code == code, Grid.valid_to.is_(None))) is not None:
             raise Conflict(f"编码重复：{code} 已存在")
         values["code"] = code
-    old_geom = to_shape(row.geom) if new_geom is not None else None
+    old_geom = to_shape(row.geom)
     session.execute(update(Grid).where(Grid.id == row.id).values(**values))
     session.expire(row)
-    if reassign and new_geom is not None and old_geom is not None:
-        reassign_area(session, shapely.union(old_geom, new_geom))
+    if reassign and (new_geom is not None or "parent_id" in values):
+        # a new parent can turn the old one into a leaf: the patrol figures around it change too
+        reassign_area(session, shapely.union(old_geom, new_geom) if new_geom is not None else old_geom)
     return get_grid(session, values.get("code", row.code))
 
 

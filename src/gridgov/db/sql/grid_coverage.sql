@@ -1,9 +1,10 @@
 -- Patrol coverage of every live grid (all levels, or one :level) over the selected tracks.
 -- covered_m2 = area of (union of the tracks buffered by :buffer_m) ∩ grid, computed per grid geometry
 -- (parents too: coverage is not additive), in the metric projection :srid; area_m2 in the same frame.
--- The union is built once (cascaded union of one buffer per track, not one buffer of all tracks, which
--- explodes in memory), cut into small pieces and intersected with each grid through their bounding boxes.
--- length_m / seconds: the leaf statistics of track_grid_stats.sql (pasted in as the stats CTE) rolled up
+-- The union is built once from the tracks' stored footprints (track_footprint: one buffer per track, made
+-- by gridgov.assign.track_figures; not one buffer of all tracks, which explodes in memory), cut into small
+-- pieces and intersected with each grid through their bounding boxes.
+-- length_m / seconds: the stored leaf statistics (track_grid_stats_stored.sql, pasted in as the stats CTE) rolled up
 -- through the hierarchy (each grid is its own ancestor), so a parent equals the sum of its leaf children.
 -- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql).
 WITH RECURSIVE live AS (
@@ -20,13 +21,13 @@ WITH RECURSIVE live AS (
     SELECT a.anc_id AS grid_id, sum(s.length_m) AS length_m, sum(s.seconds) AS seconds
       FROM anc a JOIN leaf_sum s ON s.grid_id = a.leaf_id
      GROUP BY a.anc_id
-), sel AS (
-    SELECT k.geom
-      FROM patrol_track k
+), cover AS MATERIALIZED (
+    SELECT ST_Union(f.geom) AS u
+      FROM track_footprint f
+      JOIN patrol_track k ON k.id = f.track_id
       JOIN patrol_team t ON t.id = k.team_id
      WHERE {track_filter}
-), cover AS MATERIALIZED (
-    SELECT ST_Union(ST_Buffer(ST_Transform(geom, CAST(:srid AS int)), CAST(:buffer_m AS float8))) AS u FROM sel
+       AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)
 ), piece AS MATERIALIZED (
     SELECT ST_Subdivide(u, 256) AS p FROM cover WHERE u IS NOT NULL AND NOT ST_IsEmpty(u)
 ), gm AS MATERIALIZED (

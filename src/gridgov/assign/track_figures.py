@@ -1,0 +1,118 @@
+"""Stored patrol figures: each track's statistics inside each leaf grid and its buffered footprint.
+
+Computing them for every request was the slow part of the ledger and the coverage map (the whole street's
+tracks re-cut by every grid, re-buffered and re-unioned each time). They depend only on one track and on the
+live leaf grids, so they are computed once and kept:
+
+- **Statistics** (``track_grid_stat``): written when a track is imported; when a grid changes, the grid
+  writers call :func:`after_grid_change` with the changed area, which recomputes the tracks near it and
+  re-stamps the others. Each track carries the grid revision it was computed against (``track_derived``);
+  the ``grid`` revision is raised by a trigger on every change to a live grid's geometry, parent, level or
+  life, so a change made by any other path (plain SQL, a restore) leaves the stamps behind, and readers
+  recompute exactly those tracks (:func:`ensure_stats`). Stored figures are therefore never stale.
+- **Footprints** (``track_footprint``): the track buffered in the metric projection, made on first use for
+  a buffer and projection and kept for the few buffers asked for most recently.
+
+Readers that fill in missing figures write; they serialise on one advisory lock, so two requests never
+compute the same rows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgov.db import sql
+from gridgov.db.engine import local_settings
+from gridgov.db.revisions import GRID, revision
+
+# The advisory lock (class, key) under which stored figures are written.
+LOCK = (1735551333, 1)
+# Footprints are kept for this many (buffer, projection) pairs, the most recently made.
+KEEP_BUFFERS = 3
+NO_JIT = {"jit": "off"}
+
+
+def track_filter() -> str:
+    """The shared selection of patrol tracks (``track_filter.sql``, comments stripped), to paste into SQL."""
+    lines = sql.load("track_filter").splitlines()
+    return "\n".join(line for line in lines if not line.startswith("--")).strip()
+
+
+def with_filter(name: str) -> str:
+    """A patrol statement with the shared track selection pasted in."""
+    return sql.load(name).replace("{track_filter}", track_filter())
+
+
+def _lock(session: Session) -> None:
+    session.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": LOCK[0], "k": LOCK[1]})
+
+
+def _no_filter(track_ids: Sequence[int] | None = None) -> dict[str, object]:
+    return {"date_from": None, "date_to": None, "team_code": None,
+            "track_ids": [int(i) for i in track_ids] if track_ids is not None else None}  # fmt: skip
+
+
+def refresh(session: Session, track_ids: Sequence[int]) -> int:
+    """Recompute and store the leaf statistics of these tracks, stamped with the current grid revision."""
+    ids = sorted({int(i) for i in track_ids})
+    if not ids:
+        return 0
+    _lock(session)
+    stats = with_filter("track_grid_stats").strip().rstrip(";")
+    params = {**_no_filter(ids), "grid_rev": revision(session, GRID)}
+    with local_settings(session, NO_JIT):
+        for stmt in sql.statements("track_figures_refresh"):
+            stmt = stmt.replace("{track_grid_stats}", stats)
+            session.execute(text(stmt), {k: v for k, v in params.items() if f":{k}" in stmt})
+    return len(ids)
+
+
+def ensure_stats(session: Session, filters: dict[str, object]) -> int:
+    """Compute the statistics of the selected tracks that have none or stale ones; returns how many."""
+    stmt = text(with_filter("track_figures_stale"))
+    params = {**filters, "grid_rev": revision(session, GRID)}
+    if session.execute(stmt, params).first() is None:
+        return 0
+    _lock(session)  # then look again: another request may have done it meanwhile
+    stale = session.execute(stmt, {**params, "grid_rev": revision(session, GRID)}).scalars().all()
+    return refresh(session, stale)
+
+
+def ensure_footprints(session: Session, filters: dict[str, object], srid: int, buffer_m: float) -> None:
+    """Make the footprints the selected tracks lack for this buffer and projection."""
+    probe = (
+        "SELECT 1 FROM patrol_track k JOIN patrol_team t ON t.id = k.team_id WHERE {track_filter}"
+        " AND NOT EXISTS (SELECT 1 FROM track_footprint f WHERE f.track_id = k.id"
+        " AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)) LIMIT 1"
+    ).replace("{track_filter}", track_filter())
+    params = {**filters, "srid": srid, "buffer_m": buffer_m, "keep": KEEP_BUFFERS}
+    if session.execute(text(probe), params).first() is None:
+        return
+    _lock(session)
+    with local_settings(session, NO_JIT):
+        for stmt in sql.statements("track_footprints"):
+            stmt = stmt.replace("{track_filter}", track_filter())
+            session.execute(text(stmt), {k: v for k, v in params.items() if f":{k}" in stmt})
+
+
+def after_grid_change(session: Session, area: BaseGeometry) -> int:
+    """After grids changed in ``area`` (EPSG:4326): recompute the tracks near it, re-stamp the others.
+
+    Only tracks that were current before this transaction's first grid change are re-stamped; any left
+    behind by a change that did not come through here stay stale and are recomputed when next read.
+    """
+    base = session.execute(text("SELECT current_setting('gridgov.base_rev_grid', true)")).scalar_one()
+    if not base:
+        return 0  # no live grid changed in this transaction: nothing is stale
+    near = session.execute(text(sql.load("track_figures_near")), {"area": shapely.to_wkb(area)}).scalars().all()
+    done = refresh(session, near)
+    session.execute(
+        text("UPDATE track_derived SET grid_rev = :now WHERE grid_rev >= :base AND grid_rev <> :now"),
+        {"now": revision(session, GRID), "base": int(base)},
+    )
+    return done
