@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from gridgov.cli.common import echo_json, engine
+from gridgov.cli.common import echo_json, engine, get_settings, watched
 from gridgov.cli.errors import EXIT_DATABASE
-from gridgov.config import get_settings
-from gridgov.db import migrate as migrations
-from gridgov.db.engine import cluster, get_engine, libpq_url, postgis_version, uses_external
 
 app = typer.Typer(help="数据库：启动/停止嵌入式 PostGIS，迁移表结构。设置 GRIDGOV_DATABASE_URL 则改用该服务器。")
 
@@ -18,9 +15,11 @@ JsonOpt = typer.Option(False, "--json", help="以 JSON 输出")
 @app.command()
 def up(as_json: bool = JsonOpt) -> None:
     """启动数据库（幂等）：初始化并启动嵌入式 PostGIS，创建数据库和 PostGIS 扩展。"""
+    from gridgov.db.engine import cluster, get_engine, postgis_version, uses_external
+
     s = get_settings()
     if uses_external(s):
-        version = postgis_version(get_engine(s))
+        version = postgis_version(watched(get_engine(s)))
         info = {"external": True, "running": True, "postgis": version}
     else:
         st = cluster(s).up()
@@ -36,6 +35,8 @@ def up(as_json: bool = JsonOpt) -> None:
 @app.command()
 def down() -> None:
     """停止嵌入式数据库（幂等）。使用外部数据库时不做任何事。"""
+    from gridgov.db.engine import cluster, uses_external
+
     s = get_settings()
     if uses_external(s):
         typer.echo("使用外部数据库（GRIDGOV_DATABASE_URL），无需停止。")
@@ -47,10 +48,13 @@ def down() -> None:
 @app.command()
 def status(as_json: bool = JsonOpt) -> None:
     """显示数据库状态。"""
+    from gridgov.db.engine import cluster, get_engine, postgis_version, uses_external
+
     s = get_settings()
     if uses_external(s):
         try:
-            info: dict[str, object] = {"external": True, "running": True, "postgis": postgis_version(get_engine(s))}
+            version = postgis_version(watched(get_engine(s)))
+            info: dict[str, object] = {"external": True, "running": True, "postgis": version}
         except Exception as exc:  # noqa: BLE001 - status reports, never fails
             info = {"external": True, "running": False, "error": str(exc)}
     else:
@@ -68,11 +72,15 @@ def status(as_json: bool = JsonOpt) -> None:
 @app.command()
 def url() -> None:
     """打印数据库连接 URL（psql 可直接使用）。"""
+    from gridgov.db.engine import libpq_url
+
     typer.echo(libpq_url(get_settings()))
 
 
 @app.command()
 def migrate(revision: str = typer.Option("head", help="目标版本")) -> None:
     """把表结构迁移到最新版本（Alembic）。"""
+    from gridgov.db import migrate as migrations
+
     rev = migrations.upgrade(engine(), revision)
     typer.echo(f"数据库表结构已是版本 {rev}")

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import traceback
 
-import psycopg
 import typer
-from sqlalchemy import exc as sa
 
 from gridgov import errors as e
-from gridgov.db.errors import first_line, translate
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -63,7 +60,19 @@ def exit_code_for(exc: e.GridgovError) -> int:
 
 
 def report(exc: BaseException) -> int:
-    """Print ``exc`` as a Chinese message on stderr (a traceback only for a bug) and return its exit code."""
+    """Print ``exc`` as a Chinese message on stderr (a traceback only for a bug) and return its exit code.
+
+    A domain error needs no translation; the database's driver errors are translated here, so the drivers are
+    imported only when a command failed with something else.
+    """
+    if isinstance(exc, e.GridgovError):
+        typer.echo(f"错误：{exc.message}", err=True)
+        return exit_code_for(exc)
+    import psycopg
+    from sqlalchemy import exc as sa
+
+    from gridgov.db.errors import first_line, translate
+
     domain = translate(exc)
     if domain is not None:
         cause = f"（{first_line(exc)}）" if domain is not exc and isinstance(domain, e.DatabaseUnavailable) else ""

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import engine
-from gridgov.config import get_settings
+from gridgov.cli.common import engine, get_settings
 from gridgov.errors import InvalidInput
 
 app = typer.Typer(help="导出：网格公示牌（PDF / PNG，可直接交印刷）。", no_args_is_help=True)

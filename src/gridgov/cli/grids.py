@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.orm import Session
 
-from gridgov.cli.common import acting, echo_json, engine
+from gridgov.cli.common import acting, echo_json, engine, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
-from gridgov.config import get_settings
 from gridgov.errors import InvalidInput
-from gridgov.grids import service
-from gridgov.grids.findings import RULE_ZH, Finding
-from gridgov.grids.repair import RepairRequest
 from gridgov.periods import as_of_moment, parse_moment
+
+if TYPE_CHECKING:
+    from gridgov.grids.findings import Finding
+    from gridgov.grids.repair import RepairRequest
 
 app = typer.Typer(help="网格：导入、导出、校验拓扑、查看历史、修复。")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出")
 
 
 def _print_findings(findings: list[Finding]) -> None:
+    from gridgov.grids.findings import RULE_ZH
+
     if not findings:
         typer.echo("未发现问题。")
         return
@@ -80,6 +82,9 @@ def export(
     ),
 ) -> None:
     """导出网格（与导入字段一致，可再次导入）。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.grids import service
     from gridgov.grids.io import write_grid_file
 
     with Session(engine()) as s:
@@ -112,6 +117,10 @@ def validate(
 @app.command()
 def history(code: str, as_json: bool = JsonOpt) -> None:
     """显示网格的全部版本（谁、何时、改了什么）。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.grids import service
+
     with Session(engine()) as s:
         versions = service.history(s, code)
     rows = [
@@ -146,6 +155,10 @@ def _area_m2(geom: object) -> float:
 @app.command("list")
 def list_(level: str | None = None, parent: str | None = None, as_json: bool = JsonOpt) -> None:
     """列出现行网格。"""
+    from sqlalchemy.orm import Session
+
+    from gridgov.grids import service
+
     with Session(engine()) as s:
         rows = service.list_grids(s, level=level, parent_code=parent, with_geometry=False)
     data = [{"code": g.code, "name": g.name, "level": g.level, "parent_code": g.parent_code, "version": g.version}
@@ -182,6 +195,8 @@ def _run_repair(req: RepairRequest, apply: bool, as_json: bool) -> None:
 @repair_app.command("clip")
 def repair_clip(code: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
     """把网格超出上级的部分裁掉。"""
+    from gridgov.grids.repair import RepairRequest
+
     _run_repair(RepairRequest("clip", code=code), apply, as_json)
 
 
@@ -191,6 +206,8 @@ def repair_snap(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """把网格顶点吸附到相邻网格（容差内）。"""
+    from gridgov.grids.repair import RepairRequest
+
     _run_repair(RepairRequest("snap", code=code, tolerance_m=tolerance), apply, as_json)
 
 
@@ -200,6 +217,8 @@ def repair_fill_gap(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """把上级网格中的空隙并入共享边界最长的相邻网格。"""
+    from gridgov.grids.repair import RepairRequest
+
     try:
         point = (float(at.split(",")[0]), float(at.split(",")[1])) if at else None
     except (ValueError, IndexError) as exc:
@@ -215,6 +234,8 @@ def repair_split(
     """沿一条线（如道路）把网格分成两个或多个。"""
     from shapely.geometry import LineString
 
+    from gridgov.grids.repair import RepairRequest
+
     try:
         cut = LineString([tuple(float(v) for v in pair.split()) for pair in line.split(",")])
     except ValueError as exc:
@@ -229,10 +250,14 @@ def repair_merge(
     apply: bool = ApplyOpt, as_json: bool = JsonOpt,
 ) -> None:  # fmt: skip
     """合并相邻的同级网格。"""
+    from gridgov.grids.repair import RepairRequest
+
     _run_repair(RepairRequest("merge", codes=codes, name=name), apply, as_json)
 
 
 @repair_app.command("renumber")
 def repair_renumber(parent: str, apply: bool = ApplyOpt, as_json: bool = JsonOpt) -> None:
     """按自西向东、自北向南重新编号上级网格下的网格。"""
+    from gridgov.grids.repair import RepairRequest
+
     _run_repair(RepairRequest("renumber", parent=parent), apply, as_json)

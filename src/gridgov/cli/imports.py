@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import acting, echo_json
+from gridgov.cli.common import acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
-from gridgov.config import get_settings
 from gridgov.importing.columns import ENTITY_ZH
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")

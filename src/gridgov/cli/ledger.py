@@ -7,10 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import acting
-from gridgov.config import get_settings
-from gridgov.ledger.export import write_ledger
-from gridgov.ledger.report import build_ledger
+from gridgov.cli.common import acting, get_settings
 from gridgov.periods import as_of_moment, day_range, parse_date, parse_moment
 
 
@@ -33,6 +30,9 @@ def ledger(
     ),
 ) -> None:
     """生成网格台帐（户数、人数、党员数、居民代表、志愿者、楼栋、工作人员、事件、巡逻覆盖）。"""
+    from gridgov.ledger.export import write_ledger
+    from gridgov.ledger.report import build_ledger
+
     settings = get_settings()
     tz = settings.timezone
     start, end = day_range(date_from, date_to, tz)

@@ -8,10 +8,8 @@ import sys
 import typer
 
 from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token
-from gridgov.cli.common import acting, echo_json, engine
+from gridgov.cli.common import COMMITS, acting, echo_json, engine, get_settings
 from gridgov.cli.errors import report
-from gridgov.config import get_settings
-from gridgov.db.locks import retry_on_deadlock
 
 app = typer.Typer(
     help="gridgov 网格化管理：街道 → 社区 → 楼院三级网格、台帐、网格图。",
@@ -76,20 +74,30 @@ def main() -> None:
     """Console entry point: runs the app; errors become a Chinese message and an exit code (gridgov.cli.errors).
 
     A command that died in a deadlock is run once more if it had committed nothing yet (PostgreSQL rolled the
-    failed transaction back, so the second run starts from the same state).
+    failed transaction back, so the second run starts from the same state). Only a command that used the
+    database can fail that way, so the retry's machinery (SQLAlchemy, psycopg) is imported only then.
     """
-    from sqlalchemy import Engine, event
-
-    committed = False
-
-    def on_commit(_: object) -> None:
-        nonlocal committed
-        committed = True
-
-    event.listen(Engine, "commit", on_commit)
+    COMMITS.arm()
     try:
-        retry_on_deadlock(app, may_retry=lambda: not committed)
+        try:
+            app()
+        except Exception as exc:
+            if "sqlalchemy" not in sys.modules and "psycopg" not in sys.modules:
+                raise  # not a database error: nothing to retry
+            from gridgov.db.locks import retry_on_deadlock
+
+            first: Exception | None = exc
+
+            def again() -> None:
+                """The run that already failed (its error again), then a second one if the first may be retried."""
+                nonlocal first
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
+                app()
+
+            retry_on_deadlock(again, may_retry=lambda: not COMMITS.committed)
     except Exception as exc:  # noqa: BLE001 - every error ends as a message and a documented exit code
         sys.exit(report(exc))
     finally:
-        event.remove(Engine, "commit", on_commit)
+        COMMITS.disarm()

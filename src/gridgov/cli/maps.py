@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import engine
-from gridgov.config import get_settings
+from gridgov.cli.common import engine, get_settings
 from gridgov.periods import parse_date
 
 app = typer.Typer(help="地图（离线 HTML，资源全部本地化）：网格图、巡逻覆盖率图、巡逻路线图。", no_args_is_help=True)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gridgov.cli.common import current_actor, echo_json, engine
-from gridgov.config import get_settings
+from gridgov.cli.common import current_actor, echo_json, engine, get_settings
 
 app = typer.Typer(help="样例数据：生成并导入样例街道（固定随机种子，可放大用于基准测试）。")
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy import select
 
-from gridgov.auth.tokens import create_token, revoke_token
 from gridgov.cli.common import acting, echo_json, engine
-from gridgov.db.engine import session_scope
-from gridgov.db.models import ApiToken, Grid
 
 app = typer.Typer(help="API 令牌：admin / editor（限街道或社区范围）/ viewer。")
 
@@ -21,6 +17,8 @@ def create(
     days: int | None = typer.Option(None, help="有效天数（默认不过期）"),
 ) -> None:
     """创建令牌并打印（只显示一次）。"""
+    from gridgov.auth.tokens import create_token
+
     with acting() as (s, actor):
         plain, _ = create_token(s, actor, name, role, scope, days)
     typer.echo(plain)
@@ -29,6 +27,11 @@ def create(
 @app.command("list")
 def list_tokens() -> None:
     """列出令牌（不含密钥）。"""
+    from sqlalchemy import select
+
+    from gridgov.db.engine import session_scope
+    from gridgov.db.models import ApiToken, Grid
+
     with session_scope(engine(), actor="cli") as s:
         rows = s.execute(
             select(ApiToken.id, ApiToken.name, ApiToken.role, Grid.code, ApiToken.created_at, ApiToken.revoked_at)
@@ -43,6 +46,8 @@ def list_tokens() -> None:
 @app.command()
 def revoke(token_id: int) -> None:
     """吊销令牌。"""
+    from gridgov.auth.tokens import revoke_token
+
     with acting() as (s, actor):
         revoke_token(s, actor, token_id)
     typer.echo(f"令牌 {token_id} 已吊销")
