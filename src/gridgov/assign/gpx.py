@@ -307,10 +307,13 @@ def import_gpx(
     crs: Any = None,
     dry_run: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
+    buffer_m: float | None = None,
 ) -> TrackImportReport:
     """Import every ``<trk>`` of a GPX file as one team's night-shift tracks; a bad track rejects the file.
 
     The team's patrol areas (or, for a team without one, the tracks themselves) must lie in the actor's scope.
+    The tracks' patrol figures are stored at once (their footprints too for ``buffer_m``, the configured
+    patrol buffer), so the next ledger and coverage map do not compute them.
     """
     path = Path(path)
     authorize(session, actor, "write")
@@ -375,7 +378,7 @@ def import_gpx(
     savepoint = session.begin_nested()
     try:
         track_ids = _write(session, int(team.id), tracks, f"GPX {path.name}")
-        track_figures.refresh(session, track_ids)
+        track_figures.refresh(session, track_ids, buffer_m)
         outside = tracks_outside_area(session, track_ids=track_ids)
     except IntegrityError as exc:
         if savepoint.is_active:

@@ -29,12 +29,28 @@ from sqlalchemy.orm import Session
 from gridgov.db import sql
 from gridgov.db.engine import local_settings
 from gridgov.db.revisions import GRID, revision
+from gridgov.geo.crs import metric_epsg
 
 # The advisory lock (class, key) under which stored figures are written.
 LOCK = (1735551333, 1)
 # Footprints are kept for this many (buffer, projection) pairs, the most recently made.
 KEEP_BUFFERS = 3
 NO_JIT = {"jit": "off"}
+# Longitude whose Gauss-Krüger zone is used before any grid or track exists.
+DEFAULT_LON = 108.0
+
+
+def metric_srid(session: Session) -> int:
+    """The metric CGCS2000 Gauss-Krüger EPSG code for the data (centroid of live grids, else of tracks)."""
+    lon = session.execute(
+        text(
+            "SELECT coalesce("
+            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM grid"
+            "   WHERE valid_to IS NULL AND lineage_id IS NULL),"
+            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM patrol_track))"
+        )
+    ).scalar_one()
+    return metric_epsg(float(lon) if lon is not None else DEFAULT_LON)
 
 
 def track_filter() -> str:
@@ -57,12 +73,15 @@ def _no_filter(track_ids: Sequence[int] | None = None) -> dict[str, object]:
             "track_ids": [int(i) for i in track_ids] if track_ids is not None else None}  # fmt: skip
 
 
-def refresh(session: Session, track_ids: Sequence[int]) -> int:
-    """Recompute and store the leaf statistics of these tracks, stamped with the current grid revision."""
+def refresh(session: Session, track_ids: Sequence[int], buffer_m: float | None = None) -> int:
+    """Recompute and store the leaf statistics of these tracks, stamped with the current grid revision, and their
+    footprints for ``buffer_m`` (the configured patrol buffer) when given."""
     ids = sorted({int(i) for i in track_ids})
     if not ids:
         return 0
     _lock(session)
+    if buffer_m is not None:
+        ensure_footprints(session, _no_filter(ids), metric_srid(session), buffer_m)
     stats = with_filter("track_grid_stats").strip().rstrip(";")
     params = {**_no_filter(ids), "grid_rev": revision(session, GRID)}
     with local_settings(session, NO_JIT):

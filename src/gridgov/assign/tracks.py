@@ -32,15 +32,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.assign import track_figures
+from gridgov.assign.track_figures import metric_srid
 from gridgov.config import PatrolSettings, defaults
 from gridgov.db import cache
 from gridgov.db.engine import local_settings
 from gridgov.db.revisions import GRID, PATROL, revision
 from gridgov.errors import InvalidInput, NotFound
-from gridgov.geo.crs import metric_epsg
 from gridgov.vocab import LEVELS
 
-DEFAULT_LON = 108.0
 MAX_BUFFER_M = 1000.0
 
 
@@ -91,19 +90,6 @@ class OutsideTrack:
     max_distance_m: float | None
     has_area: bool
 DEFAULT_BUFFER_M = defaults(PatrolSettings).patrol_buffer_m  # faces pass settings.patrol_buffer_m
-
-
-def metric_srid(session: Session) -> int:
-    """The metric CGCS2000 Gauss-Krüger EPSG code for the data (centroid of live grids, else of tracks)."""
-    lon = session.execute(
-        text(
-            "SELECT coalesce("
-            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM grid"
-            "   WHERE valid_to IS NULL AND lineage_id IS NULL),"
-            " (SELECT ST_X(ST_Centroid(ST_Extent(geom)::geometry)) FROM patrol_track))"
-        )
-    ).scalar_one()
-    return metric_epsg(float(lon) if lon is not None else DEFAULT_LON)
 
 
 def _filters(

@@ -72,8 +72,9 @@ def tracks(
     from gridgov.assign.gpx import import_gpx
 
     with acting() as (s, actor):
+        settings = get_settings()
         report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run,
-                            timezone=get_settings().timezone)
+                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)
     if as_json:
         echo_json(asdict(report))
         return

@@ -36,7 +36,7 @@ def import_tracks(
     """Import patrol tracks atomically; night and shift come from the timestamps."""
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
-                            timezone=settings.timezone)
+                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)
     return report
 
 
