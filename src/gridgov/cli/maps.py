@@ -3,24 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from gridgov.cli.common import engine, get_settings
 from gridgov.periods import parse_date
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 app = typer.Typer(help="地图（离线 HTML，资源全部本地化）：网格图、巡逻覆盖率图、巡逻路线图。", no_args_is_help=True)
 
 BASEMAP_HELP = "底图：none（默认）/ tianditu / intranet / osm / amap（高德，叠加图层自动偏移到 GCJ-02）"
 
 
-def _save(m: object, out: Path | None, default: str) -> Path:
-    """Write the map offline and say where."""
+IfChangedOpt = typer.Option(False, "--if-changed", help="数据与参数都未变化时保留已有文件，不重画")
+
+
+def _draw(default: str, out: Path | None, if_changed: bool, options: dict[str, Any],
+          build: Callable[[Session], object]) -> Path:  # fmt: skip
+    """Build the map in one transaction (derived figures it computes are kept) and write it offline.
+
+    With ``if_changed``, an existing file stamped with the same data, options, settings, version and day is kept.
+    """
+    import hashlib
+    import json
+
+    from gridgov import __version__
+    from gridgov.db.engine import session_scope
+    from gridgov.db.revisions import data_version
+    from gridgov.maps.stamps import stamp_of
+
+    settings = get_settings()
+    target = out or settings.maps_dir / default
+    with session_scope(engine()) as s:
+        about = {"data": data_version(s), "options": options, "version": __version__, "day": dt.date.today(),
+                 "settings": settings.model_dump_json()}  # fmt: skip
+        stamp = hashlib.sha256(json.dumps(about, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        if if_changed and stamp_of(target) == stamp and (target.parent / "lib").is_dir():
+            typer.echo(f"数据未变化，保留 {target}")
+            return target
+        m = build(s)
     from gridgov.maps.assets import save_offline
 
-    target = out or get_settings().maps_dir / default
-    save_offline(m, target, node_modules=get_settings().node_modules)  # type: ignore[arg-type]
+    save_offline(m, target, node_modules=settings.node_modules, stamp=stamp)  # type: ignore[arg-type]
     typer.echo(f"已写出 {target}")
     return target
 
@@ -32,17 +61,20 @@ def grid(
     level: str | None = typer.Option(None, help="只画此层级：street / community / compound"),
     layers: str = typer.Option("", help="可选图层，逗号分隔：households,buildings,party"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
+    if_changed: bool = IfChangedOpt,
 ) -> None:
     """网格图：分层网格、标注、台帐与网格人员弹窗、搜索；可叠加住户（四色）、楼栋、党建图层。"""
-    from sqlalchemy.orm import Session
-
-    from gridgov.maps.basemap import basemap as pick
-    from gridgov.maps.gridmap import grid_map_from_db
-
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
-    with Session(engine()) as s:
-        m = grid_map_from_db(s, parent_code=parent, level=level, layers=wanted, basemap=pick(basemap, get_settings()))
-    _save(m, out, "grid.html")
+
+    def build(s: Session) -> object:
+        from gridgov.maps.basemap import basemap as pick
+        from gridgov.maps.gridmap import grid_map_from_db
+
+        return grid_map_from_db(s, parent_code=parent, level=level, layers=wanted,
+                                basemap=pick(basemap, get_settings()))  # fmt: skip
+
+    options = {"map": "grid", "parent": parent, "level": level, "layers": sorted(wanted), "basemap": basemap}
+    _draw("grid.html", out, if_changed, options, build)
 
 
 @app.command("coverage")
@@ -56,21 +88,24 @@ def coverage(
     threshold: float | None = typer.Option(None, help="覆盖率低于此值（0–1）的网格突出显示，默认 0.5"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
+    if_changed: bool = IfChangedOpt,
 ) -> None:
     """巡逻覆盖率图：各网格覆盖率分级设色、低覆盖网格突出显示；事件热力图（时间滑块、类别筛选）。"""
-    from sqlalchemy.orm import Session
-
-    from gridgov.maps.basemap import basemap as pick
-    from gridgov.maps.coverage import coverage_map
-
     settings = get_settings()
-    with Session(engine()) as s:
-        m = coverage_map(
+
+    def build(s: Session) -> object:
+        from gridgov.maps.basemap import basemap as pick
+        from gridgov.maps.coverage import coverage_map
+
+        return coverage_map(
             s, parent_code=parent, date_from=date_from, date_to=date_to,
             threshold=settings.coverage_threshold if threshold is None else threshold, team_code=team,
             basemap=pick(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
         )  # fmt: skip
-    _save(m, out, "coverage.html")
+
+    options = {"map": "coverage", "parent": parent, "from": date_from, "to": date_to, "threshold": threshold,
+               "team": team, "basemap": basemap}  # fmt: skip
+    _draw("coverage.html", out, if_changed, options, build)
 
 
 @app.command("patrol")
@@ -79,14 +114,15 @@ def patrol(
     date: dt.date | None = typer.Option(None, parser=parse_date, metavar="YYYY-MM-DD", help="巡逻夜（默认最近一夜）"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
+    if_changed: bool = IfChangedOpt,
 ) -> None:
     """巡逻路线图：按班次和巡逻队着色、方向箭头、起终点、各网格停留时间、计划路线、当晚未巡逻网格。"""
-    from sqlalchemy.orm import Session
 
-    from gridgov.maps.basemap import basemap as pick
-    from gridgov.maps.patrol import patrol_map
+    def build(s: Session) -> object:
+        from gridgov.maps.basemap import basemap as pick
+        from gridgov.maps.patrol import patrol_map
 
-    with Session(engine()) as s:
-        m = patrol_map(s, night=date, team_code=team, basemap=pick(basemap, get_settings()),
-                       timezone=get_settings().timezone)
-    _save(m, out, "patrol.html")
+        return patrol_map(s, night=date, team_code=team, basemap=pick(basemap, get_settings()),
+                          timezone=get_settings().timezone)  # fmt: skip
+
+    _draw("patrol.html", out, if_changed, {"map": "patrol", "date": date, "team": team, "basemap": basemap}, build)

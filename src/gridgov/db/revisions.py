@@ -18,3 +18,11 @@ def revision(session: Session, name: str) -> int:
     """The current value of a data revision counter (0 before any write)."""
     n = session.execute(text("SELECT n FROM data_revision WHERE name = :n"), {"n": name}).scalar_one_or_none()
     return int(n) if n is not None else 0
+
+
+def data_version(session: Session) -> str:
+    """A fingerprint of all stored data: the audit log's high-water mark (every write to an audited table is
+    logged, bulk loads as one row per statement) and the revision counters."""
+    audit = session.execute(text("SELECT coalesce(max(id), 0), count(*) FROM audit_log")).one()
+    revs = session.execute(text("SELECT string_agg(name || '=' || n, ',' ORDER BY name) FROM data_revision")).scalar()
+    return f"audit={audit[0]}/{audit[1]};{revs or ''}"

@@ -43,6 +43,7 @@ from gridgov.maps.cdn import (
     asset_for_url,
     asset_table,
 )
+from gridgov.maps.stamps import stamp_comment
 from gridgov.maps.vendor import (
     EXTERNAL_URL,
     EXTRA_VENDOR_PATHS,
@@ -258,10 +259,17 @@ def render_offline(
     return html
 
 
-def save_offline(m: folium.Map | Figure, path: Path, *, node_modules: Path | None = None) -> Path:
-    """Save the map as HTML that works from disk with no network; assets are copied to ``lib/`` beside it."""
+def save_offline(
+    m: folium.Map | Figure, path: Path, *, node_modules: Path | None = None, stamp: str | None = None
+) -> Path:
+    """Save the map as HTML that works from disk with no network; assets are copied to ``lib/`` beside it.
+
+    ``stamp`` (what the map was drawn from) is kept in a comment at the end (:mod:`gridgov.maps.stamps`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     html = render_offline(m, "file", out_dir=path.parent, node_modules=node_modules)
+    if stamp is not None:
+        html += stamp_comment(stamp)
     path.write_text(html, encoding="utf-8")
     return path
