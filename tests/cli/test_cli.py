@@ -59,6 +59,10 @@ def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -
     hh = next(c for c in json.loads(r.stdout) if c["table"] == "household")
     assert hh["unassigned"] == 5 and hh["changed"] == 0
     assert hh["per_level"] == {"street": hh["assigned"], "community": hh["assigned"], "compound": hh["assigned"]}
+    assert list(hh["per_level"]) == ["street", "community", "compound"]  # always in level order
+    text_out = run_cli(["assign"], {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)}).stdout
+    assert "户：已分配 19995（街道 19995，社区 19995，楼院 19995）" in text_out
+    assert "巡逻轨迹网格统计：重算 0 条" in text_out  # stored at import, still current
 
 
 def test_database_errors_are_a_message_not_a_traceback(server_url: str, tmp_path: Path) -> None:

@@ -73,6 +73,10 @@ def _no_filter(track_ids: Sequence[int] | None = None) -> dict[str, object]:
             "track_ids": [int(i) for i in track_ids] if track_ids is not None else None}  # fmt: skip
 
 
+# The track selection of every track (for ensure_stats / ensure_footprints).
+ALL_TRACKS = _no_filter()
+
+
 def refresh(session: Session, track_ids: Sequence[int], buffer_m: float | None = None) -> int:
     """Recompute and store the leaf statistics of these tracks, stamped with the current grid revision, and their
     footprints for ``buffer_m`` (the configured patrol buffer) when given."""

@@ -43,7 +43,8 @@ def serve(
 
 @app.command()
 def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
-    """重新把楼栋、户、事件分配到网格，并打印分配与未分配数量。"""
+    """重新把楼栋、户、事件分配到网格，补算巡逻轨迹的网格统计，并打印分配与未分配数量。"""
+    from gridgov.assign import track_figures
     from gridgov.assign.points import assign_all
     from gridgov.auth.scope import authorize
     from gridgov.ledger.counts import level_counts
@@ -52,6 +53,9 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
     with acting() as (s, actor):
         authorize(s, actor, "write", anywhere=True)
         counts = [vars(c) | {"per_level": level_counts(s, c.table)} for c in assign_all(s)]
+        # Stored patrol figures left stale by a change that bypassed the services (plain SQL, a restore) are
+        # recomputed here rather than by the first page that needs them.
+        tracks = track_figures.ensure_stats(s, track_figures.ALL_TRACKS)
     if as_json:
         echo_json(counts)
         return
@@ -60,6 +64,7 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
         levels = "，".join(f"{LEVEL_ZH[k]} {v}" for k, v in c["per_level"].items())
         typer.echo(f"{names[c['table']]}：已分配 {c['assigned']}（{levels}），未分配 {c['unassigned']}，"
                    f"本次变动 {c['changed']}")  # fmt: skip
+    typer.echo(f"巡逻轨迹网格统计：重算 {tracks} 条")
 
 
 @app.command()

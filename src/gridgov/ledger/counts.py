@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.db import sql
+from gridgov.vocab import LEVELS
 
 COUNT_COLUMNS = (
     "households",
@@ -32,8 +33,8 @@ def grid_counts(session: Session) -> dict[int, dict[str, Any]]:
 
 
 def level_counts(session: Session, table: str) -> dict[str, int]:
-    """Rows of ``household``, ``incident`` or ``building`` per grid level, through the hierarchy."""
+    """Rows of ``household``, ``incident`` or ``building`` per grid level, through the hierarchy, in level order."""
     if table not in ("household", "incident", "building"):
         raise ValueError(f"not an assigned table: {table}")
-    rows = session.execute(text(sql.load("level_counts").format(table=table))).all()
-    return {str(level): int(n) for level, n in rows}
+    rows = {str(level): int(n) for level, n in session.execute(text(sql.load("level_counts").format(table=table)))}
+    return {level: rows[level] for level in LEVELS if level in rows}  # always street → … → building
