@@ -137,6 +137,12 @@ def test_coverage_is_kept_until_a_track_or_grid_changes(street_with_tracks: Engi
         assert first[east_id].covered_m2 == 0
         assert again[east_id].covered_m2 > 0
         assert again[east_id].length_m == pytest.approx(200.0, rel=5e-3)
+        # All tracks of a period come from the per-night unions, one team's from its footprints: with one team
+        # they must agree.
+        assert s.execute(text("SELECT count(*) FROM night_footprint")).scalar_one() == 1
+        team_only = grid_coverage(s, team_code="T1")
+        assert team_only.keys() == again.keys()
+        assert all(team_only[g].covered_m2 == pytest.approx(again[g].covered_m2, abs=1e-6) for g in again)
         # Other buffers and periods are separate questions.
         wide = grid_coverage(s, buffer_m=50.0)
         assert wide[east_id].covered_m2 > again[east_id].covered_m2

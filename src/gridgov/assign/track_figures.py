@@ -10,8 +10,9 @@ live leaf grids, so they are computed once and kept:
   the ``grid`` revision is raised by a trigger on every change to a live grid's geometry, parent, level or
   life, so a change made by any other path (plain SQL, a restore) leaves the stamps behind, and readers
   recompute exactly those tracks (:func:`ensure_stats`). Stored figures are therefore never stale.
-- **Footprints** (``track_footprint``): the track buffered in the metric projection, made on first use for
-  a buffer and projection and kept for the few buffers asked for most recently.
+- **Footprints** (``track_footprint``): the track buffered in the metric projection, made at import for the
+  configured buffer (or on first use for another) and kept for the few buffers asked for most recently; and
+  their union per night (``night_footprint``), so a period's coverage unions a few nights, not every track.
 
 Readers that fill in missing figures write; they serialise on one advisory lock, so two requests never
 compute the same rows at once.
@@ -85,7 +86,11 @@ def refresh(session: Session, track_ids: Sequence[int], buffer_m: float | None =
         return 0
     _lock(session)
     if buffer_m is not None:
-        ensure_footprints(session, _no_filter(ids), metric_srid(session), buffer_m)
+        srid = metric_srid(session)
+        ensure_footprints(session, _no_filter(ids), srid, buffer_m)
+        nights = text("SELECT min(night), max(night) FROM patrol_track WHERE id = ANY (CAST(:ids AS bigint[]))")
+        first, last = session.execute(nights, {"ids": ids}).one()
+        ensure_night_unions(session, srid, buffer_m, first, last)
     stats = with_filter("track_grid_stats").strip().rstrip(";")
     params = {**_no_filter(ids), "grid_rev": revision(session, GRID)}
     with local_settings(session, NO_JIT):
@@ -121,6 +126,16 @@ def ensure_footprints(session: Session, filters: dict[str, object], srid: int, b
         for stmt in sql.statements("track_footprints"):
             stmt = stmt.replace("{track_filter}", track_filter())
             session.execute(text(stmt), {k: v for k, v in params.items() if f":{k}" in stmt})
+
+
+def ensure_night_unions(session: Session, srid: int, buffer_m: float, date_from: object, date_to: object) -> None:
+    """Make the per-night footprint unions of the nights in [date_from, date_to] (None = open) that are missing
+    or were made from other footprints than the nights have now."""
+    _lock(session)
+    params = {"srid": srid, "buffer_m": buffer_m, "date_from": date_from, "date_to": date_to}
+    with local_settings(session, NO_JIT):
+        for stmt in sql.statements("night_footprints"):
+            session.execute(text(stmt), params)
 
 
 def after_grid_change(session: Session, area: BaseGeometry) -> int:

@@ -181,9 +181,15 @@ def grid_coverage(
     params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
     revisions = f"{revision(session, GRID)}:{revision(session, PATROL)}"
 
+    # every track of a period: the stored per-night unions; a team: its tracks' own footprints
+    params["by_night"] = team_code is None
+
     def compute() -> list[list[float]]:
+        srid, buffer = int(params["srid"]), float(params["buffer_m"])
         track_figures.ensure_stats(session, params)
-        track_figures.ensure_footprints(session, params, int(params["srid"]), float(params["buffer_m"]))
+        track_figures.ensure_footprints(session, params, srid, buffer)
+        if params["by_night"]:
+            track_figures.ensure_night_unions(session, srid, buffer, date_from, date_to)
         stmt = _sql("grid_coverage").replace("{track_grid_stats}", _stats_sql())
         with local_settings(session, NO_JIT):
             rows = session.execute(text(stmt), params).all()

@@ -321,6 +321,19 @@ class TrackFootprint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class NightFootprint(Base):
+    """The union of one night's track footprints (for a buffer and projection): a period's coverage unions these
+    few shapes instead of every track. ``track_ids`` names the footprints it was made from, so a night whose
+    tracks changed is seen and made again."""
+
+    __tablename__ = "night_footprint"
+    night: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    buffer_m: Mapped[float] = mapped_column(Float, primary_key=True)
+    srid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    geom: Mapped[Any] = mapped_column(Geometry(geometry_type=None, srid=-1, spatial_index=False))
+
+
 class DerivedCache(Base):
     """Results computed from source data (coverage of a period …), keyed by what was asked and valid only
     while the source revisions are those stored."""

@@ -1,9 +1,10 @@
 -- Patrol coverage of every live grid (all levels, or one :level) over the selected tracks.
 -- covered_m2 = area of (union of the tracks buffered by :buffer_m) ∩ grid, computed per grid geometry
 -- (parents too: coverage is not additive), in the metric projection :srid; area_m2 in the same frame.
--- The union is built once from the tracks' stored footprints (track_footprint: one buffer per track, made
--- by gridgov.assign.track_figures; not one buffer of all tracks, which explodes in memory), cut into small
--- pieces and intersected with each grid through their bounding boxes.
+-- The union is built once from stored footprints (track_footprint: one buffer per track; night_footprint:
+-- their union per night, for a period's every track; both made by gridgov.assign.track_figures; not one
+-- buffer of all tracks, which explodes in memory), cut into small pieces and intersected with each grid
+-- through their bounding boxes.
 -- length_m / seconds: the stored leaf statistics (track_grid_stats_stored.sql, pasted in as the stats CTE) rolled up
 -- through the hierarchy (each grid is its own ancestor), so a parent equals the sum of its leaf children.
 -- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql).
@@ -22,12 +23,22 @@ WITH RECURSIVE live AS (
       FROM anc a JOIN leaf_sum s ON s.grid_id = a.leaf_id
      GROUP BY a.anc_id
 ), cover AS MATERIALIZED (
-    SELECT ST_Union(f.geom) AS u
-      FROM track_footprint f
-      JOIN patrol_track k ON k.id = f.track_id
-      JOIN patrol_team t ON t.id = k.team_id
-     WHERE {track_filter}
-       AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)
+    -- every track of a period (:by_night): the nights' unions; a team or a list of tracks: their footprints
+    SELECT ST_Union(x.geom) AS u
+      FROM (SELECT n.geom
+              FROM night_footprint n
+             WHERE CAST(:by_night AS boolean)
+               AND n.buffer_m = CAST(:buffer_m AS float8) AND n.srid = CAST(:srid AS int)
+               AND (CAST(:date_from AS date) IS NULL OR n.night >= CAST(:date_from AS date))
+               AND (CAST(:date_to AS date) IS NULL OR n.night <= CAST(:date_to AS date))
+            UNION ALL
+            SELECT f.geom
+              FROM track_footprint f
+              JOIN patrol_track k ON k.id = f.track_id
+              JOIN patrol_team t ON t.id = k.team_id
+             WHERE NOT CAST(:by_night AS boolean)
+               AND {track_filter}
+               AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)) x
 ), piece AS MATERIALIZED (
     SELECT ST_Subdivide(u, 256) AS p FROM cover WHERE u IS NOT NULL AND NOT ST_IsEmpty(u)
 ), gm AS MATERIALIZED (

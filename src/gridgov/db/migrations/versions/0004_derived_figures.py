@@ -4,8 +4,9 @@ Revision ID: 0004
 Revises: 0003
 Revision counters raised by statement triggers (``grid``: a live grid's geometry, parent, level or life
 changed; ``patrol``: tracks, points or teams changed), per-track statistics inside each leaf grid and the
-grid revision they were computed against, buffered track footprints, and a cache of results derived from
-them (coverage of a period). Nothing is back-filled: readers compute what is missing or stale.
+grid revision they were computed against, buffered track footprints and their union per night, and a cache
+of results derived from them (coverage of a period). Nothing is back-filled: readers (and ``gridgov
+assign``) compute what is missing or stale.
 
 Create Date: 2026-11-29 21:30:00.000000
 """
@@ -117,6 +118,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("track_id", "buffer_m", "srid"),
     )
     op.create_table(
+        "night_footprint",
+        sa.Column("night", sa.Date(), nullable=False),
+        sa.Column("buffer_m", sa.Float(), nullable=False),
+        sa.Column("srid", sa.Integer(), nullable=False),
+        sa.Column("track_ids", postgresql.ARRAY(sa.BigInteger()), nullable=False),
+        sa.Column("geom", Geometry(geometry_type=None, srid=-1, spatial_index=False), nullable=False),
+        sa.PrimaryKeyConstraint("night", "buffer_m", "srid"),
+    )
+    op.create_table(
         "derived_cache",
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
@@ -140,5 +150,5 @@ def downgrade() -> None:
     for suffix in ("ins", "upd", "del", "trunc"):
         op.execute(f"DROP TRIGGER IF EXISTS grid_rev_{suffix} ON grid")
     op.execute("DROP FUNCTION IF EXISTS gridgov_grid_changed(), gridgov_patrol_changed(), gridgov_bump_revision(text)")
-    for table in ("derived_cache", "track_footprint", "track_derived", "track_grid_stat", "data_revision"):
+    for table in ("derived_cache", "night_footprint", "track_footprint", "track_derived", "track_grid_stat", "data_revision"):
         op.drop_table(table)
