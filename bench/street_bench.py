@@ -177,16 +177,18 @@ def load_sample(url: str) -> None:
 
 
 def report(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """The table: baseline and current (cold, warm), ratio of warm runs, target."""
-    lines = ["| step | baseline cold | baseline warm | current cold | current warm | baseline ÷ current | target |",
-             "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    """The table: baseline and current (cold, warm), ratio of warm runs, target, and the 1-minute load average
+    at the end of each step's runs (baseline / current)."""
+    lines = ["| step | baseline cold | baseline warm | current cold | current warm | ratio | target | load |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
     for step, cur in results["current"].items():
         base = results["baseline"].get(step)
         target = TARGETS.get(step)
         met = "" if target is None else f"≤ {target:g} s {'✓' if cur['warm'] <= target else '✗'}"
         ratio = f"{base['warm'] / cur['warm']:.1f}×" if base else "—"
-        b = (f"{base['cold']:.3f}", f"{base['warm']:.3f}") if base else ("—", "—")
-        lines.append(f"| {step} | {b[0]} | {b[1]} | {cur['cold']:.3f} | {cur['warm']:.3f} | {ratio} | {met} |")
+        b = (f"{base['cold']:.3f}", f"{base['warm']:.3f}", f"{base['load']:.1f}") if base else ("—", "—", "—")
+        lines.append(f"| {step} | {b[0]} | {b[1]} | {cur['cold']:.3f} | {cur['warm']:.3f} | {ratio} | {met} "
+                     f"| {b[2]} / {cur['load']:.1f} |")  # fmt: skip
     return "\n".join(lines)
 
 
