@@ -42,7 +42,23 @@ ROWS = {
         f" VALUES ('gap', ARRAY['610103006001'], 'a gap', {P}, 'test')"
     ),
     "api_token": "INSERT INTO api_token (name, token_hash, role) VALUES ('t', repeat('0', 64), 'viewer')",
+    "track_grid_stat": (
+        "INSERT INTO track_grid_stat (track_id, grid_id, length_m, seconds_inside, entries)"
+        " SELECT min(k.id), min(g.id), 1, 1, 1 FROM patrol_track k, grid g"
+    ),
+    "track_derived": "INSERT INTO track_derived (track_id, grid_rev) SELECT min(id), 1 FROM patrol_track",
+    "track_footprint": (
+        f"INSERT INTO track_footprint (track_id, buffer_m, srid, geom) SELECT min(id), 25, 4545, {AREA}"
+        " FROM patrol_track"
+    ),
+    "night_footprint": (
+        "INSERT INTO night_footprint (night, buffer_m, srid, track_ids, geom)"
+        f" VALUES (current_date, 25, 4545, '{{1}}', {AREA})"
+    ),
+    "derived_cache": "INSERT INTO derived_cache (kind, key, revision, payload) VALUES ('k', 'k', '1:1', '[]')",
 }
+# Raised by the writes above and again by the TRUNCATE itself (a change like any other): not emptied.
+COUNTERS = {"data_revision"}
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -66,7 +82,8 @@ def test_a_row_in_every_table_is_gone_after_the_clean_up(clean_engine: Engine) -
     filled = {t for t, n in before.items() if n > 0}
     assert filled >= {*ROWS, "grid", "audit_log"}, f"not filled: {set(ROWS) - filled}"
     empty_domain_tables(clean_engine)
-    assert _counts(clean_engine) == dict.fromkeys(DOMAIN_TABLES, 0)
+    after = _counts(clean_engine)
+    assert {t: n for t, n in after.items() if t not in COUNTERS} == dict.fromkeys(set(DOMAIN_TABLES) - COUNTERS, 0)
     with clean_engine.connect() as conn:  # RESTART IDENTITY: ids start again at 1
         conn.execute(text("INSERT INTO staff (name) VALUES ('x')"))
         assert conn.execute(text("SELECT max(id) FROM staff")).scalar_one() == 1
