@@ -50,7 +50,8 @@ def load(
     eng = engine()
     try:
         with eng.begin() as conn:
-            counts = load_sample(conn, src, timezone=settings.timezone, grid_settings=settings, actor=actor)
+            counts = load_sample(conn, src, timezone=settings.timezone, grid_settings=settings, actor=actor,
+                                 patrol_buffer_m=settings.patrol_buffer_m)
     except Conflict as exc:
         if not skip_existing:
             raise

@@ -148,11 +148,13 @@ def load_sample(
     timezone: str = DEFAULT_TIMEZONE,
     grid_settings: GridSettings | None = None,
     actor: Actor | None = None,
+    patrol_buffer_m: float | None = None,
 ) -> dict[str, int]:
     """Load every sample file from ``directory`` through the importers; returns row counts per table.
 
     Atomic with the caller's transaction; ``Conflict`` when the sample street is already loaded. The sample is
-    a whole street: only an unscoped administrator loads it (default: the local operator).
+    a whole street: only an unscoped administrator loads it (default: the local operator). With
+    ``patrol_buffer_m`` (the configured patrol buffer), the tracks' footprints are stored as they are imported.
     """
     actor = actor or Actor.system(ACTOR)
     session = Session(bind=conn)
@@ -184,7 +186,7 @@ def load_sample(
         for gpx in sorted((directory / "patrol").glob("*.gpx")):
             if gpx.stem not in teams.teams:
                 raise InvalidInput(f"样例轨迹 {gpx.name} 没有对应的巡逻队（文件名应为巡逻队编码）")
-            import_gpx(session, gpx, team_code=gpx.stem, actor=actor, timezone=timezone)
+            import_gpx(session, gpx, team_code=gpx.stem, actor=actor, timezone=timezone, buffer_m=patrol_buffer_m)
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
     session.flush()
     return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in COUNTED}
