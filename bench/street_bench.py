@@ -159,6 +159,7 @@ def load_sample(url: str) -> None:
     from sqlalchemy.orm import Session
 
     from gridgov.assign.points import assign_all
+    from gridgov.config import PatrolSettings, defaults
     from gridgov.db.engine import make_engine
     from gridgov.sample.generate import generate
     from gridgov.sample.load import load_sample as load
@@ -168,8 +169,8 @@ def load_sample(url: str) -> None:
         generate(sample)
     engine = make_engine(url)
     t0 = time.perf_counter()
-    with engine.begin() as conn:
-        load(conn, sample)
+    with engine.begin() as conn:  # as `gridgov sample load` does: footprints stored for the configured buffer
+        load(conn, sample, patrol_buffer_m=defaults(PatrolSettings).patrol_buffer_m)
     with Session(engine) as s, s.begin():
         assign_all(s)
     engine.dispose()
