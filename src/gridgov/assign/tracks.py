@@ -169,8 +169,10 @@ def grid_coverage(
     buffer_m: float | None = None,
     level: str | None = None,
     team_code: str | None = None,
+    grid_ids: Sequence[int] | None = None,
 ) -> dict[int, Coverage]:
-    """Coverage of every live grid (or of one level) by the tracks of the period, keyed by grid id.
+    """Coverage of every live grid (or of one level, or of the grids ``grid_ids``) by the tracks of the period,
+    keyed by grid id.
 
     Reads the stored per-track figures (computing those missing) and keeps the answer for the same question
     until a grid or a track changes.
@@ -178,7 +180,8 @@ def grid_coverage(
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
     params = _filters(session, date_from, date_to, team_code, None)
-    params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session))
+    params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session),
+                  grid_ids=sorted({int(i) for i in grid_ids}) if grid_ids is not None else None)  # fmt: skip
     revisions = f"{revision(session, GRID)}:{revision(session, PATROL)}"
 
     # every track of a period: the stored per-night unions; a team: its tracks' own footprints

@@ -170,20 +170,21 @@ def build_ledger(
     if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
         raise InvalidInput(f"网格不存在：{parent}")
     if with_patrol and as_of is None:
-        _add_patrol(session, rows, date_from, date_to, patrol_buffer_m)
+        _add_patrol(session, rows, date_from, date_to, patrol_buffer_m, subtree=parent is not None)
     if level is not None:
         rows = [r for r in rows if r.level == level]
     return Ledger(rows, as_of, date_from, date_to)
 
 
 def _add_patrol(session: Session, rows: list[LedgerRow], date_from: dt.datetime | None,
-                date_to: dt.datetime | None, buffer_m: float | None) -> None:  # fmt: skip
-    """Patrol coverage, length and time for the period (live grids only)."""
+                date_to: dt.datetime | None, buffer_m: float | None, *, subtree: bool) -> None:  # fmt: skip
+    """Patrol coverage, length and time for the period (live grids only; a subtree's grids only)."""
     from gridgov.assign.tracks import grid_coverage
 
     start = date_from.date() if date_from else None
     end = (date_to - dt.timedelta(microseconds=1)).date() if date_to else None
-    cov = grid_coverage(session, date_from=start, date_to=end, buffer_m=buffer_m)
+    cov = grid_coverage(session, date_from=start, date_to=end, buffer_m=buffer_m,
+                        grid_ids=[r.grid_id for r in rows] if subtree else None)  # fmt: skip
     for r in rows:
         c = cov.get(r.grid_id)
         if c is not None:

@@ -7,7 +7,7 @@
 -- through their bounding boxes.
 -- length_m / seconds: the stored leaf statistics (track_grid_stats_stored.sql, pasted in as the stats CTE) rolled up
 -- through the hierarchy (each grid is its own ancestor), so a parent equals the sum of its leaf children.
--- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql).
+-- Filters: :date_from, :date_to, :team_code, :track_ids (track_filter.sql); :level and :grid_ids narrow the grids.
 WITH RECURSIVE live AS (
     SELECT id, parent_id, level, geom FROM grid WHERE valid_to IS NULL AND lineage_id IS NULL
 ), anc(leaf_id, anc_id) AS (
@@ -44,7 +44,8 @@ WITH RECURSIVE live AS (
 ), gm AS MATERIALIZED (
     SELECT id, ST_Transform(geom, CAST(:srid AS int)) AS g
       FROM live
-     WHERE CAST(:level AS text) IS NULL OR level = CAST(:level AS text)
+     WHERE (CAST(:level AS text) IS NULL OR level = CAST(:level AS text))
+       AND (CAST(:grid_ids AS bigint[]) IS NULL OR id = ANY (CAST(:grid_ids AS bigint[])))
 ), covered AS (
     SELECT gm.id,
            sum(CASE WHEN ST_Covers(gm.g, p.p) THEN ST_Area(p.p) ELSE ST_Area(ST_Intersection(gm.g, p.p)) END) AS m2
