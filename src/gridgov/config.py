@@ -67,6 +67,9 @@ class GridSettings(_Group):
     max_grid_vertices: int = Field(
         default=20_000, ge=4, description="Vertices one grid may have; larger boundaries must be simplified first."
     )
+    locate_max_age_s: float = Field(
+        default=1.0, ge=0, description="Point lookups (/api/locate) may answer from grids this many seconds old."
+    )
 
 
 class PatrolSettings(_Group):

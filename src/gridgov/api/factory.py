@@ -14,7 +14,7 @@ from gridgov.api import errors
 from gridgov.api.dependencies import ClientLimiter
 from gridgov.api.options import MethodsMiddleware
 from gridgov.api.responses import ERRORS, declare_errors
-from gridgov.api.routes import boards, editor, grids, health, imports, ledger, maps, meta, tokens, web
+from gridgov.api.routes import boards, editor, grids, health, imports, ledger, locate, maps, meta, tokens, web
 from gridgov.api.schemas import Health
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
@@ -41,9 +41,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
-    for router in (meta, grids, tokens, imports, ledger, maps, boards, web, editor):
+    for router in (meta, grids, locate, tokens, imports, ledger, maps, boards, web, editor):
         app.include_router(router.router, responses=ERRORS)
     app.add_middleware(MethodsMiddleware)
+    app.add_middleware(locate.LocateFastPath)  # outermost: plain lookups skip the stack
 
     def openapi() -> dict[str, Any]:
         return declare_errors(FastAPI.openapi(app))

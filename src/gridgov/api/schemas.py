@@ -276,3 +276,20 @@ class LedgerPublic(BaseModel):
     date_to: dt.datetime | None = Field(alias="to")
     headers: dict[str, str]
     rows: list[LedgerRowPublic]
+
+
+class LocatedGridPublic(BaseModel):
+    """One level of the grids covering a point."""
+
+    level: Level
+    level_zh: str = Field(description="层级的中文名")
+    code: str = Field(examples=["610103006001001"])
+    name: str
+
+
+class LocatePublic(BaseModel):
+    """The grids covering a point, street first (empty when the point is outside every grid)."""
+
+    lon: float = Field(description="查询点经度（WGS84，EPSG:4326；gcj02 等输入已换算）")
+    lat: float = Field(description="查询点纬度（WGS84，EPSG:4326；gcj02 等输入已换算）")
+    grids: list[LocatedGridPublic] = Field(description="街道 → 社区 → 楼院（→ 楼栋）各级网格；不在任何网格内时为空")
