@@ -154,3 +154,12 @@ def test_coverage_is_kept_until_a_track_or_grid_changes(street_with_tracks: Engi
                  " WHERE f.buffer_m = 25 ORDER BY k.id DESC LIMIT 1")  # fmt: skip
         ).scalar_one()
         assert area == pytest.approx(200 * 50 + np.pi * 25**2, rel=0.02)
+
+
+def test_a_question_naming_many_grids_is_cached_under_a_short_key(street_with_tracks: Engine) -> None:
+    with session_scope(street_with_tracks) as s:
+        ids = [int(i) for i in s.execute(text("SELECT id FROM grid")).scalars()]
+        many = ids + list(range(10**9, 10**9 + 5000))  # thousands of ids: longer than a btree key may be
+        first = grid_coverage(s, grid_ids=many)
+        assert set(first) == set(ids) and grid_coverage(s, grid_ids=many) == first
+        assert s.execute(text("SELECT max(length(key)) FROM derived_cache")).scalar_one() == 64

@@ -1,12 +1,14 @@
 """Results derived from stored data, kept in ``derived_cache`` while the data they came from is unchanged.
 
-A result is stored under what was asked (``kind``, ``key``) with the revisions of its sources (the
-``data_revision`` counters, read in the caller's transaction before computing), and served again only
-while those revisions are still current. Old entries of a kind are dropped when a new one is stored.
+A result is stored under what was asked (``kind``, and a digest of the question as ``key``) with the
+revisions of its sources (the ``data_revision`` counters, read in the caller's transaction before
+computing), and served again only while those revisions are still current. Old entries of a kind are
+dropped when a new one is stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,7 +23,8 @@ KEEP = 64
 
 def cached(session: Session, kind: str, key: dict[str, Any], revision: str, compute: Callable[[], Any]) -> Any:
     """The stored result for (kind, key) at ``revision``, else ``compute()`` (JSON-serialisable), stored."""
-    k = json.dumps(key, sort_keys=True, default=str, ensure_ascii=False)
+    # A digest: a question may list thousands of grid ids, too long for the primary key's btree.
+    k = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     hit = session.execute(
         text("SELECT payload FROM derived_cache WHERE kind = :kind AND key = :key AND revision = :rev"),
         {"kind": kind, "key": k, "rev": revision},
