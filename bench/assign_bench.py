@@ -17,8 +17,16 @@ throw-away database on the embedded server, migrate it, and time on the same dat
               already assigned (one write per row)
 * roll-up     ``grid_counts`` (the ledger's pass) and a households-only roll-up through the hierarchy
 * sjoin       ``geopandas.sjoin(predicate="within")`` on the same points and leaf polygons (read from the
-              database; only the join is timed), and ``covered_by`` + the smallest-code tie rule; steady and
-              both joins are run --repeat times alternately and the median is kept (the machine may be shared)
+              database; only the join is timed), and ``covered_by`` + the smallest-code tie rule
+* duckdb      the same points and leaves in an in-memory DuckDB (``spatial`` extension, ``threads`` = 2); only
+              the join is timed: ``LEFT JOIN … ON ST_Covers(leaf, point)`` + ``arg_min(grid_id, code)`` per
+              household (DuckDB plans it as its SPATIAL_JOIN operator, checked with EXPLAIN)
+* CLI         the whole user command ``gridgov assign`` as a subprocess against the bench database
+              (steady, wall time including Python start-up)
+* repeats     steady, the joins and the CLI are run --repeat times alternately and the median is kept (the
+              machine may be shared)
+* ledger      ``build_ledger`` for the whole city and for the community with the most households (median
+              of --repeat), its households checked against the households assigned inside the community
 * incremental one household inserted / moved per transaction with the trigger (median of 50), and
               ``reassign_area`` over one leaf (median of 10)
 
@@ -38,6 +46,7 @@ import random
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -62,10 +72,16 @@ from gridgov.config import get_settings  # noqa: E402
 from gridgov.db.engine import libpq_url, make_engine  # noqa: E402
 from gridgov.db.migrate import upgrade  # noqa: E402
 from gridgov.ledger.counts import grid_counts  # noqa: E402
+from gridgov.ledger.report import build_ledger  # noqa: E402
 from gridgov.sample.generate import generate  # noqa: E402
 from gridgov.sample.load import copy_grids  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+DUCK = "duckdb ST_Covers join + tie rule"
+CLI = "gridgov assign (CLI subprocess)"
+COMMUNITY = "ledger, one community"
+GRIDGOV = Path(sys.executable).with_name("gridgov")  # the venv's console script
+DUCKDB_THREADS = 2  # the machine's cores, as many as PostgreSQL's parallel workers per gather
 PRESETS = ((100_000, 1_000), (1_000_000, 10_000), (10_000_000, 100_000))
 
 STAGE_HH = """CREATE TEMP TABLE s_hh (
@@ -81,6 +97,15 @@ LEAVES = """SELECT l.id, l.code, ST_AsBinary(l.geom) AS wkb FROM grid l
                AND NOT EXISTS (SELECT 1 FROM grid c WHERE c.parent_id = l.id AND c.valid_to IS NULL)"""
 NAIVE = """UPDATE household h SET grid_id = g.id FROM grid g
             WHERE g.level = 'compound' AND g.valid_to IS NULL AND ST_Contains(g.geom, h.geom)"""
+DUCK_RULE = """CREATE OR REPLACE TABLE duck_assign AS
+SELECT h.id, arg_min(l.grid_id, l.code) AS grid_id
+  FROM hh h LEFT JOIN leaf l ON ST_Covers(l.geom, h.geom) GROUP BY h.id"""
+BIGGEST_COMMUNITY = """SELECT c.code FROM household h JOIN grid l ON l.id = h.grid_id JOIN grid c ON c.id = l.parent_id
+  WHERE c.level = 'community' GROUP BY c.code ORDER BY count(*) DESC, c.code LIMIT 1"""
+HH_UNDER = """WITH RECURSIVE
+live AS (SELECT id, parent_id, code FROM grid WHERE valid_to IS NULL AND lineage_id IS NULL),
+sub AS (SELECT id FROM live WHERE code = :code UNION ALL SELECT g.id FROM live g JOIN sub ON g.parent_id = sub.id)
+SELECT count(*) FROM household WHERE grid_id IN (SELECT id FROM sub)"""
 ROLLUP_HH = """WITH RECURSIVE live AS (SELECT id, parent_id FROM grid WHERE valid_to IS NULL AND lineage_id IS NULL),
 anc(leaf_id, anc_id) AS (SELECT id, id FROM live UNION ALL
     SELECT a.leaf_id, l.parent_id FROM anc a JOIN live l ON l.id = a.anc_id WHERE l.parent_id IS NOT NULL),
@@ -284,6 +309,139 @@ def grid_per_household(j: pd.DataFrame, n: int) -> np.ndarray:
     return j["grid_id"].reindex(range(n)).fillna(-1).to_numpy(dtype=np.int64)
 
 
+def load_spatial(con: duckdb.DuckDBPyConnection) -> str:
+    """Load DuckDB's ``spatial`` extension: the PyPI package ``duckdb-extension-spatial`` when installed (no
+    network needed), else ``INSTALL spatial`` (downloads it once from DuckDB's extension server)."""
+    try:
+        import duckdb_extension_spatial  # type: ignore[import-not-found]
+    except ImportError:
+        con.execute("INSTALL spatial; LOAD spatial")
+        return "INSTALL spatial (extension server)"
+    found = sorted((Path(duckdb_extension_spatial.__file__).parent / "extensions").rglob("spatial.duckdb_extension"))
+    con.execute(f"LOAD '{found[-1]}'")  # signature checked (allow_unsigned_extensions stays off)
+    return "PyPI duckdb-extension-spatial"
+
+
+def duckdb_inputs(households: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """An in-memory DuckDB holding the sjoin frames: points ``hh(id, geom)`` (id = position in the frame, i.e.
+    household order) and leaves ``leaf(grid_id, code, geom)`` from their WKB. Not timed."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {DUCKDB_THREADS}")
+    source = load_spatial(con)
+    xy = pd.DataFrame({"id": np.arange(len(households), dtype=np.int64),
+                       "x": households.geometry.x.to_numpy(), "y": households.geometry.y.to_numpy()})  # fmt: skip
+    polys = pd.DataFrame({"grid_id": leaves["grid_id"].to_numpy(dtype=np.int64), "code": leaves["code"].astype(str),
+                          "wkb": shapely.to_wkb(leaves.geometry.values)})  # fmt: skip
+    con.register("xy_frame", xy)
+    con.register("leaf_frame", polys)
+    con.execute("CREATE TABLE hh AS SELECT id, ST_Point(x, y) AS geom FROM xy_frame")
+    con.execute("CREATE TABLE leaf AS SELECT grid_id, code, ST_GeomFromWKB(wkb) AS geom FROM leaf_frame")
+    con.unregister("xy_frame")
+    con.unregister("leaf_frame")
+    query = DUCK_RULE.split(" AS\n", 1)[1]
+    plan = "\n".join(str(row[-1]) for row in con.execute("EXPLAIN " + query).fetchall())
+    ops = ("SPATIAL_JOIN", "RTREE_INDEX_SCAN", "PIECEWISE_MERGE_JOIN", "NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN")
+    info = {
+        "version": duckdb.__version__,
+        "spatial": con.execute(
+            "SELECT extension_version FROM duckdb_extensions() WHERE extension_name = 'spatial'"
+        ).fetchone()[0],  # type: ignore[index]
+        "spatial from": source,
+        "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],  # type: ignore[index]
+        "join operator": [op for op in ops if op in plan],
+        "join condition": next((ln.strip(" │") for ln in plan.splitlines() if "ST_" in ln), ""),
+    }
+    return con, info
+
+
+def duckdb_rule(con: duckdb.DuckDBPyConnection) -> None:
+    """The timed DuckDB join: every household's covering leaf with the smallest code (NULL outside every leaf),
+    materialised inside DuckDB (gridgov's result also stays in its database)."""
+    con.execute(DUCK_RULE)
+
+
+def duckdb_result(con: duckdb.DuckDBPyConnection, n: int) -> np.ndarray:
+    """grid_id per household position from the last timed DuckDB join (-1 = none)."""
+    df = con.execute("SELECT id, grid_id FROM duck_assign").df()
+    return df.set_index("id")["grid_id"].reindex(range(n)).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def database_url(engine: Engine) -> str:
+    """The bench database's URL, for ``GRIDGOV_DATABASE_URL``."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def cli(url: str, *args: str) -> str:
+    """Run the ``gridgov`` command against ``url``; its standard output."""
+    env = {k: v for k, v in os.environ.items() if k != "GRIDGOV_TOKEN"} | {"GRIDGOV_DATABASE_URL": url}
+    done = subprocess.run([str(GRIDGOV), *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"gridgov {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def cli_assign(url: str) -> list[dict[str, Any]]:
+    """``gridgov assign --json`` as a subprocess: per table assigned / unassigned / changed."""
+    return list(json.loads(cli(url, "assign", "--json")))
+
+
+def ledger_city(engine: Engine, result: Result, repeat: int) -> None:
+    """``build_ledger`` for the whole city and for its biggest community, median of ``repeat``, with checks."""
+    with engine.connect() as conn:
+        community = conn.execute(text(BIGGEST_COMMUNITY)).scalar_one()
+        inside = conn.execute(text(HH_UNDER), {"code": community}).scalar_one()
+        assigned = conn.execute(text("SELECT count(grid_id) FROM household")).scalar_one()
+        tracks = conn.execute(text("SELECT count(*) FROM patrol_track")).scalar_one()
+
+    def ledger(parent: str | None, patrol: bool) -> Any:
+        with Session(engine) as s:
+            led = build_ledger(s, parent=parent, with_patrol=patrol)  # all levels; patrol as the API and CLI do
+            s.rollback()
+        return led
+
+    # name -> (parent, with patrol); a step that fails is reported and dropped, and a community ledger that
+    # fails with patrol is timed without it (to tell the patrol part from the rest)
+    steps: dict[str, tuple[str | None, bool]] = {"ledger, whole city": (None, True), COMMUNITY: (community, True)}
+    runs: dict[str, list[float]] = {}
+    loads: dict[str, list[float]] = {}
+    rows: dict[str, Any] = {}
+    for _ in range(repeat):
+        for name, (parent, patrol) in list(steps.items()):
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            try:
+                rows[name] = ledger(parent, patrol)
+            except Exception as exc:  # noqa: BLE001 - a failing ledger is a result to report, not the end of the run
+                result.checks[f"error: {name}"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                print(f"  {name} FAILED: {result.checks[f'error: {name}']}", flush=True)
+                del steps[name]
+                if name == COMMUNITY:
+                    steps[COMMUNITY + " (no patrol)"] = (community, False)
+                continue
+            runs.setdefault(name, []).append(time.perf_counter() - t0)
+            loads.setdefault(name, []).append(load)
+    for name, values in runs.items():
+        result.seconds[name] = statistics.median(values)
+        result.load_avg[name] = loads[name][0]
+        result.checks[f"runs: {name}"] = [round(v, 3) for v in values]
+        result.checks[f"load: {name}"] = [round(v, 2) for v in loads[name]]
+        print(f"  {name:<28} {result.seconds[name]:9.2f} s   (median of {len(values)}; "
+              f"load avg {min(loads[name]):.2f}–{max(loads[name]):.2f})", flush=True)  # fmt: skip
+    checks: dict[str, Any] = {"community": community, "community households (assigned inside it)": int(inside)}
+    checks |= {"households assigned": int(assigned), "patrol tracks in the database": int(tracks)}
+    if "ledger, whole city" in rows:
+        city = rows["ledger, whole city"].rows
+        top = sum(r.households for r in city if r.parent_code is None)
+        checks |= {"rows, whole city": len(city), "top-level households (ledger)": top, "city matches": top == assigned}
+    one = rows.get(COMMUNITY) or rows.get(COMMUNITY + " (no patrol)")
+    if one is not None:
+        own = next(r for r in one.rows if r.code == community)
+        checks |= {"rows, one community": len(one.rows), "community households (ledger)": own.households,
+                   "community matches": own.households == inside}  # fmt: skip
+    result.checks["ledger"] = checks
+    print(f"  ledger checks: {result.checks['ledger']}", flush=True)
+
+
 def incremental(engine: Engine, result: Result, runs: int = 50) -> None:
     """Single-entity writes with the trigger: statement and whole-transaction times, median over ``runs``."""
     with engine.connect() as conn:
@@ -386,18 +544,29 @@ def run(households: int, compounds: int, args: argparse.Namespace) -> Result:
         del j
         points.sindex  # noqa: B018 - build the tree of the frame used for the "tree cached" runs
         timed(result, "sjoin within, tree cached", lambda: sjoin_within(points, leaves))
+        duck, result.checks["duckdb"] = duckdb_inputs(points, leaves)
+        print(f"  duckdb: {result.checks['duckdb']}", flush=True)
+        timed(result, DUCK, lambda: duckdb_rule(duck))
+        others[DUCK] = duckdb_result(duck, len(points))
+        url = database_url(engine)
+        counts = timed(result, CLI, lambda: cli_assign(url))
+        result.checks["gridgov assign (CLI) output"] = counts
         # The machine may be shared: repeat the compared steps alternately and keep the medians.
         compared: tuple[str, ...] = ("gridgov assign, steady", "sjoin within", "sjoin covered_by + tie rule")
-        compared += ("sjoin within, tree cached",)
+        compared += ("sjoin within, tree cached", DUCK, CLI)
         runs = {k: [result.seconds[k]] for k in compared}
+        loads = {k: [result.load_avg[k]] for k in compared}
         for _ in range(args.repeat - 1):
             for name, fn, fresh in (
                 ("gridgov assign, steady", lambda _: gridgov_assign(), False),
                 ("sjoin within", lambda f: sjoin_within(f, leaves), True),
                 ("sjoin covered_by + tie rule", lambda f: sjoin_rule(f, leaves), True),
                 ("sjoin within, tree cached", lambda f: sjoin_within(f, leaves), False),
+                (DUCK, lambda _: duckdb_rule(duck), False),
+                (CLI, lambda _: cli_assign(url), False),
             ):
                 frame = points.copy() if fresh else points
+                loads[name].append(os.getloadavg()[0])
                 t0 = time.perf_counter()
                 fn(frame)
                 runs[name].append(time.perf_counter() - t0)
@@ -405,12 +574,25 @@ def run(households: int, compounds: int, args: argparse.Namespace) -> Result:
         for name, values in runs.items():
             result.seconds[name] = statistics.median(values)
             result.checks[f"runs: {name}"] = [round(v, 3) for v in values]
+            result.checks[f"load: {name}"] = [round(v, 2) for v in loads[name]]
+        # the last DuckDB run's result must be the first one's
+        again = duckdb_result(duck, len(points))
+        result.checks["duckdb result stable across runs"] = bool((again == others[DUCK]).all())
+        duck.close()
         if naive is not None:
             others["naive UPDATE (ST_Contains)"] = naive
         for name, theirs in others.items():
             diff = int((theirs != ours).sum())
             result.checks[f"differences vs {name}"] = diff
             print(f"  households assigned differently by {name}: {diff}", flush=True)
+            if name == DUCK and diff:
+                where = np.flatnonzero(theirs != ours)[:20]
+                result.checks["duckdb differences (position, gridgov, duckdb)"] = [
+                    (int(i), int(ours[i]), int(theirs[i])) for i in where
+                ]
+        hh_counts = next(c for c in counts if c["table"] == "household")
+        result.checks["CLI households assigned = bench"] = hh_counts["assigned"] == int((ours != -1).sum())
+        ledger_city(engine, result, args.repeat)
         result.checks["unassigned"] = int((ours == -1).sum())
         incremental(engine, result)
         if not args.skip_staged:
@@ -433,7 +615,7 @@ def report(r: Result) -> str:
     lines = [f"{r.households:,} households / {r.compounds:,} compounds", f"{'step':<32}{'seconds':>10}"]
     lines += [f"{k:<32}{v:>10.2f}" for k, v in s.items()]
     for base in ("gridgov assign, steady", "gridgov assign, cold"):
-        for other in ("sjoin within", "sjoin covered_by + tie rule", "sjoin within, tree cached", "naive UPDATE"):
+        for other in ("sjoin within", "sjoin covered_by + tie rule", "sjoin within, tree cached", DUCK, "naive UPDATE"):
             if base in s and other in s:
                 lines.append(f"{other} / {base}: {s[other] / s[base]:.2f}x")
     rollup = s.get("roll-up households only", 0.0)
@@ -463,6 +645,7 @@ def machine() -> dict[str, Any]:
         "geopandas": gpd.__version__,
         "shapely": shapely.__version__,
         "geos (shapely)": shapely.geos_version_string,
+        "duckdb": duckdb.__version__,
     }
 
 

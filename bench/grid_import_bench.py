@@ -11,8 +11,10 @@ Creates a throw-away migrated database on the embedded server and times ``import
 * update   the same file with every compound renamed (every compound a new version, history kept)
 * same     the same file again (nothing to write)
 
-Each step is one transaction, commit included; the statements it sends are counted. The database is
-dropped at the end. Results are printed and written to bench/out/grid_import.json (gitignored).
+Each step is one transaction, commit included; the statements it sends are counted. Then the user's path:
+``gridgov grids import FILE`` as a subprocess into a second fresh database (create, then the renamed file:
+update), wall time including Python start-up and the file read. The databases are dropped at the end.
+Results are printed and written to bench/out/grid_import.json (gitignored).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy import Engine, event, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from assign_bench import bench_database  # noqa: E402  (bench/ is on sys.path when run as a script)
+from assign_bench import bench_database, cli, database_url  # noqa: E402  (bench/ is on sys.path as a script)
 
 from gridgov.auth.scope import Actor  # noqa: E402
 from gridgov.db.engine import session_scope  # noqa: E402
@@ -60,6 +62,16 @@ def timed_import(engine: Engine, path: Path) -> dict[str, Any]:
             "updated": len(report.updated), "unchanged": len(report.unchanged)}  # fmt: skip
 
 
+def timed_cli(engine: Engine, path: Path) -> dict[str, Any]:
+    """``gridgov grids import FILE --json`` as a subprocess against the bench database: wall seconds, sizes."""
+    t0 = time.perf_counter()
+    out = json.loads(cli(database_url(engine), "grids", "import", str(path), "--json"))
+    seconds = time.perf_counter() - t0
+    assert out["written"] and not out["refused"], out["findings"][:3]
+    return {"seconds": round(seconds, 2), "created": len(out["created"]), "updated": len(out["updated"]),
+            "unchanged": len(out["unchanged"])}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark on one grid file."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     compound = frame.level == "compound"
     frame.loc[compound, "name"] = frame.loc[compound, "name"] + "（新）"
     pyogrio.write_dataframe(frame, renamed)
-    results: dict[str, Any] = {"file": str(args.grids), "features": len(frame), "label": args.label}
+    results: dict[str, Any] = {"file": str(args.grids), "features": len(frame), "label": args.label,
+                               "load_avg_start": round(os.getloadavg()[0], 2)}  # fmt: skip
     try:
         with bench_database() as engine:
             results["create"] = timed_import(engine, args.grids)
@@ -79,8 +92,14 @@ def main(argv: list[str] | None = None) -> int:
             results["same"] = timed_import(engine, renamed)
             with engine.connect() as conn:
                 results["rows"] = conn.execute(text("SELECT count(*) FROM grid")).scalar_one()
+        with bench_database() as engine:
+            results["cli create"] = timed_cli(engine, args.grids)
+            results["cli update"] = timed_cli(engine, renamed)
+            with engine.connect() as conn:
+                results["cli rows"] = conn.execute(text("SELECT count(*) FROM grid")).scalar_one()
     finally:
         renamed.unlink(missing_ok=True)
+    results["load_avg_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(results, ensure_ascii=False, indent=1))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"grid_import{('_' + args.label) if args.label else ''}.json").write_text(

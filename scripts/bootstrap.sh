@@ -2,6 +2,8 @@
 # Set up everything gridgov needs on a fresh Debian 12 / Ubuntu 22.04+ machine, idempotently:
 # OS packages (only those missing), the virtualenv with the package and its dev extras, and the
 # pinned npm front-end assets. Safe to run again; it does nothing that is already done.
+# GRIDGOV_BENCH=1 also sets up the benchmarks (bench/): gdal-bin (ogr2ogr, the baseline of
+# bench/import_bench.py) and the package's bench extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,10 @@ APT_PKGS=(
   nodejs npm                                 # front-end assets from the npm registry
   python3-venv
 )
+BENCH=${GRIDGOV_BENCH:-0}
+if [ "$BENCH" = 1 ]; then
+  APT_PKGS+=(gdal-bin)                       # ogr2ogr: the manual-import baseline of bench/import_bench.py
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -48,12 +54,18 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv"
   "$PY" -m venv .venv
 fi
+extras=dev
 stamp=.venv/.gridgov-installed
+if [ "$BENCH" = 1 ]; then
+  extras=dev,bench
+  stamp=.venv/.gridgov-installed-bench
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "bootstrap: installing gridgov[dev] into .venv"
+  echo "bootstrap: installing gridgov[$extras] into .venv"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e ".[$extras]"
   touch "$stamp"
+  if [ "$BENCH" = 1 ]; then touch .venv/.gridgov-installed; fi  # the dev extras came with it
 fi
 
 if [ -f package.json ]; then
