@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from gridgov.assign.points import assign_all
 from gridgov.db.engine import session_scope
@@ -77,3 +79,22 @@ def test_buildings_go_to_the_largest_overlap(clean_engine: Engine) -> None:
         assign_all(s)
         got = dict(s.execute(text("SELECT b.code, g.code FROM building b JOIN grid g ON g.id = b.grid_id")).all())
     assert got == {"B1": "610103006001002", "B2": "610103006002001"}
+
+
+def test_many_new_buildings_take_the_restricted_set_pass_with_the_same_result(
+    sample_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridgov.assign import points
+
+    monkeypatch.setattr(points, "BUILDING_ROWWISE_LIMIT", 10)
+    with Session(sample_engine) as s, s.begin():
+        ids = list(s.execute(text("SELECT id FROM building ORDER BY id")).scalars())
+        some = ids[::2]
+        s.execute(text("UPDATE building SET grid_id = NULL"))
+        assert points.assign_rows(s, "building", some) > 0
+        got = dict(s.execute(text("SELECT id, grid_id FROM building WHERE id = ANY(:i)"), {"i": some}).all())
+        rule = dict(s.execute(text("SELECT id, gridgov_leaf_for_building(geom) FROM building WHERE id = ANY(:i)"),
+                              {"i": some}).all())  # fmt: skip
+        untouched = s.execute(text("SELECT count(grid_id) FROM building WHERE NOT id = ANY(:i)"), {"i": some})
+        assert got == rule and untouched.scalar_one() == 0  # only the given rows, by the one-row rule
+        s.rollback()

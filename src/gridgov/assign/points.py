@@ -58,6 +58,8 @@ AREA_SCAN_SETTINGS = {"enable_mergejoin": "off", "enable_sort": "off"}
 
 # Below this many rows, assign_rows() applies the one-row rule per row instead of a whole-table pass.
 ROWWISE_LIMIT = 50_000
+# Above this many buildings, assign_rows() runs the set-based rule restricted to them instead of one row at a time.
+BUILDING_ROWWISE_LIMIT = 1_000
 
 AREA = "ST_GeomFromWKB(:area, 4326)"
 
@@ -168,6 +170,15 @@ def assign_rows(session: Session, table: str, ids: Sequence[int]) -> int:
     if len(ids) > ROWWISE_LIMIT:
         return _run(session, table, None)[0]
     _lock(session, table)
+    if table == "building" and len(ids) > BUILDING_ROWWISE_LIMIT:
+        # The set-based rule over these rows only, with the leaves near them: the one-row function costs
+        # ~0.45 ms per footprint (15 s for 33,000), the restricted pass ~1.5 s.
+        ids_sql = "CAST(:ids AS bigint[])"
+        near = f"SELECT ST_SetSRID(ST_Extent(x.geom)::geometry, 4326) FROM building x WHERE x.id = ANY ({ids_sql})"
+        stmt = sql.load("assign_buildings").format(leaf_where=f"AND l.geom && ({near})",
+                                                   where=f"AND b.id = ANY ({ids_sql})")  # fmt: skip
+        with local_settings(session, {"jit": "off"}):
+            return int(session.execute(text(stmt), {"ids": list(ids)}).rowcount)  # type: ignore[attr-defined]
     fn = "gridgov_leaf_for_building" if table == "building" else "gridgov_leaf_for_point"
     stmt = f"""UPDATE {table} t SET grid_id = w.gid
                  FROM (SELECT x.id, {fn}(x.geom) AS gid FROM {table} x WHERE x.id = ANY(CAST(:ids AS bigint[]))) w
