@@ -54,6 +54,7 @@ def _waiting(engine: Engine, n: int, timeout: float = 20) -> None:
         while time.monotonic() < deadline:
             if conn.execute(text(sql)).scalar_one() >= n:
                 return
+            conn.rollback()  # pg_stat_activity is read once per transaction: a new one sees new backends
             time.sleep(0.05)
     raise AssertionError(f"fewer than {n} sessions waiting for a lock")
 
@@ -98,13 +99,15 @@ def test_a_grid_edit_during_an_import_waits_instead_of_deadlocking(gated_househo
 
     with engine.connect() as gate:
         gate.execute(text(f"SELECT pg_advisory_lock({GATE})"))
-        importer = _in_thread(do_import, errors)
-        _waiting(engine, 1)  # the import waits at the gate, inside its write
-        editor = _in_thread(do_edit, errors)
-        _waiting(engine, 2)  # the edit waits too
-        time.sleep(0.3)
-        gate.execute(text(f"SELECT pg_advisory_unlock({GATE})"))
-        gate.commit()
+        try:
+            importer = _in_thread(do_import, errors)
+            _waiting(engine, 1)  # the import waits at the gate, inside its write
+            editor = _in_thread(do_edit, errors)
+            _waiting(engine, 2)  # the edit waits too
+            time.sleep(0.3)
+        finally:  # a failed wait must not leave the gate shut on a pooled connection (the threads would hang)
+            gate.execute(text(f"SELECT pg_advisory_unlock({GATE})"))
+            gate.commit()
     importer.join(60)
     editor.join(60)
     assert not importer.is_alive() and not editor.is_alive()
