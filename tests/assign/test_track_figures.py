@@ -17,8 +17,8 @@ from gridgov.db.revisions import GRID, revision
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids.service import change_grid, get_grid, insert_grid, retire_grid
 
-from tests.assign.test_tracks import COMMUNITY_W, A, B, add_team, add_track, point_m, walk
-from tests.factories import X0, Y0, D, make_street
+from tests.assign.test_tracks import A, B, add_track, hand_made_tracks, point_m, walk
+from tests.factories import X0, Y0, D
 
 Key = tuple[int, int]
 
@@ -57,15 +57,8 @@ def stale_count(s: Session) -> int:
 
 @pytest.fixture
 def street_with_tracks(clean_engine: Engine) -> Engine:
-    frame = MetricFrame(X0)
     with session_scope(clean_engine) as s:
-        make_street(s)
-        team = add_team(s, "T1", COMMUNITY_W)
-        edge_ab = point_m(frame, X0 + D / 2, Y0 + D / 2)
-        ll, times = walk(frame, edge_ab - [300.0, 0.0], [(500.0, 0.0)], speed=1.5, step=14.0)
-        add_track(s, team, ll, times)
-        ll2, times2 = walk(frame, edge_ab - [100.0, 200.0], [(250.0, 0.0), (-250.0, 0.0), (0.0, 100.0)], 1.0, 20.0)
-        add_track(s, team, ll2, times2, shift="下半夜")
+        hand_made_tracks(s)
     return clean_engine
 
 

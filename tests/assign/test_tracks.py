@@ -101,6 +101,23 @@ def point_m(frame: MetricFrame, lon: float, lat: float) -> np.ndarray:
     return np.array(shapely.get_coordinates(frame.to_m(shapely.Point(lon, lat)))[0])
 
 
+def hand_made_tracks(s: Session) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """The hand-made street with two tracks of team T1 across the A|B edge; their ids and lon/lat."""
+    frame = MetricFrame(X0)
+    make_street(s)
+    team = add_team(s, "T1", COMMUNITY_W)
+    edge_ab = point_m(frame, X0 + D / 2, Y0 + D / 2)
+    # 300 m in A then 200 m in B at 1.5 m/s, a fix every 14 m (the crossing falls inside a segment).
+    ll, times = walk(frame, edge_ab - [300.0, 0.0], [(500.0, 0.0)], speed=1.5, step=14.0)
+    k1 = add_track(s, team, ll, times)
+    # A → B → A: 100 m in A, 150 m in B, back along the same street 150 m in B and 100 m in A, 100 m north in A.
+    ll2, times2 = walk(
+        frame, edge_ab - [100.0, 200.0], [(250.0, 0.0), (-250.0, 0.0), (0.0, 100.0)], speed=1.0, step=20.0
+    )
+    k2 = add_track(s, team, ll2, times2, shift="下半夜")
+    return k1, k2, ll, ll2
+
+
 def by_code(stats: Sequence[TrackGridStat], track_id: int) -> dict[str, TrackGridStat]:
     return {r.grid_code: r for r in stats if r.track_id == track_id}
 
@@ -109,19 +126,8 @@ def by_code(stats: Sequence[TrackGridStat], track_id: int) -> dict[str, TrackGri
 
 
 def test_hand_made_lengths_and_seconds(clean_engine: Engine) -> None:
-    frame = MetricFrame(X0)
     with session_scope(clean_engine) as s:
-        make_street(s)
-        team = add_team(s, "T1", COMMUNITY_W)
-        edge_ab = point_m(frame, X0 + D / 2, Y0 + D / 2)
-        # 300 m in A then 200 m in B at 1.5 m/s, a fix every 14 m (the crossing falls inside a segment).
-        ll, times = walk(frame, edge_ab - [300.0, 0.0], [(500.0, 0.0)], speed=1.5, step=14.0)
-        k1 = add_track(s, team, ll, times)
-        # A → B → A: 100 m in A, 150 m in B, back along the same street 150 m in B and 100 m in A, 100 m north in A.
-        ll2, times2 = walk(
-            frame, edge_ab - [100.0, 200.0], [(250.0, 0.0), (-250.0, 0.0), (0.0, 100.0)], speed=1.0, step=20.0
-        )
-        k2 = add_track(s, team, ll2, times2, shift="下半夜")
+        k1, k2, ll, ll2 = hand_made_tracks(s)
         stats = track_grid_stats(s)
         tm = local_tm(X0 + D)
         grids = dict(s.execute(text("SELECT code, ST_AsBinary(geom) FROM grid")).all())

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.assign import track_figures
 from gridgov.db import sql
-from gridgov.db.engine import local_settings
+from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.locks import writers_lock
 
 POINT_TABLES = ("household", "incident")
@@ -137,7 +137,7 @@ def _run(session: Session, table: str, area: BaseGeometry | None) -> tuple[int, 
             else f"AND l.geom && (SELECT ST_SetSRID(ST_Extent(x.geom)::geometry, 4326) FROM building x "
             f"WHERE ST_Intersects(x.geom, {AREA}))"
         )
-    settings = BULK_SETTINGS if area is None else {"jit": "off"}
+    settings = BULK_SETTINGS if area is None else NO_JIT
     with local_settings(session, settings):
         if table == "building":
             stmt = sql.load("assign_buildings").format(leaf_where=leaf_where, where=where)
@@ -177,7 +177,7 @@ def assign_rows(session: Session, table: str, ids: Sequence[int]) -> int:
         near = f"SELECT ST_SetSRID(ST_Extent(x.geom)::geometry, 4326) FROM building x WHERE x.id = ANY ({ids_sql})"
         stmt = sql.load("assign_buildings").format(leaf_where=f"AND l.geom && ({near})",
                                                    where=f"AND b.id = ANY ({ids_sql})")  # fmt: skip
-        with local_settings(session, {"jit": "off"}):
+        with local_settings(session, NO_JIT):
             return int(session.execute(text(stmt), {"ids": list(ids)}).rowcount)  # type: ignore[attr-defined]
     fn = "gridgov_leaf_for_building" if table == "building" else "gridgov_leaf_for_point"
     stmt = f"""UPDATE {table} t SET grid_id = w.gid

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.db import sql
-from gridgov.db.engine import local_settings
+from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.revisions import GRID, revision
 from gridgov.geo.crs import metric_epsg
 
@@ -36,7 +36,6 @@ from gridgov.geo.crs import metric_epsg
 LOCK = (1735551333, 1)
 # Footprints are kept for this many (buffer, projection) pairs, the most recently made.
 KEEP_BUFFERS = 3
-NO_JIT = {"jit": "off"}
 # Longitude whose Gauss-Krüger zone is used before any grid or track exists.
 DEFAULT_LON = 108.0
 

@@ -35,16 +35,13 @@ from gridgov.assign import track_figures
 from gridgov.assign.track_figures import metric_srid
 from gridgov.config import PatrolSettings, defaults
 from gridgov.db import cache
-from gridgov.db.engine import local_settings
+from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.revisions import GRID, PATROL, revision
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.vocab import LEVELS
 
 MAX_BUFFER_M = 1000.0
 
-
-# PostgreSQL's JIT off for the heavy patrol statements: compiling them costs more than it saves.
-NO_JIT = {"jit": "off"}
 
 
 @dataclass(frozen=True)

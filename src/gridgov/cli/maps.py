@@ -29,21 +29,14 @@ def _draw(default: str, out: Path | None, if_changed: bool, options: dict[str, A
 
     With ``if_changed``, an existing file stamped with the same data, options, settings, version and day is kept.
     """
-    import hashlib
-    import json
-
-    from gridgov import __version__
     from gridgov.db.engine import session_scope
-    from gridgov.db.revisions import data_version
-    from gridgov.maps.stamps import stamp_of
+    from gridgov.maps.stamps import is_current, map_stamp
 
     settings = get_settings()
     target = out or settings.maps_dir / default
     with session_scope(engine()) as s:
-        about = {"data": data_version(s), "options": options, "version": __version__, "day": dt.date.today(),
-                 "settings": settings.model_dump_json()}  # fmt: skip
-        stamp = hashlib.sha256(json.dumps(about, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        if if_changed and stamp_of(target) == stamp and (target.parent / "lib").is_dir():
+        stamp = map_stamp(s, options, settings.model_dump_json(), dt.date.today())
+        if if_changed and is_current(target, stamp):
             typer.echo(f"数据未变化，保留 {target}")
             return target
         m = build(s)

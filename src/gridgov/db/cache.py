@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-T = TypeVar("T")
 # Entries kept per kind (distinct questions at the current revision).
 KEEP = 64
 

@@ -125,6 +125,10 @@ def postgis_version(engine: Engine) -> str:
         raise DatabaseUnavailable(f"无法连接数据库或缺少 PostGIS：{exc.__class__.__name__}") from exc
 
 
+# Planner settings for heavy statements whose JIT compile time exceeds its gain (for local_settings).
+NO_JIT = {"jit": "off"}
+
+
 @contextlib.contextmanager
 def local_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
     """Apply planner settings (``jit``, ``work_mem`` …) for the enclosed statements, restored afterwards
