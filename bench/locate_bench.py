@@ -8,7 +8,8 @@ Usage (from the repository root)::
 Steps: generate the synthetic street (cached under bench/out/data_h<N>_c<M> by assign_bench.data_dir; the
 generator needs a household per compound, households are not loaded), create a throw-away migrated database
 on the embedded server and COPY the grids into it. Then start two HTTP servers, each its own process (uvicorn,
-one worker, 127.0.0.1, access log off, the same uvicorn settings):
+one worker, 127.0.0.1, access log off, the same uvicorn settings: uvloop and httptools, as
+``uvicorn[standard]`` installs them):
 
 * gridgov   the real app (``create_app``), ``GET /api/locate?lon=&lat=``: lookups from the in-process index
             (built on the first request, the revision re-checked once per ``locate_max_age_s`` = 1 s)
@@ -24,9 +25,14 @@ grids' extent, fixed seed, the same sequence for both servers.
            leaf (the baseline's covering leaves, smallest code first, as gridgov_leaf_for_point)
 * peak     closed loop: N workers each sending the next request when the previous returns, N = 1, 2, 4, … 32,
            ``--seconds`` per level after a 1 s warm-up, until the throughput stops rising (< 3 % over the best)
-* 70 %     open loop at 0.7 × the server's peak rate: requests are scheduled at fixed intervals and sent on
-           time whatever the earlier ones do (at most the peak's N in flight), latency counted from the
-           scheduled send time, so queueing is included (no coordinated omission); p50/p95/p99
+* 70 %     the target's bounded closed loop at 0.7 × the server's peak rate: max(N, 8) connections take the
+           requests in turn, request i due at start + i/rate; a connection sends its next request when the
+           previous one has returned and the next one is due. Two latencies per request:
+           - from send (the target's figure: a closed loop measures each request from when it is sent);
+           - from the due time, so a request that waited for a free connection or for the generator counts
+             its wait too (no coordinated omission; stricter, and on this machine it mostly measures the
+             generator's own lateness: it shares the 2 cores).
+           p50/p95/p99 of each; ``--repeat`` runs, the median run by the from-send p99 is reported.
 
 The machine has 2 cores: the two servers' Python, PostgreSQL and this generator all share them, so the
 absolute figures are low and the generator's own CPU competes with the server it measures. Results are
@@ -52,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from sqlalchemy import Engine, create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -375,10 +382,12 @@ def at_70(
     for _ in range(args.repeat):
         r = with_cpu(meter, lambda: asyncio.run(open_loop(make, urls, rate, cap, args.rate_seconds)))
         runs.append(r)
-        print(f"  {name:<9} open loop {r['rate']:6.0f} req/s (70 % of peak): achieved {r['achieved_rps']:6.0f}  "
-              f"p50 {r['p50_ms']:6.2f}  p95 {r['p95_ms']:6.2f}  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}  "
+        f = r["from_send"]
+        print(f"  {name:<9} 70 % of peak, {r['rate']:6.0f} req/s: achieved {r['achieved_rps']:6.0f}  from send: "
+              f"p50 {f['p50_ms']:6.2f}  p95 {f['p95_ms']:6.2f}  p99 {f['p99_ms']:6.2f} ms; from due time: "
+              f"p99 {r['p99_ms']:6.2f} ms ({r['sent_over_1ms_late']} sent > 1 ms late)  errors {r['errors']}  "
               f"server CPU {r['server_cpu_share']} cores  (load avg {r['load_avg_before']})", flush=True)  # fmt: skip
-    median = sorted(runs, key=lambda r: r["p99_ms"])[len(runs) // 2]
+    median = sorted(runs, key=lambda r: r["from_send"]["p99_ms"])[len(runs) // 2]
     return {**median, "runs": runs}
 
 
@@ -475,7 +484,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # would show where CPU is the only limit, much less sensitive to other load than the throughputs themselves
     result["cpu_ratio"] = round(b["peak"]["best"]["cpu_us_per_req"] / g["peak"]["best"]["cpu_us_per_req"], 2)
     result["targets"] = {
-        "p99_at_70_le_10ms": g["at_70"]["p99_ms"] <= TARGET_P99_MS,
+        "p99_at_70_le_10ms": g["at_70"]["from_send"]["p99_ms"] <= TARGET_P99_MS,
         "peak_ge_3x_baseline": result["peak_ratio"] >= TARGET_RATIO,
         "agree": result["verify"]["random"]["disagree"] == 0 and result["verify"]["vertices"]["disagree"] == 0,
     }
@@ -487,21 +496,25 @@ def report(r: dict[str, Any]) -> None:
     print()
     print(f"GET /api/locate vs per-request ST_Covers, {r['compounds']} compounds, client {r['client']} "
           "(2 cores shared by both servers, PostgreSQL and the load generator)")  # fmt: skip
-    print("| server | peak req/s (workers) | CPU µs/req at peak: server + PostgreSQL | at 70 %: req/s | p50 ms "
-          "| p95 ms | p99 ms | p99 of each run | load avg |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    print("| server | peak req/s (workers) | CPU µs/req at peak: server + PostgreSQL | at 70 %: req/s "
+          "| p50 ms | p95 ms | p99 ms | p99 of each run | p99 from due time, each run | load avg |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
     for name in ("baseline", "gridgov"):
         p, a = r[name]["peak"]["best"], r[name]["at_70"]
-        each = " / ".join(str(x["p99_ms"]) for x in a["runs"])
+        f = a["from_send"]
+        each = " / ".join(str(x["from_send"]["p99_ms"]) for x in a["runs"])
+        due = " / ".join(str(x["p99_ms"]) for x in a["runs"])
         print(f"| {name} | {p['rps']:.0f} ({p['workers']}) | {p['server_cpu_us_per_req']} + {p['db_cpu_us_per_req']} "
-              f"| {a['achieved_rps']:.0f} | {a['p50_ms']} | {a['p95_ms']} | {a['p99_ms']} | {each} "
+              f"| {a['achieved_rps']:.0f} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {each} | {due} "
               f"| {a['load_avg_before']} |")  # fmt: skip
     t = r["targets"]
     print(f"peak ratio gridgov ÷ baseline: {r['peak_ratio']}× (target ≥ {TARGET_RATIO}×: "
           f"{'met' if t['peak_ge_3x_baseline'] else 'NOT met'})")  # fmt: skip
     print(f"CPU per request, baseline ÷ gridgov (server + PostgreSQL, at each peak): {r['cpu_ratio']}×")
-    print(f"gridgov p99 at 70 % of peak: {r['gridgov']['at_70']['p99_ms']} ms (target ≤ {TARGET_P99_MS} ms: "
-          f"{'met' if t['p99_at_70_le_10ms'] else 'NOT met'})")  # fmt: skip
+    a = r["gridgov"]["at_70"]
+    print(f"gridgov p99 at 70 % of peak (bounded closed loop, from send): {a['from_send']['p99_ms']} ms "
+          f"(target ≤ {TARGET_P99_MS} ms: {'met' if t['p99_at_70_le_10ms'] else 'NOT met'}); "
+          f"from the due time: {a['p99_ms']} ms")  # fmt: skip
     agree = "yes" if t["agree"] else "NO"
     print(f"leaf agreement: {agree}; index build {r['index_build_s']} s; RSS after {r['rss_mb_after']} MB")
 
@@ -525,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, args.url, args.port)
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
+    # The generator shares the 2 cores with the servers: uvloop halves its CPU per request.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     info = machine()
     print(json.dumps(info, ensure_ascii=False, indent=1), flush=True)
     r = run(args)

@@ -185,9 +185,16 @@ class LocateIndex:
     """A thread-safe in-process index of the live grids for point lookups, rebuilt when the grids change."""
 
     def __init__(
-        self, engine: Engine, *, max_age_s: float = DEFAULT_MAX_AGE_S, clock: Callable[[], float] = time.monotonic
+        self,
+        engine: Engine,
+        *,
+        max_age_s: float = DEFAULT_MAX_AGE_S,
+        clock: Callable[[], float] = time.monotonic,
+        on_build: Callable[[], object] | None = None,
     ) -> None:
+        """``on_build`` runs after each (re)build, in the building thread (the server passes ``gc.freeze``)."""
         self.engine = engine
+        self._on_build = on_build
         self.max_age_s = max_age_s
         self._clock = clock
         self._snapshot: _Snapshot | None = None
@@ -218,6 +225,8 @@ class LocateIndex:
             if self._snapshot is None or key != self._snapshot.key:
                 self._snapshot = _build(self.engine)
                 self.builds += 1
+                if self._on_build is not None:
+                    self._on_build()
             self._checked_at = started
         finally:
             self._lock.release()
