@@ -135,7 +135,7 @@ def sample_tokens(sample_engine: Engine) -> dict[str, dict[str, str]]:
         plain = {
             "admin": create_token(s, op, "样例-管理员", "admin")[0],
             "viewer": create_token(s, op, "样例-只读", "viewer")[0],
-            "editor1": create_token(s, op, "样例-一社区", "editor", "610103006001")[0],
+            "editor1": create_token(s, op, "样例-一社区", "community", "610103006001")[0],
         }
     return {k: {"Authorization": f"Bearer {v}"} for k, v in plain.items()}
 

@@ -48,6 +48,20 @@ class ServerSettings(_Group):
     maps_dir: Path = Path("maps")
 
 
+class AuthSettings(_Group):
+    """Logins and browser sessions of the workspace."""
+
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs the session and CSRF cookies; default: a random key kept in GRIDGOV_HOME/secret_key.",
+    )
+    session_hours: float = Field(default=12, gt=0, description="A login lasts at most this many hours.")
+    session_idle_minutes: float = Field(default=120, gt=0, description="A login ends after this long unused.")
+    cookie_secure: bool = Field(default=False, description="Send cookies only over HTTPS (set it behind HTTPS).")
+    login_max_failures: int = Field(default=5, ge=1, description="Wrong passwords in a row before a lock.")
+    login_lock_minutes: float = Field(default=15, gt=0, description="How long a locked account waits.")
+
+
 class ClockSettings(_Group):
     """The local clock: dates users type and shifts are in this zone."""
 
@@ -109,7 +123,9 @@ class BoardSettings(ClockSettings):
     board_show_counts: bool = Field(default=False, description="Print the grid's 户数/人数/党员数 on boards.")
 
 
-class Settings(DatabaseSettings, ServerSettings, GridSettings, PatrolSettings, MapSettings, BoardSettings):
+class Settings(
+    DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, MapSettings, BoardSettings
+):
     """Every tunable of gridgov (the clock comes with the boards' group), read once per process by the faces
     (API, CLI). Services take the group they need (a ``Settings`` is each of them) or plain values, and never
     read the environment themselves."""

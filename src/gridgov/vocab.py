@@ -56,8 +56,6 @@ LEVELS = GRID_LEVELS.terms
 LEVEL_ZH = dict(GRID_LEVELS.labels)
 PARENT_LEVEL = dict(zip(LEVELS[1:], LEVELS[:-1], strict=True))
 CHILD_LEVEL = dict(zip(LEVELS[:-1], LEVELS[1:], strict=True))
-# Levels an editor token (or any scope) may be given.
-SCOPE_LEVELS = LEVELS[:2]
 # Levels whose Party organisation is sized by membership (党委 / 党总支 / 党支部); below, 党支部 or 党小组.
 ORGANISATION_LEVELS = LEVELS[:2]
 
@@ -103,9 +101,21 @@ def shift_hours(shift: str) -> str:
     return f"{start:%H:%M}–{'次日 ' if end.date() > dt.date(2000, 1, 1) else ''}{end:%H:%M}"
 
 
-# API token roles, lowest first.
-TOKEN_ROLES = Vocabulary("token_roles", "令牌角色", ("viewer", "editor", "admin"),
-                         labels={"viewer": "只读", "editor": "编辑", "admin": "管理员"})  # fmt: skip
+# Roles of users and API tokens (the same six), least first. What each may do is ``auth.scope.PERMISSIONS``;
+# the grid levels its scope may be, ``ROLE_SCOPE_LEVELS``.
+ROLES = Vocabulary(
+    "roles", "角色", ("viewer", "patrol", "grid", "community", "street", "admin"),
+    labels={"viewer": "只读", "patrol": "巡逻队长", "grid": "网格员", "community": "社区工作人员",
+            "street": "街道工作人员", "admin": "系统管理员"},
+    synonyms={"只读": "viewer", "巡逻队长": "patrol", "网格员": "grid", "网格管理员": "grid",
+              "社区工作人员": "community", "街道工作人员": "street", "系统管理员": "admin", "管理员": "admin"},
+)  # fmt: skip
+# The grid levels a role's scope may be (None: no scope at all is allowed too; admin: never scoped).
+ROLE_SCOPE_LEVELS: dict[str, tuple[str, ...]] = {
+    "viewer": LEVELS[:3], "patrol": LEVELS[:2], "grid": LEVELS[2:], "community": ("community",),
+    "street": ("street",), "admin": (),
+}  # fmt: skip
+ROLES_NEEDING_SCOPE = frozenset({"patrol", "grid", "community", "street"})
 
 # Topology and code findings.
 FINDING_RULES = Vocabulary(
@@ -118,7 +128,7 @@ FINDING_RULES = Vocabulary(
 )  # fmt: skip
 
 ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, INCIDENT_STATUSES,
-                               INCIDENT_LEVELS, SHIFTS, TOKEN_ROLES, FINDING_RULES)  # fmt: skip
+                               INCIDENT_LEVELS, SHIFTS, ROLES, FINDING_RULES)  # fmt: skip
 
 
 def meta() -> dict[str, Any]:

@@ -30,5 +30,5 @@ def tokens(clean_engine: Engine) -> dict[str, dict[str, str]]:
     with session_scope(clean_engine) as s:
         make_street(s)
         admin = create_token(s, Actor.system(), "管理员", "admin")[0]
-        editor = create_token(s, Actor.system(), "一社区", "editor", "610103006001")[0]
+        editor = create_token(s, Actor.system(), "一社区", "community", "610103006001")[0]
     return {"admin": {"Authorization": f"Bearer {admin}"}, "editor1": {"Authorization": f"Bearer {editor}"}}

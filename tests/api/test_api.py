@@ -30,7 +30,7 @@ def tokens(clean_engine: Engine) -> dict[str, str]:
         make_street(s)
         return {
             "admin": create_token(s, Actor.system(), "管理员", "admin")[0],
-            "editor1": create_token(s, Actor.system(), "一社区", "editor", "610103006001")[0],
+            "editor1": create_token(s, Actor.system(), "一社区", "community", "610103006001")[0],
             "viewer": create_token(s, Actor.system(), "只读", "viewer")[0],
         }
 
@@ -133,7 +133,7 @@ def test_retire_needs_no_live_children(client: TestClient, tokens: dict[str, str
 
 
 def test_admin_creates_tokens_over_http(client: TestClient, tokens: dict[str, str]) -> None:
-    body = {"name": "二社区", "role": "editor", "scope_code": "610103006002"}
+    body = {"name": "二社区", "role": "community", "scope_code": "610103006002"}
     assert client.post("/api/tokens", json=body, headers=auth(tokens["editor1"])).status_code == 403
     r = client.post("/api/tokens", json=body, headers=auth(tokens["admin"]))
     assert r.status_code == 201

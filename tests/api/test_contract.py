@@ -1,6 +1,6 @@
 """The API contract, fuzzed: schemathesis drives the real app (over ASGI) on PostGIS with the sample street loaded.
 
-Every operation in ``/openapi.json`` is called with generated valid and invalid input, as an admin, an editor
+Every operation in ``/openapi.json`` is called with generated valid and invalid input, as an admin, community staff
 scoped to one community, a viewer, or anonymously (the role is drawn per example). A response fails the run when
 it is a 5xx, has a status or content type the document does not declare, or a body (or header) that does not
 match the declared schema; undeclared methods must give 405 with ``Allow``, and ``OPTIONS`` must list the
@@ -40,7 +40,7 @@ EXAMPLES = 8  # fuzzing examples per operation (the examples and coverage phases
 # (gridgov.assign.tracks.grid_coverage), whatever the filters: fuzz them with two examples, no coverage phase and
 # no shrinking. Nothing else is excluded.
 SLOW_PATHS = r"^/(api/ledger(/file)?|maps/coverage)$"
-ROLES = ("admin", "editor", "viewer", "anonymous")
+ROLES = ("admin", "community", "viewer", "anonymous")
 
 CHECKS = (
     "not_a_server_error",
@@ -84,14 +84,14 @@ def contract_engine(server_url: str, sample_dir: Path) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def role_tokens(contract_engine: Engine) -> dict[str, tuple[int, dict[str, str]]]:
-    """Per role: the token's id and its request headers (the editor is scoped to the first community)."""
+    """Per role: the token's id and its request headers (community staff are scoped to the first community)."""
     out: dict[str, tuple[int, dict[str, str]]] = {"anonymous": (0, {})}
     with Session(contract_engine) as s, s.begin():
         community = s.scalar(
             select(Grid.id).where(Grid.level == "community", Grid.valid_to.is_(None)).order_by(Grid.code).limit(1)
         )
         assert community is not None, "样例街道没有社区网格"
-        for role, scope in (("admin", None), ("editor", community), ("viewer", None)):
+        for role, scope in (("admin", None), ("community", community), ("viewer", None)):
             plain = "ggv_" + secrets.token_urlsafe(24)
             row = ApiToken(name=f"契约测试-{role}", token_hash=hash_token(plain), role=role, scope_grid_id=scope)
             s.add(row)

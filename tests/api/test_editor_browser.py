@@ -42,7 +42,7 @@ TIMEOUT_MS = 15_000
 def editor_token(clean_engine: Engine) -> str:
     with session_scope(clean_engine) as s:
         make_street(s)
-        return create_token(s, Actor.system(), "一社区编辑", "editor", COMMUNITY)[0]
+        return create_token(s, Actor.system(), "一社区编辑", "community", COMMUNITY)[0]
 
 
 @pytest.fixture
@@ -408,7 +408,7 @@ def test_token_errors_show_the_servers_reason_and_a_rename_saves(
         re.compile(rf"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/{EAST}$")
     )
     with session_scope(clean_engine) as s:
-        other = create_token(s, Actor.system(), "二社区编辑", "editor", "610103006002")[0]
+        other = create_token(s, Actor.system(), "二社区编辑", "community", "610103006002")[0]
     page = open_editor(browser, base_url, "")
     page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
     page.fill("#gg-name", "文艺北路46号院")

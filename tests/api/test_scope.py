@@ -134,7 +134,7 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
     },
     ("POST", "/api/tokens"): {
         "not an administrator": lambda c, h, t: c.post("/api/tokens", headers=h,
-                                                       json={"name": "x", "role": "editor", "scope_code": OWN}),
+                                                       json={"name": "x", "role": "community", "scope_code": OWN}),
     },
     ("DELETE", "/api/tokens/{token_id}"): {
         "not an administrator": lambda c, h, t: c.delete(f"/api/tokens/{t['admin_id']['id']}", headers=h),

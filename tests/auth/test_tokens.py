@@ -26,9 +26,9 @@ def test_only_the_hash_is_stored(clean_engine: Engine) -> None:
 def test_editor_scope_covers_its_subtree_only(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
-        plain, _ = create_token(s, Actor.system(), "一社区编辑", "editor", "610103006001")
+        plain, _ = create_token(s, Actor.system(), "一社区编辑", "community", "610103006001")
         who = authenticate(s, plain)
-        assert who.role == "editor" and who.scope_code == "610103006001"
+        assert who.role == "community" and who.scope_code == "610103006001"
         authorize(s, who, "write", Touches(grid_ids=[get_grid(s, "610103006001002").id]))  # inside: fine
         authorize(s, who, "read", Touches(codes=["610103006001"]))
         with pytest.raises(Forbidden, match="超出权限范围"):
@@ -37,13 +37,21 @@ def test_editor_scope_covers_its_subtree_only(clean_engine: Engine) -> None:
             authorize(s, who, "admin")
 
 
-def test_editor_needs_a_scope_and_scope_must_be_street_or_community(clean_engine: Engine) -> None:
+def test_staff_roles_need_a_scope_of_their_level(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
         with pytest.raises(InvalidInput, match="必须指定范围"):
-            create_token(s, Actor.system(), "x", "editor")
-        with pytest.raises(InvalidInput, match="街道或社区"):
-            create_token(s, Actor.system(), "x", "editor", "610103006001001")
+            create_token(s, Actor.system(), "x", "community")
+        with pytest.raises(InvalidInput, match="范围应是社区网格"):
+            create_token(s, Actor.system(), "x", "community", "610103006001001")
+        with pytest.raises(InvalidInput, match="范围应是街道网格"):
+            create_token(s, Actor.system(), "x", "street", "610103006001")
+        with pytest.raises(InvalidInput, match="未知角色：editor"):
+            create_token(s, Actor.system(), "x", "editor", "610103006001")
+        with pytest.raises(InvalidInput, match="不限范围"):
+            create_token(s, Actor.system(), "x", "admin", "610103006001")
+        _, grid_worker = create_token(s, Actor.system(), "x", "grid", "610103006001001")
+        assert grid_worker.scope_grid_id == get_grid(s, "610103006001001").id
 
 
 def test_revoked_and_unknown_tokens_are_refused(clean_engine: Engine) -> None:

@@ -37,10 +37,10 @@ def test_token_create_and_list(clean_engine: Engine, env: dict[str, str]) -> Non
 
 
 def test_domain_errors_exit_with_their_code_and_a_chinese_message(clean_engine: Engine, env: dict[str, str]) -> None:
-    bad = run_cli(["token", "create", "--name", "x", "--role", "editor"], env)
+    bad = run_cli(["token", "create", "--name", "x", "--role", "community"], env)
     assert bad.returncode == 1  # input refused (gridgov.cli.errors)
-    assert "编辑令牌必须指定范围" in bad.stderr and "Traceback" not in bad.stderr
-    missing = run_cli(["token", "create", "--name", "x", "--role", "editor", "--scope", "610103006999"], env)
+    assert "「社区工作人员」必须指定范围" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli(["token", "create", "--name", "x", "--role", "community", "--scope", "610103006999"], env)
     assert missing.returncode == 4 and "网格不存在" in missing.stderr  # not found
 
 

@@ -56,6 +56,11 @@ ROWS = {
         f" VALUES (current_date, 25, 4545, '{{1}}', {AREA})"
     ),
     "derived_cache": "INSERT INTO derived_cache (kind, key, revision, payload) VALUES ('k', 'k', '1:1', '[]')",
+    "app_user": "INSERT INTO app_user (username, password_hash, role) VALUES ('u1', 'x', 'viewer')",
+    "user_session": (
+        "INSERT INTO user_session (token_hash, user_id, expires_at) SELECT repeat('0', 64), min(id), now() FROM app_user"
+    ),
+    "job": "INSERT INTO job (kind, title, actor) VALUES ('ledger', '台帐', 'test')",
 }
 # Raised by the writes above and again by the TRUNCATE itself (a change like any other): not emptied.
 COUNTERS = {"data_revision"}

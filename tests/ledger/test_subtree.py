@@ -16,7 +16,7 @@ COMMUNITY = "610103006001"
 
 def _scoped_editor(s: Session, code: str) -> Actor:
     gid = s.execute(text("SELECT id FROM grid WHERE code = :c AND valid_to IS NULL"), {"c": code}).scalar_one()
-    return Actor(name="编辑", role="editor", scope_grid_id=gid, scope_code=code)
+    return Actor(name="编辑", role="community", scope_grid_id=gid, scope_code=code)
 
 
 @pytest.mark.parametrize("as_of", [False, True])

@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Action, Actor, require_role
+from gridgov.auth.sessions import SessionPolicy, session_actor
 from gridgov.auth.tokens import authenticate, hash_token
 from gridgov.config import Settings
 from gridgov.db.engine import session_factory, set_actor, set_statement_timeout
-from gridgov.errors import TooManyRequests
+from gridgov.errors import TooManyRequests, Unauthenticated
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -48,21 +49,47 @@ _bearer = HTTPBearer(auto_error=False, description="API 令牌（gridgov token c
 CredsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_actor(session: SessionDep, creds: CredsDep) -> Actor:
-    """The caller; 401 without a valid token. Also names the audit actor."""
-    who = authenticate(session, creds.credentials if creds else None)
-    set_actor(session, f"token:{who.name}")
+SESSION_KEY = "sid"  # the session secret's key inside Starlette's signed session cookie
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    """How long logins last (from the settings)."""
+    return SessionPolicy(hours=settings.session_hours, idle_minutes=settings.session_idle_minutes)
+
+
+def session_secret(request: Request) -> str | None:
+    """The browser session's secret from the signed session cookie, if any."""
+    if "session" not in request.scope:
+        return None
+    value = request.session.get(SESSION_KEY)
+    return value if isinstance(value, str) else None
+
+
+def get_actor(request: Request, session: SessionDep, settings: SettingsDep, creds: CredsDep) -> Actor:
+    """The caller: an API token (``Authorization: Bearer``) or a logged-in browser session; 401 without either.
+    Also names the audit actor."""
+    if creds is not None:
+        who = authenticate(session, creds.credentials)
+        set_actor(session, f"token:{who.name}")
+    else:
+        secret = session_secret(request)
+        if secret is None:
+            raise Unauthenticated("需要登录（浏览器）或令牌（Authorization: Bearer <令牌>）")
+        who = session_actor(session, secret, session_policy(settings))
+        set_actor(session, who.name)
+    request.state.actor = who  # for the error pages' navigation
     return who
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_optional_actor(session: SessionDep, creds: CredsDep) -> Actor | None:
-    """The caller when a token is sent (401 if it is invalid), else None: for pages with extra layers."""
-    if creds is None:
+def get_optional_actor(request: Request, session: SessionDep, settings: SettingsDep, creds: CredsDep) -> Actor | None:
+    """The caller when a token or a session is presented (401 if it is invalid or expired), else None: for pages
+    with extra layers."""
+    if creds is None and session_secret(request) is None:
         return None
-    return get_actor(session, creds)
+    return get_actor(request, session, settings, creds)
 
 
 OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
@@ -78,6 +105,7 @@ def _role(action: Action) -> Callable[[Actor], Actor]:
 
 
 ViewerDep = Annotated[Actor, Depends(_role("read"))]
+PatrolDep = Annotated[Actor, Depends(_role("patrol"))]
 EditorDep = Annotated[Actor, Depends(_role("write"))]
 AdminDep = Annotated[Actor, Depends(_role("admin"))]
 
@@ -109,7 +137,9 @@ def throttle(request: Request, settings: SettingsDep, creds: CredsDep) -> Iterat
     """Limit how many expensive requests (ledger, boards, maps) one client runs at once."""
     limiter: ClientLimiter = request.app.state.limiter
     address = request.client.host if request.client else "-"
-    client = f"token:{hash_token(creds.credentials)}" if creds else f"addr:{address}"
+    secret = session_secret(request)
+    client = (f"token:{hash_token(creds.credentials)}" if creds else f"session:{hash_token(secret)}" if secret
+              else f"addr:{address}")  # fmt: skip
     with limiter.slot(client, settings.client_concurrency):
         yield
 

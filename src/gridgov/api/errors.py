@@ -8,12 +8,14 @@ server log, never to the client). A request that died in a deadlock is run once 
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any, Protocol
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,42 +73,63 @@ def _internal(error: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": message, "error": error, "details": None})
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn domain, database and unexpected errors into JSON, and the deadlock retry."""
+class Pages(Protocol):
+    """How a face shows errors to browsers (``gridgov.web.errors``): who wants a page, and the page."""
 
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
+    def wants_html(self, request: Request) -> bool:
+        """Whether this request should get a page rather than JSON."""
+
+    def page_error(self, request: Request, status: int, message: str, details: Any = None) -> Response:
+        """The page for an error."""
+
+
+def install(app: FastAPI, pages: Pages | None = None) -> None:
+    """Register the handlers that turn domain, database and unexpected errors into JSON (or, for a browser asking
+    for a page, into ``pages``' Chinese page with the same status and message), and the deadlock retry."""
+
+    def respond(request: Request, response: JSONResponse) -> Response:
+        if pages is None or not pages.wants_html(request):
+            return response
+        body = json.loads(bytes(response.body))
+        page = pages.page_error(request, response.status_code, body["detail"], body.get("details"))
+        for name in ("Retry-After", RETRY_HEADER):
+            if name in response.headers and page.status_code == response.status_code:
+                page.headers[name] = response.headers[name]
+        return page
+
+    async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, e.GridgovError)
-        return error_response(exc)
+        return respond(request, error_response(exc))
 
-    async def handle_database(request: Request, exc: Exception) -> JSONResponse:
+    async def handle_database(request: Request, exc: Exception) -> Response:
         timeout_s = getattr(getattr(request.app.state, "settings", None), "statement_timeout_s", None)
         domain = translate(exc, timeout_s=timeout_s)
         if domain is None:  # a bug or an unmigrated schema: log it all, show no SQL
             log.error("数据库错误：%s %s", request.method, request.url.path, exc_info=exc)
-            return _internal("DatabaseError", DATABASE_ERROR_MESSAGE)
+            return respond(request, _internal("DatabaseError", DATABASE_ERROR_MESSAGE))
         log.warning("%s %s：%s（%s）", request.method, request.url.path, type(domain).__name__, first_line(exc))
-        return error_response(domain, {RETRY_HEADER: "1"} if is_retryable(exc) else None)
+        return respond(request, error_response(domain, {RETRY_HEADER: "1"} if is_retryable(exc) else None))
 
-    async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def handle_unexpected(request: Request, exc: Exception) -> Response:
         # Starlette re-raises the exception after this response, so the server (uvicorn) logs its traceback.
-        return _internal("InternalError", INTERNAL_MESSAGE)
+        return respond(request, _internal("InternalError", INTERNAL_MESSAGE))
 
-    async def handle_invalid(_: Request, exc: Exception) -> JSONResponse:
+    async def handle_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = [{"loc": list(err.get("loc", ())), "msg": _message_zh(err), "type": err.get("type", "")}
                     for err in exc.errors()]  # fmt: skip
         listed = "；".join(f"{_where(p['loc'])}：{p['msg']}" for p in problems[:5])
         more = f"（另有 {len(problems) - 5} 处）" if len(problems) > 5 else ""
         body = {"detail": f"请求参数有误：{listed}{more}", "error": "InvalidInput", "details": problems}
-        return JSONResponse(status_code=422, content=body)
+        return respond(request, JSONResponse(status_code=422, content=body))
 
-    async def handle_http(_: Request, exc: Exception) -> JSONResponse:
+    async def handle_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         error, message = HTTP_ZH.get(exc.status_code, ("HTTPError", f"请求失败（HTTP {exc.status_code}）"))
         if isinstance(exc.detail, str) and _is_chinese(exc.detail):
             message = exc.detail
-        return JSONResponse(status_code=exc.status_code, content={"detail": message, "error": error, "details": None},
-                            headers=getattr(exc, "headers", None))  # fmt: skip
+        return respond(request, JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
+                                             content={"detail": message, "error": error, "details": None}))  # fmt: skip
 
     app.add_exception_handler(RequestValidationError, handle_invalid)
     app.add_exception_handler(StarletteHTTPException, handle_http)

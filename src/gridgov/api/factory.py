@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
 
 from gridgov import __version__
 from gridgov.api import errors
@@ -16,13 +17,21 @@ from gridgov.api.options import MethodsMiddleware
 from gridgov.api.responses import ERRORS, declare_errors
 from gridgov.api.routes import boards, editor, grids, health, imports, ledger, locate, maps, meta, tokens, web
 from gridgov.api.schemas import Health
+from gridgov.auth.keys import derive, load_or_create_key
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
 from gridgov.maps import assets
+from gridgov.web import errors as web_errors
+from gridgov.web import static_files
+from gridgov.web.csrf import csrf_protect
+from gridgov.web.pages import account
+
+SESSION_COOKIE = "gridgov_session"
 
 DESCRIPTION = """网格化管理服务：街道 → 社区 → 楼院三级网格、台帐与网格图。
 
-写操作需要令牌：`Authorization: Bearer <令牌>`（`gridgov token create` 生成）。"""
+写操作需要令牌（`Authorization: Bearer <令牌>`，`gridgov token create` 生成）或浏览器登录会话；
+浏览器中的写操作还须带 `x-csrftoken` 请求头（取自页面的 `csrf-token`）。"""
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -38,12 +47,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = s
     app.state.engine = engine or get_engine(s)
     app.state.limiter = ClientLimiter()
-    errors.install(app)
+    errors.install(app, pages=web_errors)
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
     for router in (meta, grids, locate, tokens, imports, ledger, maps, boards, web, editor):
         app.include_router(router.router, responses=ERRORS)
+    for page in (account, static_files):
+        app.include_router(page.router)
+    key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
+    # Middleware, innermost first (each add wraps the ones before).
     app.add_middleware(MethodsMiddleware)
+    app.add_middleware(SessionMiddleware, secret_key=derive(key, "session"), session_cookie=SESSION_COOKIE,
+                       max_age=int(s.session_hours * 3600), same_site="lax", https_only=s.cookie_secure)  # fmt: skip
+    app.add_middleware(csrf_protect, secret=derive(key, "csrf"), cookie_secure=s.cookie_secure)
     app.add_middleware(locate.LocateFastPath)  # outermost: plain lookups skip the stack
 
     def openapi() -> dict[str, Any]:

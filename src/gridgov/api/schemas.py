@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from gridgov.vocab import GRID_LEVELS, LEVELS, TOKEN_ROLES, Vocabulary
+from gridgov.vocab import GRID_LEVELS, LEVELS, ROLES, Vocabulary
 
 
 def _known(v: Vocabulary) -> Callable[[str], str]:
@@ -25,7 +25,7 @@ def _known(v: Vocabulary) -> Callable[[str], str]:
 # A grid level: one of the vocabulary's levels (documented as an enum in the OpenAPI schema).
 Level = Annotated[str, AfterValidator(_known(GRID_LEVELS)), WithJsonSchema({"type": "string", "enum": list(LEVELS)})]
 TokenRole = Annotated[
-    str, AfterValidator(_known(TOKEN_ROLES)), WithJsonSchema({"type": "string", "enum": list(TOKEN_ROLES)})
+    str, AfterValidator(_known(ROLES)), WithJsonSchema({"type": "string", "enum": list(ROLES)})
 ]
 
 
@@ -162,7 +162,7 @@ class TokenCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     role: TokenRole
-    scope_code: str | None = Field(default=None, description="街道或社区编码（编辑令牌必填）")
+    scope_code: str | None = Field(default=None, description="范围：网格编码（street、community、grid、patrol 必填）")
     days: int | None = Field(default=None, ge=1, le=3650)
 
 

@@ -316,14 +316,14 @@ def import_gpx(
     patrol buffer), so the next ledger and coverage map do not compute them.
     """
     path = Path(path)
-    authorize(session, actor, "write")
+    authorize(session, actor, "patrol")
     team = session.execute(text("SELECT id FROM patrol_team WHERE code = :c"), {"c": team_code}).first()
     if team is None:
         raise NotFound(f"巡逻队不存在：{team_code}")
     areas = [shapely.from_wkb(bytes(w)) for w in session.scalars(
         text("SELECT ST_AsBinary(geom) FROM patrol_area WHERE team_id = :t"), {"t": team.id})]  # fmt: skip
     if areas:
-        authorize(session, actor, "write", Touches(area=areas))
+        authorize(session, actor, "patrol", Touches(area=areas))
     other_teams = set(
         session.execute(text("SELECT code FROM patrol_team WHERE code <> :c"), {"c": team_code}).scalars()
     )
@@ -348,7 +348,7 @@ def import_gpx(
             details=problems,
         )
     if not areas:
-        authorize(session, actor, "write", Touches(area=[shapely.LineString(t.lonlat) for t in tracks]))
+        authorize(session, actor, "patrol", Touches(area=[shapely.LineString(t.lonlat) for t in tracks]))
     keys = Counter((t.night, t.shift, t.times[0]) for t in tracks)
     dup_in_file = [k for k, n in keys.items() if n > 1]
     existing = session.execute(

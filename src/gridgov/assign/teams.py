@@ -60,7 +60,7 @@ def _layer(path: Path, layer: str, columns: list[str]) -> tuple[list[dict[str, A
 
 def import_patrol_teams(session: Session, path: Path, *, actor: Actor) -> TeamImportReport:
     """Check and create every team of the file with its area (and route), in the caller's transaction."""
-    authorize(session, actor, "write")
+    authorize(session, actor, "patrol")
     areas, area_geoms = _layer(path, "areas", ["team_code", "team_name"])
     layers = {str(x[0]) for x in pyogrio.list_layers(path)}
     routes, route_geoms = _layer(path, "routes", ["team_code"]) if "routes" in layers else ([], [])
@@ -91,7 +91,7 @@ def import_patrol_teams(session: Session, path: Path, *, actor: Actor) -> TeamIm
         more = f"\n……另有 {len(problems) - MAX_LISTED} 处" if len(problems) > MAX_LISTED else ""
         listed = "\n".join(problems[:MAX_LISTED])
         raise InvalidInput(f"{path.name} 有 {len(problems)} 处错误，未导入：\n{listed}{more}", details=problems)
-    authorize(session, actor, "write", Touches(area=area_geoms))
+    authorize(session, actor, "patrol", Touches(area=area_geoms))
     writers_lock(session)
     codes = [r["team_code"] for r in areas]
     existing = list(session.scalars(text("SELECT code FROM patrol_team WHERE code = ANY(:c)"), {"c": codes}))

@@ -17,12 +17,22 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.errors import Forbidden, NotFound
-from gridgov.vocab import TOKEN_ROLES
+from gridgov.errors import Forbidden, InvalidInput, NotFound
+from gridgov.vocab import LEVEL_ZH, ROLE_SCOPE_LEVELS, ROLES, ROLES_NEEDING_SCOPE
 
-Action = Literal["read", "write", "admin"]
-ROLE_RANK = {role: rank for rank, role in enumerate(TOKEN_ROLES)}
-NEEDS = {"read": "viewer", "write": "editor", "admin": "admin"}
+Action = Literal["read", "patrol", "write", "personal", "admin"]
+# What each role may do (where: its scope). read: figures, maps, boards; patrol: patrol teams, areas and tracks;
+# write: grids and records; personal: residents' names, phones and ID numbers, and the Party layer;
+# admin: users, tokens and operations on everything.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"read"}),
+    "patrol": frozenset({"read", "patrol"}),
+    "grid": frozenset({"read", "patrol", "write", "personal"}),
+    "community": frozenset({"read", "patrol", "write", "personal"}),
+    "street": frozenset({"read", "patrol", "write", "personal"}),
+    "admin": frozenset({"read", "patrol", "write", "personal", "admin"}),
+}
+ACTION_ZH = {"read": "查看", "patrol": "巡逻管理", "write": "编辑", "personal": "查看个人信息", "admin": "系统管理"}
 DEFAULT_TOLERANCE_M = 0.5
 
 
@@ -35,6 +45,13 @@ class Actor:
     scope_grid_id: int | None = None
     scope_code: str | None = None
     token_id: int | None = None
+    user_id: int | None = None
+    display_name: str | None = None
+
+    @property
+    def role_zh(self) -> str:
+        """The role's Chinese label."""
+        return ROLES.label_of(self.role)
 
     @property
     def unscoped(self) -> bool:
@@ -91,12 +108,17 @@ SELECT count(*) AS n,
 )
 
 
+def may(actor: Actor | None, action: Action) -> bool:
+    """Whether the actor's role allows ``action`` at all (where is ``authorize``'s question)."""
+    return actor is not None and action in PERMISSIONS.get(actor.role, frozenset())
+
+
 def require_role(actor: Actor, action: Action) -> None:
     """Raise ``Forbidden`` unless the actor's role allows ``action`` at all (scope is checked by ``authorize``)."""
-    need = NEEDS[action]
-    if ROLE_RANK.get(actor.role, -1) < ROLE_RANK[need]:
-        raise Forbidden(f"权限不足：此操作需要「{TOKEN_ROLES.label_of(need)}」角色，"
-                        f"当前为「{TOKEN_ROLES.label_of(actor.role)}」")
+    if not may(actor, action):
+        allowed = "、".join(ROLES.label_of(r) for r in ROLES if action in PERMISSIONS[r])
+        raise Forbidden(f"权限不足：「{ACTION_ZH[action]}」需要以下角色之一：{allowed}；"
+                        f"当前为「{ROLES.label_of(actor.role)}」")  # fmt: skip
 
 
 def authorize(
@@ -182,9 +204,10 @@ def readable_root(session: Session, actor: Actor, parent: str | None) -> str | N
 def personal_reach(actor: Actor | None) -> tuple[bool, int | None]:
     """Where an actor may see personal data: (everywhere, or else the scope grid's id; None = nowhere).
 
-    Anonymous callers and viewers see none; editors see their scope; administrators and unscoped editors all."""
-    if actor is None or ROLE_RANK.get(actor.role, -1) < ROLE_RANK["editor"]:
+    Anonymous callers, viewers and patrol leaders see none; staff their scope; administrators all."""
+    if not may(actor, "personal"):
         return False, None
+    assert actor is not None
     return (True, None) if actor.unscoped else (False, actor.scope_grid_id)
 
 
@@ -195,3 +218,28 @@ def grid_ids_of(session: Session, table: str, column: str, values: Iterable[str]
         return set()
     assert table in ("household", "building", "incident") and column.isidentifier()
     return set(session.scalars(text(f"SELECT DISTINCT grid_id FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}))
+
+
+def resolve_scope(session: Session, role: str, scope_code: str | None) -> tuple[int | None, str | None]:
+    """The scope (a live grid's identity id and code) a user or token of ``role`` is given; ``InvalidInput`` when
+    the role is unknown, needs a scope and has none, or the grid's level does not suit the role."""
+    if role not in ROLES:
+        raise InvalidInput(f"未知角色：{role}（可选：{'、'.join(f'{r}（{ROLES.label_of(r)}）' for r in ROLES)}）")
+    label = ROLES.label_of(role)
+    levels = ROLE_SCOPE_LEVELS[role]
+    if scope_code is None or not scope_code.strip():
+        if role in ROLES_NEEDING_SCOPE:
+            raise InvalidInput(f"「{label}」必须指定范围：{'或'.join(LEVEL_ZH[v] for v in levels)}网格的编码")
+        return None, None
+    if not levels:
+        raise InvalidInput(f"「{label}」不限范围，不能指定范围")
+    code = scope_code.strip()
+    row = session.execute(
+        text("SELECT id, level FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"), {"c": code}
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"网格不存在：{code}")
+    if row.level not in levels:
+        wanted = "或".join(LEVEL_ZH[v] for v in levels)
+        raise InvalidInput(f"「{label}」的范围应是{wanted}网格，{code} 是{LEVEL_ZH[row.level]}")
+    return int(row.id), code

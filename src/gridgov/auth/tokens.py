@@ -1,6 +1,5 @@
-"""API tokens: random secrets shown once, stored as SHA-256; roles admin / editor / viewer.
-
-An editor token is scoped to a street or community grid and may write only inside it.
+"""API tokens: random secrets shown once, stored as SHA-256; the same roles and scopes as users
+(``vocab.ROLES``), checked by the same ``authorize``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ import secrets
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from gridgov.auth.scope import Actor, authorize
+from gridgov.auth.scope import Actor, authorize, resolve_scope
 from gridgov.db.models import ApiToken, Grid
-from gridgov.errors import InvalidInput, NotFound, Unauthenticated
-from gridgov.vocab import LEVEL_ZH, SCOPE_LEVELS, TOKEN_ROLES
+from gridgov.errors import NotFound, Unauthenticated
 
 TOKEN_PREFIX = "ggv_"
 
@@ -30,18 +28,7 @@ def create_token(
 ) -> tuple[str, ApiToken]:
     """Create a token (administrators only); returns the plain secret (shown once) and the stored row."""
     authorize(session, actor, "admin", anywhere=True)
-    if role not in TOKEN_ROLES:
-        raise InvalidInput(f"未知角色：{role}（可选 {', '.join(TOKEN_ROLES)}）")
-    scope_id = None
-    if scope_code is not None:
-        grid = session.scalar(select(Grid).where(Grid.code == scope_code, Grid.valid_to.is_(None)))
-        if grid is None:
-            raise NotFound(f"网格不存在：{scope_code}")
-        if grid.level not in SCOPE_LEVELS:
-            raise InvalidInput(f"令牌范围只能是{'或'.join(LEVEL_ZH[v] for v in SCOPE_LEVELS)}网格")
-        scope_id = grid.id
-    elif role == "editor":
-        raise InvalidInput("编辑令牌必须指定范围（街道或社区编码）")
+    scope_id, _ = resolve_scope(session, role, scope_code)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(24)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days) if days else None
     row = ApiToken(name=name, token_hash=hash_token(plain), role=role, scope_grid_id=scope_id, expires_at=expires)

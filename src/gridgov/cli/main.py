@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token
+from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token, user
 from gridgov.cli.common import COMMITS, acting, echo_json, engine, get_settings
 from gridgov.cli.errors import report
 
@@ -21,6 +21,7 @@ app.add_typer(grids.app, name="grids")
 app.add_typer(imports.app, name="import")
 app.add_typer(sample.app, name="sample")
 app.add_typer(token.app, name="token")
+app.add_typer(user.app, name="user")
 app.command("ledger")(ledger.ledger)
 app.add_typer(maps.app, name="map")
 app.add_typer(export.app, name="export")

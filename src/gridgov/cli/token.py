@@ -6,14 +6,14 @@ import typer
 
 from gridgov.cli.common import acting, echo_json, engine
 
-app = typer.Typer(help="API 令牌：admin / editor（限街道或社区范围）/ viewer。")
+app = typer.Typer(help="API 令牌：角色与范围同工作台用户（admin / street / community / grid / patrol / viewer）。")
 
 
 @app.command()
 def create(
     name: str = typer.Option(..., help="令牌名称（使用者）"),
-    role: str = typer.Option("viewer", help="admin / editor / viewer"),
-    scope: str | None = typer.Option(None, help="范围：街道或社区编码（editor 必填）"),
+    role: str = typer.Option("viewer", help="admin / street / community / grid / patrol / viewer"),
+    scope: str | None = typer.Option(None, help="范围：网格编码（street、community、grid、patrol 必填）"),
     days: int | None = typer.Option(None, help="有效天数（默认不过期）"),
 ) -> None:
     """创建令牌并打印（只显示一次）。"""

@@ -45,7 +45,8 @@ SEXES = vocab.SEXES.terms
 INCIDENT_STATUSES = vocab.INCIDENT_STATUSES.terms
 INCIDENT_LEVELS = vocab.INCIDENT_LEVELS.terms
 SHIFTS = vocab.SHIFTS.terms
-TOKEN_ROLES = vocab.TOKEN_ROLES.terms
+USER_ROLES = vocab.ROLES.terms
+JOB_STATES = ("queued", "running", "done", "failed")
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -364,19 +365,85 @@ class GridFinding(Base):
 
 
 class ApiToken(Base):
-    """An API token; only its SHA-256 is stored. Editors are scoped to a street or community grid."""
+    """An API token; only its SHA-256 is stored. Roles and scopes as users' (``vocab.ROLES``)."""
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(16))
     scope_grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (CheckConstraint(_in("role", TOKEN_ROLES), name="api_token_role_known"),)
+    __table_args__ = (CheckConstraint(_in("role", USER_ROLES), name="api_token_role_known"),)
+
+
+class AppUser(Base):
+    """A person who logs in to the workspace: a role and a scope as a token has; the password only as an argon2
+    hash. Never deleted (disabled instead), so the audit log's names stay meaningful."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    scope_grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="app_user_role_known"),
+        CheckConstraint("username ~ '^[A-Za-z0-9_.@-]{2,64}$'", name="app_user_username_plain"),
+        Index("app_user_username_key", func.lower(text("username")), unique=True),
+    )
+
+
+class UserSession(Base):
+    """A logged-in browser: the cookie carries a random secret, only its SHA-256 is stored; revoked on logout,
+    on a password change or when the user is disabled."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """A long task run in the background (a street's ledger, a batch of boards, a large import): its progress for
+    the page that polls it, and the file it made."""
+
+    __tablename__ = "job"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("app_user.id", ondelete="SET NULL"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    progress: Mapped[float] = mapped_column(Float, server_default="0")
+    message: Mapped[str | None] = mapped_column(Text)
+    result_path: Mapped[str | None] = mapped_column(Text)
+    result_name: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATES), name="job_status_known"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="job_progress_fraction"),
+    )
 
 
 class AuditLog(Base):

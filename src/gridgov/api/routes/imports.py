@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
-from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep
+from gridgov.api.dependencies import EditorDep, PatrolDep, SessionDep, SettingsDep
 from gridgov.api.responses import refused
 from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
@@ -27,7 +27,7 @@ Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 def import_tracks(
     session: SessionDep,
     settings: SettingsDep,
-    who: EditorDep,
+    who: PatrolDep,
     file: Annotated[UploadFile, File(description="GPX，每个 <trk> 为一次巡逻，点须带时间")],
     team: Annotated[str, Form(description="巡逻队编码")],
     crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,

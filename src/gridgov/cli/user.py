@@ -1,0 +1,122 @@
+"""``gridgov user``: workspace accounts (the first administrator is made here)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gridgov.cli.common import acting, echo_json
+
+app = typer.Typer(
+    help="工作台用户：admin（系统管理员）/ street（街道工作人员）/ community（社区工作人员）/ grid（网格员）/ "
+    "patrol（巡逻队长）/ viewer（只读）。"
+)
+
+ROLE_HELP = "角色：admin / street / community / grid / patrol / viewer（也可写中文名称，如 网格员）"
+SCOPE_HELP = "范围：网格编码（street 为街道，community 为社区，grid 为楼院或楼栋，patrol 为街道或社区；admin 不填）"
+
+
+def _password(from_stdin: bool) -> str:
+    """The password: the first line of standard input, or asked twice without echo."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise typer.BadParameter("标准输入中没有密码", param_hint="--password-stdin")
+        return line.rstrip("\r\n")
+    return str(typer.prompt("密码", hide_input=True, confirmation_prompt="再输入一次密码"))
+
+
+def _role(value: str) -> str:
+    """The role term for a term or its Chinese label."""
+    from gridgov.vocab import ROLES
+
+    return ROLES.canonical(value) or value
+
+
+@app.command()
+def add(
+    username: str = typer.Argument(..., help="用户名（字母、数字和 _ . @ -）"),
+    role: str = typer.Option(..., help=ROLE_HELP),
+    scope: str | None = typer.Option(None, help=SCOPE_HELP),
+    name: str | None = typer.Option(None, help="姓名"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（否则交互输入两次）"),
+) -> None:
+    """添加用户。"""
+    from gridgov.auth.users import add_user
+
+    password = _password(password_stdin)
+    with acting() as (s, actor):
+        user = add_user(s, actor, username, password, _role(role), scope, name)
+        typer.echo(f"已添加用户 {user.username}（{_label(user.role)}{'，范围 ' + scope if scope else ''}）")
+
+
+def _label(role: str) -> str:
+    from gridgov.vocab import ROLES
+
+    return ROLES.label_of(role)
+
+
+@app.command("list")
+def list_users(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """列出用户（不含密码）。"""
+    from gridgov.auth.users import list_users as rows_of
+
+    with acting() as (s, actor):
+        rows = rows_of(s, actor)
+    if as_json:
+        echo_json([{"username": r.username, "name": r.display_name, "role": r.role, "scope": r.scope_code,
+                    "last_login_at": r.last_login_at, "disabled": not r.active} for r in rows])  # fmt: skip
+        return
+    for r in rows:
+        state = "已停用" if not r.active else ""
+        last = f"{r.last_login_at:%Y-%m-%d %H:%M}" if r.last_login_at else "从未登录"
+        typer.echo(f"{r.username}\t{r.display_name or ''}\t{r.role_zh}\t{r.scope_code or '全部'}\t{last}\t{state}")
+
+
+@app.command()
+def disable(username: str) -> None:
+    """停用用户（记录保留，登录立即失效）。"""
+    from gridgov.auth.users import set_disabled
+
+    with acting() as (s, actor):
+        set_disabled(s, actor, username, True)
+    typer.echo(f"用户 {username} 已停用")
+
+
+@app.command()
+def enable(username: str) -> None:
+    """重新启用用户（同时解除锁定）。"""
+    from gridgov.auth.users import set_disabled
+
+    with acting() as (s, actor):
+        set_disabled(s, actor, username, False)
+    typer.echo(f"用户 {username} 已启用")
+
+
+@app.command("set-password")
+def set_password(
+    username: str,
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（否则交互输入两次）"),
+) -> None:
+    """重设用户密码（同时解除锁定，已登录的会话失效）。"""
+    from gridgov.auth.users import set_password as apply
+
+    password = _password(password_stdin)
+    with acting() as (s, actor):
+        apply(s, actor, username, password)
+    typer.echo(f"用户 {username} 的密码已重设")
+
+
+@app.command("set-role")
+def set_role(
+    username: str,
+    role: str = typer.Option(..., help=ROLE_HELP),
+    scope: str | None = typer.Option(None, help=SCOPE_HELP),
+) -> None:
+    """修改用户的角色和范围（已登录的会话失效）。"""
+    from gridgov.auth.users import set_role as apply
+
+    with acting() as (s, actor):
+        user = apply(s, actor, username, _role(role), scope)
+        typer.echo(f"用户 {username} 现为 {_label(user.role)}{'，范围 ' + scope if scope else ''}")
