@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from gridgov import __version__
@@ -15,18 +19,27 @@ from gridgov.api import errors
 from gridgov.api.dependencies import ClientLimiter
 from gridgov.api.options import MethodsMiddleware
 from gridgov.api.responses import ERRORS, declare_errors
-from gridgov.api.routes import boards, editor, grids, health, imports, ledger, locate, maps, meta, tokens, web
+from gridgov.api.routes import boards, editor, grids, health, imports, jobs, ledger, locate, maps, meta, tokens, web
 from gridgov.api.schemas import Health
 from gridgov.auth.keys import derive, load_or_create_key
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
+from gridgov.db.errors import first_line
+from gridgov.jobs.runner import JobRunner
+from gridgov.jobs.store import fail_interrupted
 from gridgov.maps import assets
 from gridgov.web import errors as web_errors
 from gridgov.web import static_files
 from gridgov.web.csrf import csrf_protect
-from gridgov.web.pages import account
+from gridgov.web.pages import account, home, maps_pages, users
+from gridgov.web.pages import boards as board_pages
+from gridgov.web.pages import grids as grid_pages
+from gridgov.web.pages import imports as import_pages
+from gridgov.web.pages import jobs as job_pages
+from gridgov.web.pages import ledger as ledger_pages
 
 SESSION_COOKIE = "gridgov_session"
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """网格化管理服务：街道 → 社区 → 楼院三级网格、台帐与网格图。
 
@@ -37,7 +50,15 @@ DESCRIPTION = """网格化管理服务：街道 → 社区 → 楼院三级网�
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the FastAPI app for these settings (the engine is created lazily from them if not given)."""
     s = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _start_jobs(app)
+        yield
+        app.state.jobs.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="gridgov 网格化管理 API",
         version=__version__,
         description=DESCRIPTION,
@@ -47,12 +68,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = s
     app.state.engine = engine or get_engine(s)
     app.state.limiter = ClientLimiter()
+    app.state.jobs = JobRunner(app.state.engine, s.home_abs / "jobs")
     errors.install(app, pages=web_errors)
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
-    for router in (meta, grids, locate, tokens, imports, ledger, maps, boards, web, editor):
+    for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor):
         app.include_router(router.router, responses=ERRORS)
-    for page in (account, static_files):
+    for page in (account, home, grid_pages, ledger_pages, board_pages, maps_pages, import_pages, job_pages, users,
+                 static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
     # Middleware, innermost first (each add wraps the ones before).
@@ -83,3 +106,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return FileResponse(assets.resolve_vendor(path, s.node_modules, cache_dir=s.home_abs / "vendor-cache"))
 
     return app
+
+
+def _start_jobs(app: FastAPI) -> None:
+    """Mark as failed the jobs of server processes that stopped (the database may be down: then later)."""
+    try:
+        with Session(app.state.engine) as session, session.begin():
+            n = fail_interrupted(session)
+        if n:
+            log.warning("%d 个后台任务因服务重启而中断", n)
+    except Exception as exc:  # noqa: BLE001 - a server must start even when the database is not up yet
+        log.warning("启动时无法检查后台任务：%s", first_line(exc))

@@ -1,0 +1,17 @@
+"""首页: the user's grids with their key figures and what needs attention."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gridgov.api.dependencies import SessionDep, SettingsDep, ViewerDep
+from gridgov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home_page(request: Request, session: SessionDep, settings: SettingsDep, who: ViewerDep) -> Response:
+    """The start page after login (anonymous visitors are sent to the login page)."""
+    return render(request, "home.html", actor=who, active="home", title="首页")
