@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gridgov.errors import GridgovError
-from gridgov.jobs.store import set_state
+from gridgov.auth.scope import Actor
+from gridgov.jobs.store import create_job, set_state
 
 log = logging.getLogger(__name__)
 FAILED_UNEXPECTEDLY = "任务执行出错（详情已记录在服务器日志），请稍后重试或联系管理员"
@@ -67,6 +68,14 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gridgov-job")
         self._lock = threading.Lock()
         self.running: set[int] = set()
+
+    def start(self, actor: Actor, kind: str, title: str, work: Work, params: dict[str, Any] | None = None) -> int:
+        """Create the job (committed in a transaction of its own, so the runner's thread sees it) and run ``work``;
+        returns the job id for the page that follows it."""
+        with Session(self.engine) as s, s.begin():
+            job_id = create_job(s, actor, kind, title, params)
+        self.submit(job_id, work)
+        return job_id
 
     def submit(self, job_id: int, work: Work) -> None:
         """Start a committed, queued job."""
