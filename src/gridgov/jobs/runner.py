@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gridgov.errors import GridgovError
 from gridgov.auth.scope import Actor
+from gridgov.errors import GridgovError
 from gridgov.jobs.store import create_job, set_state
 
 log = logging.getLogger(__name__)
