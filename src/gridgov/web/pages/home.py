@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, ViewerDep
+from gridgov.ledger.overview import overview
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -14,4 +18,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def home_page(request: Request, session: SessionDep, settings: SettingsDep, who: ViewerDep) -> Response:
     """The start page after login (anonymous visitors are sent to the login page)."""
-    return render(request, "home.html", actor=who, active="home", title="首页")
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    view = overview(session, who, today=today, timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m)
+    return render(request, "home.html", actor=who, active="home", title="首页", view=view)
