@@ -7,14 +7,16 @@ import sys
 
 import typer
 
-from gridgov.cli import db, export, grids, imports, ledger, maps, sample, token, user
+from gridgov.cli import chinese, db, export, grids, imports, ledger, maps, sample, token, user
 from gridgov.cli.common import COMMITS, acting, echo_json, engine, get_settings
 from gridgov.cli.errors import report
 
+chinese.apply()
 app = typer.Typer(
     help="gridgov 网格化管理：街道 → 社区 → 楼院三级网格、台帐、网格图。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,  # its options and their help are typer's English
 )
 app.add_typer(db.app, name="db")
 app.add_typer(grids.app, name="grids")
