@@ -14,5 +14,14 @@ $gg assign
 $gg map grid -o maps/grid.html --if-changed
 $gg map coverage -o maps/coverage.html --if-changed
 $gg map patrol -o maps/patrol.html --if-changed
+# The workspace needs an account: on the first run, an administrator "admin" with a random password, kept in
+# GRIDGOV_HOME/demo-admin-password (readable by this user only) and printed below.
+home="${GRIDGOV_HOME:-.gridgov}"
+if [ "$($gg user list --json)" = "[]" ]; then
+  umask 077
+  .venv/bin/python -c 'import secrets; print("Demo" + secrets.token_urlsafe(9) + "7")' > "$home/demo-admin-password"
+  $gg user add admin --role admin --name 演示管理员 --password-stdin < "$home/demo-admin-password"
+fi
 echo "gridgov: http://${GRIDGOV_HOST:-127.0.0.1}:${GRIDGOV_PORT:-8000}/"
+[ -f "$home/demo-admin-password" ] && echo "登录：用户名 admin，密码 $(cat "$home/demo-admin-password")（保存在 $home/demo-admin-password）"
 exec $gg serve
