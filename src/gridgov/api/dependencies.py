@@ -70,7 +70,7 @@ def get_actor(request: Request, session: SessionDep, settings: SettingsDep, cred
     Also names the audit actor."""
     if creds is not None:
         who = authenticate(session, creds.credentials)
-        set_actor(session, f"token:{who.name}")
+        set_actor(session, who.audit_name)
     else:
         secret = session_secret(request)
         if secret is None:

@@ -49,6 +49,11 @@ class Actor:
     display_name: str | None = None
 
     @property
+    def audit_name(self) -> str:
+        """The name the audit log records: ``token:<name>`` for an API token, else the name (``user:…``, ``cli``)."""
+        return f"token:{self.name}" if self.token_id is not None else self.name
+
+    @property
     def role_zh(self) -> str:
         """The role's Chinese label."""
         return ROLES.label_of(self.role)

@@ -70,7 +70,7 @@ def _audit(session: Session, actor: Actor, action: str, user: AppUser, **new: An
     session.execute(
         text("INSERT INTO audit_log (actor, action, table_name, row_id, new) "
              "VALUES (:a, :act, 'app_user', :id, CAST(:new AS jsonb))"),
-        {"a": actor.name, "act": action, "id": user.id, "new": _json({"username": user.username, **new})},
+        {"a": actor.audit_name, "act": action, "id": user.id, "new": _json({"username": user.username, **new})},
     )  # fmt: skip
 
 

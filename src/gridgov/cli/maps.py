@@ -60,10 +60,13 @@ def grid(
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
 
     def build(s: Session) -> object:
+        from gridgov.auth.views import open_personal
+        from gridgov.cli.common import current_actor
         from gridgov.maps.basemap import basemap as pick
         from gridgov.maps.gridmap import grid_map_from_db
 
-        return grid_map_from_db(s, parent_code=parent, level=level, layers=wanted,
+        root = open_personal(s, current_actor(), "party", parent, "gridgov map grid") if "party" in wanted else parent
+        return grid_map_from_db(s, parent_code=root, level=level, layers=wanted,
                                 basemap=pick(basemap, get_settings()))  # fmt: skip
 
     options = {"map": "grid", "parent": parent, "level": level, "layers": sorted(wanted), "basemap": basemap}

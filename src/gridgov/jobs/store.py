@@ -53,7 +53,8 @@ def _view(job: Job) -> JobView:
 
 def create_job(session: Session, actor: Actor, kind: str, title: str, params: dict[str, Any] | None = None) -> int:
     """A queued job owned by ``actor``; returns its id (the caller commits before the runner starts it)."""
-    job = Job(kind=kind, title=title, actor=actor.name, user_id=actor.user_id, params=params or {}, runner=runner_id())
+    job = Job(kind=kind, title=title, actor=actor.audit_name, user_id=actor.user_id, params=params or {},
+              runner=runner_id())  # fmt: skip
     session.add(job)
     session.flush()
     return job.id
@@ -61,7 +62,9 @@ def create_job(session: Session, actor: Actor, kind: str, title: str, params: di
 
 def _owned(session: Session, actor: Actor, job_id: int) -> Job:
     job = session.get(Job, job_id)
-    mine = job is not None and (job.actor == actor.name or (actor.user_id is not None and job.user_id == actor.user_id))
+    mine = job is not None and (
+        job.actor == actor.audit_name or (actor.user_id is not None and job.user_id == actor.user_id)
+    )
     if job is None or not (mine or may(actor, "admin")):
         raise NotFound(f"任务不存在：{job_id}")  # another user's job is not told apart from a missing one
     return job
@@ -84,7 +87,7 @@ def recent_jobs(session: Session, actor: Actor, limit: int = 50) -> list[JobView
     """The actor's latest jobs (administrators: everyone's), newest first."""
     q = select(Job).order_by(Job.id.desc()).limit(limit)
     if not may(actor, "admin"):
-        q = q.where(Job.actor == actor.name)
+        q = q.where(Job.actor == actor.audit_name)
     return [_view(j) for j in session.scalars(q)]
 
 

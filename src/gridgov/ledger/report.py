@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, personal_reach
+from gridgov.auth.views import log_view
 from gridgov.db import sql
 from gridgov.errors import InvalidInput
 from gridgov.vocab import (
@@ -169,6 +170,8 @@ def build_ledger(
     rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), words).mappings()]
     if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
         raise InvalidInput(f"网格不存在：{parent}")
+    if reader is not None and (everywhere or scope_id is not None):  # private staff names are in the roster
+        log_view(session, reader, "grid_role", parent or reader.scope_code, page="ledger", rows=len(rows))
     if with_patrol and as_of is None:
         _add_patrol(session, rows, date_from, date_to, patrol_buffer_m, subtree=parent is not None)
     if level is not None:

@@ -12,13 +12,14 @@ from gridgov.api.dependencies import OptionalActorDep, SessionDep, SettingsDep, 
 from gridgov.api.params import DateQuery
 from gridgov.api.responses import MVT_MEDIA_TYPE, MVTResponse
 from gridgov.api.schemas import Level
-from gridgov.auth.scope import readable_root
+from gridgov.auth.views import open_personal
 from gridgov.errors import Unauthenticated
 from gridgov.maps.assets import render_offline
 from gridgov.maps.basemap import basemap as pick_basemap
 
 router = APIRouter(tags=["地图"])
 
+LAYERS_HELP = "可选图层，逗号分隔：households,buildings,party（党建图层：需登录或令牌，限可查看个人信息的角色及其范围）"
 BasemapQuery = Annotated[str | None, Query(description="底图：none / tianditu / intranet / osm / amap（默认按配置）")]
 
 
@@ -31,17 +32,17 @@ def grid_page(
     who: OptionalActorDep,
     parent: Annotated[str | None, Query(description="只画此网格及其下级")] = None,
     level: Level | None = None,
-    layers: Annotated[str, Query(description="可选图层，逗号分隔：households,buildings,party（党建需令牌）")] = "",
+    layers: Annotated[str, Query(description=LAYERS_HELP)] = "",
     basemap: BasemapQuery = None,
 ) -> str:
-    """The grid map; the Party layer only for a caller with a token, inside the token's scope."""
+    """The grid map; the Party layer only for staff roles (personal data), inside their scope, and logged."""
     from gridgov.maps.gridmap import grid_map_from_db
 
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
     if "party" in wanted:
         if who is None:
-            raise Unauthenticated("党建图层需要令牌：请在请求头中提供 Authorization: Bearer <令牌>")
-        parent = readable_root(session, who, parent)
+            raise Unauthenticated("党建图层需要登录或令牌（Authorization: Bearer <令牌>）")
+        parent = open_personal(session, who, "party", parent, "/maps/grid")
     m = grid_map_from_db(
         session, parent_code=parent, level=level, layers=wanted, basemap=pick_basemap(basemap, settings),
         tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
