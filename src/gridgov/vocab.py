@@ -117,6 +117,24 @@ ROLE_SCOPE_LEVELS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 ROLES_NEEDING_SCOPE = frozenset({"patrol", "grid", "community", "street"})
 
+# Writers the system records by itself (``updated_by``, ``audit_log.actor``), as users should read them.
+SYSTEM_ACTORS = {
+    "sample": "样例数据", "system": "系统", "cli": "命令行（服务器）", "tests": "测试", "bench": "基准测试",
+}  # fmt: skip
+
+
+def actor_label(raw: str | None, people: Mapping[str, str] | None = None) -> str:
+    """Who wrote something, as users read it: a user's display name (``people``: ``user:<name>`` → name), a
+    token's name, or a Chinese word for the system."""
+    if not raw:
+        return "—"
+    if raw.startswith("user:"):
+        return (people or {}).get(raw, raw.removeprefix("user:"))
+    if raw.startswith(("token:", "cli:token:")):
+        return f"令牌「{raw.rsplit('token:', 1)[1]}」"
+    return SYSTEM_ACTORS.get(raw, raw)
+
+
 # Topology and code findings.
 FINDING_RULES = Vocabulary(
     "finding_rules", "校验问题",

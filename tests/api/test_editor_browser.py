@@ -2,7 +2,9 @@
 
 The app runs under uvicorn in a thread; every request that is not to this server is aborted and
 recorded (the users' intranet has no internet), and console errors / page errors fail the test.
-Geoman is driven with real mouse events at points computed from lat/lngs on the page's map.
+Each user has a browser of their own (cookies) and logs in through /login as people do; the editor then
+works with that login session (no token anywhere). Geoman is driven with real mouse events at points
+computed from lat/lngs on the page's map.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from urllib.parse import urlparse
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import ConsoleMessage, Page, Request, Route, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine, text
 
 from gridgov.api.factory import create_app
 from gridgov.auth.scope import Actor
-from gridgov.auth.tokens import create_token
+from gridgov.auth.users import add_user
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.maps.assets import external_urls
@@ -33,20 +35,30 @@ from tests.factories import X0, Y0, D, make_street
 COMMUNITY = "610103006001"
 WEST, EAST = "610103006001001", "610103006001002"
 TIMEOUT_MS = 15_000
+PASSWORD = "Gridgov2026pw"
+# user name → (role, scope, display name): editors of the two communities, and a viewer who may not edit.
+USERS = {
+    "comm1": ("community", COMMUNITY, "一社区编辑员"),
+    "comm2": ("community", "610103006002", "二社区编辑员"),
+    "viewer1": ("viewer", None, "只读用户"),
+}
 
 
 # ----------------------------------------------------------------------------------------- server
 
 
 @pytest.fixture
-def editor_token(clean_engine: Engine) -> str:
+def editor_users(clean_engine: Engine) -> dict[str, tuple[str, str | None, str]]:
+    """The factory street and the users of ``USERS`` (password ``PASSWORD``)."""
     with session_scope(clean_engine) as s:
         make_street(s)
-        return create_token(s, Actor.system(), "一社区编辑", "community", COMMUNITY)[0]
+        for name, (role, scope, display) in USERS.items():
+            add_user(s, Actor.system("tests"), name, PASSWORD, role, scope, display)
+    return USERS
 
 
 @pytest.fixture
-def base_url(clean_engine: Engine, settings_for: Settings, editor_token: str) -> Iterator[str]:
+def base_url(clean_engine: Engine, settings_for: Settings, editor_users: dict) -> Iterator[str]:
     """The real app served by uvicorn on a free port, in a background thread."""
     with serve(create_app(settings_for, clean_engine)) as url:
         yield url
@@ -82,13 +94,14 @@ class Watch:
 
 @dataclass
 class Browser:
-    new_page: Any
+    new_page: Any  # (user name) -> a new tab in that user's own browser context (cookies are per user)
     watch: Watch
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     watch = Watch()
+    contexts: dict[str, Any] = {}
 
     def route(r: Route, request: Request) -> None:
         host = urlparse(request.url).hostname
@@ -100,12 +113,13 @@ def browser() -> Iterator[Browser]:
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", route)
 
-        def new_page() -> Page:
-            page = context.new_page()
+        def new_page(user: str) -> Page:
+            if user not in contexts:
+                contexts[user] = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+                contexts[user].set_default_timeout(TIMEOUT_MS)
+                contexts[user].route("**/*", route)
+            page = contexts[user].new_page()
             page.on("console", watch.on_console)
             page.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
             return page
@@ -113,7 +127,8 @@ def browser() -> Iterator[Browser]:
         try:
             yield Browser(new_page, watch)
         finally:
-            context.close()
+            for context in contexts.values():
+                context.close()
             b.close()
 
 
@@ -129,14 +144,29 @@ def wait_for(page: Page, predicate: str, timeout_s: float = TIMEOUT_MS / 1000) -
         raise AssertionError(f"timed out waiting for {predicate}") from e
 
 
-def open_editor(br: Browser, base_url: str, token: str) -> Page:
-    page = br.new_page()
+def log_in(page: Page, user: str) -> Response | None:
+    """Fill in and send the login form the page shows; the response of the page it leads to."""
+    assert urlparse(page.url).path == "/login", page.url
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation() as nav:
+        page.click("form[action='/login'] button[type=submit]")
+    return nav.value
+
+
+def open_editor(br: Browser, base_url: str, user: str) -> Page:
+    """A new tab of ``user``'s browser on the editor of the west community, logging in first if need be (the
+    editor sends a browser without a session to the login page, which comes back to the editor)."""
+    page = br.new_page(user)
     resp = page.goto(f"{base_url}/editor?parent={COMMUNITY}")
+    if urlparse(page.url).path == "/login":
+        resp = log_in(page, user)
+    assert urlparse(page.url).path == "/editor", page.url
     assert resp is not None and resp.status == 200
     assert "connect-src 'self'" in resp.headers["content-security-policy"]
     wait_for(page, "() => window.gridEditor && window.gridEditor.ready === true")
-    page.fill("#gg-token", token)
     wait_for(page, "() => document.querySelector('#gg-check-state').textContent === '通过'")
+    assert page.locator("#gg-token").count() == 0  # no token box any more: the login session is enough
     return page
 
 
@@ -221,21 +251,55 @@ def geojson_area_m2(engine: Engine, ring: list[tuple[float, float]]) -> float:
 # ------------------------------------------------------------------------------------------- tests
 
 
-def test_editor_files_are_served_from_a_fixed_list(settings_for: Settings, clean_engine: Engine) -> None:
-    with TestClient(create_app(settings_for, clean_engine)) as client:
-        page = client.get("/editor", params={"parent": COMMUNITY})
+def client_login(client: TestClient, user: str) -> None:
+    """Log a test client in through the login form."""
+    form = client.get("/login").text
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form)
+    assert token, form[:300]
+    r = client.post("/login", data={"csrftoken": token.group(1), "username": user, "password": PASSWORD})
+    assert r.status_code == 303, r.text[:300]
+
+
+def test_editor_files_are_served_from_a_fixed_list(
+    settings_for: Settings, clean_engine: Engine, editor_users: dict
+) -> None:
+    app = create_app(settings_for, clean_engine)
+    html = {"Accept": "text/html"}
+    with TestClient(app, follow_redirects=False) as client:
+        anonymous = client.get("/editor", params={"parent": COMMUNITY}, headers=html)
+        assert anonymous.status_code == 303  # a browser without a session goes to the login page, and back
+        assert anonymous.headers["location"].startswith(f"/login?next=%2Feditor%3Fparent%3D{COMMUNITY}")
+        assert client.get("/editor").status_code == 401  # not a browser: no page
+
+        client_login(client, "comm1")
+        page = client.get("/editor", params={"parent": COMMUNITY}, headers=html)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
         assert external_urls(page.text) == []
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert csrf and csrf.group(1) == client.cookies.get("csrftoken")  # this session's token, filled in
+        assert "{{" not in page.text and "gg-token" not in page.text and "令牌" not in page.text
+        # what editor.js does: the session cookie and the page's token let a write through, without either not
+        body = {"parent": COMMUNITY, "grids": []}
+        ok = client.post("/api/grids/validate", json=body, headers={"x-csrftoken": csrf.group(1)})
+        assert ok.status_code == 200 and ok.json()["findings"] == [], ok.text
+        assert client.post("/api/grids/validate", json=body).status_code == 403
         assert client.get("/static/editor/editor.js").headers["content-type"].startswith("text/javascript")
         assert client.get("/static/editor/editor.css").headers["content-type"].startswith("text/css")
-        for bad in ("editor.py", "..%2F__init__.py", "%2e%2e%2Fapi%2Froutes%2Feditor.py", "EDITOR.JS", "editor.js%00"):
+        for bad in ("editor.html", "editor.py", "..%2F__init__.py", "%2e%2e%2Fapi%2Froutes%2Feditor.py", "EDITOR.JS",
+                    "editor.js%00"):  # fmt: skip
             assert client.get(f"/static/editor/{bad}").status_code == 404, bad
         for name in ("editor.js", "editor.css"):
             body = client.get(f"/static/editor/{name}").text
             assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", body), name  # no external URLs
         for src in re.findall(r'(?:src|href)="(static/[^"]+)"', page.text):
             assert client.get("/" + src).status_code == 200, src  # every linked file is served (whitelisted)
+
+    with TestClient(app, follow_redirects=False) as viewer:
+        client_login(viewer, "viewer1")
+        refused = viewer.get("/editor", params={"parent": COMMUNITY}, headers=html)
+        assert refused.status_code == 403 and "没有权限" in refused.text and "只读" in refused.text
 
 
 # The west compound 001 is x∈[X0, X0+D/2]; its top edge's midpoint carries Geoman's middle marker.
@@ -244,10 +308,8 @@ NOTCH_A = (X0 + D / 4, Y0 + 3 * D / 4)  # where test 1 / tab A pulls that point
 NOTCH_B = (X0 + D / 4, Y0 + D / 2)  # where tab B pulls it
 
 
-def test_draw_check_and_save_a_new_compound(
-    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
-) -> None:
-    page = open_editor(browser, base_url, editor_token)
+def test_draw_check_and_save_a_new_compound(browser: Browser, base_url: str, clean_engine: Engine) -> None:
+    page = open_editor(browser, base_url, "comm1")
     assert page.locator("#gg-title").inner_text() == "文艺北路一社区（610103006001）· 楼院网格"
     rows = page.locator("#gg-grid-list tr").all_inner_texts()
     assert [r.split("\t")[:3] for r in rows] == [["第一网格", WEST, "1"], ["第二网格", EAST, "1"]]
@@ -319,37 +381,35 @@ def test_draw_check_and_save_a_new_compound(
     with clean_engine.connect() as conn:
         row = conn.execute(
             text(
-                """SELECT g.code, g.level, p.code, g.version, ST_Area(g.geom::geography)
+                """SELECT g.code, g.level, p.code, g.version, g.updated_by, ST_Area(g.geom::geography)
                    FROM grid g JOIN grid p ON p.id = g.parent_id
                    WHERE g.name = '文艺北路45号院' AND g.valid_to IS NULL AND g.lineage_id IS NULL"""
             )
         ).one()
         actors = conn.execute(
-            text("SELECT action, actor FROM audit_log WHERE table_name = 'grid' AND actor LIKE 'token:%' ORDER BY id")
+            text("SELECT action, actor FROM audit_log WHERE table_name = 'grid' AND actor LIKE 'user:%' ORDER BY id")
         ).all()
         west_version = conn.execute(
             text("SELECT version FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"), {"c": WEST}
         ).scalar_one()
-    code, level, parent, version, area = row
-    assert (code, level, parent, version) == ("610103006001003", "compound", COMMUNITY, 1)
+    code, level, parent, version, updated_by, area = row
+    assert (code, level, parent, version, updated_by) == ("610103006001003", "compound", COMMUNITY, 1, "user:comm1")
     expected = geojson_area_m2(clean_engine, triangle)
     assert abs(area - expected) / expected < 0.01, (area, expected)
     assert west_version == 2
-    assert ("insert", "token:一社区编辑") in [tuple(a) for a in actors]
-    assert {a[1] for a in actors} == {"token:一社区编辑"}
+    assert ("insert", "user:comm1") in [tuple(a) for a in actors]  # the logged-in user, through the session
+    assert {a[1] for a in actors} == {"user:comm1"}
     assert latin_words(page) == []
     browser.watch.assert_clean()
 
 
-def test_stale_version_is_refused_and_the_edit_kept(
-    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
-) -> None:
+def test_stale_version_is_refused_and_the_edit_kept(browser: Browser, base_url: str, clean_engine: Engine) -> None:
     # The browser itself logs a refused fetch ("Failed to load resource … 412"): that one line is expected.
     browser.watch.expected_console.append(
         re.compile(rf"^Failed to load resource: the server responded with a status of 412 .*/api/grids/{WEST}$")
     )
-    tab_a = open_editor(browser, base_url, editor_token)
-    tab_b = open_editor(browser, base_url, editor_token)
+    tab_a = open_editor(browser, base_url, "comm1")
+    tab_b = open_editor(browser, base_url, "comm1")  # a second tab of the same logged-in browser
     for tab, target in ((tab_a, NOTCH_A), (tab_b, NOTCH_B)):
         tab.bring_to_front()
         tool(tab, "编辑顶点")
@@ -401,44 +461,62 @@ def test_stale_version_is_refused_and_the_edit_kept(
     browser.watch.assert_clean()
 
 
-def test_token_errors_show_the_servers_reason_and_a_rename_saves(
-    browser: Browser, base_url: str, editor_token: str, clean_engine: Engine
+def test_scope_and_login_errors_show_the_servers_reason_and_a_rename_saves(
+    browser: Browser, base_url: str, clean_engine: Engine
 ) -> None:
     browser.watch.expected_console.append(
         re.compile(rf"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/{EAST}$")
     )
-    with session_scope(clean_engine) as s:
-        other = create_token(s, Actor.system(), "二社区编辑", "community", "610103006002")[0]
-    page = open_editor(browser, base_url, "")
-    page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
-    page.fill("#gg-name", "文艺北路46号院")
-    assert "文艺北路46号院" in page.locator(".leaflet-tooltip.gg-label").nth(1).inner_text()  # label follows
 
-    def save() -> str:
+    def rename(page: Page) -> None:
+        page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
+        page.fill("#gg-name", "文艺北路46号院")
+        assert "文艺北路46号院" in page.locator(".leaflet-tooltip.gg-label").nth(1).inner_text()  # label follows
+
+    def save(page: Page) -> str:
+        page.bring_to_front()
         page.evaluate("() => { document.querySelector('#gg-status').textContent = ''; }")
         page.click("#gg-save")
         wait_for(page, "() => document.querySelector('#gg-status').textContent !== ''")
         wait_for(page, "() => document.querySelector('#gg-status').textContent !== '正在保存…'")
         return page.locator("#gg-status").inner_text()
 
-    assert save() == "请先在“编辑令牌”中输入令牌。"  # nothing sent without a token
-    page.fill("#gg-token", "ggv_wrong")
-    assert save() == f"保存失败（网格 {EAST}）：令牌无效、已过期或已吊销"
-    page.fill("#gg-token", other)
-    assert save() == f"保存失败（网格 {EAST}）：超出权限范围：610103006001、{EAST} 不在 610103006002 及其下级网格内"
-    assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[2:] == ["1", "保存失败"]
-    with clean_engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": EAST}).scalar_one() == 1
+    def east_versions() -> int:
+        with clean_engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": EAST}).scalar_one())
 
-    page.fill("#gg-token", editor_token)
-    assert page.evaluate("() => sessionStorage.getItem('gridgov.editor.token')") == editor_token
-    assert save() == "已保存（1 个网格）。"
+    # The editor of the other community may open this one, but the server refuses the save, saying why.
+    other = open_editor(browser, base_url, "comm2")
+    rename(other)
+    refused = f"保存失败（网格 {EAST}）：超出权限范围：610103006001、{EAST} 不在 610103006002 及其下级网格内"
+    assert save(other) == refused
+    assert other.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[2:] == ["1", "保存失败"]
+    assert east_versions() == 1
+
+    # A login that ended while editing: the edit stays on the map; logging in again in another tab lets it save.
+    page = open_editor(browser, base_url, "comm1")
+    rename(page)
+    with clean_engine.begin() as conn:
+        conn.execute(text("UPDATE user_session SET revoked_at = now() WHERE user_id = "
+                          "(SELECT id FROM app_user WHERE username = 'comm1')"))  # fmt: skip
+    message = save(page)
+    assert message.startswith(f"保存失败（网格 {EAST}）：登录已失效，请重新登录。"), message
+    assert "请不要刷新本页" in message
+    assert east_versions() == 1
+    again = browser.new_page("comm1")
+    again.goto(f"{base_url}/login")
+    log_in(again, "comm1")
+    assert urlparse(again.url).path == "/"
+    assert page.evaluate("() => window.sessionStorage.length + window.localStorage.length") == 0  # nothing stored
+    assert save(page) == "已保存（1 个网格）。"
     with clean_engine.connect() as conn:
-        name, version = conn.execute(
-            text("SELECT name, version FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"),
+        name, version, updated_by = conn.execute(
+            text(
+                "SELECT name, version, updated_by FROM grid WHERE code = :c AND valid_to IS NULL AND lineage_id IS NULL"
+            ),
             {"c": EAST},
         ).one()
-    assert (name, version) == ("文艺北路46号院", 2)
+    assert (name, version, updated_by) == ("文艺北路46号院", 2, "user:comm1")
     assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[:3] == [
         "文艺北路46号院",
         EAST,

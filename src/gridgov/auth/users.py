@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,16 @@ def get_user(session: Session, username: str) -> AppUser:
     if user is None:
         raise NotFound(f"用户不存在：{username}")
     return user
+
+
+def display_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    """Display names of the users among audit names (``user:<name>`` → 姓名, or the user name), in one query."""
+    names = sorted({a.removeprefix("user:").lower() for a in actors if a and a.startswith("user:")})
+    if not names:
+        return {}
+    rows = session.execute(select(AppUser.username, AppUser.display_name)
+                           .where(func.lower(AppUser.username).in_(names))).all()  # fmt: skip
+    return {f"user:{u}": d or u for u, d in rows}
 
 
 def add_user(

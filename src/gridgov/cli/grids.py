@@ -119,10 +119,13 @@ def history(code: str, as_json: bool = JsonOpt) -> None:
     """显示网格的全部版本（谁、何时、改了什么）。"""
     from sqlalchemy.orm import Session
 
+    from gridgov.auth.users import display_names
     from gridgov.grids import service
+    from gridgov.vocab import actor_label
 
     with Session(engine()) as s:
         versions = service.history(s, code)
+        people = display_names(s, [v.updated_by for v in versions])
     rows = [
         {
             "version": v.version,
@@ -139,10 +142,10 @@ def history(code: str, as_json: bool = JsonOpt) -> None:
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
+    for r, v in zip(rows, versions, strict=True):
         until = r["valid_to"] or "至今"
         typer.echo(f"v{r['version']} {r['code']} {r['name']} {r['area_m2']} m² {r['valid_from']} → {until}"
-                   f"（{r['updated_by'] or '-'}）")  # fmt: skip
+                   f"（{actor_label(v.updated_by, people)}）")  # fmt: skip
 
 
 def _area_m2(geom: object) -> float:

@@ -7,9 +7,9 @@
  *   2. small helpers (DOM, HTTP, geometry)
  *   3. state: one record per grid ("rec"), existing grids by code, unsaved drafts in a list
  *   4. map and layers (labels, styles), Geoman tools and their events
- *   5. panel (token, list, selection, status)
+ *   5. panel (list, selection, status)
  *   6. live validation via POST /api/grids/validate (debounced) and problem highlights
- *   7. saving (PATCH with the loaded version / POST for drafts) and reverting
+ *   7. saving (PATCH with the loaded version / POST for drafts) and reverting, as the logged-in user
  *   8. start-up; window.gridEditor exposes the map and state for tests
  */
 (function () {
@@ -17,7 +17,6 @@
 
   // ------------------------------------------------------------------ 1. constants and texts
 
-  var TOKEN_KEY = 'gridgov.editor.token';
   var VALIDATE_DELAY_MS = 300;
   var SNAP_DISTANCE_PX = 20;
 
@@ -123,11 +122,17 @@
     return Number(v).toLocaleString('zh-CN', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   }
 
-  /** fetch wrapper: resolves to {ok, status, data}; a network failure gives status 0. */
-  function api(method, url, body, token) {
-    var headers = { Accept: 'application/json' };
+  /** The CSRF token the server put in the page for this login session. */
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') : '';
+  }
+
+  /** fetch wrapper, as the logged-in user (session cookie + CSRF header): resolves to {ok, status, data};
+   *  a network failure gives status 0. */
+  function api(method, url, body) {
+    var headers = { Accept: 'application/json', 'x-csrftoken': csrfToken() };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (token) headers.Authorization = 'Bearer ' + token;
     return fetch(url, {
       method: method,
       headers: headers,
@@ -512,19 +517,7 @@
     if (state.saveArmed) { state.saveArmed = false; updateButtons(); }
   }
 
-  function token() { return $('gg-token').value.trim(); }
-
   function initPanel() {
-    var tok = $('gg-token');
-    try { tok.value = window.sessionStorage.getItem(TOKEN_KEY) || ''; } catch (err) { /* storage disabled */ }
-    tok.addEventListener('input', function () {
-      try { window.sessionStorage.setItem(TOKEN_KEY, tok.value.trim()); } catch (err) { /* storage disabled */ }
-    });
-    $('gg-token-clear').addEventListener('click', function () {
-      tok.value = '';
-      try { window.sessionStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage disabled */ }
-      tok.focus();
-    });
     $('gg-name').addEventListener('input', function () {
       var rec = state.selected;
       if (!rec) return;
@@ -705,6 +698,11 @@
         what + ' 已被他人修改' + (cur ? '（当前版本 ' + cur + '）' : '') + '，请刷新后重试';
       return '保存失败：' + detail + '。您的修改仍保留在地图上，未覆盖他人的数据。';
     }
+    if (res.status === 401) {
+      // Reloading this page would lose the edits: log in elsewhere, then save again here.
+      return '保存失败（' + what + '）：' + reason(res) + '。为保留地图上的修改，请不要刷新本页：' +
+        '在新标签页中登录后，回到本页再点“保存”。';
+    }
     return '保存失败（' + what + '）：' + reason(res);
   }
 
@@ -719,16 +717,10 @@
 
   function save() {
     if (state.saving) return Promise.resolve();
-    var tok = token();
     var edits = Array.from(state.grids.values()).filter(isChanged);
     var drafts = state.drafts.slice();
     if (!edits.length && !drafts.length) {
       setStatus('info', '没有需要保存的修改。');
-      return Promise.resolve();
-    }
-    if (!tok) {
-      setStatus('error', '请先在“编辑令牌”中输入令牌。');
-      $('gg-token').focus();
       return Promise.resolve();
     }
     var unnamed = drafts.filter(function (d) { return !d.name.trim(); });
@@ -758,11 +750,11 @@
       state.saveArmed = false;
       disableModes();
       setStatus('info', '正在保存…');
-      return doSave(tok, edits, drafts);
+      return doSave(edits, drafts);
     });
   }
 
-  function doSave(tok, edits, drafts) {
+  function doSave(edits, drafts) {
     var errors = [];
     var saved = 0;
     var stop = false;
@@ -773,7 +765,7 @@
       var seq = rec.editSeq;
       if (rec.geomDirty) body.geometry = layerGeometry(rec.layer);
       if (nameDirty(rec)) body.name = rec.name.trim();
-      return api('PATCH', 'api/grids/' + encodeURIComponent(rec.code), body, tok).then(function (res) {
+      return api('PATCH', 'api/grids/' + encodeURIComponent(rec.code), body).then(function (res) {
         if (res.ok) {
           rec.version = res.data.version;
           if (rec.name.trim() === res.data.name) rec.name = res.data.name; // unless retyped meanwhile
@@ -799,7 +791,7 @@
       };
       var seq = rec.editSeq;
       if (rec.codeInput) body.code = rec.codeInput; // otherwise the server assigns the next code
-      return api('POST', 'api/grids', body, tok).then(function (res) {
+      return api('POST', 'api/grids', body).then(function (res) {
         if (res.ok) {
           state.drafts = state.drafts.filter(function (d) { return d !== rec; });
           rec.isDraft = false;
@@ -897,6 +889,7 @@
         return false;
       }
       state.parent = p.data;
+      $('gg-grid-page').href = 'grids/' + encodeURIComponent(p.data.code);
       state.childLevel = CHILD_LEVEL[p.data.level] || 'compound';
       $('gg-title').textContent = p.data.name + '（' + p.data.code + '）· ' + LEVEL_ZH[state.childLevel] + '网格';
       document.title = '网格编辑 · ' + p.data.name;

@@ -1,27 +1,33 @@
 """The grid editor page (/editor) and its static files.
 
 The page is plain HTML/JS/CSS shipped as package data in ``gridgov/web``; it loads Leaflet and Geoman
-from ``/static/vendor/`` (pinned npm copies, see :mod:`gridgov.maps.assets`) and talks to the JSON API.
-Nothing here touches the database: the page reads ``?parent=<community code>`` itself.
+from ``/static/vendor/`` (pinned npm copies, see :mod:`gridgov.maps.assets`) and talks to the JSON API with the
+browser's login session: the page needs a logged-in user whose role may edit (scope is checked on every save),
+and carries the CSRF token its requests send back. It reads ``?parent=<community code>`` itself.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import escape
 
+from gridgov.api.dependencies import EditorDep
 from gridgov.errors import NotFound
+from gridgov.web.templating import csrf_token
 
 router = APIRouter(include_in_schema=False)
 
-# The only files /static/editor/ serves (a fixed table: no path from the URL ever reaches the file system).
+# The only files /static/editor/ serves (a fixed table: no path from the URL ever reaches the file system);
+# the page itself only at /editor, with its CSRF token filled in.
 FILES: dict[str, str] = {
-    "editor.html": "text/html; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "editor.css": "text/css; charset=utf-8",
 }
+PAGE = "editor.html"
+CSRF_SLOT = "{{csrf}}"  # the content of editor.html's <meta name="csrf-token">
 
 # Everything the page loads comes from this server (users are offline); a stray external URL is blocked
 # by the browser instead of hanging on an intranet without internet.
@@ -31,23 +37,28 @@ CSP = (
 )
 
 
+def _read(name: str) -> bytes:
+    return (resources.files("gridgov") / "web" / name).read_bytes()
+
+
 def _file(name: str) -> Response:
     media_type = FILES.get(name)
     if media_type is None:
         raise NotFound(f"未找到静态资源：{name}")
-    data = (resources.files("gridgov") / "web" / name).read_bytes()
-    return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
+    return Response(_read(name), media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/editor")
-def editor_page(parent: str | None = None) -> Response:
-    """The editor (``?parent=<community code>``; without it the page offers a list of communities)."""
-    resp = _file("editor.html")
-    resp.headers["Content-Security-Policy"] = CSP
-    return resp
+def editor_page(request: Request, who: EditorDep, parent: str | None = None) -> Response:
+    """The editor for a logged-in user who may edit (``?parent=<community code>``; without it the page offers a
+    list of communities); anonymous browsers are sent to the login page."""
+    html = _read(PAGE).decode("utf-8").replace(CSRF_SLOT, str(escape(csrf_token(request))), 1)
+    # no-store: the page carries this session's CSRF token
+    return Response(html, media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP})  # fmt: skip
 
 
 @router.get("/static/editor/{name}")
 def editor_static(name: str) -> Response:
-    """editor.js / editor.css / editor.html, nothing else."""
+    """editor.js / editor.css, nothing else."""
     return _file(name)
