@@ -18,6 +18,8 @@ import folium.plugins
 import numpy as np
 import shapely
 from branca.colormap import LinearColormap
+from branca.element import MacroElement
+from folium.template import Template
 from sqlalchemy.orm import Session
 
 from gridgov.assign.tracks import Coverage, grid_coverage
@@ -47,6 +49,21 @@ _OUTLINE_STYLES: dict[str, dict[str, Any]] = {
 _OUTLINE_DEFAULT: dict[str, Any] = {"color": "#495057", "weight": 1, "opacity": 0.8, "fill": False}
 
 DEFAULT_THRESHOLD = defaults(PatrolSettings).coverage_threshold  # faces pass settings.coverage_threshold
+
+
+class ChineseSpeedLabel(MacroElement):
+    """The time slider's speed in Chinese ("1 帧/秒"; leaflet-timedimension writes "1fps"). Added before the
+    heatmap, so the control it creates already reads the patched label."""
+
+    _template = Template(
+        "{% macro header(this, kwargs) %}<style>"  # the library's 55 px fit "1fps", not "1 帧/秒"
+        ".leaflet-control.leaflet-bar-timecontrol .timecontrol-speed .speed { width: 80px; }"
+        "</style>{% endmacro %}"
+        "{% macro script(this, kwargs) %}"
+        "L.Control.TimeDimension.prototype._getDisplaySpeed = function (fps) { return fps + ' 帧/秒'; };"
+        "{% endmacro %}"
+    )
+
 
 def _check_threshold(threshold: float | None) -> float:
     """The threshold (default: settings), a ratio in 0..1."""
@@ -208,6 +225,7 @@ def coverage_map(
         position="bottomleft",
         max_speed=5,
     )
+    ChineseSpeedLabel().add_to(m)
     heat_layer.add_to(m)
     HeatCategoryFilter(m.get_name(), heat_layer.get_name(), heat.categories, heat.cats).add_to(m)
     cmap.add_to(m)

@@ -96,7 +96,7 @@ def check_inputs(night: Any, team_code: Any) -> tuple[dt.date | None, str | None
     return night, team_code
 
 
-def _load_teams(session: Session, team_code: str | None) -> list[Team]:
+def load_teams(session: Session, team_code: str | None) -> list[Team]:
     """The teams (one, or all) with their areas, planned routes and latest night with tracks: one query."""
     teams: dict[int, Team] = {}
     for r in session.execute(text(sql.load("map_patrol_teams")), {"team_code": team_code}).all():
@@ -151,7 +151,7 @@ def _in_areas(leaves: Sequence[GridRecord], areas: Sequence[BaseGeometry]) -> li
 
 def load_night(session: Session, night: dt.date | None, team_code: str | None) -> PatrolNight:
     """One night's patrol (default: the latest night with tracks) of one team or all; NotFound without tracks."""
-    teams = _load_teams(session, team_code)
+    teams = load_teams(session, team_code)
     night = _resolve_night(night, teams, team_code)
     tracks = _load_tracks(session, night, team_code, teams)
     if not tracks:

@@ -2,6 +2,194 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
+from gridgov.auth.scope import Actor, Touches, authorize
+from gridgov.config import BoardSettings
+from gridgov.errors import InvalidInput
+from gridgov.grids.service import GridRecord, get_grid, list_grids, subtree
+from gridgov.jobs.runner import Outcome, Progress
+from gridgov.print.board import export_boards
+from gridgov.print.data import leaf_codes
+from gridgov.vocab import LEVEL_ZH
+from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+Paper = Literal["A4", "A3"]
+Format = Literal["pdf", "png"]
+PAPERS: tuple[str, ...] = ("A4", "A3")
+MEDIA = {"pdf": "application/pdf", "png": "image/png"}
+PRINT_DPI = 300
+PREVIEW_DPI = {"A4": 80, "A3": 56}  # about the same pixel size for both papers: it fits the page either way
+CodeQuery = Annotated[str | None, Query(max_length=40)]
+
+
+@dataclass
+class GridGroup:
+    """The grids of one community (or of no community) for the grid select."""
+
+    label: str
+    grids: list[GridRecord] = field(default_factory=list)
+
+
+def grids_in_scope(session: Session, actor: Actor) -> list[GridRecord]:
+    """The live grids an actor works on (their scope's subtree; everything when unscoped), by code."""
+    authorize(session, actor, "read")
+    every = list_grids(session, with_geometry=False)
+    return every if actor.unscoped else subtree(every, actor.scope_code)
+
+
+def _groups(grids: list[GridRecord]) -> list[GridGroup]:
+    """The grids below street level, grouped under their community (the community's own board first)."""
+    by_code = {g.code: g for g in grids}
+    groups: dict[str, GridGroup] = {}
+    for g in grids:
+        if g.level == "street":
+            continue
+        top = g
+        while top.level != "community" and top.parent_code in by_code:
+            top = by_code[top.parent_code]
+        label = f"{top.name}（{top.code}）" if top.level == "community" else "您范围内的网格"
+        groups.setdefault(top.code if top.level == "community" else "", GridGroup(label)).grids.append(g)
+    return list(groups.values())
+
+
+def _batch_parents(grids: list[GridRecord]) -> list[tuple[GridRecord, int]]:
+    """The grids with children (street, communities), each with how many leaf grids lie below it."""
+    by_code = {g.code: g for g in grids}
+    parents = {g.parent_code for g in grids if g.parent_code}
+    below: Counter[str] = Counter()
+    for leaf in (g for g in grids if g.code not in parents):  # one walk up per leaf, not a subtree per parent
+        up = leaf.parent_code
+        while up in by_code:
+            below[up] += 1
+            up = by_code[up].parent_code
+    return [(g, below[g.code]) for g in grids if g.code in parents]
+
+
+def _orientation(landscape: bool) -> str:
+    return "横版" if landscape else "竖版"
+
+
+def _in_scope(session: Session, actor: Actor, code: str) -> GridRecord:
+    """The live grid ``code`` if it lies in the actor's scope (NotFound / Forbidden otherwise)."""
+    grid = get_grid(session, code.strip())
+    authorize(session, actor, "read", Touches(codes=[grid.code]))
+    return grid
+
+
+def _attachment(data: bytes, fmt: str, name: str, fallback: str) -> Response:
+    """A file download with a Chinese name (RFC 5987) and an ASCII fallback for old clients."""
+    disposition = f"attachment; filename=\"{fallback}.{fmt}\"; filename*=UTF-8''{quote(f'{name}.{fmt}')}"
+    return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": disposition,
+                                                          "Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.get("/boards")
+def boards_page(
+    request: Request,
+    session: SessionDep,
+    who: ViewerDep,
+    code: CodeQuery = None,
+    paper: Paper = "A4",
+    landscape: bool = False,
+    format: Format = "pdf",  # noqa: A002 - the form's word
+) -> Response:
+    """The choices (grids in the user's scope, paper, orientation, format) and the chosen grid's preview."""
+    grids = grids_in_scope(session, who)
+    chosen = _in_scope(session, who, code) if code and code.strip() else None
+    return render(request, "boards.html", actor=who, active="boards", title="公示牌", groups=_groups(grids),
+                  batch=_batch_parents(grids), chosen=chosen, paper=paper, landscape=landscape, fmt=format,
+                  papers=PAPERS, level_zh=LEVEL_ZH)  # fmt: skip
+
+
+@router.get("/boards/preview.png", dependencies=[Throttled])
+def board_preview(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ViewerDep,
+    code: Annotated[str, Query(max_length=40)],
+    paper: Paper = "A4",
+    landscape: bool = False,
+) -> Response:
+    """The first page of one grid's board as a small PNG, for the page's preview."""
+    grid = _in_scope(session, who, code)
+    png = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt="png", dpi=PREVIEW_DPI[paper],
+                        settings=settings)[0]  # fmt: skip
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/boards/download", dependencies=[Throttled])
+def board_download(
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ViewerDep,
+    code: Annotated[str, Query(max_length=40)],
+    paper: Paper = "A4",
+    landscape: bool = False,
+    format: Format = "pdf",  # noqa: A002 - the form's word
+) -> Response:
+    """One grid's board, print-ready, as a PDF or a PNG named after the grid."""
+    grid = _in_scope(session, who, code)
+    data = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt=format, dpi=PRINT_DPI,
+                         settings=settings)[0]  # fmt: skip
+    name = f"{grid.name}公示牌_{paper}{_orientation(landscape)}"
+    return _attachment(data, format, name, f"board_{grid.code}")
+
+
+@router.post("/boards/batch")
+def boards_batch(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ViewerDep,
+    parent: Annotated[str, Form(max_length=40)],
+    paper: Annotated[Paper, Form()] = "A4",
+    landscape: Annotated[bool, Form()] = False,
+) -> Response:
+    """Every leaf grid under a community (or street) in one PDF, made by a background job; on to its progress."""
+    grid = _in_scope(session, who, parent)
+    codes = leaf_codes(session, grid.code)
+    if codes == [grid.code]:
+        raise InvalidInput(f"{grid.name} 没有下级网格，请在上方直接下载它的公示牌")
+    title = f"公示牌：{grid.name}全部{len(codes)}个网格（{paper}{_orientation(landscape)}）"
+    work = _batch_work(request.app.state.engine, settings, codes, paper, landscape,
+                       f"{grid.name}全部网格公示牌_{paper}{_orientation(landscape)}.pdf")  # fmt: skip
+    params = {"parent": grid.code, "paper": paper, "landscape": landscape, "boards": len(codes)}
+    job_id = request.app.state.jobs.start(who, "boards", title, work, params)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+def _batch_work(engine: Engine, settings: BoardSettings, codes: list[str], paper: str, landscape: bool,
+                name: str) -> Callable[[Progress], Outcome]:  # fmt: skip
+    """The job: the boards of ``codes`` in one PDF, progress reported after each board."""
+    total = len(codes)
+
+    def work(progress: Progress) -> Outcome:
+        done = 0
+
+        def one_more(code: str) -> None:
+            nonlocal done
+            done += 1
+            progress(0.05 + 0.9 * done / total, f"已生成 {done}/{total} 张公示牌（{code}）")
+
+        progress(0.02, f"读取 {total} 个网格的资料…")
+        with Session(engine) as s, s.begin():
+            pdf = export_boards(s, codes, paper=paper, landscape=landscape, fmt="pdf", settings=settings,
+                                progress=one_more)[0]  # fmt: skip
+        path = progress.workdir / "boards.pdf"
+        path.write_bytes(pdf)
+        return Outcome(path=path, name=name, message=f"已完成：{total} 张公示牌，每张一页", result={"boards": total})
+
+    return work
