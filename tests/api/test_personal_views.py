@@ -41,8 +41,8 @@ def test_party_layer_needs_a_staff_role_and_is_logged(client: TestClient, clean_
 def test_a_ledger_with_private_staff_is_logged(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
-        staff = Actor(name="user:zhang", role="community", scope_code="610103006001",
-                      scope_grid_id=s.execute(text("SELECT id FROM grid WHERE code = '610103006001'")).scalar())  # fmt: skip
+        gid = s.execute(text("SELECT id FROM grid WHERE code = '610103006001'")).scalar()
+        staff = Actor(name="user:zhang", role="community", scope_code="610103006001", scope_grid_id=gid)
         build_ledger(s, parent="610103006001", reader=staff)
         build_ledger(s, parent="610103006001", reader=Actor(name="user:v", role="viewer"))  # no private names
         build_ledger(s, parent="610103006001")

@@ -58,7 +58,8 @@ ROWS = {
     "derived_cache": "INSERT INTO derived_cache (kind, key, revision, payload) VALUES ('k', 'k', '1:1', '[]')",
     "app_user": "INSERT INTO app_user (username, password_hash, role) VALUES ('u1', 'x', 'viewer')",
     "user_session": (
-        "INSERT INTO user_session (token_hash, user_id, expires_at) SELECT repeat('0', 64), min(id), now() FROM app_user"
+        "INSERT INTO user_session (token_hash, user_id, expires_at)"
+        " SELECT repeat('0', 64), min(id), now() FROM app_user"
     ),
     "job": "INSERT INTO job (kind, title, actor) VALUES ('ledger', '台帐', 'test')",
 }

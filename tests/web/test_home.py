@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.factories import D, X0, Y0
+from tests.factories import X0, Y0, D
 from tests.web.conftest import login
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import Engine, text
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 
-def test_login_sets_a_protected_session_and_logout_revokes_it(web: TestClient, users: dict, clean_engine: Engine) -> None:
+def test_login_sets_a_protected_session_and_logout_revokes_it(
+    web: TestClient, users: dict, clean_engine: Engine
+) -> None:
     page = web.get("/login?next=/account/password")
     assert page.status_code == 200 and "登录" in page.text and 'name="csrftoken"' in page.text
     r = web.post("/login", data={"csrftoken": csrf_of(page.text), "username": "comm1", "password": PASSWORD,
@@ -85,7 +87,8 @@ def test_passwords_are_never_stored_or_logged_in_clear(
         assert hashes and all(h.startswith("$argon2id$") for h in hashes)
         dump = conn.execute(text(
             "SELECT string_agg(t::text, ' ') FROM (SELECT to_jsonb(a) t FROM audit_log a UNION ALL "
-            "SELECT to_jsonb(u) FROM user_session u UNION ALL SELECT to_jsonb(u) FROM app_user u) s")).scalar()  # fmt: skip
+            "SELECT to_jsonb(u) FROM user_session u UNION ALL SELECT to_jsonb(u) FROM app_user u) s"
+        )).scalar()  # fmt: skip
     assert PASSWORD not in dump and "Wrong-but-secret-9" not in dump
     assert PASSWORD not in caplog.text and "Wrong-but-secret-9" not in caplog.text
 

@@ -12,8 +12,9 @@ def test_admin_manages_users_through_the_page(web: TestClient, users: dict, clea
     page = login(web, "admin").get("/users")
     assert page.status_code == 200 and 'data-user="comm1"' in page.text and "社区工作人员" in page.text
     token = csrf_of(page.text)
-    added = web.post("/users", data={"csrftoken": token, "username": "wang.wu", "display_name": "王五",
-                                     "role": "grid", "scope": "610103006001002", "password": "Wangwu2026x"})  # fmt: skip
+    form = {"csrftoken": token, "username": "wang.wu", "display_name": "王五", "role": "grid",
+            "scope": "610103006001002", "password": "Wangwu2026x"}  # fmt: skip
+    added = web.post("/users", data=form)
     assert added.status_code == 303
     listed = web.get(added.headers["location"])
     assert "已添加用户 wang.wu" in listed.text and 'data-user="wang.wu"' in listed.text and "王五" in listed.text

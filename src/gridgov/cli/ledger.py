@@ -30,16 +30,20 @@ def ledger(
     ),
 ) -> None:
     """生成网格台帐（户数、人数、党员数、居民代表、志愿者、楼栋、工作人员、事件、巡逻覆盖）。"""
-    from gridgov.ledger.export import write_ledger
+    from zoneinfo import ZoneInfo
+
+    from gridgov.ledger.export import unit_name, write_ledger
     from gridgov.ledger.report import build_ledger
 
     settings = get_settings()
     tz = settings.timezone
     start, end = day_range(date_from, date_to, tz)
+    moment = as_of_moment(as_of, tz)
     with acting() as (s, actor):  # private staff contacts only within the actor's scope
-        result = build_ledger(s, level=level, parent=parent, as_of=as_of_moment(as_of, tz), date_from=start,
-                              date_to=end, reader=actor, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
-    write_ledger(result, out)
+        result = build_ledger(s, level=level, parent=parent, as_of=moment, date_from=start, date_to=end,
+                              reader=actor, patrol_buffer_m=settings.patrol_buffer_m, viewed_from="gridgov ledger")
+        unit = unit_name(s, parent, moment)  # fmt: skip
+    write_ledger(result, out, unit=unit, made_at=dt.datetime.now(ZoneInfo(tz)))
     top = min(result.rows, key=lambda r: len(r.code), default=None)
     summary = f"（{top.name}：{top.households} 户，{top.persons} 人，{top.party_members} 名党员）" if top else ""
     typer.echo(f"已写出 {out}：{len(result.rows)} 个网格{summary}")

@@ -45,9 +45,10 @@ def _canonical(columns: Sequence[str], spec: Sequence[Column], path: Path) -> di
         canon = lookup.get(str(c).strip().lstrip("\ufeff").lower())
         if canon and canon not in mapping.values():
             mapping[c] = canon
-    missing = [col.name for col in spec if col.required and col.name not in mapping.values()]
+    missing = [f"{col.aliases[0]}（{col.name}）" if col.aliases else col.name
+               for col in spec if col.required and col.name not in mapping.values()]  # fmt: skip
     if missing:
-        raise InvalidInput(f"{path.name} 缺少必需列：{', '.join(missing)}（现有列：{', '.join(map(str, columns))}）")
+        raise InvalidInput(f"{path.name} 缺少必需列：{'、'.join(missing)}（现有列：{', '.join(map(str, columns))}）")
     return mapping
 
 

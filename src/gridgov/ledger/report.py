@@ -149,11 +149,13 @@ def build_ledger(
     with_patrol: bool = True,
     reader: Actor | None = None,
     patrol_buffer_m: float | None = None,
+    viewed_from: str = "ledger",
 ) -> Ledger:
     """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period.
 
     The staff roster lists the public roles for everyone, and the private ones (楼栋长, 党小组长: residents)
-    only where ``reader`` may see personal data (none without a reader).
+    only where ``reader`` may see personal data (none without a reader); such a reading is written to the audit
+    log (``viewed_from`` names the page or file).
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
@@ -171,7 +173,7 @@ def build_ledger(
     if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
         raise InvalidInput(f"网格不存在：{parent}")
     if reader is not None and (everywhere or scope_id is not None):  # private staff names are in the roster
-        log_view(session, reader, "grid_role", parent or reader.scope_code, page="ledger", rows=len(rows))
+        log_view(session, reader, "grid_role", parent or reader.scope_code, page=viewed_from, rows=len(rows))
     if with_patrol and as_of is None:
         _add_patrol(session, rows, date_from, date_to, patrol_buffer_m, subtree=parent is not None)
     if level is not None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asgi_csrf as asgi_csrf_module
 from asgi_csrf import asgi_csrf
+from python_multipart import FormParser
 from starlette.requests import Request
-from starlette.types import ASGIApp, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gridgov.web.errors import page_error, wants_html
 
@@ -32,6 +34,39 @@ async def _failed(scope: Scope, send: Send, _code: Any) -> None:
 
 async def _no_receive() -> dict[str, Any]:
     return {"type": "http.disconnect"}
+
+
+def _file_before_token(_file: Any) -> None:
+    """A file part came before the ``csrftoken`` field: refused (forms put the token first)."""
+    raise asgi_csrf_module.FileBeforeToken
+
+
+async def _multipart_token(boundary: bytes, receive: Receive) -> tuple[str | None, Receive]:
+    """asgi-csrf's scan of a multipart body for ``csrftoken``, on python-multipart >= 0.0.26, whose FormParser no
+    longer takes ``FileClass`` (simonw/asgi-csrf#38): the token, and a ``receive`` that replays what was read."""
+    messages: list[Any] = []
+
+    async def replay_receive() -> Any:
+        return messages.pop(0) if messages else await receive()
+
+    def on_field(field: Any) -> None:
+        if field.field_name == b"csrftoken":
+            raise asgi_csrf_module.TokenFound((field.value or b"").decode("utf-8"))
+
+    parser = FormParser("multipart/form-data", on_field, _file_before_token, boundary=boundary)
+    more_body = True
+    try:
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            parser.write(message.get("body", b""))
+            more_body = message.get("more_body", False)
+    except asgi_csrf_module.TokenFound as found:
+        return found.args[0], replay_receive
+    return None, replay_receive
+
+
+asgi_csrf_module._parse_multipart_form_data = _multipart_token  # until asgi-csrf ships simonw/asgi-csrf#39
 
 
 def csrf_protect(app: ASGIApp, secret: str, cookie_secure: bool = False) -> ASGIApp:

@@ -45,6 +45,6 @@ def page_error(request: Request, status: int, message: str, details: Any = None)
     listed = [str(d) for d in details[:20]] if isinstance(details, list) and details and isinstance(
         details[0], str) else []  # fmt: skip
     return render(request, "error.html", actor=getattr(request.state, "actor", None), status_code=status,
-                  heading=HEADINGS.get(status, "出错了"), message=message, details=listed,
+                  heading=HEADINGS.get(status, "出错了"), message=message, details=listed, status=status,
                   tone="danger" if status >= 500 else "warning",
                   request_id=request.headers.get("x-request-id"))  # fmt: skip

@@ -27,6 +27,7 @@ class JobPublic(BaseModel):
     message: str | None
     error: str | None
     download_url: str | None
+    result_name: str | None
     result: dict[str, object] | None
 
 
@@ -35,7 +36,7 @@ def job_state(session: SessionDep, who: ActorDep, job_id: int) -> JobPublic:
     """Progress, message, and when done the download address (only the owner and administrators see a job)."""
     j = get_job(session, who, job_id)
     return JobPublic(id=j.id, kind=j.kind, title=j.title, status=j.status, status_zh=j.status_zh, progress=j.progress,
-                     message=j.message, error=j.error, result=j.result,
+                     message=j.message, error=j.error, result=j.result, result_name=j.result_name,
                      download_url=f"/api/jobs/{j.id}/file" if j.has_file else None)  # fmt: skip
 
 

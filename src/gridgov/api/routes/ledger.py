@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -14,8 +16,9 @@ from starlette.background import BackgroundTask
 from gridgov.api.dependencies import OptionalActorDep, SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.api.params import DateQuery
 from gridgov.api.schemas import LedgerPublic, LedgerRowPublic, Level
+from gridgov.auth.scope import readable_root
 from gridgov.grids import service
-from gridgov.ledger.export import write_ledger
+from gridgov.ledger.export import unit_name, write_ledger
 from gridgov.ledger.report import build_ledger
 from gridgov.periods import as_of_moment, day_range
 
@@ -33,9 +36,11 @@ def ledger_json(
     date_from: Annotated[DateQuery, Query(alias="from", description="事件与巡逻统计起始日期，YYYY-MM-DD")] = None,
     date_to: Annotated[DateQuery, Query(alias="to", description="统计截止日期（含当日），YYYY-MM-DD")] = None,
 ) -> LedgerPublic:
-    """Counts per grid at every level (a viewer token or better); parents equal the sums of their children."""
+    """Counts per grid at every level (a viewer token or better), inside the caller's scope; parents equal the sums
+    of their children."""
     start, end = day_range(date_from, date_to, settings.timezone)
     as_of_at = as_of_moment(as_of, settings.timezone)
+    parent = readable_root(session, who, parent)
     ledger = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start, date_to=end,
                           reader=who, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
     return LedgerPublic.model_validate(ledger.as_dict())
@@ -53,13 +58,16 @@ def ledger_file(
     date_from: Annotated[DateQuery, Query(alias="from")] = None,
     date_to: Annotated[DateQuery, Query(alias="to")] = None,
 ) -> FileResponse:
-    """The same ledger as an Excel workbook (a sheet per level) or CSV."""
+    """The same ledger as an Excel workbook (a sheet per level) or CSV, inside the caller's scope."""
     start, end = day_range(date_from, date_to, settings.timezone)
     as_of_at = as_of_moment(as_of, settings.timezone)
+    parent = readable_root(session, who, parent)
     result = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
-                          date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
+                          date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m,
+                          viewed_from="/api/ledger/file")  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="gridgov-ledger-"))
-    path = write_ledger(result, tmp / f"网格台帐.{fmt}")
+    path = write_ledger(result, tmp / f"网格台帐.{fmt}", unit=unit_name(session, parent, as_of_at),
+                        made_at=dt.datetime.now(ZoneInfo(settings.timezone)))  # fmt: skip
     media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}[fmt]
     return FileResponse(path, media_type=media, filename=path.name, background=BackgroundTask(shutil.rmtree, tmp))
 

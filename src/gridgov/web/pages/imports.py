@@ -1,7 +1,345 @@
-"""数据导入: upload a file, see the dry-run report, confirm; Excel templates for every entity."""
+"""数据导入: upload a file, see the dry-run report, confirm; Excel templates for every entity.
+
+The checked file stays on the server under ``GRIDGOV_HOME/uploads/<token>/`` with a note of its owner and what
+was checked, so confirming does not send it again; a confirm claims the folder by renaming it (a second click
+finds nothing) and removes it afterwards. Large files are imported as a background job.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, Throttled, ViewerDep
+from gridgov.api.uploads import save_upload
+from gridgov.assign.gpx import TrackImportReport, import_gpx
+from gridgov.auth.scope import Actor, may
+from gridgov.auth.views import log_view
+from gridgov.config import Settings
+from gridgov.db.engine import session_scope
+from gridgov.errors import Forbidden, InvalidInput, NotFound
+from gridgov.importing.columns import ENTITIES, SPATIAL
+from gridgov.importing.entities import EntityImportReport, import_entities
+from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
+from gridgov.importing.read import TABULAR, read_table
+from gridgov.importing.templates import LABELS, header, required, template_name, write_template
+from gridgov.jobs.runner import Outcome, Progress
+from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+TRACKS = "tracks"
+KINDS = {**{e: LABELS[e] for e in ENTITIES}, TRACKS: "巡逻轨迹（GPX）"}
+UNITS = {"households": "户", "buildings": "栋楼", "persons": "人", "incidents": "件事件", "staff": "个岗位"}
+# Form value → label; "" leaves the file's own CRS (GeoJSON, GeoPackage) or WGS84.
+CRS_CHOICES = {"": "WGS84（GPS、天地图，默认）", "EPSG:4490": "CGCS2000（国家 2000 经纬度）",
+               "gcj02": "gcj02（高德、腾讯地图坐标）"}  # fmt: skip
+FORMATS = {TRACKS: (".gpx",), **{e: (*TABULAR, *SPATIAL_FORMATS) for e in ENTITIES}}
+DIRECT_MAX_ROWS = 20_000  # larger files are imported as a background job
+MAX_ERRORS_SHOWN = 200
+PREVIEW_ROWS = 20
+PREVIEW_MAX_BYTES = 1 << 20  # bigger files are not read a second time for the preview
+PERSONAL = {"persons": "person", "staff": "staff"}  # entities whose rows are personal data (names, phones)
+UPLOADS = "uploads"
+NOTE = ".upload.json"  # owner and parameters, next to the file (a safe name never starts with a dot)
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+STALE = dt.timedelta(days=1)  # unconfirmed uploads older than this are removed
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Preview = tuple[list[str], list[list[str]]]  # headings, rows
+COLUMN_ZH = {"lon/lat": "经纬度", "geometry": "几何"}  # the import's names for the coordinate cells
+GONE = "上传的文件已不存在（已导入、已过期或已在导入中），请重新上传并检查"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A checked file waiting for its confirmation."""
+
+    folder: Path
+    file: Path
+    owner: str
+    kind: str
+    crs: str
+    team: str
+    rows: int
+
+
+def _kind(value: str) -> str:
+    """The import the form asked for (whether the actor may do it is the service's question)."""
+    if value not in KINDS:
+        raise InvalidInput(f"请选择导入内容（{'、'.join(KINDS.values())}）")
+    return value
+
+
+def _crs(value: str) -> str:
+    """The coordinate system the form chose (one of CRS_CHOICES)."""
+    if value not in CRS_CHOICES:
+        raise InvalidInput(f"不支持的坐标系：{value}（可选：{'、'.join(CRS_CHOICES.values())}）")
+    return value
+
+
+def _safe_name(filename: str | None) -> str:
+    """The client's file name without any folder part or characters a file system or shell dislikes."""
+    raw = PureWindowsPath(filename or "").name  # splits at both / and \
+    stem, _, suffix = raw.rpartition(".") if "." in raw else (raw, "", "")
+    stem = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]+', "_", stem).strip(" .")[:80] or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix)[:10].lower()
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def _root(settings: Settings) -> Path:
+    """Where checked files wait for their confirmation."""
+    return settings.home_abs / UPLOADS
+
+
+def _sweep(root: Path) -> None:
+    """Remove upload folders nobody confirmed within STALE."""
+    if not root.is_dir():
+        return
+    limit = (dt.datetime.now() - STALE).timestamp()
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:  # removed meanwhile by a confirm
+            continue
+
+
+def _store(file: UploadFile, settings: Settings) -> tuple[str, Path]:
+    """Save the upload (size checked by save_upload) as ``uploads/<token>/<safe name>``; returns token and path."""
+    root = _root(settings)
+    _sweep(root)
+    token = secrets.token_urlsafe(16)
+    folder = root / token
+    with save_upload(file, settings.max_upload_mb) as tmp:
+        folder.mkdir(parents=True)
+        target = folder / _safe_name(file.filename)
+        shutil.move(tmp, target)
+    return token, target
+
+
+def _note(folder: Path, who: Actor, kind: str, crs: str, team: str, rows: int, file: Path) -> None:
+    """Keep who checked the file and how, for the confirmation."""
+    note = {"owner": who.name, "kind": kind, "crs": crs, "team": team, "rows": rows, "file": file.name,
+            "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+    (folder / NOTE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
+
+
+def _claim(settings: Settings, token: str, who: Actor) -> Upload:
+    """The actor's checked upload, moved aside so that no other confirm can take it (NotFound / Forbidden)."""
+    if not TOKEN_RE.fullmatch(token):
+        raise NotFound(GONE)
+    folder = _root(settings) / token
+    try:
+        note = json.loads((folder / NOTE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotFound(GONE) from exc
+    if note.get("owner") != who.name:
+        raise Forbidden("这个上传文件不是您上传的，不能由您确认导入")
+    claimed = folder.with_name(f"{token}.importing")
+    try:
+        folder.rename(claimed)
+    except OSError as exc:  # another confirm got there first
+        raise NotFound(GONE) from exc
+    return Upload(claimed, claimed / note["file"], note["owner"], note["kind"], note["crs"], note["team"],
+                  int(note["rows"]))  # fmt: skip
+
+
+def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path, crs: str, team: str,
+         dry_run: bool) -> EntityImportReport | TrackImportReport:  # fmt: skip
+    """The service's import (or dry run) of one file."""
+    if kind == TRACKS:
+        return import_gpx(session, path, team_code=team, actor=who, crs=crs or None, dry_run=dry_run,
+                          timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)  # fmt: skip
+    return import_entities(session, kind, path, actor=who, crs=crs or None, dry_run=dry_run,
+                           timezone=settings.timezone)  # fmt: skip
+
+
+def _rows(report: EntityImportReport | TrackImportReport) -> int:
+    return report.tracks if isinstance(report, TrackImportReport) else report.rows
+
+
+def _preview(kind: str, path: Path) -> Preview:
+    """Headings and the first rows of a small file as the import reads them (row number first)."""
+    if kind == TRACKS or path.stat().st_size > PREVIEW_MAX_BYTES:
+        return [], []
+    columns = ENTITIES[kind]
+    table = read_table(path, columns)
+    shown = [c for c in columns if c.name in table.frame]
+    heads = ["行号" if table.row_word == "行" else "序号", *(header(c) for c in shown)]
+    frame = table.frame.head(PREVIEW_ROWS)
+    rows = [[str(n), *(str(frame[c.name].iat[i]) for c in shown)] for i, n in enumerate(table.rows[: len(frame)])]
+    return heads, rows
+
+
+def _summary(report: EntityImportReport | TrackImportReport) -> str:
+    """One sentence: what the import writes (or wrote)."""
+    verb = "将新增" if report.dry_run else "已导入"
+    if isinstance(report, TrackImportReport):
+        shifts = "，".join(f"{s} {n} 条" for s, n in report.shifts.items())
+        return f"{verb} {report.tracks} 条巡逻轨迹（{report.points} 个点；{shifts}）"
+    count = report.imported if report.entity == "staff" else report.rows
+    text = f"{verb} {count} {UNITS[report.entity]}"
+    if SPATIAL[report.entity]:
+        text += f"：{report.assigned} 条落入网格，{report.unassigned} 条不在任何网格内"
+    return text
+
+
+def _page(request: Request, who: Actor, kind: str, report: EntityImportReport | TrackImportReport, *,
+          token: str | None = None, crs: str = "", team: str = "", preview: Preview = ([], []),
+          status_code: int = 200) -> Response:  # fmt: skip
+    """The check (dry run) or import report."""
+    errors = report.errors if isinstance(report, EntityImportReport) else []
+    return render(request, "imports_report.html", actor=who, active="imports", status_code=status_code,
+                  title="导入检查结果" if report.dry_run else "导入结果", kind=kind, kind_label=KINDS[kind],
+                  report=report, tracks=isinstance(report, TrackImportReport), summary=_summary(report),
+                  errors=errors[:MAX_ERRORS_SHOWN], error_total=len(errors), token=token, crs=crs,
+                  crs_label=CRS_CHOICES[crs], team=team, preview_heads=preview[0], preview_rows=preview[1],
+                  column_zh=COLUMN_ZH | {c.name: header(c) for c in ENTITIES.get(kind, ())})  # fmt: skip
+
+
+@router.get("/imports")
+def imports_page(request: Request, who: PatrolDep) -> Response:
+    """Choose what to import, the coordinate system and the file; templates to download."""
+    kinds = {k: v for k, v in KINDS.items() if k == TRACKS or may(who, "write")}
+    templates = [
+        {
+            "entity": e,
+            "label": LABELS[e],
+            "name": template_name(e),
+            "columns": [(header(c), required(e, c)) for c in ENTITIES[e]],
+        }
+        for e in ENTITIES
+        if e in kinds
+    ]
+    accept = {k: ",".join(FORMATS[k]) for k in kinds}
+    return render(request, "imports.html", actor=who, active="imports", title="数据导入", kinds=kinds,
+                  crs_choices=CRS_CHOICES, templates=templates, accept=accept,
+                  all_formats=",".join(sorted({f for k in kinds for f in FORMATS[k]})))  # fmt: skip
+
+
+@router.post("/imports/check", dependencies=[Throttled])
+def imports_check(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: PatrolDep,
+    file: Annotated[UploadFile, File()],
+    entity: Annotated[str, Form(max_length=40)] = "",
+    crs: Annotated[str, Form(max_length=40)] = "",
+    team: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Save the upload, run the dry run and show its report (with the confirm button when nothing is wrong)."""
+    kind, crs, team = _kind(entity), _crs(crs), team.strip()
+    if kind == TRACKS and not team:
+        raise InvalidInput("导入巡逻轨迹须填写巡逻队编码")
+    token, path = _store(file, settings)
+    keep = False
+    try:
+        checked = session.begin_nested()  # whatever the service leaves behind, a check writes nothing
+        try:
+            report = _run(session, settings, who, kind, path, crs, team, dry_run=True)
+        finally:
+            checked.rollback()
+        refused = isinstance(report, EntityImportReport) and report.refused
+        preview = ([], []) if refused else _preview(kind, path)
+        if kind in PERSONAL and (preview[1] or refused):
+            log_view(session, who, PERSONAL[kind], who.scope_code, page="/imports/check", rows=len(preview[1]))
+        if not refused:
+            _note(path.parent, who, kind, crs, team, _rows(report), path)
+            keep = True
+        return _page(request, who, kind, report, token=token if keep else None, crs=crs, team=team, preview=preview,
+                     status_code=422 if refused else 200)  # fmt: skip
+    except InvalidInput as exc:  # the file as a whole is unusable (format, columns, GPX tracks): say so on the form
+        return render(request, "imports_report.html", actor=who, active="imports", status_code=422,
+                      title="导入检查结果", kind=kind, kind_label=KINDS[kind], report=None, failure=exc.message,
+                      file=path.name, crs_label=CRS_CHOICES[crs], team=team)  # fmt: skip
+    finally:
+        if not keep:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@router.post("/imports/confirm", dependencies=[Throttled])
+def imports_confirm(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: PatrolDep,
+    token: Annotated[str, Form(max_length=60)],
+    entity: Annotated[str, Form(max_length=40)] = "",
+    crs: Annotated[str, Form(max_length=40)] = "",
+    team: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Import the checked file for real: at once when small, else as a background job (then its progress page)."""
+    upload = _claim(settings, token, who)
+    handed_over = False  # to the background job, which removes the folder when done
+    try:
+        if (entity, crs, team.strip()) != (upload.kind, upload.crs, upload.team):
+            raise InvalidInput("确认的导入内容与检查时不一致，请重新上传并检查")
+        if upload.kind != TRACKS and upload.rows > DIRECT_MAX_ROWS:
+            title = f"导入{KINDS[upload.kind]}：{upload.file.name}（{upload.rows:,} 行）"
+            work = _import_job(request.app.state.engine, settings, who, upload)
+            job_id = request.app.state.jobs.start(who, "import", title, work, {
+                "entity": upload.kind, "file": upload.file.name, "rows": upload.rows, "crs": upload.crs})  # fmt: skip
+            handed_over = True
+            return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+        report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, dry_run=False)
+        refused = isinstance(report, EntityImportReport) and report.refused  # the data changed since the check
+        if upload.kind in PERSONAL and isinstance(report, EntityImportReport) and refused:
+            log_view(session, who, PERSONAL[upload.kind], who.scope_code, page="/imports/confirm",
+                     rows=min(len(report.errors), MAX_ERRORS_SHOWN))  # fmt: skip
+        return _page(request, who, upload.kind, report, crs=upload.crs, team=upload.team,
+                     status_code=422 if refused else 200)  # fmt: skip
+    finally:
+        if not handed_over:
+            shutil.rmtree(upload.folder, ignore_errors=True)
+
+
+def _import_job(engine: Engine, settings: Settings, who: Actor, upload: Upload) -> Callable[[Progress], Outcome]:
+    """The background import of a large checked file; its report is the job's result."""
+    label = KINDS[upload.kind]
+
+    def work(progress: Progress) -> Outcome:
+        try:
+            progress(0.05, f"正在检查并写入 {upload.rows:,} 行{label}，请稍候…")
+            with session_scope(engine, who.name) as session:
+                report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, False)
+                if isinstance(report, EntityImportReport) and report.refused:
+                    first = "；".join(f"第 {e.row} 行 {e.column}：{e.reason}" for e in report.errors[:5])
+                    raise InvalidInput(f"文件未导入：有 {len(report.errors)} 处错误（数据在检查后有变化），"
+                                       f"请修正后重新上传。{first}")  # fmt: skip
+            assert isinstance(report, EntityImportReport)
+            message = f"已导入 {report.imported:,} 条{label}"
+            if SPATIAL[upload.kind]:
+                message += f"（{report.assigned:,} 条落入网格，{report.unassigned:,} 条不在任何网格内）"
+            return Outcome(result=report.as_dict(), message=message)
+        finally:
+            shutil.rmtree(upload.folder, ignore_errors=True)
+
+    return work
+
+
+@router.get("/imports/template/{entity}.xlsx")
+def imports_template(entity: str, who: ViewerDep) -> Response:
+    """The Excel template of an entity: Chinese headings, drop-downs, one example row and a 说明 sheet."""
+    if entity not in ENTITIES:
+        raise NotFound(f"没有此类导入模板：{entity}")
+    with tempfile.TemporaryDirectory(prefix="gridgov-template-") as tmp:
+        data = write_template(entity, Path(tmp) / "template.xlsx").read_bytes()
+    name = template_name(entity)
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=\"{entity}.xlsx\"; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "no-store"})  # fmt: skip

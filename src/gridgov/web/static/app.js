@@ -30,7 +30,11 @@
             bar.classList.add('bg-success');
             if (done) { done.hidden = false; }
             var link = el.querySelector('[data-job-download]');
-            if (link && j.download_url) { link.href = j.download_url; link.hidden = false; }
+            if (link && j.download_url) {
+              link.href = j.download_url;
+              link.textContent = '下载 ' + (j.result_name || '文件');
+              link.hidden = false;
+            }
             if (j.result_html_url) { window.location.href = j.result_html_url; }
           } else if (j.status === 'failed') {
             bar.classList.add('bg-danger');
