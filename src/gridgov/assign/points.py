@@ -186,6 +186,13 @@ def assign_rows(session: Session, table: str, ids: Sequence[int]) -> int:
     return int(session.execute(text(stmt), {"ids": list(ids)}).rowcount)  # type: ignore[attr-defined]
 
 
+# Whether grid's statistics are missing or stale (more than a fifth of it changed since the last ANALYZE).
+_GRID_STATS_STALE = text(
+    """SELECT c.reltuples < 0 OR coalesce(s.n_mod_since_analyze, 0) > 0.2 * greatest(c.reltuples, 1000)
+         FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'grid'::regclass"""
+)
+
+
 def assign_staged(session: Session, staging: str, table: str = "household") -> str:
     """Assign rows before they are written; returns the temp table ``(id, gid)`` of the covered rows' leaves.
 
@@ -203,6 +210,10 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
     _lock(session, table, shared=True)
     session.execute(text(f"CREATE INDEX IF NOT EXISTS {staging}_geom_gist ON {staging} USING gist (geom)"))
     session.execute(text(f"ANALYZE {staging}"))
+    if session.execute(_GRID_STATS_STALE).scalar():
+        # Without statistics (grids imported moments ago, before autovacuum) the planner takes the scan's
+        # worst plan: at 10^5 compounds and 10^7 points that ran for over half an hour instead of minutes.
+        session.execute(text("ANALYZE grid"))
     s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
     with local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):

@@ -43,10 +43,12 @@ def add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（否则交互输入两次）"),
 ) -> None:
     """添加用户。"""
+    from gridgov.auth.scope import authorize
     from gridgov.auth.users import add_user
 
-    password = _password(password_stdin)
     with acting() as (s, actor):
+        authorize(s, actor, "admin", anywhere=True)  # before asking for a password (the service checks again)
+        password = _password(password_stdin)
         user = add_user(s, actor, username, password, _role(role), scope, name)
         typer.echo(f"已添加用户 {user.username}（{_label(user.role)}{'，范围 ' + scope if scope else ''}）")
 
@@ -100,11 +102,12 @@ def set_password(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（否则交互输入两次）"),
 ) -> None:
     """重设用户密码（同时解除锁定，已登录的会话失效）。"""
+    from gridgov.auth.scope import authorize
     from gridgov.auth.users import set_password as apply
 
-    password = _password(password_stdin)
     with acting() as (s, actor):
-        apply(s, actor, username, password)
+        authorize(s, actor, "admin", anywhere=True)  # before asking for a password (the service checks again)
+        apply(s, actor, username, _password(password_stdin))
     typer.echo(f"用户 {username} 的密码已重设")
 
 
