@@ -1,0 +1,182 @@
+"""Who reaches what: every role against every page and GET endpoint, inside and outside its scope.
+
+The factory street: communities …001 (compounds …001001, …001002) and …002 (…002001). Users (tests/web/conftest):
+viewer and admin are unscoped, street covers everything, comm1 and patrol1 cover …001, comm2 covers …002, grid1
+covers …001001 only. A refusal is a Chinese page in the browser (403 "没有权限", or the login page for an
+anonymous visitor) and a 401/403 JSON body from the API. A new GET route fails this test until it is listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from gridgov.auth.scope import PERMISSIONS
+
+from tests.web.conftest import USERS, login
+
+IN, OUT = "610103006001001", "610103006002001"  # a compound of community …001, and one of …002
+SCOPE_COVERS = {  # which of IN / OUT each user's scope holds
+    "viewer": {IN, OUT}, "admin": {IN, OUT}, "street": {IN, OUT}, "comm1": {IN}, "patrol1": {IN}, "grid1": {IN},
+    "comm2": {OUT},
+}  # fmt: skip
+PUBLIC = "public"
+# GET route → (URL with {code} where the route is scoped, what it needs, whether {code} is checked against the
+# scope, whether it is a page). "public": no login at all.
+ROUTES: dict[str, tuple[str, str, bool, bool]] = {
+    "/": ("/", "read", False, True),
+    "/grids": ("/grids", "read", False, True),
+    "/grids/{code}": ("/grids/{code}", "read", True, True),
+    "/ledger": ("/ledger?parent={code}", "read", True, True),
+    "/boards": ("/boards", "read", False, True),
+    "/boards/preview.png": ("/boards/preview.png?code={code}", "read", True, True),
+    "/boards/download": ("/boards/download?code={code}", "read", True, True),
+    "/maps": ("/maps", "read", False, True),
+    "/maps/open/{kind}": ("/maps/open/grid", "read", False, True),
+    "/imports": ("/imports", "patrol", False, True),
+    "/imports/template/{entity}.xlsx": ("/imports/template/households.xlsx", "read", False, True),
+    "/jobs": ("/jobs", "read", False, True),
+    "/users": ("/users", "admin", False, True),
+    "/account/password": ("/account/password", "read", False, True),
+    "/editor": ("/editor?parent=610103006001", "write", False, True),
+    "/api/ledger": ("/api/ledger?parent={code}", "read", True, False),
+    "/api/ledger/file": ("/api/ledger/file?parent={code}", "read", True, False),
+    "/maps/grid": ("/maps/grid?layers=party&parent={code}", "personal", True, True),
+    # public: grid boundaries, codes, names, public staff and boards are what the 公示 board shows anyway
+    "/api/ledger/grid/{code}": ("/api/ledger/grid/{code}", PUBLIC, False, False),
+    "/maps/coverage": ("/maps/coverage", PUBLIC, False, True),
+    "/maps/patrol": ("/maps/patrol", PUBLIC, False, True),
+    "/api/grids": ("/api/grids", PUBLIC, False, False),
+    "/api/grids/{code}": ("/api/grids/{code}", PUBLIC, False, False),
+    "/api/grids/{code}/history": ("/api/grids/{code}/history", PUBLIC, False, False),
+    "/api/grids/findings": ("/api/grids/findings", PUBLIC, False, False),
+    "/api/grids/export": ("/api/grids/export", PUBLIC, False, False),
+    "/api/boards/{code}": ("/api/boards/{code}", PUBLIC, False, False),
+    "/api/boards": ("/api/boards?parent=610103006001", PUBLIC, False, False),
+    "/api/tiles/grids/{z}/{x}/{y}.mvt": ("/api/tiles/grids/12/3287/1634.mvt", PUBLIC, False, False),
+    "/api/locate": ("/api/locate?lon=108.952&lat=34.245", PUBLIC, False, False),
+    "/api/meta": ("/api/meta", PUBLIC, False, False),
+    "/healthz": ("/healthz", PUBLIC, False, False),
+    "/docs": ("/docs", PUBLIC, False, True),
+    "/openapi.json": ("/openapi.json", PUBLIC, False, False),
+    "/static/app/{name}": ("/static/app/app.css", PUBLIC, False, False),
+    "/static/editor/{name}": ("/static/editor/editor.js", PUBLIC, False, False),
+    "/static/vendor/{path:path}": ("/static/vendor/bootstrap/dist/css/bootstrap.min.css", PUBLIC, False, False),
+}
+# GET routes tested elsewhere, and why.
+ELSEWHERE = {
+    "/login": "the login form itself (tests/web/test_login.py)",
+    "/jobs/{job_id}": "a job is its owner's: another user's is a 404 like a missing one (test below)",
+    "/api/jobs/{job_id}": "as /jobs/{job_id} (test below)",
+    "/api/jobs/{job_id}/file": "as /jobs/{job_id} (test below)",
+    "/maps/files/{path:path}": "files written by gridgov map (public maps; tests/api/test_map_pages.py)",
+}
+WHO = ["anonymous", *USERS]
+DOCS = ("/openapi.json", "/docs")
+NO_DATA = {"/maps/patrol": "没有"}  # the factory street has no tracks: reached, answered with a Chinese 404 page
+
+
+def get_routes(app: Any) -> set[str]:
+    """Every GET path of the app."""
+
+    def walk(routes: list[Any]) -> Any:
+        for r in routes:
+            if hasattr(r, "original_router"):
+                yield from walk(r.original_router.routes)
+            elif (isinstance(r, APIRoute) and "GET" in r.methods) or getattr(r, "path", None) in DOCS:
+                yield r.path
+
+    return set(walk(app.router.routes))
+
+
+def test_every_get_route_is_listed(web: TestClient) -> None:
+    found = get_routes(web.app)
+    missing = found - set(ROUTES) - set(ELSEWHERE)
+    assert not missing, f"GET routes without an access case: {missing}"
+    assert not (set(ROUTES) | set(ELSEWHERE)) - found, "cases for routes that no longer exist"
+
+
+def expected(name: str, need: str, scoped: bool, code: str) -> str:
+    """'ok', 'login' or 'forbidden' for this user on this URL."""
+    if need == PUBLIC:
+        return "ok"
+    if name == "anonymous":
+        return "login"
+    role = USERS[name][0]
+    if need not in PERMISSIONS[role]:
+        return "forbidden"
+    if scoped and code not in SCOPE_COVERS[name]:
+        return "forbidden"
+    return "ok"
+
+
+@pytest.mark.parametrize("name", WHO)
+def test_each_role_reaches_exactly_what_it_may(web: TestClient, users: dict, name: str) -> None:
+    if name != "anonymous":
+        login(web, name)
+    wrong = []
+    for path, (url, need, scoped, page) in ROUTES.items():
+        for code in (IN, OUT) if scoped or "{code}" in url else (IN,):
+            target = url.format(code=code)
+            want = expected(name, need, scoped, code)
+            headers = {"Accept": "text/html"} if page else {"Accept": "application/json"}
+            r = web.get(target, headers=headers)
+            location = r.headers.get("location", "")
+            if want == "ok":
+                good = r.status_code == 200 or (r.status_code == 303 and not location.startswith("/login")) or (
+                    path in NO_DATA and r.status_code == 404 and NO_DATA[path] in r.text)  # fmt: skip
+            elif want == "login":
+                good = (r.status_code == 303 and location.startswith("/login?next=")) if page else (
+                    r.status_code == 401 and "登录" in r.json()["detail"])  # fmt: skip
+            else:
+                good = r.status_code == 403 and (("没有权限" in r.text and "<html" in r.text) if page else
+                                                 r.json()["error"] == "Forbidden")  # fmt: skip
+            if not good:
+                wrong.append((path, target, want, r.status_code, r.text[:120]))
+    assert not wrong, wrong
+
+
+def test_jobs_belong_to_their_owner(web: TestClient, users: dict) -> None:
+    login(web, "comm1")
+    page = web.get("/ledger")
+    token = web.cookies.get("csrftoken")
+    started = web.post("/ledger/file", data={"csrftoken": token, "parent": "610103006001"})
+    assert started.status_code == 303 and page.status_code == 200
+    job = started.headers["location"]
+    assert web.get(job).status_code == 200
+    job_id = job.rsplit("/", 1)[1]
+    for other in ("comm2", "viewer"):
+        client = TestClient(web.app, headers={"Accept": "text/html"}, follow_redirects=False)
+        login(client, other)
+        assert client.get(job).status_code == 404
+        r = client.get(f"/api/jobs/{job_id}", headers={"Accept": "application/json"})
+        assert r.status_code == 404 and r.json()["detail"].startswith("任务不存在")
+        assert client.get(f"/api/jobs/{job_id}/file", headers={"Accept": "application/json"}).status_code == 404
+    admin = TestClient(web.app, headers={"Accept": "text/html"}, follow_redirects=False)
+    login(admin, "admin")
+    assert admin.get(job).status_code == 200
+
+
+def test_every_form_needs_the_csrf_token(web: TestClient, users: dict) -> None:
+    """Every POST of the workspace (not the API) refuses a logged-in browser that does not send the token."""
+    posts = set()
+
+    def walk(routes: list[Any]) -> None:
+        for r in routes:
+            if hasattr(r, "original_router"):
+                walk(r.original_router.routes)
+            elif isinstance(r, APIRoute) and "POST" in r.methods and not r.path.startswith("/api/"):
+                posts.add(r.path)
+
+    walk(web.app.router.routes)
+    assert {"/login", "/logout", "/ledger/file", "/boards/batch", "/imports/check", "/users"} <= posts
+    login(web, "admin")
+    for path in sorted(posts):
+        url = path.replace("{username}", "comm1")
+        plain = web.post(url, data={"parent": "610103006001", "username": "x"})
+        multipart = web.post(url, data={"entity": "households"}, files={"file": ("h.csv", b"code\n")})
+        assert plain.status_code == 403 and "CSRF" in plain.text, (path, plain.status_code)
+        assert multipart.status_code == 403 and "CSRF" in multipart.text, (path, multipart.status_code)
