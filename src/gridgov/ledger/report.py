@@ -138,6 +138,9 @@ def _row(r: dict[str, Any]) -> LedgerRow:
     return LedgerRow(**values)
 
 
+TREE_IDS = text("SELECT coalesce(array_agg(gid), '{}') FROM ledger_grid WHERE in_tree")
+
+
 def build_ledger(
     session: Session,
     *,
@@ -159,9 +162,13 @@ def build_ledger(
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
-    params = {"as_of": as_of, "date_from": date_from, "date_to": date_to, "parent": parent}
+    params: dict[str, Any] = {"as_of": as_of, "date_from": date_from, "date_to": date_to, "parent": parent}
     session.execute(text("DROP TABLE IF EXISTS ledger_grid, ledger_hh, ledger_ev, ledger_bd"))
     for name in ("ledger_grids", "ledger_assign"):
+        if name == "ledger_assign":
+            # The subtree's grid ids as a value, not a sub-select: inside the statements' OR a sub-select is never
+            # turned into a join, so the entity tables were read whole (1.4 s at 10^7 households for any subtree).
+            params["tree_ids"] = session.scalar(TREE_IDS) if parent is not None and as_of is None else []
         for stmt in sql.statements(name):
             used = {k: v for k, v in params.items() if f":{k}" in stmt}
             session.execute(text(stmt), used)

@@ -1,6 +1,7 @@
 -- Which ledger grid each household and incident belongs to. Now: the stored assignment. As of a past
 -- moment: the same rule (covering leaf, smallest code on shared edges) against the grids of that moment.
--- Only entities that can belong to the ledger's subtree are read: now, those assigned to one of its grids;
+-- Only entities that can belong to the ledger's subtree are read: now, those assigned to one of its grids
+-- (:tree_ids, the subtree's grid ids: an array, so the grid_id index is used);
 -- as of a moment, those within the extent of its leaves (the rule itself still sees every leaf).
 CREATE TEMP TABLE ledger_hh ON COMMIT DROP AS
 SELECT h.id, h.kind,
@@ -9,7 +10,7 @@ SELECT h.id, h.kind,
                    ORDER BY l.code LIMIT 1) END AS gid
   FROM household h
  WHERE (CAST(:parent AS text) IS NULL
-        OR (CAST(:as_of AS timestamptz) IS NULL AND h.grid_id IN (SELECT gid FROM ledger_grid WHERE in_tree))
+        OR (CAST(:as_of AS timestamptz) IS NULL AND h.grid_id = ANY(CAST(:tree_ids AS bigint[])))
         OR (CAST(:as_of AS timestamptz) IS NOT NULL AND h.geom && (SELECT ST_SetSRID(CAST(ST_Extent(l.geom) AS geometry), 4326)
                                                             FROM ledger_grid l WHERE l.in_tree AND l.is_leaf)));
 CREATE TEMP TABLE ledger_ev ON COMMIT DROP AS
@@ -21,7 +22,7 @@ SELECT e.id, e.category, e.status,
  WHERE (CAST(:date_from AS timestamptz) IS NULL OR e.reported_at >= CAST(:date_from AS timestamptz))
    AND (CAST(:date_to AS timestamptz) IS NULL OR e.reported_at < CAST(:date_to AS timestamptz))
    AND (CAST(:parent AS text) IS NULL
-        OR (CAST(:as_of AS timestamptz) IS NULL AND e.grid_id IN (SELECT gid FROM ledger_grid WHERE in_tree))
+        OR (CAST(:as_of AS timestamptz) IS NULL AND e.grid_id = ANY(CAST(:tree_ids AS bigint[])))
         OR (CAST(:as_of AS timestamptz) IS NOT NULL AND e.geom && (SELECT ST_SetSRID(CAST(ST_Extent(l.geom) AS geometry), 4326)
                                                             FROM ledger_grid l WHERE l.in_tree AND l.is_leaf)));
 CREATE TEMP TABLE ledger_bd ON COMMIT DROP AS
@@ -31,6 +32,6 @@ SELECT b.id,
                    ORDER BY ST_Area(ST_Intersection(l.geom, b.geom)::geography) DESC, l.code LIMIT 1) END AS gid
   FROM building b
  WHERE (CAST(:parent AS text) IS NULL
-        OR (CAST(:as_of AS timestamptz) IS NULL AND b.grid_id IN (SELECT gid FROM ledger_grid WHERE in_tree))
+        OR (CAST(:as_of AS timestamptz) IS NULL AND b.grid_id = ANY(CAST(:tree_ids AS bigint[])))
         OR (CAST(:as_of AS timestamptz) IS NOT NULL AND b.geom && (SELECT ST_SetSRID(CAST(ST_Extent(l.geom) AS geometry), 4326)
                                                             FROM ledger_grid l WHERE l.in_tree AND l.is_leaf)));
