@@ -57,7 +57,9 @@ def served(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 def test_health_and_start_page(served: str) -> None:
     health = httpx.get(f"{served}/healthz").json()
     assert health["database"] == "ok" and health["schema_revision"] == head()
-    page = httpx.get(f"{served}/")
+    start = httpx.get(f"{served}/", headers={"Accept": "text/html"})  # the workspace: a browser logs in first
+    assert start.status_code == 303 and start.headers["location"].startswith("/login")
+    page = httpx.get(f"{served}/login")
     assert page.status_code == 200 and "网格化管理" in page.text and 'lang="zh-CN"' in page.text
 
 

@@ -54,9 +54,11 @@ def base_url(sample_engine: Engine, settings: Settings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def party_tokens(sample_engine: Engine) -> dict[str, dict[str, str]]:
     with Session(sample_engine) as s, s.begin():
-        viewer = create_token(s, Actor.system(), "地图测试-街道", "viewer")[0]
-        scoped = create_token(s, Actor.system(), "地图测试-社区", "viewer", COMMUNITY)[0]
-    return {"street": {"Authorization": f"Bearer {viewer}"}, "community": {"Authorization": f"Bearer {scoped}"}}
+        street = create_token(s, Actor.system(), "地图测试-街道", "street", "610103006")[0]
+        scoped = create_token(s, Actor.system(), "地图测试-社区", "community", COMMUNITY)[0]
+        viewer = create_token(s, Actor.system(), "地图测试-只读", "viewer")[0]
+    return {"street": {"Authorization": f"Bearer {street}"}, "community": {"Authorization": f"Bearer {scoped}"},
+            "viewer": {"Authorization": f"Bearer {viewer}"}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +140,8 @@ def test_party_layer_needs_a_token_and_stays_in_scope(
     assert r.status_code == 401 and "令牌" in r.json()["detail"]
     r = httpx.get(f"{base_url}/maps/grid?layers=party&parent=610103006002", headers=party_tokens["community"])
     assert r.status_code == 403
+    r = httpx.get(f"{base_url}/maps/grid?layers=party", headers=party_tokens["viewer"])  # no personal data
+    assert r.status_code == 403 and "查看个人信息" in r.json()["detail"]
     log = PageLog()
     page = open_page(browser, f"{base_url}/maps/grid?layers=party", log, headers=party_tokens["community"])
     try:

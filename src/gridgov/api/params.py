@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
@@ -46,3 +47,6 @@ DateQuery = Annotated[dt.date | None, BeforeValidator(query_date)]
 
 MomentQuery = Annotated[dt.datetime | dt.date | None, BeforeValidator(query_moment)]
 """An optional as-of: an ISO date (the end of that day) or an ISO date-time; pass it through ``as_of_moment``."""
+
+# A row's id in a path (a PostgreSQL bigint: a larger number is a 422, not a database error).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="编号")]

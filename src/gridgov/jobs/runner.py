@@ -65,7 +65,8 @@ class JobRunner:
     def __init__(self, engine: Engine, root: Path, workers: int = 2) -> None:
         self.engine = engine
         self.root = root
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gridgov-job")
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.running: set[int] = set()
 
@@ -81,7 +82,9 @@ class JobRunner:
         """Start a committed, queued job."""
         with self._lock:
             self.running.add(job_id)
-        self._pool.submit(self._run, job_id, work)
+            if self._pool is None:  # first job, or the first since a shutdown (a server restarted in-process)
+                self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gridgov-job")
+            self._pool.submit(self._run, job_id, work)
 
     def _run(self, job_id: int, work: Work) -> None:
         workdir = self.root / str(job_id)
@@ -113,5 +116,9 @@ class JobRunner:
             log.exception("任务 %s 的失败状态无法写入", job_id)
 
     def shutdown(self, wait: bool = False) -> None:
-        """Stop taking jobs (running ones finish when ``wait``)."""
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        """Stop the threads (queued jobs are dropped; running ones finish when ``wait``); a later job starts new
+        ones."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)

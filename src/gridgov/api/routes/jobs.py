@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from gridgov.api.dependencies import ActorDep, SessionDep, SettingsDep
+from gridgov.api.params import RowId
 from gridgov.errors import NotFound
 from gridgov.jobs.store import get_job, job_file
 
@@ -32,7 +33,7 @@ class JobPublic(BaseModel):
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="查询后台任务进度")
-def job_state(session: SessionDep, who: ActorDep, job_id: int) -> JobPublic:
+def job_state(session: SessionDep, who: ActorDep, job_id: RowId) -> JobPublic:
     """Progress, message, and when done the download address (only the owner and administrators see a job)."""
     j = get_job(session, who, job_id)
     return JobPublic(id=j.id, kind=j.kind, title=j.title, status=j.status, status_zh=j.status_zh, progress=j.progress,
@@ -41,7 +42,7 @@ def job_state(session: SessionDep, who: ActorDep, job_id: int) -> JobPublic:
 
 
 @router.get("/{job_id}/file", response_class=FileResponse, summary="下载后台任务生成的文件")
-def job_download(session: SessionDep, settings: SettingsDep, who: ActorDep, job_id: int) -> FileResponse:
+def job_download(session: SessionDep, settings: SettingsDep, who: ActorDep, job_id: RowId) -> FileResponse:
     """The job's file (only under the installation's job folder)."""
     stored, name = job_file(session, who, job_id)
     root = (settings.home_abs / "jobs").resolve()

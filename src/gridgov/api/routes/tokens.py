@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from gridgov.api.dependencies import AdminDep, SessionDep
+from gridgov.api.params import RowId
 from gridgov.api.schemas import TokenCreate, TokenPublic
 from gridgov.auth.tokens import create_token, revoke_token
 
@@ -19,6 +20,6 @@ def create(session: SessionDep, who: AdminDep, body: TokenCreate) -> TokenPublic
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="吊销令牌")
-def revoke(session: SessionDep, who: AdminDep, token_id: int) -> None:
+def revoke(session: SessionDep, who: AdminDep, token_id: RowId) -> None:
     """Revoke a token."""
     revoke_token(session, who, token_id)

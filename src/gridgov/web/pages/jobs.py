@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gridgov.api.dependencies import SessionDep, ViewerDep
+from gridgov.api.params import RowId
 from gridgov.jobs.store import get_job, recent_jobs
 from gridgov.web.templating import render
 
@@ -19,6 +20,6 @@ def jobs_page(request: Request, session: SessionDep, who: ViewerDep) -> Response
 
 
 @router.get("/jobs/{job_id}")
-def job_page(request: Request, session: SessionDep, who: ViewerDep, job_id: int) -> Response:
+def job_page(request: Request, session: SessionDep, who: ViewerDep, job_id: RowId) -> Response:
     """One job: a progress bar that follows it, then the download."""
     return render(request, "job.html", actor=who, active="jobs", title="任务进度", job=get_job(session, who, job_id))
