@@ -4,7 +4,7 @@ Nothing about residents is read except counts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import shapely
@@ -130,11 +130,14 @@ def _board(session: Session, code: str, near_m: float) -> BoardData:
         Feature(r.code, r.name or r.code, shapely.from_wkb(r.wkb), bool(r.own))
         for r in session.execute(text(_BUILDINGS), params)
     ]
-    data.staff = [
-        StaffLine(r.role, r.name, r.phone)
-        for r in session.execute(text(_STAFF), {"id": me.id, "roles": list(PUBLIC_STAFF_ROLES)})
-    ]
+    data.staff = staff_lines(session, me.id, PUBLIC_STAFF_ROLES)
     return data
+
+
+def staff_lines(session: Session, grid_id: int, roles: Sequence[str]) -> list[StaffLine]:
+    """The grid's staff holding one of ``roles``, in the order of ``roles`` (the vocabulary's), then by name."""
+    return [StaffLine(r.role, r.name, r.phone)
+            for r in session.execute(text(_STAFF), {"id": grid_id, "roles": list(roles)})]  # fmt: skip
 
 
 def leaf_codes(session: Session, parent: str) -> list[str]:

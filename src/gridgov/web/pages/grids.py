@@ -9,19 +9,17 @@ from typing import Annotated
 import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.auth.scope import Actor, covers, may, personal_reach
 from gridgov.auth.users import display_names
 from gridgov.auth.views import log_view
-from gridgov.db.models import GridRole, Staff
 from gridgov.errors import Forbidden
 from gridgov.grids.service import GridRecord, get_grid, history, list_grids, subtree
 from gridgov.ledger.report import build_ledger
-from gridgov.print.data import StaffLine
-from gridgov.vocab import CHILD_LEVEL, LEVEL_ZH, LEVELS, PUBLIC_STAFF_ROLES, STAFF_ROLE_ORDER, STAFF_ROLES, actor_label
+from gridgov.print.data import StaffLine, staff_lines
+from gridgov.vocab import CHILD_LEVEL, LEVEL_ZH, LEVELS, PUBLIC_STAFF_ROLES, STAFF_ROLES, actor_label
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -109,13 +107,8 @@ def staff_of(session: Session, actor: Actor, grid: GridRecord) -> list[StaffLine
     """The grid's staff: the public roles for everyone, the private ones (residents) only to readers of personal
     data whose scope holds the grid (the caller has checked the grid is in the actor's scope)."""
     everywhere, scope_id = personal_reach(actor)
-    roles = list(STAFF_ROLES) if everywhere or scope_id is not None else list(PUBLIC_STAFF_ROLES)
-    rows = session.execute(
-        select(GridRole.role, Staff.name, Staff.phone).join(Staff, Staff.id == GridRole.staff_id)
-        .where(GridRole.grid_id == grid.id, GridRole.role.in_(roles))
-    ).all()  # fmt: skip
-    lines = [StaffLine(r.role, r.name, r.phone) for r in rows]
-    return sorted(lines, key=lambda s: (STAFF_ROLE_ORDER.index(s.role), s.name))
+    roles = STAFF_ROLES.terms if everywhere or scope_id is not None else PUBLIC_STAFF_ROLES
+    return staff_lines(session, grid.id, roles)
 
 
 def _ancestors(session: Session, grid: GridRecord) -> list[GridRecord]:
