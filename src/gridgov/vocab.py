@@ -60,15 +60,22 @@ CHILD_LEVEL = dict(zip(LEVELS[:-1], LEVELS[1:], strict=True))
 ORGANISATION_LEVELS = LEVELS[:2]
 
 # Staff roles on a grid, in the order boards, ledgers and popups list them.
+# The field's posts beyond the core team (医护, 宣传, 计生, 法律, 调解, 协管) and the names streets use for them.
 STAFF_ROLES = Vocabulary(
     "staff_roles", "网格工作人员角色",
-    ("网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "党小组长", "楼栋长"),
+    ("网格长", "网格党支部书记", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "网格医护员",
+     "文化宣传员", "计生管理员", "法律咨询员", "调解员", "协管员", "党小组长", "楼栋长"),
+    synonyms={"网格管理员": "网格员", "专职网格员": "网格员", "兼职网格员": "网格员", "网格警察": "网格警员",
+              "社区民警": "网格警员", "网格指导员": "网格督导员", "家庭医生": "网格医护员", "医护员": "网格医护员",
+              "宣传员": "文化宣传员", "计生专干": "计生管理员", "法律顾问": "法律咨询员", "人民调解员": "调解员",
+              "楼长": "楼栋长", "单元长": "楼栋长"},
 )  # fmt: skip
 STAFF_ROLE_ORDER = STAFF_ROLES.terms
 # What is public is what the 公示 board shows: the grid's working staff, with names and phones. The Party and
 # building posts (网格党支部书记, 党小组长, 楼栋长) are mostly held by residents: their names and phones are
 # personal data, shown only to roles whose scope covers their grid (as in the Party layer of the grid map).
-PUBLIC_STAFF_ROLES = ("网格长", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员")
+PUBLIC_STAFF_ROLES = ("网格长", "网格员", "网格警员", "网格消防员", "环境管理员", "网格督导员", "网格医护员",
+                      "文化宣传员", "计生管理员", "法律咨询员", "调解员", "协管员")  # fmt: skip
 PARTY_STAFF_ROLES = ("网格党支部书记", "党小组长", "楼栋长")
 
 HOUSEHOLD_KINDS = Vocabulary(

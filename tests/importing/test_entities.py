@@ -179,3 +179,25 @@ def test_bad_id_number_and_member_type(street: Engine, tmp_path: Path) -> None:
         import_entities(s, "households", hh, actor=Actor.system("test"))
         report = import_entities(s, "persons", persons, actor=Actor.system("test"))
     assert {(e.row, e.column) for e in report.errors} == {(2, "member_type"), (2, "id_number"), (3, "member_type")}
+
+
+def test_a_roster_with_the_fields_role_names_imports(street: Engine, tmp_path: Path) -> None:
+    """网格管理员 and the other names streets use are synonyms; the field posts (医护, 宣传, 调解 …) are roles."""
+    roster = tmp_path / "roster.csv"
+    rows = [("钱一", "网格管理员"), ("孙二", "文化宣传员"), ("周三", "人民调解员"), ("吴四", "家庭医生"),
+            ("郑五", "协管员")]  # fmt: skip
+    frame = {"姓名": [n for n, _ in rows], "电话": [f"1390000000{i}" for i in range(len(rows))],
+             "网格编码": ["610103006001001"] * len(rows), "职务": [r for _, r in rows]}  # fmt: skip
+    pd.DataFrame(frame).to_csv(roster, index=False)
+    with session_scope(street) as s:
+        report = import_entities(s, "staff", roster, actor=Actor.system("test"))
+    assert not report.errors and report.imported == len(rows)
+    with street.connect() as conn:
+        pairs = conn.execute(text("SELECT s.name, r.role FROM grid_role r JOIN staff s ON s.id = r.staff_id"))
+        got = dict(pairs.tuples().all())
+    assert got == {"钱一": "网格员", "孙二": "文化宣传员", "周三": "调解员", "吴四": "网格医护员", "郑五": "协管员"}
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"姓名": ["王六"], "网格编码": ["610103006001001"], "职务": ["网格大管家"]}).to_csv(bad, index=False)
+    with session_scope(street) as s:
+        refused = import_entities(s, "staff", bad, actor=Actor.system("test"))
+    assert refused.errors and "网格医护员" in refused.errors[0].reason and "网格大管家" in refused.errors[0].reason
