@@ -12,15 +12,18 @@ from tests.web.conftest import login
 
 
 def _data(engine: Engine) -> None:
-    """Three households in …001001, one in …002001; a 网格长 on …001001; a finding on …002001."""
+    """Three households in …001001, one in …002001; a 网格长 on …001001, two of each on …002001; a finding."""
     pts = [(X0 + D / 4, Y0 + D / 2)] * 3 + [(X0 + D * 1.5, Y0 + D / 2)]
     with engine.begin() as conn:
         for i, (x, y) in enumerate(pts):
             conn.execute(text("INSERT INTO household (code, kind, geom) VALUES (:c, '常住户', "
                               "ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), {"c": f"h{i}", "x": x, "y": y})  # fmt: skip
-        conn.execute(text("INSERT INTO staff (code, name) VALUES ('s1', '王网格')"))
+        conn.execute(text("INSERT INTO staff (code, name) VALUES ('s1', '王网格'), ('s2', '李网格')"))
         conn.execute(text("INSERT INTO grid_role (grid_id, staff_id, role) SELECT g.id, s.id, '网格长' FROM grid g, "
-                          "staff s WHERE g.code = '610103006001001' AND g.valid_to IS NULL"))  # fmt: skip
+                          "staff s WHERE g.code = '610103006001001' AND g.valid_to IS NULL AND s.code = 's1'"))
+        conn.execute(text("INSERT INTO grid_role (grid_id, staff_id, role) SELECT g.id, s.id, r FROM grid g, staff s, "
+                          "unnest(ARRAY['网格长', '网格员']) r "
+                          "WHERE g.code = '610103006002001' AND g.valid_to IS NULL"))  # fmt: skip
         conn.execute(text("INSERT INTO grid_finding (rule, codes, message, source) "
                           "VALUES ('gap', ARRAY['610103006002001'], '二社区有空隙 3.2 平方米', 'test')"))  # fmt: skip
 
@@ -40,8 +43,10 @@ def test_community_staff_see_their_community_only(web: TestClient, users: dict, 
     assert _figure(page.text, "610103006001", "户数") == "3"
     assert "文艺北路二社区" not in page.text and "二社区有空隙" not in page.text  # outside the scope
     assert "第一网格" in page.text and "王网格" in page.text  # public staff role on the board anyway
-    headless = page.text[page.text.index('data-testid="headless"'):]
-    assert "610103006001002" in headless and "610103006001001" not in headless[:headless.index("</ul>")]
+    staffing = page.text[page.text.index('data-testid="staffing"'):]
+    staffing = staffing[:staffing.index("</ul>")]
+    assert '610103006001002：没有网格长、没有网格员' in staffing  # nobody on it
+    assert '610103006001001：没有网格员' in staffing  # a 网格长 but no 网格员
     assert ">首页<" in page.text and ">用户<" not in page.text  # the navigation follows the role
 
 
@@ -51,6 +56,7 @@ def test_unscoped_viewer_sees_the_street_and_its_findings(web: TestClient, users
     assert _figure(page.text, "610103006", "户数") == "4"
     assert "文艺北路一社区" in page.text and "文艺北路二社区" in page.text
     assert "二社区有空隙 3.2 平方米" in page.text and "网格间空隙" in page.text
+    assert "610103006002001：有多名网格长" in page.text  # two 网格长 (and two 网格员) on it
     assert ">数据导入<" not in page.text and ">用户<" not in page.text
 
 

@@ -2,7 +2,7 @@
 
 The figures come from the ledger (one pass over the user's subtree): households, persons, Party members and
 open incidents now, and the patrol coverage of the latest night with tracks. Attention: stored topology
-findings that name a grid of the subtree, and compounds without a 网格长.
+findings that name a grid of the subtree, and compounds whose staffing breaks the rule (grids/staffing.py).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, authorize
+from gridgov.grids.staffing import StaffingFinding, staffing_findings
 from gridgov.ledger.report import LedgerRow, build_ledger
 from gridgov.periods import day_range
 from gridgov.vocab import FINDING_RULES, LEVELS
 
-HEAD_ROLE = "网格长"
 MAX_LISTED = 20
 
 _ROOTS = text(
@@ -31,14 +31,6 @@ _FINDINGS = text(
         ORDER BY detected_at DESC, id DESC LIMIT :n"""
 )
 _FINDINGS_N = text("SELECT count(*) FROM grid_finding WHERE codes && CAST(:codes AS text[])")
-_HEADLESS = text(
-    """SELECT g.code, g.name FROM grid g
-        WHERE g.code = ANY(:codes) AND g.level = 'compound' AND g.valid_to IS NULL AND g.lineage_id IS NULL
-          AND NOT EXISTS (SELECT 1 FROM grid_role r WHERE r.grid_id = g.id AND r.role = :head)
-        ORDER BY g.code"""
-)
-
-
 @dataclass(frozen=True)
 class Finding:
     """A stored topology finding, for the attention list."""
@@ -58,7 +50,7 @@ class Overview:
     night: dt.date | None = None
     findings: list[Finding] = field(default_factory=list)
     findings_total: int = 0
-    headless: list[tuple[str, str]] = field(default_factory=list)
+    staffing: list[StaffingFinding] = field(default_factory=list)
 
 
 def overview(
@@ -87,5 +79,5 @@ def overview(
         out.findings = [Finding(r.rule, FINDING_RULES.label_of(r.rule), r.message, list(r.codes))
                         for r in session.execute(_FINDINGS, {"codes": codes, "n": MAX_LISTED})]  # fmt: skip
         out.findings_total = int(session.scalar(_FINDINGS_N, {"codes": codes}) or 0)
-        out.headless = [(r.code, r.name) for r in session.execute(_HEADLESS, {"codes": codes, "head": HEAD_ROLE})]
+        out.staffing = staffing_findings(session, codes)
     return out
