@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from gridgov.api.factory import create_app
 from gridgov.auth.scope import Actor
@@ -68,3 +73,22 @@ def login(client: TestClient, username: str, password: str = PASSWORD, next_: st
 def logged_in(web: TestClient, users: dict[str, tuple[str, str | None]]) -> Callable[[str], TestClient]:
     """A function: the web client logged in as that user."""
     return lambda name: login(web, name)
+
+
+@contextlib.contextmanager
+def app_with_users(sample_engine: Engine, home: Path, users: Mapping[str, tuple[Any, ...]]) -> Iterator[FastAPI]:
+    """The app on the shared sample street with ``users`` (name → (role, scope[, display name])), all password
+    ``PASSWORD``; afterwards the users are removed with their sessions and jobs (the street stays as it was)."""
+    with Session(sample_engine) as s, s.begin():
+        for name, (role, scope, *display) in users.items():
+            add_user(s, Actor.system("tests"), name, PASSWORD, role, scope, display[0] if display else None)
+    url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        yield create_app(Settings(database_url=url, home=home / "home", maps_dir=home / "maps"), sample_engine)
+    finally:
+        names = list(users)
+        with sample_engine.begin() as conn:
+            conn.execute(text("DELETE FROM job WHERE actor = ANY(:a)"), {"a": [f"user:{n}" for n in names]})
+            conn.execute(text("DELETE FROM user_session WHERE user_id IN (SELECT id FROM app_user "
+                              "WHERE username = ANY(:n))"), {"n": names})  # fmt: skip
+            conn.execute(text("DELETE FROM app_user WHERE username = ANY(:n)"), {"n": names})

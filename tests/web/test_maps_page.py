@@ -14,16 +14,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
-from gridgov.api.factory import create_app
-from gridgov.auth.scope import Actor
-from gridgov.auth.users import add_user
-from gridgov.config import Settings
 from gridgov.maps.assets import external_urls
 
 from tests.browser import PageLog, assert_not_blank, chromium, open_page, serve, settle
-from tests.web.conftest import PASSWORD, login
+from tests.web.conftest import PASSWORD, app_with_users, login
 
 COMMUNITY = "610103006001"
 # Users of this module on the shared sample street (names of their own, removed afterwards).
@@ -34,19 +29,8 @@ SAMPLE_USERS = {"maps_comm1": ("community", COMMUNITY), "maps_viewer": ("viewer"
 @pytest.fixture(scope="module")
 def sample_app(sample_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app on the sample street, with this module's users."""
-    with Session(sample_engine) as s, s.begin():
-        for name, (role, scope) in SAMPLE_USERS.items():
-            add_user(s, Actor.system("tests"), name, PASSWORD, role, scope, f"地图{name}")
-    tmp = tmp_path_factory.mktemp("maps_page")
-    url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        yield create_app(Settings(database_url=url, home=tmp / "home", maps_dir=tmp / "maps"), sample_engine)
-    finally:
-        with sample_engine.begin() as conn:
-            names = list(SAMPLE_USERS)
-            conn.execute(text("DELETE FROM user_session WHERE user_id IN (SELECT id FROM app_user "
-                              "WHERE username = ANY(:n))"), {"n": names})  # fmt: skip
-            conn.execute(text("DELETE FROM app_user WHERE username = ANY(:n)"), {"n": names})
+    with app_with_users(sample_engine, tmp_path_factory.mktemp("sample_app"), SAMPLE_USERS) as app:
+        yield app
 
 
 def _client(app: FastAPI, username: str) -> TestClient:

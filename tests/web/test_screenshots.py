@@ -15,15 +15,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
-
-from gridgov.api.factory import create_app
-from gridgov.auth.scope import Actor
-from gridgov.auth.users import add_user
-from gridgov.config import Settings
 
 from tests.browser import PageLog, assert_not_blank, chromium, open_page, serve
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, app_with_users
 
 COMMUNITY, COMPOUND = "610103006001", "610103006001002"
 USERS = {"shot_admin": ("admin", None, "李管理"), "shot_comm": ("community", COMMUNITY, "王社区")}
@@ -33,20 +27,8 @@ VIEW = (1366, 768)
 @pytest.fixture(scope="module")
 def app(sample_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app on the sample street with this module's users (removed afterwards, with their sessions and jobs)."""
-    with Session(sample_engine) as s, s.begin():
-        for name, (role, scope, display) in USERS.items():
-            add_user(s, Actor.system("tests"), name, PASSWORD, role, scope, display)
-    tmp = tmp_path_factory.mktemp("screenshots")
-    url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        yield create_app(Settings(database_url=url, home=tmp / "home", maps_dir=tmp / "maps"), sample_engine)
-    finally:
-        with sample_engine.begin() as conn:
-            names = list(USERS)
-            conn.execute(text("DELETE FROM job WHERE actor = ANY(:a)"), {"a": [f"user:{n}" for n in names]})
-            conn.execute(text("DELETE FROM user_session WHERE user_id IN (SELECT id FROM app_user "
-                              "WHERE username = ANY(:n))"), {"n": names})  # fmt: skip
-            conn.execute(text("DELETE FROM app_user WHERE username = ANY(:n)"), {"n": names})
+    with app_with_users(sample_engine, tmp_path_factory.mktemp("app"), USERS) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
