@@ -165,6 +165,31 @@ def get_grids(session: Session, codes: Iterable[str]) -> list[GridRecord]:
     return found
 
 
+def grids_in_scope(session: Session, actor: Actor) -> list[GridRecord]:
+    """The live grids an actor works on (their scope's subtree; everything when unscoped), by code."""
+    authorize(session, actor, "read")
+    every = list_grids(session, with_geometry=False)
+    return every if actor.unscoped else subtree(every, actor.scope_code)
+
+
+_PARENT_CODES = text(
+    """WITH RECURSIVE up(code, parent_id, depth) AS (
+           SELECT g.code, g.parent_id, 0 FROM grid g
+            WHERE g.code = :code AND g.valid_to IS NULL AND g.lineage_id IS NULL
+           UNION ALL
+           SELECT p.code, p.parent_id, up.depth + 1 FROM grid p JOIN up ON p.id = up.parent_id
+            WHERE p.valid_to IS NULL AND p.lineage_id IS NULL AND up.depth < 16)
+       SELECT code FROM up WHERE depth > 0 ORDER BY depth DESC"""
+)
+
+
+def ancestors(session: Session, code: str) -> list[GridRecord]:
+    """The live grid's live parents, the top first (two queries whatever the depth)."""
+    codes = list(session.scalars(_PARENT_CODES, {"code": code}))
+    by_code = {g.code: g for g in get_grids(session, codes)} if codes else {}
+    return [by_code[c] for c in codes]
+
+
 def with_children(session: Session, codes: Iterable[str]) -> set[str]:
     """Which of the live grids ``codes`` have live children (one query)."""
     stmt = (

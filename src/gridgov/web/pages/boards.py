@@ -17,7 +17,7 @@ from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerD
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import BoardSettings
 from gridgov.errors import InvalidInput
-from gridgov.grids.service import GridRecord, get_grid, list_grids, subtree
+from gridgov.grids.service import GridRecord, get_grid, grids_in_scope
 from gridgov.jobs.runner import Outcome, Progress
 from gridgov.print.board import export_boards
 from gridgov.print.data import leaf_codes
@@ -41,13 +41,6 @@ class GridGroup:
 
     label: str
     grids: list[GridRecord] = field(default_factory=list)
-
-
-def grids_in_scope(session: Session, actor: Actor) -> list[GridRecord]:
-    """The live grids an actor works on (their scope's subtree; everything when unscoped), by code."""
-    authorize(session, actor, "read")
-    every = list_grids(session, with_geometry=False)
-    return every if actor.unscoped else subtree(every, actor.scope_code)
 
 
 def _groups(grids: list[GridRecord]) -> list[GridGroup]:

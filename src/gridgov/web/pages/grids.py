@@ -16,7 +16,7 @@ from gridgov.auth.scope import Actor, covers, may, personal_reach
 from gridgov.auth.users import display_names
 from gridgov.auth.views import log_view
 from gridgov.errors import Forbidden
-from gridgov.grids.service import GridRecord, get_grid, history, list_grids, subtree
+from gridgov.grids.service import GridRecord, ancestors, get_grid, grids_in_scope, history, list_grids
 from gridgov.ledger.report import build_ledger
 from gridgov.print.data import StaffLine, staff_lines
 from gridgov.vocab import CHILD_LEVEL, LEVEL_ZH, LEVELS, PUBLIC_STAFF_ROLES, STAFF_ROLES, actor_label
@@ -111,17 +111,6 @@ def staff_of(session: Session, actor: Actor, grid: GridRecord) -> list[StaffLine
     return staff_lines(session, grid.id, roles)
 
 
-def _ancestors(session: Session, grid: GridRecord) -> list[GridRecord]:
-    """The grid's live parents, the street first."""
-    chain: list[GridRecord] = []
-    code = grid.parent_code
-    while code is not None:
-        parent = get_grid(session, code)
-        chain.append(parent)
-        code = parent.parent_code
-    return chain[::-1]
-
-
 @router.get("/grids")
 def grids_page(
     request: Request,
@@ -131,7 +120,7 @@ def grids_page(
 ) -> Response:
     """The tree of the live grids in the user's scope, and a search by name or code."""
     root = None if who.unscoped else who.scope_code
-    grids = subtree(list_grids(session, with_geometry=False), root)
+    grids = grids_in_scope(session, who)
     names = {g.code: g.name for g in grids}
     hits = search(grids, q) if q.strip() else None
     return render(request, "grids.html", actor=who, active="grids", title="网格", tree=build_tree(grids, root),
@@ -145,7 +134,7 @@ def grid_page(request: Request, session: SessionDep, settings: SettingsDep, who:
     grid = get_grid(session, code)
     if not covers(session, who, grid.id):
         raise Forbidden(f"超出权限范围：网格 {code} 不在您的范围（{who.scope_code}）内")
-    chain = _ancestors(session, grid)
+    chain = ancestors(session, grid.code)
     chain_codes = [g.code for g in chain]
     # parents above the user's scope are shown without a link (their pages would refuse the user)
     first_linked = 0

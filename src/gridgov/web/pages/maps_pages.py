@@ -13,11 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from gridgov.api.dependencies import SessionDep, SettingsDep, ViewerDep
 from gridgov.auth.scope import may, require_role
 from gridgov.errors import InvalidInput
+from gridgov.grids.service import grids_in_scope
 from gridgov.maps.gridmap import LAYERS
 from gridgov.maps.patrol_data import load_teams as patrol_teams
 from gridgov.periods import parse_date
 from gridgov.vocab import LEVEL_ZH
-from gridgov.web.pages.boards import grids_in_scope
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -23,7 +23,8 @@ Secret = Annotated[str, Form(max_length=1000)]
 
 
 def _page(request: Request, session: SessionDep, who: Actor, status_code: int = 200, **context: object) -> Response:
-    scopes = [g for g in list_grids(session, with_geometry=False) if g.level in ("street", "community", "compound")]
+    levels = {level for allowed in ROLE_SCOPE_LEVELS.values() for level in allowed}  # any role's scope level
+    scopes = [g for g in list_grids(session, with_geometry=False) if g.level in levels]
     return render(request, "users.html", actor=who, active="users", title="用户", status_code=status_code,
                   users=list_users(session, who), roles=[(r, ROLES.label_of(r)) for r in ROLES],
                   scope_levels={r: "、".join(LEVEL_ZH[v] for v in ROLE_SCOPE_LEVELS[r]) for r in ROLES},
