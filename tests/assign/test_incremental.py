@@ -53,7 +53,9 @@ def _insert_incident(s: Session, code: str, x: float, y: float) -> None:
 
 def _grid_of(s: Session, table: str, code: str) -> str | None:
     return s.execute(
-        text(f"SELECT g.code FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id WHERE t.code = :c"), {"c": code}
+        text(f"SELECT g.code FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id WHERE t.code = :c"
+             + (" AND t.valid_to IS NULL" if table in ("household", "building") else "")),
+        {"c": code},
     ).scalar_one()
 
 

@@ -32,6 +32,7 @@ from gridgov.assign import track_figures
 from gridgov.db import sql
 from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.locks import writers_lock
+from gridgov.history import VERSIONED, live
 
 POINT_TABLES = ("household", "incident")
 ASSIGNED_TABLES = ("building", *POINT_TABLES)
@@ -125,17 +126,18 @@ def _run(session: Session, table: str, area: BaseGeometry | None) -> tuple[int, 
     _lock(session, table)
     alias = "b" if table == "building" else "e"
     params: dict[str, object] = {}
-    leaf_where = where = ""
+    leaf_where = ""
+    where = f"AND {live(alias)}" if table in VERSIONED else ""  # history rows and retired records stay as they were
     if area is not None:
         params["area"] = shapely.to_wkb(area)
-        where = f"AND ST_Intersects({alias}.geom, {AREA})"
+        where += f" AND ST_Intersects({alias}.geom, {AREA})"
         # A leaf covering a point of the area meets the area; a leaf overlapping a footprint that meets the area
         # may lie outside it, yet compete for that building.
         leaf_where = (
             f"AND ST_Intersects(l.geom, {AREA})"
             if table != "building"
             else f"AND l.geom && (SELECT ST_SetSRID(ST_Extent(x.geom)::geometry, 4326) FROM building x "
-            f"WHERE ST_Intersects(x.geom, {AREA}))"
+            f"WHERE {live('x')} AND ST_Intersects(x.geom, {AREA}))"
         )
     settings = BULK_SETTINGS if area is None else NO_JIT
     with local_settings(session, settings):

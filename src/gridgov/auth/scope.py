@@ -222,7 +222,9 @@ def grid_ids_of(session: Session, table: str, column: str, values: Iterable[str]
     if not wanted:
         return set()
     assert table in ("household", "building", "incident") and column.isidentifier()
-    return set(session.scalars(text(f"SELECT DISTINCT grid_id FROM {table} WHERE {column} = ANY(:v)"), {"v": wanted}))
+    live = " AND valid_to IS NULL" if table != "incident" else ""  # the current rows (gridgov.history)
+    stmt = text(f"SELECT DISTINCT grid_id FROM {table} WHERE {column} = ANY(:v){live}")
+    return set(session.scalars(stmt, {"v": wanted}))
 
 
 def resolve_scope(session: Session, role: str, scope_code: str | None) -> tuple[int | None, str | None]:

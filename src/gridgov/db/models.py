@@ -30,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from gridgov import vocab
 
@@ -63,6 +63,47 @@ class Base(DeclarativeBase):
     """Declarative base; GiST indexes come from GeoAlchemy2's ``spatial_index=True``."""
 
 
+# Columns whose change makes a new version of a record (migration 0007's trigger, gridgov_keep_version):
+# everything but the identity, the derived grid_id and the bookkeeping below.
+TRACKED = {
+    "household": ("code", "address", "building_id", "kind", "geom"),
+    "person": ("code", "household_id", "name", "id_number", "sex", "birth_year", "phone", "is_resident_rep",
+               "is_volunteer", "is_party_member", "member_type", "sensitive_tags"),
+    "building": ("code", "name", "address", "floors", "geom"),
+    "staff": ("code", "name", "phone", "organisation"),
+}  # fmt: skip
+
+
+class Versioned:
+    """History kept as grids keep it: the live row keeps its id for life; a trigger copies the old state to a
+    history row (``lineage_id`` = live id, ``valid_to`` = when the change took effect) before each change;
+    removal is a retirement (``valid_to`` and ``end_reason`` on the live row). Live: ``valid_to IS NULL``;
+    as of T: ``valid_from <= T < coalesce(valid_to, infinity)``, identity ``coalesce(lineage_id, id)``."""
+
+    @declared_attr
+    def lineage_id(cls) -> Mapped[int | None]:  # noqa: N805
+        """The live row this history row is a former state of."""
+        return mapped_column(BigInteger, ForeignKey(f"{cls.__tablename__}.id"), index=True)  # type: ignore[attr-defined]
+
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    updated_by: Mapped[str | None] = mapped_column(Text)
+
+
+def _versioned(name: str) -> tuple[Any, ...]:
+    """The checks and indexes every versioned table has."""
+    return (
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name=f"{name}_validity_order"),
+        CheckConstraint("lineage_id IS NULL OR valid_to IS NOT NULL", name=f"{name}_history_rows_closed"),
+        CheckConstraint("lineage_id IS NOT NULL OR (valid_to IS NULL) = (end_reason IS NULL)",
+                        name=f"{name}_retired_with_reason"),  # fmt: skip
+        Index(f"{name}_code_identity_uq", "code", unique=True, postgresql_where=text("lineage_id IS NULL")),
+        Index(f"{name}_live_idx", "id", postgresql_where=text("valid_to IS NULL")),
+    )
+
+
 class Grid(Base):
     """A grid (网格) at one level, one version per row."""
 
@@ -90,39 +131,43 @@ class Grid(Base):
     )
 
 
-class Staff(Base):
+class Staff(Versioned, Base):
     """A staff member (网格工作人员); contact details may appear on 公示 boards."""
 
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    code: Mapped[str | None] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
     organisation: Mapped[str | None] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    __table_args__ = _versioned("staff")
 
 
 class GridRole(Base):
-    """A role held by a staff member on a grid; one person may hold several."""
+    """A role held by a staff member on a grid, in force on the days ``since <= day < until``; one person may
+    hold several. Ending a role (a hand-over, a departure) sets ``until`` and a reason; the row stays."""
 
     __tablename__ = "grid_role"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("grid.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    since: Mapped[dt.date | None] = mapped_column(Date)
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="grid_role_known"),
-        UniqueConstraint("grid_id", "staff_id", "role", name="grid_role_once"),
+        CheckConstraint("until IS NULL OR until >= since", name="grid_role_dates_order"),
+        Index("grid_role_once", "grid_id", "staff_id", "role", unique=True, postgresql_where=text("until IS NULL")),
     )
 
 
-class Building(Base):
+class Building(Versioned, Base):
     """A building (楼栋): a polygon footprint or a point."""
 
     __tablename__ = "building"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
     floors: Mapped[int | None] = mapped_column(SmallInteger)
@@ -132,15 +177,16 @@ class Building(Base):
         CheckConstraint("GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')", name="building_geom_kind"),
         CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 200", name="building_floors_range"),
         *_geom_checks("building", nullable=False),
+        *_versioned("building"),
     )
 
 
-class Household(Base):
+class Household(Versioned, Base):
     """A household (户) at a point."""
 
     __tablename__ = "household"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    code: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
     building_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("building.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
@@ -149,15 +195,16 @@ class Household(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="household_kind_known"),
         *_geom_checks("household", nullable=False),
+        *_versioned("household"),
     )
 
 
-class Person(Base):
+class Person(Versioned, Base):
     """A resident. Name, ID number, phone and tags are private: never on public outputs."""
 
     __tablename__ = "person"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    code: Mapped[str | None] = mapped_column(String(40))
     household_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("household.id", ondelete="SET NULL"), index=True
     )
@@ -180,6 +227,7 @@ class Person(Base):
         ),
         CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1880 AND 2100", name="person_birth_year"),
         Index("person_party_idx", "household_id", postgresql_where=text("is_party_member")),
+        *_versioned("person"),
     )
 
 

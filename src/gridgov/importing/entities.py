@@ -298,7 +298,7 @@ def _reference_errors(session: Session, entity: str) -> list[RowError]:
     """Staged rows that name a code already used, or a building/household/grid that does not exist (set-based)."""
     errors: list[RowError] = []
     for column, table, reason, must_exist in REFERENCES[entity]:
-        live = " AND t.valid_to IS NULL" if table == "grid" else ""
+        live = " AND t.valid_to IS NULL" if must_exist else ""  # a code is taken for life; a reference is to a live row
         found = f"EXISTS (SELECT 1 FROM {table} t WHERE t.code = s.{column}{live})"
         bad = session.execute(text(
             f"SELECT s.row, s.{column} FROM stage s WHERE s.{column} IS NOT NULL "
@@ -424,7 +424,8 @@ REFERENCES = {
 MOVE = {
     "households": f"""INSERT INTO household (id, code, address, building_id, kind, geom, grid_id)
         SELECT s.id, s.code, s.address, b.id, s.kind, s.geom, m.gid
-          FROM stage s LEFT JOIN building b ON b.code = s.building_code LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
+          FROM stage s LEFT JOIN building b ON b.code = s.building_code AND b.valid_to IS NULL
+          LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
     "buildings": """INSERT INTO building (id, code, name, address, floors, geom)
         SELECT id, code, name, address, floors, geom FROM stage""",
     "persons": """INSERT INTO person (id, code, household_id, name, sex, birth_year, phone, id_number,
@@ -433,7 +434,7 @@ MOVE = {
                coalesce(s.is_resident_rep, false), coalesce(s.is_volunteer, false),
                coalesce(s.is_party_member, false), s.member_type,
                CASE WHEN coalesce(s.tags, '') = '' THEN NULL ELSE regexp_split_to_array(s.tags, '[;；,，、]') END
-          FROM stage s JOIN household h ON h.code = s.household_code""",
+          FROM stage s JOIN household h ON h.code = s.household_code AND h.valid_to IS NULL""",
     "incidents": f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
                                           level, source, grid_id)
         SELECT s.id, s.code, s.category, s.subcategory, s.description, s.geom, s.reported_at,
@@ -501,11 +502,12 @@ def _write_staff(session: Session) -> int:
     )
     session.execute(text(
         "INSERT INTO staff (code, name, phone) SELECT DISTINCT ON (staff_code) staff_code, name, phone FROM stage "
-        "ORDER BY staff_code ON CONFLICT (code) DO NOTHING"))  # fmt: skip
+        "ORDER BY staff_code ON CONFLICT (code) WHERE lineage_id IS NULL DO NOTHING"))  # fmt: skip
     ids = session.execute(text(
         "INSERT INTO grid_role (grid_id, staff_id, role) SELECT DISTINCT g.id, st.id, s.role FROM stage s "
-        "JOIN staff st ON st.code = s.staff_code JOIN grid g ON g.code = s.grid_code AND g.valid_to IS NULL "
-        "ON CONFLICT ON CONSTRAINT grid_role_once DO NOTHING RETURNING id")).scalars()  # fmt: skip
+        "JOIN staff st ON st.code = s.staff_code AND st.lineage_id IS NULL "
+        "JOIN grid g ON g.code = s.grid_code AND g.valid_to IS NULL "
+        "ON CONFLICT (grid_id, staff_id, role) WHERE until IS NULL DO NOTHING RETURNING id")).scalars()  # fmt: skip
     return len(ids.all())
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.db import sql
+from gridgov.history import VERSIONED, live
 from gridgov.vocab import LEVELS
 
 COUNT_COLUMNS = (
@@ -36,5 +37,7 @@ def level_counts(session: Session, table: str) -> dict[str, int]:
     """Rows of ``household``, ``incident`` or ``building`` per grid level, through the hierarchy, in level order."""
     if table not in ("household", "incident", "building"):
         raise ValueError(f"not an assigned table: {table}")
-    rows = {str(level): int(n) for level, n in session.execute(text(sql.load("level_counts").format(table=table)))}
+    where = live("e") if table in VERSIONED else "TRUE"
+    stmt = sql.load("level_counts").format(table=table, where=where)
+    rows = {str(level): int(n) for level, n in session.execute(text(stmt))}
     return {level: rows[level] for level in LEVELS if level in rows}  # always street → … → building

@@ -19,6 +19,8 @@ from gridgov.auth.scope import Actor, personal_reach
 from gridgov.auth.views import log_view
 from gridgov.db import sql
 from gridgov.errors import InvalidInput
+from gridgov.history import day_of
+from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import (
     HOUSEHOLD_KINDS,
     INCIDENT_CLOSED,
@@ -153,12 +155,14 @@ def build_ledger(
     reader: Actor | None = None,
     patrol_buffer_m: float | None = None,
     viewed_from: str = "ledger",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Ledger:
     """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period.
 
     The staff roster lists the public roles for everyone, and the private ones (楼栋长, 党小组长: residents)
     only where ``reader`` may see personal data (none without a reader); such a reading is written to the audit
-    log (``viewed_from`` names the page or file).
+    log (``viewed_from`` names the page or file). Households, persons and buildings are the versions in force
+    at ``as_of``; staff roles those in force on its day (in ``timezone``), or today.
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
@@ -175,7 +179,8 @@ def build_ledger(
     everywhere, scope_id = personal_reach(reader)
     words = {"role_order": list(STAFF_ROLE_ORDER), "public_roles": list(PUBLIC_STAFF_ROLES),
              "personal_all": everywhere, "personal_scope": scope_id, "hh_kinds": list(HOUSEHOLD_KINDS),
-             "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED}  # fmt: skip
+             "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED,
+             "as_of": as_of, "on_day": day_of(as_of, timezone)}  # fmt: skip
     rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), words).mappings()]
     if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
         raise InvalidInput(f"网格不存在：{parent}")

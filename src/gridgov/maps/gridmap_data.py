@@ -3,6 +3,7 @@ and the optional point layers; one query each."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.db import sql as sqlfiles
 from gridgov.errors import InvalidInput
+from gridgov.history import day_of, live, role_in_force
 from gridgov.ledger.report import build_ledger
 from gridgov.vocab import LEVELS, PARTY_STAFF_ROLES
 
@@ -111,7 +113,7 @@ def household_points(session: Session, parent_code: str | None = None) -> pd.Dat
     """Households (lon, lat, kind) assigned under ``parent_code``: no address, no person — public-safe."""
     sql = f"""{_SUBTREE}
         SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.kind FROM household h
-         WHERE h.grid_id IN (SELECT id FROM sub) ORDER BY h.id"""
+         WHERE h.grid_id IN (SELECT id FROM sub) AND {live("h")} ORDER BY h.id"""
     return pd.DataFrame(session.execute(text(sql), {"parent": parent_code}).all(), columns=["lon", "lat", "kind"])
 
 
@@ -119,7 +121,7 @@ def building_frame(session: Session, parent_code: str | None = None) -> gpd.GeoD
     """Buildings (楼栋) assigned under ``parent_code``: code, name, floors, address and footprint or point."""
     sql = f"""{_SUBTREE}
         SELECT b.code, b.name, b.floors, b.address, ST_AsBinary(b.geom) AS wkb FROM building b
-         WHERE b.grid_id IN (SELECT id FROM sub) ORDER BY b.code"""
+         WHERE b.grid_id IN (SELECT id FROM sub) AND {live("b")} ORDER BY b.code"""
     rows = session.execute(text(sql), {"parent": parent_code}).all()
     df = pd.DataFrame(rows, columns=["code", "name", "floors", "address", "wkb"])
     geoms: Any = shapely.from_wkb(df.pop("wkb").to_numpy()) if len(df) else []
@@ -132,18 +134,20 @@ def party_points(session: Session, parent_code: str | None = None) -> pd.DataFra
         SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, count(*) AS members,
                string_agg(p.member_type, '、' ORDER BY p.member_type) AS types
           FROM person p JOIN household h ON h.id = p.household_id
-         WHERE p.is_party_member AND h.grid_id IN (SELECT id FROM sub)
+         WHERE p.is_party_member AND h.grid_id IN (SELECT id FROM sub) AND {live("p")} AND {live("h")}
          GROUP BY h.id ORDER BY h.id"""
     rows = session.execute(text(sql), {"parent": parent_code}).all()
     return pd.DataFrame(rows, columns=["lon", "lat", "members", "types"])
 
 
-def party_staff(session: Session, parent_code: str | None = None) -> pd.DataFrame:
-    """Party roles on grids (网格党支部书记, 党小组长, 楼栋长): grid code, role, name, phone."""
+def party_staff(session: Session, parent_code: str | None = None, on_day: dt.date | None = None) -> pd.DataFrame:
+    """Party roles on grids (网格党支部书记, 党小组长, 楼栋长) on ``on_day`` (today when None): grid code, role,
+    name, phone."""
     sql = f"""{_SUBTREE}
         SELECT g.code AS grid_code, r.role, s.name, s.phone
           FROM grid_role r JOIN staff s ON s.id = r.staff_id JOIN grid g ON g.id = r.grid_id
-         WHERE r.role = ANY(CAST(:roles AS text[])) AND r.grid_id IN (SELECT id FROM sub)
+         WHERE r.role = ANY(CAST(:roles AS text[])) AND r.grid_id IN (SELECT id FROM sub) AND {role_in_force("r")}
          ORDER BY g.code, r.role, s.name"""
-    rows = session.execute(text(sql), {"parent": parent_code, "roles": list(PARTY_STAFF_ROLES)}).all()
+    params = {"parent": parent_code, "roles": list(PARTY_STAFF_ROLES), "on_day": on_day or day_of(None)}
+    rows = session.execute(text(sql), params).all()
     return pd.DataFrame(rows, columns=["grid_code", "role", "name", "phone"])

@@ -4,6 +4,7 @@ Nothing about residents is read except counts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.grids.service import leaves, list_grids, subtree
+from gridgov.history import day_of, live, role_in_force
 from gridgov.vocab import PUBLIC_STAFF_ROLES
 
 _GRID = """
@@ -34,14 +36,14 @@ SELECT n.code, n.name, ST_AsBinary(n.geom) AS wkb
    AND ST_DWithin(n.geom::geography, g.geom::geography, :near)
  WHERE g.id = :id ORDER BY n.code"""
 
-_BUILDINGS = """
+_BUILDINGS = f"""
 SELECT b.code, b.name, ST_AsBinary(b.geom) AS wkb, b.grid_id = :id AS own
-  FROM grid g JOIN building b ON ST_DWithin(b.geom::geography, g.geom::geography, :near)
+  FROM grid g JOIN building b ON ST_DWithin(b.geom::geography, g.geom::geography, :near) AND {live("b")}
  WHERE g.id = :id ORDER BY b.code"""
 
-_STAFF = """
+_STAFF = f"""
 SELECT r.role, s.name, s.phone FROM grid_role r JOIN staff s ON s.id = r.staff_id
- WHERE r.grid_id = :id AND r.role = ANY(CAST(:roles AS text[]))
+ WHERE r.grid_id = :id AND r.role = ANY(CAST(:roles AS text[])) AND {role_in_force("r")}
  ORDER BY array_position(CAST(:roles AS text[]), r.role), s.name"""
 
 
@@ -83,17 +85,26 @@ class BoardData:
         return next((n for lv, _, n in self.parents if lv == level), None)
 
 
-def board_data(session: Session, code: str, *, near_m: float = 150.0, with_counts: bool = False) -> BoardData:
+def board_data(
+    session: Session, code: str, *, near_m: float = 150.0, with_counts: bool = False, on_day: dt.date | None = None
+) -> BoardData:
     """The board content of live grid ``code``: map features within ``near_m`` metres, staff, counts."""
-    return boards_data(session, [code], near_m=near_m, with_counts=with_counts)[0]
+    return boards_data(session, [code], near_m=near_m, with_counts=with_counts, on_day=on_day)[0]
 
 
 def boards_data(
-    session: Session, codes: Iterable[str], *, near_m: float = 150.0, with_counts: bool = False
+    session: Session,
+    codes: Iterable[str],
+    *,
+    near_m: float = 150.0,
+    with_counts: bool = False,
+    on_day: dt.date | None = None,
 ) -> list[BoardData]:
-    """The board content of several live grids; their counts come from one ledger pass over the subtree of
-    their nearest common ancestor (the whole ledger when they lie in different streets)."""
-    boards = [_board(session, code, near_m) for code in codes]
+    """The board content of several live grids, with the staff in force on ``on_day`` (today when None); their
+    counts come from one ledger pass over the subtree of their nearest common ancestor (the whole ledger when
+    they lie in different streets)."""
+    day = on_day or day_of(None)
+    boards = [_board(session, code, near_m, day) for code in codes]
     if with_counts and boards:
         from gridgov.ledger.report import build_ledger
 
@@ -110,7 +121,7 @@ def boards_data(
     return boards
 
 
-def _board(session: Session, code: str, near_m: float) -> BoardData:
+def _board(session: Session, code: str, near_m: float, on_day: dt.date) -> BoardData:
     """One board without counts: the grid and its parents, neighbours, buildings and staff (four queries)."""
     if not code or not code.strip():
         raise InvalidInput("请指定网格编码")
@@ -130,14 +141,17 @@ def _board(session: Session, code: str, near_m: float) -> BoardData:
         Feature(r.code, r.name or r.code, shapely.from_wkb(r.wkb), bool(r.own))
         for r in session.execute(text(_BUILDINGS), params)
     ]
-    data.staff = staff_lines(session, me.id, PUBLIC_STAFF_ROLES)
+    data.staff = staff_lines(session, me.id, PUBLIC_STAFF_ROLES, on_day)
     return data
 
 
-def staff_lines(session: Session, grid_id: int, roles: Sequence[str]) -> list[StaffLine]:
-    """The grid's staff holding one of ``roles``, in the order of ``roles`` (the vocabulary's), then by name."""
-    return [StaffLine(r.role, r.name, r.phone)
-            for r in session.execute(text(_STAFF), {"id": grid_id, "roles": list(roles)})]  # fmt: skip
+def staff_lines(
+    session: Session, grid_id: int, roles: Sequence[str], on_day: dt.date | None = None
+) -> list[StaffLine]:
+    """The grid's staff holding one of ``roles`` on ``on_day`` (today when None), in the order of ``roles`` (the
+    vocabulary's), then by name."""
+    params = {"id": grid_id, "roles": list(roles), "on_day": on_day or day_of(None)}
+    return [StaffLine(r.role, r.name, r.phone) for r in session.execute(text(_STAFF), params)]
 
 
 def leaf_codes(session: Session, parent: str) -> list[str]:

@@ -109,8 +109,8 @@ def load_party_contacts(session: Session, path: Path) -> int:
     unknown = session.execute(
         text(
             """SELECT u.p, u.h FROM unnest(CAST(:p AS text[]), CAST(:h AS text[])) AS u(p, h)
-                WHERE NOT EXISTS (SELECT 1 FROM person WHERE code = u.p)
-                   OR NOT EXISTS (SELECT 1 FROM household WHERE code = u.h) LIMIT :n"""
+                WHERE NOT EXISTS (SELECT 1 FROM person WHERE code = u.p AND valid_to IS NULL)
+                   OR NOT EXISTS (SELECT 1 FROM household WHERE code = u.h AND valid_to IS NULL) LIMIT :n"""
         ),
         {"p": persons, "h": households, "n": MAX_LISTED},
     ).all()
@@ -121,7 +121,8 @@ def load_party_contacts(session: Session, path: Path) -> int:
             text(
                 """INSERT INTO party_contact (person_id, household_id)
                    SELECT DISTINCT p.id, h.id FROM unnest(CAST(:p AS text[]), CAST(:h AS text[])) AS u(p, h)
-                     JOIN person p ON p.code = u.p JOIN household h ON h.code = u.h"""
+                     JOIN person p ON p.code = u.p AND p.valid_to IS NULL
+                     JOIN household h ON h.code = u.h AND h.valid_to IS NULL"""
             ),
             {"p": persons, "h": households},
         ).rowcount

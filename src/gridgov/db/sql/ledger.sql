@@ -26,7 +26,11 @@ WITH RECURSIVE anc(leaf, anc) AS (
            count(*) FILTER (WHERE p.is_volunteer) AS volunteers,
            count(*) FILTER (WHERE p.is_volunteer AND p.is_party_member) AS party_volunteers
       FROM person p JOIN ledger_hh h ON h.id = p.household_id
-     WHERE h.gid IS NOT NULL GROUP BY h.gid
+     WHERE h.gid IS NOT NULL
+       AND (CASE WHEN CAST(:as_of AS timestamptz) IS NULL THEN p.valid_to IS NULL
+                 ELSE p.valid_from <= CAST(:as_of AS timestamptz)
+                      AND (p.valid_to IS NULL OR p.valid_to > CAST(:as_of AS timestamptz)) END)
+     GROUP BY h.gid
 ), bb AS (
     SELECT gid, count(*) AS buildings FROM ledger_bd WHERE gid IS NOT NULL GROUP BY gid
 ), ev AS (
@@ -57,12 +61,13 @@ WITH RECURSIVE anc(leaf, anc) AS (
     SELECT gid FROM ledger_grid WHERE gid = CAST(:personal_scope AS bigint)
     UNION ALL
     SELECT l.gid FROM ledger_grid l JOIN personal ON l.parent_gid = personal.gid
-), roster AS (
+), roster AS (  -- the roles in force on :on_day (the as-of day, or today)
     SELECT r.grid_id AS gid,
            string_agg(r.role || '：' || s.name || coalesce('（' || s.phone || '）', ''), '；'
                       ORDER BY array_position(CAST(:role_order AS text[]), r.role), s.name) AS staff
       FROM grid_role r JOIN staff s ON s.id = r.staff_id
      WHERE r.grid_id IN (SELECT gid FROM ledger_grid WHERE in_tree)
+       AND r.since <= CAST(:on_day AS date) AND (r.until IS NULL OR r.until > CAST(:on_day AS date))
        AND (r.role = ANY(CAST(:public_roles AS text[])) OR CAST(:personal_all AS boolean)
             OR r.grid_id IN (SELECT gid FROM personal))
      GROUP BY r.grid_id

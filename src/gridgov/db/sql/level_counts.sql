@@ -11,4 +11,5 @@ SELECT g.level, count(*) AS n
   FROM {table} e
   JOIN anc a ON a.leaf = e.grid_id
   JOIN live g ON g.id = a.anc
+ WHERE {where}
  GROUP BY g.level;
