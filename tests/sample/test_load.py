@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.ledger.counts import grid_counts
+from gridgov.sample.changes import HANDED_OVER, MOVED_IN, MOVED_OUT, SURVEYED_DAYS_AGO
 from gridgov.sample.load import load_sample
 
 
@@ -83,10 +85,11 @@ def test_parents_equal_sum_of_children_and_nothing_counted_twice(sample_engine: 
     with Session(sample_engine) as s:
         counts = grid_counts(s)
         grids = s.execute(text("SELECT id, parent_id, level FROM grid WHERE valid_to IS NULL")).all()
-        assigned = s.execute(text("SELECT count(*) FROM household WHERE grid_id IS NOT NULL")).scalar_one()
-        persons = s.execute(
-            text("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id WHERE h.grid_id IS NOT NULL")
-        ).scalar_one()
+        assigned = s.execute(text("SELECT count(*) FROM household WHERE grid_id IS NOT NULL AND valid_to IS NULL")
+                             ).scalar_one()  # fmt: skip
+        persons = s.execute(text("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
+                                 "WHERE h.grid_id IS NOT NULL AND p.valid_to IS NULL AND h.valid_to IS NULL")
+                            ).scalar_one()  # fmt: skip
     children: dict[int, list[int]] = {}
     for gid, parent, _ in grids:
         if parent is not None:
@@ -143,3 +146,19 @@ def test_the_loader_goes_through_the_importers_checks(clean_engine: Engine, samp
         load_sample(conn, tmp_path)
     assert "第 51 行 kind" in refused.value.message
     assert scalar(clean_engine, "SELECT count(*) FROM grid") == 0  # one transaction: nothing written
+
+
+def test_the_sample_street_has_months_of_history(sample_engine: Engine) -> None:
+    from gridgov.ledger.report import build_ledger
+
+    with Session(sample_engine) as s:
+        now = {r.code: r for r in build_ledger(s, with_patrol=False).rows if r.level == "street"}
+        before = dt.datetime.now(dt.UTC) - dt.timedelta(days=SURVEYED_DAYS_AGO - 1)
+        then = {r.code: r for r in build_ledger(s, as_of=before, with_patrol=False).rows if r.level == "street"}
+        retired = s.execute(text("SELECT end_reason, count(*) FROM household WHERE lineage_id IS NULL "
+                                 "AND valid_to IS NOT NULL GROUP BY 1")).all()  # fmt: skip
+        handed = s.execute(text("SELECT count(*) FROM grid_role WHERE end_reason = '交接'")).scalar_one()
+    street = next(iter(now))
+    moved = len(MOVED_OUT) - len(MOVED_IN)
+    assert then[street].households - now[street].households == moved
+    assert dict(retired) == {"搬离": len(MOVED_OUT)} and handed == len(HANDED_OVER)

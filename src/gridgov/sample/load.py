@@ -6,9 +6,10 @@ staff and incidents through :func:`gridgov.importing.entities.import_entities`; 
 areas and routes through :func:`gridgov.assign.teams.import_patrol_teams`; each team's GPX through
 :func:`gridgov.assign.gpx.import_gpx`. A refused file refuses the whole load.
 
-Two steps are the sample's own, because no importer takes them yet: Party members' contact households
+Three steps are the sample's own, because no importer takes them yet: Party members' contact households
 (``party_contacts.csv``) and the closing time of closed incidents (the sample's files carry none: a closed
-incident is taken as closed two days after it was reported).
+incident is taken as closed two days after it was reported), and the months of changes of
+:mod:`gridgov.sample.changes`.
 
 The transaction runs in bulk mode (``gridgov.bulk``): the audit log gets one summary row per statement.
 """
@@ -30,6 +31,7 @@ from gridgov.errors import Conflict, InvalidInput
 from gridgov.grids.importer import import_grids
 from gridgov.importing.entities import EntityImportReport, import_entities
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.sample.changes import apply_sample_changes
 from gridgov.sample.formats import CSV_COLUMNS
 from gridgov.vocab import INCIDENT_STATUSES
 
@@ -150,8 +152,11 @@ def load_sample(
     grid_settings: GridSettings | None = None,
     actor: Actor | None = None,
     patrol_buffer_m: float | None = None,
+    with_history: bool = True,
 ) -> dict[str, int]:
     """Load every sample file from ``directory`` through the importers; returns row counts per table.
+
+    With ``with_history``, the street is then given its months of changes (:mod:`gridgov.sample.changes`).
 
     Atomic with the caller's transaction; ``Conflict`` when the sample street is already loaded. The sample is
     a whole street: only an unscoped administrator loads it (default: the local operator). With
@@ -189,6 +194,10 @@ def load_sample(
                 raise InvalidInput(f"样例轨迹 {gpx.name} 没有对应的巡逻队（文件名应为巡逻队编码）")
             import_gpx(session, gpx, team_code=gpx.stem, actor=actor, timezone=timezone, buffer_m=patrol_buffer_m)
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
+    if with_history:
+        _bulk(session)  # the backdating is one audit row per table
+        apply_sample_changes(session, timezone=timezone, actor=actor, before=lambda: session.execute(
+            text("SELECT set_config('gridgov.bulk', 'off', true)")))  # fmt: skip
     session.flush()
     return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in COUNTED}
 
