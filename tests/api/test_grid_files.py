@@ -14,7 +14,9 @@ from tests.factories import X0, Y0, D
 
 
 def test_validate_live_is_clean_and_a_draft_overlap_is_reported(client: TestClient, tokens: dict) -> None:
-    assert client.post("/api/grids/validate", json={"parent": "610103006"}).json() == {"findings": []}
+    r = client.post("/api/grids/validate", json={"parent": "610103006"}).json()
+    assert r["findings"] == []  # the factory street has no staff: every compound is a staffing warning, not a finding
+    assert [w["code"] for w in r["staffing"]] == ["610103006001001", "610103006001002", "610103006002001"]
     draft = mapping(box(X0 + 0.004, Y0 + 0.002, X0 + 0.006, Y0 + 0.004))  # straddles 001001 | 001002
     r = client.post(
         "/api/grids/validate",

@@ -29,7 +29,15 @@ def test_import_export_validate_history(
         assert conn.execute(text("SELECT count(*) FROM grid")).scalar() == 0
     done = run_cli(["grids", "import", src], env)
     assert done.returncode == 0 and "新建 83" in done.stdout
-    assert run_cli(["grids", "validate"], env).stdout.strip() == "未发现问题。"
+    checked = run_cli(["grids", "validate"], env)  # grids without staff: topology clean, every compound warned
+    with clean_engine.connect() as conn:
+        compounds = conn.execute(text("SELECT code, name FROM grid WHERE level = 'compound' ORDER BY code")).all()
+    lines = checked.stdout.strip().splitlines()
+    assert checked.returncode == 0, checked.stderr  # staffing warnings are reminders: validation passes
+    assert lines[0] == "拓扑与编码：未发现问题。"
+    assert lines[1:-1] == [f"[人员配备] {name}（{code}）：没有网格长、没有网格员" for code, name in compounds]
+    summary = f"合计：拓扑与编码问题 0 条；人员配备提醒 {len(compounds)} 条"
+    assert lines[-1] == summary + "（人员配备只作提醒，不影响校验结果）"
     out = tmp_path / "export.geojson"
     assert run_cli(["grids", "export", "-o", str(out), "--level", "community"], env).returncode == 0
     assert len(pyogrio.read_dataframe(out)) == 10
@@ -69,6 +77,7 @@ def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, s
     from gridgov.grids import service
 
     from tests.factories import X0, Y0, make_street
+    from tests.grids.test_staffing_checks import staff_the_street
 
     river = box(X0 + 0.0045, Y0, X0 + 0.005, Y0 + 0.01)  # a ~46 m wide strip along the A|B border
     with session_scope(clean_engine) as s:
@@ -76,9 +85,22 @@ def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, s
         a = service.get_grid(s, "610103006001001")
         service.update_grid(s, a.code, expected_version=1, actor=Actor.system("t"),
                             geometry=mapping(a.geom.difference(river)))
-    found = json.loads(run_cli(["grids", "validate", "--json"], env).stdout)
+    staff_the_street(clean_engine, tmp_path)  # …001002 has nobody, …002001 two 网格长
+    result = json.loads(run_cli(["grids", "validate", "--json"], env).stdout)
+    found = result["findings"]
     assert [(f["rule"], f["codes"]) for f in found] == [("gap", ["610103006001", "610103006001001", "610103006001002"])]
     assert found[0]["area_m2"] == pytest.approx(46 * 1112, rel=0.02)
+    assert [(w["code"], w["message"]) for w in result["staffing"]] == [
+        ("610103006001002", "没有网格长、没有网格员"), ("610103006002001", "有多名网格长")]  # fmt: skip
+    assert result["summary"] == {"findings": 1, "staffing": 2}
+    listed = run_cli(["grids", "validate"], env)
+    assert listed.returncode == 0, listed.stderr  # the exit code is as before: findings are listed, not an error
+    lines = listed.stdout.strip().splitlines()
+    assert lines[0].startswith("[gap ") and "610103006001001" in lines[0]  # topology first, then the staffing
+    assert lines[1:] == ["[人员配备] 第二网格（610103006001002）：没有网格长、没有网格员",
+                         "[人员配备] 第一网格（610103006002001）：有多名网格长",
+                         "合计：拓扑与编码问题 1 条；人员配备提醒 2 条"
+                         "（人员配备只作提醒，不影响校验结果）"]  # fmt: skip
     layer = tmp_path / "river.geojson"
     layer.write_text(
         json.dumps(
@@ -90,4 +112,4 @@ def test_allowed_gaps_layer_hides_a_river(clean_engine: Engine, env: dict[str, s
         encoding="utf-8",
     )
     clean = run_cli(["grids", "validate", "--json", "--allowed-gaps", str(layer)], env)
-    assert json.loads(clean.stdout) == []
+    assert json.loads(clean.stdout)["findings"] == [] and json.loads(clean.stdout)["summary"]["staffing"] == 2

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gridgov.api.factory import create_app
 from gridgov.config import Settings
 from gridgov.errors import InvalidInput, NotFound
+from gridgov.grids.staffing import staffing_findings
 from gridgov.print.board import PAPERS, export_boards, layout
 from gridgov.vocab import PUBLIC_STAFF_ROLES
 
@@ -136,6 +137,10 @@ def test_batch_export_of_a_community(sample_engine: Engine, tmp_path: Path) -> N
         sql = "SELECT code FROM grid WHERE code LIKE :c AND level = 'compound' AND valid_to IS NULL"
         codes = conn.execute(text(sql), {"c": COMMUNITY + "%"}).scalars().all()
     assert all(c in text_ for c in codes)
+    with Session(sample_engine) as s:  # one stderr line per unstaffed grid of the batch (none when all are staffed)
+        unstaffed = staffing_findings(s, codes=codes)
+    assert [line for line in r.stderr.splitlines() if line.startswith("提醒：")] == [
+        f"提醒：{f.name}（{f.code}）{f.text}，公示牌上的责任人员不完整。" for f in unstaffed]  # fmt: skip
 
     pngs = tmp_path / "png" / "board.png"
     r = run_cli(["export", "board", "--parent", COMMUNITY, "--format", "png", "--dpi", "50", "-o", str(pngs)], env)
@@ -155,6 +160,8 @@ def test_api_returns_the_files(sample_engine: Engine, tmp_path: Path) -> None:
     with TestClient(create_app(settings, sample_engine)) as client:
         r = client.get(f"/api/boards/{GRID}", params={"paper": "A3", "landscape": True})
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        with Session(sample_engine) as s:  # the sample's compounds are staffed (the warnings: see the next test)
+            assert r.headers["x-gridgov-staffing-warnings"] == str(len(staffing_findings(s, codes=[GRID])))
         (tmp_path / "a3.pdf").write_bytes(r.content)
         w, h = _page_size(tmp_path / "a3.pdf")
         assert abs(w - 1190.55) < 0.5 and abs(h - 841.89) < 0.5
@@ -166,6 +173,49 @@ def test_api_returns_the_files(sample_engine: Engine, tmp_path: Path) -> None:
         assert client.get(f"/api/boards/{GRID}", params={"paper": "B5"}).status_code == 422
         assert client.get("/api/boards/610103006999999").status_code == 404
         assert client.get(f"/api/boards/{GRID}", params={"format": "png", "dpi": 5000}).status_code == 422
+
+
+def test_an_unstaffed_grid_is_warned_and_its_board_still_made(
+    clean_engine: Engine, db_url: str, tmp_path: Path, settings_for: Settings
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from gridgov.auth.scope import Actor
+    from gridgov.auth.tokens import create_token
+    from gridgov.db.engine import session_scope
+
+    from tests.factories import make_street
+    from tests.grids.test_staffing_checks import EAST, OTHER, WEST, staff_the_street
+
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        token = create_token(s, Actor.system(), "查看", "viewer")[0]
+    staff_the_street(clean_engine, tmp_path)  # WEST staffed, EAST nobody, OTHER two 网格长
+    env = {"GRIDGOV_DATABASE_URL": db_url, "GRIDGOV_HOME": str(tmp_path / "home")}
+    out = tmp_path / "east.pdf"
+    r = run_cli(["export", "board", "--grid", EAST, "-o", str(out)], env)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == f"提醒：第二网格（{EAST}）没有网格长、没有网格员，公示牌上的责任人员不完整。"
+    assert _pages(out) == 1 and "第二网格" in _poppler("pdftotext", out) and f"已写出 {out}" in r.stdout
+    r = run_cli(["export", "board", "--grid", WEST, "-o", str(tmp_path / "west.pdf")], env)
+    assert r.returncode == 0 and "提醒" not in r.stderr  # staffed: no warning
+    r = run_cli(["export", "board", "--parent", "610103006", "-o", str(tmp_path / "all.pdf")], env)
+    assert r.returncode == 0 and _pages(tmp_path / "all.pdf") == 3
+    assert [line for line in r.stderr.splitlines() if line.startswith("提醒：")] == [
+        f"提醒：第二网格（{EAST}）没有网格长、没有网格员，公示牌上的责任人员不完整。",
+        f"提醒：第一网格（{OTHER}）有多名网格长，公示牌上的责任人员不完整。"]  # fmt: skip
+
+    with TestClient(create_app(settings_for, clean_engine)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        one = client.get(f"/api/boards/{EAST}", headers=auth)
+        many = client.get("/api/boards", params={"parent": "610103006"}, headers=auth)
+        staffed = client.get(f"/api/boards/{WEST}", headers=auth)
+    assert one.status_code == 200 and one.content.startswith(b"%PDF")
+    assert one.headers["x-gridgov-staffing-warnings"] == "1"
+    assert one.headers["x-gridgov-staffing"] == f"{EAST}=no_head+no_worker"
+    assert many.status_code == 200 and many.headers["x-gridgov-staffing-warnings"] == "2"
+    assert many.headers["x-gridgov-staffing"] == f"{EAST}=no_head+no_worker, {OTHER}=several_heads"
+    assert staffed.headers["x-gridgov-staffing-warnings"] == "0" and "x-gridgov-staffing" not in staffed.headers
 
 
 def test_duties_template_counts_and_qr_are_configurable(sample_engine: Engine, tmp_path: Path) -> None:

@@ -122,6 +122,9 @@ def test_batch_job_makes_one_pdf_with_a_page_per_compound(
     state = _finished(web, job_id)
     assert state["status"] == "done", state
     assert state["kind"] == "boards" and "文艺北路一社区" in state["title"] and "2" in state["message"]
+    assert state["message"] == (  # nobody staffs the factory street: the result warns about both boards
+        "已完成：2 张公示牌，每张一页。提醒：2 个网格人员配备不全：第一网格（610103006001001）没有网格长、没有网格员；"
+        "第二网格（610103006001002）没有网格长、没有网格员，这些公示牌上的责任人员不完整")  # fmt: skip
     progress = web.get(f"/jobs/{job_id}")
     assert progress.status_code == 200 and "文艺北路一社区" in progress.text and "下载" in progress.text
     pdf = web.get(state["download_url"])
@@ -142,6 +145,55 @@ def _finished(web: TestClient, job_id: int) -> dict:
         if state["status"] in ("done", "failed") or time.monotonic() > deadline:
             return state
         time.sleep(0.2)
+
+
+def _alert(html: str, testid: str) -> tuple[str, bool]:
+    """The text of the alert marked ``data-testid`` (tags and white space removed) and whether it is shown."""
+    m = re.search(rf'<div([^>]*data-testid="{testid}"[^>]*)>(.*?)</div>', html, re.S)
+    assert m, f"页面没有提示 {testid}"
+    return re.sub(r"<[^>]+>|\s+", "", m.group(2)), " hidden" not in m.group(1)
+
+
+def _option_warning(html: str, name: str, code: str) -> str | None:
+    """The staffing warning an option of the select ``name`` carries, if any."""
+    select = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S)
+    assert select
+    option = re.search(rf'<option value="{code}"[^>]*>', select.group(0))
+    assert option, code
+    m = re.search(r'data-staffing="([^"]*)"', option.group(0))
+    return m.group(1) if m else None
+
+
+def test_unstaffed_grids_are_warned_before_printing(
+    logged_in: Callable[[str], TestClient], clean_engine: Engine, tmp_path: Path
+) -> None:
+    from tests.grids.test_staffing_checks import staff_the_street
+
+    staff_the_street(clean_engine, tmp_path)  # WEST staffed, EAST nobody, OTHER_COMPOUND two 网格长
+    east = f"第二网格（{EAST}）没有网格长、没有网格员"
+    web = logged_in("comm1")
+    page = web.get("/boards").text
+    assert _option_warning(page, "code", EAST) == east  # shown by the page's script as soon as it is chosen
+    assert _option_warning(page, "code", WEST) is None and _option_warning(page, "code", COMMUNITY) is None
+    assert _alert(page, "board-staffing") == ("人员配备不全：。公示牌上的责任人员将不完整。", False)  # none chosen
+    assert _option_warning(page, "parent", COMMUNITY) == f"1 个网格人员配备不全：{east}"
+    assert _alert(page, "batch-staffing") == (f"1个网格人员配备不全：{east}。这些公示牌上的责任人员将不完整。", True)
+    assert 'data-testid="staffing-warning"' not in page
+
+    chosen = web.get(f"/boards?code={EAST}").text
+    assert _alert(chosen, "staffing-warning") == (f"人员配备不全：{east}，公示牌上的责任人员将不完整。核对人员", True)
+    assert _alert(chosen, "board-staffing") == (f"人员配备不全：{east}。公示牌上的责任人员将不完整。", True)
+    assert f'href="/grids/{EAST}">核对人员</a>' in chosen
+    staffed = web.get(f"/boards?code={WEST}").text
+    assert 'data-testid="staffing-warning"' not in staffed and not _alert(staffed, "board-staffing")[1]
+    own = web.get(f"/boards?code={COMMUNITY}").text  # the community's own board: its staff are not a compound's
+    assert 'data-testid="staffing-warning"' not in own and _alert(own, "batch-staffing")[1]
+
+    every = _as(web, "viewer").get("/boards").text
+    other = f"第一网格（{OTHER_COMPOUND}）有多名网格长"
+    assert _option_warning(every, "parent", "610103006") == f"2 个网格人员配备不全：{east}；{other}"
+    assert _option_warning(every, "parent", OTHER_COMMUNITY) == f"1 个网格人员配备不全：{other}"
+    assert _option_warning(every, "code", OTHER_COMPOUND) == other
 
 
 def test_grids_outside_the_scope_are_refused_in_chinese(logged_in: Callable[[str], TestClient]) -> None:
@@ -171,18 +223,23 @@ def test_preview_shows_inline_in_a_browser(web: TestClient, users: dict) -> None
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url(base + "/boards")
-            page.select_option("#board-code", EAST)
+            before = page.locator("[data-testid=board-staffing]").is_visible()
+            page.select_option("#board-code", EAST)  # nobody staffs the factory street: chosen, it is warned
+            chosen = page.locator("[data-testid=board-staffing]").inner_text()
             page.select_option("#board-landscape", "true")
             page.click("[data-testid=preview]")
             page.wait_for_function(f"() => {{ const i = {PREVIEW_IMG}; return i && i.complete && i.naturalWidth; }}")
             size = page.evaluate(f"() => {{ const i = {PREVIEW_IMG}; return [i.naturalWidth, i.naturalHeight, "
                                  "i.getBoundingClientRect().bottom]; }")  # fmt: skip
             heading = page.locator("h2").inner_text()
+            warning = page.locator("[data-testid=staffing-warning]").inner_text()
             png = page.screenshot()
             Path("/tmp/boards_page_preview.png").write_bytes(png)
         finally:
             page.context.close()
     log.assert_clean()
     assert "第二网格" in heading and page.url.endswith(f"code={EAST}&paper=A4&landscape=true&format=pdf")
+    assert not before and chosen.startswith(f"人员配备不全：第二网格（{EAST}）没有网格长、没有网格员")
+    assert warning.startswith(f"人员配备不全：第二网格（{EAST}）没有网格长、没有网格员，公示牌上的责任人员将不完整")
     assert size[:2] == [935, 661] and size[2] <= 768  # the whole board fits a 1366×768 screen
     assert_not_blank(png)

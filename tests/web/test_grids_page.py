@@ -19,6 +19,7 @@ from gridgov.auth.users import add_user
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.grids.service import get_grid, update_grid
+from gridgov.grids.staffing import staffing_findings
 from gridgov.ledger.report import build_ledger
 from gridgov.vocab import PARTY_STAFF_ROLES, PUBLIC_STAFF_ROLES
 
@@ -154,6 +155,24 @@ def test_history_lists_a_rename_with_its_date_and_who(
     assert html.index('data-version="2"') < html.index('data-version="1"')  # newest first
 
 
+def test_a_compounds_staffing_problems_show_on_its_page_and_its_parents(
+    as_user: LoginAs, clean_engine: Engine, tmp_path: Path
+) -> None:
+    from tests.grids.test_staffing_checks import staff_the_street
+
+    staff_the_street(clean_engine, tmp_path)  # WEST staffed, EAST nobody, OTHER two 网格长
+    comm1 = as_user("comm1")
+    east = comm1.get(f"/grids/{EAST}").text
+    assert cell(east, "staffing-warning") == "人员配备不全：没有网格长、没有网格员。"
+    assert "尚未登记工作人员" in east
+    west = comm1.get(f"/grids/{WEST}").text
+    assert 'data-testid="staffing-warning"' not in west and "王长" in west and "李员" in west
+    children = comm1.get(f"/grids/{COMM1}").text.split('data-testid="children"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'data-staffing="(\d+)">([^<]*)<', children) == [(EAST, "人员配备：没有网格长、没有网格员")]
+    other = as_user("comm2").get(f"/grids/{OTHER}").text
+    assert cell(other, "staffing-warning") == "人员配备不全：有多名网格长。"
+
+
 # -------------------------------------------------------------------------------------- sample street
 
 SAMPLE_USERS = {
@@ -222,8 +241,10 @@ def test_grid_page_shows_the_ledger_figures(sample_web: LoginAs, sample_engine: 
     with Session(sample_engine) as s, s.begin():
         row = next(r for r in build_ledger(s, level="compound", parent=compound, with_patrol=False).rows
                    if r.code == compound)  # fmt: skip
+        warned = [f"人员配备不全：{f.text}。" for f in staffing_findings(s, codes=[compound])]
     assert row.households > 0
     html = sample_web("gp_street").get(f"/grids/{compound}").text
+    assert re.findall(r'data-testid="staffing-warning">([^<]*)<', html) == warned  # the sample's staff are complete
     assert cell(html, "households") == f"{row.households:,}"
     assert cell(html, "persons") == f"{row.persons:,}"
     assert cell(html, "party_members") == f"{row.party_members:,}"

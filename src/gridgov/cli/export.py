@@ -22,9 +22,12 @@ def board(
     fmt: str | None = typer.Option(None, "--format", help="pdf 或 png（默认按输出文件扩展名）"),
     dpi: int = typer.Option(300, "--dpi", help="PNG 分辨率"),
 ) -> None:
-    """网格公示牌：网格图（高斯-克吕格投影、指北针、比例尺、图例）、责任人员、监督电话、职责、日期。"""
+    """网格公示牌：网格图（高斯-克吕格投影、指北针、比例尺、图例）、责任人员、监督电话、职责、日期。
+
+    人员配备不全的楼院（没有网格长、有多名网格长或没有网格员）各在标准错误输出一行提醒，公示牌照常生成。"""
     from sqlalchemy.orm import Session
 
+    from gridgov.grids.staffing import staffing_findings
     from gridgov.print.board import export_boards
     from gridgov.print.data import leaf_codes
 
@@ -33,6 +36,8 @@ def board(
     kind = (fmt or out.suffix.lstrip(".") or "pdf").lower()
     with Session(engine()) as s:
         codes = [grid] if grid is not None else leaf_codes(s, parent or "")
+        for f in staffing_findings(s, codes=codes):  # warned before printing: the board is still made
+            typer.echo(f"提醒：{f.name}（{f.code}）{f.text}，公示牌上的责任人员不完整。", err=True)
         with typer.progressbar(length=len(codes), label="生成公示牌", file=None) as bar:
             files = export_boards(s, codes, paper=paper, landscape=landscape, fmt=kind, dpi=dpi,
                                   settings=get_settings(), progress=lambda _code: bar.update(1))  # fmt: skip

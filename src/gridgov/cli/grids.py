@@ -11,14 +11,17 @@ import typer
 from gridgov.cli.common import acting, echo_json, engine, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
 from gridgov.errors import InvalidInput
+from gridgov.importing.columns import parse_field_map
 from gridgov.periods import as_of_moment, parse_moment
 
 if TYPE_CHECKING:
     from gridgov.grids.findings import Finding
     from gridgov.grids.repair import RepairRequest
+    from gridgov.grids.staffing import StaffingFinding
 
 app = typer.Typer(help="网格：导入、导出、校验拓扑、查看历史、修复。")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出")
+GRID_FIELDS = ("code", "name", "level", "parent_code")  # what --map may name
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -33,16 +36,6 @@ def _print_findings(findings: list[Finding]) -> None:
         rows = f"（要素 {', '.join(map(str, f.rows))}）" if f.rows else ""
         where = f" @ {f.location[0]:.7f},{f.location[1]:.7f}" if f.location else ""
         typer.echo(f"[{f.rule} {RULE_ZH.get(f.rule, '')}] {f.message}{figure}{rows}{where}")
-
-
-def _field_map(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        src, sep, canon = item.partition("=")
-        if not sep or canon not in ("code", "name", "level", "parent_code"):
-            raise InvalidInput(f"字段映射格式应为 源列=code|name|level|parent_code：{item}")
-        out[src] = canon
-    return out
 
 
 @app.command("import")
@@ -60,8 +53,8 @@ def import_(
     from gridgov.grids.importer import import_grids
 
     with acting() as (s, actor):
-        report = import_grids(s, file, actor=actor, crs=crs, field_map=_field_map(field_map), layer=layer,
-                              dry_run=dry_run, settings=get_settings())  # fmt: skip
+        report = import_grids(s, file, actor=actor, crs=crs, field_map=parse_field_map(field_map, GRID_FIELDS),
+                              layer=layer, dry_run=dry_run, settings=get_settings())  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -100,18 +93,35 @@ def validate(
     allowed_gaps: Path | None = typer.Option(None, help="允许空隙图层（河流、公园、道路等面要素文件）"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……）。"""
+    """校验网格拓扑与编码（重叠、空隙、超出上级、碎片、编码……），并列出人员配备提醒（楼院没有网格长、有多名网格长或
+    没有网格员）。人员配备只作提醒：不保存为拓扑问题，也不改变退出码（校验完成即为 0）。"""
     from gridgov.grids.checks import validate_and_store
 
     settings = get_settings()
     if allowed_gaps is not None:
         settings = settings.model_copy(update={"allowed_gaps_path": allowed_gaps})
     with acting() as (s, actor):
-        findings = validate_and_store(s, actor, parent_code=parent, settings=settings, store=store)
+        result = validate_and_store(s, actor, parent_code=parent, settings=settings, store=store)
     if as_json:
-        echo_json([f.as_dict() for f in findings])
+        echo_json(result.as_dict())
+        return
+    if not result.findings and not result.staffing:
+        typer.echo("未发现问题。")
+        return
+    if result.findings:
+        _print_findings(result.findings)
     else:
-        _print_findings(findings)
+        typer.echo("拓扑与编码：未发现问题。")
+    _print_staffing(result.staffing)
+    typer.echo(f"合计：拓扑与编码问题 {len(result.findings)} 条；人员配备提醒 {len(result.staffing)} 条"
+               "（人员配备只作提醒，不影响校验结果）")  # fmt: skip
+
+
+def _print_staffing(staffing: list[StaffingFinding]) -> None:
+    from gridgov.grids.findings import STAFFING_LABEL
+
+    for f in staffing:
+        typer.echo(f"[{STAFFING_LABEL}] {f.name}（{f.code}）：{f.text}")
 
 
 @app.command()

@@ -1,9 +1,16 @@
-"""Validate grids against the live hierarchy and keep the findings staff must fix."""
+"""Validate grids against the live hierarchy and keep the findings staff must fix.
+
+A validation also lists the staffing warnings (grids/staffing.py: compounds without exactly one 网格长 or without
+a 网格员) of the same grids. They are reminders, kept apart from the topology and code findings: they are not
+stored with them and do not make a grid fail validation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyogrio
 import shapely
@@ -18,9 +25,26 @@ from gridgov.db.models import GridFinding
 from gridgov.errors import InvalidInput
 from gridgov.geo.crs import parse_crs, to_wgs84
 from gridgov.grids.codes import CodeScheme
-from gridgov.grids.findings import Finding, GridInput
+from gridgov.grids.findings import Finding, GridInput, staffing_as_dict
 from gridgov.grids.service import GridRecord, list_grids, subtree_codes
+from gridgov.grids.staffing import StaffingFinding, staffing_findings
 from gridgov.grids.topology import validate
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a validation found: topology and code findings (stored, to be fixed) and staffing warnings (reminders)."""
+
+    findings: list[Finding]
+    staffing: list[StaffingFinding]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: each kind under its own key, and how many of each."""
+        return {
+            "findings": [f.as_dict() for f in self.findings],
+            "staffing": [staffing_as_dict(f) for f in self.staffing],
+            "summary": {"findings": len(self.findings), "staffing": len(self.staffing)},
+        }
 
 
 def scheme_from(settings: GridSettings) -> CodeScheme:
@@ -87,12 +111,26 @@ def check_live(
     return run_checks(grids, scope=scope, settings=settings)
 
 
+def check_staffing(
+    session: Session, *, parent_code: str | None = None, drafts: Sequence[GridInput] = ()
+) -> list[StaffingFinding]:
+    """The staffing warnings of the grids :func:`check_live` reports on: the drafted ones (their live staff) when
+    there are drafts, else the live grids under ``parent_code`` (all when None)."""
+    if drafts:
+        codes = {d.code for d in drafts}
+    else:
+        grids = list_grids(session, with_geometry=False)
+        codes = subtree_codes(grids, parent_code) if parent_code else {g.code for g in grids}
+    return staffing_findings(session, codes=sorted(codes))
+
+
 def validate_and_store(
     session: Session, actor: Actor, *, parent_code: str | None = None, settings: GridSettings | None = None,
     store: bool = True,
-) -> list[Finding]:
+) -> Validation:
     """Validate the live grids under ``parent_code`` and (when ``store``) keep the findings for the pages,
-    replacing the stored ones of that subtree; storing is a write inside the actor's scope."""
+    replacing the stored ones of that subtree; storing is a write inside the actor's scope. The staffing warnings
+    of the same grids come with them and are never stored."""
     findings = check_live(session, parent_code=parent_code, settings=settings)
     if store:
         authorize(session, actor, "write", Touches(codes=[parent_code] if parent_code else []),
@@ -100,7 +138,7 @@ def validate_and_store(
         grids = live_inputs(session)
         scope = subtree_codes(grids, parent_code) if parent_code else {g.code for g in grids}
         store_findings(session, findings, source="validate", scope=scope)
-    return findings
+    return Validation(findings, check_staffing(session, parent_code=parent_code))
 
 
 def store_findings(session: Session, findings: Sequence[Finding], *, source: str, scope: Iterable[str]) -> int:

@@ -1,4 +1,5 @@
-"""Validation findings and the grid input they are computed on (shared by import, validate and repairs)."""
+"""Validation findings and the grid input they are computed on (shared by import, validate and repairs), and the
+JSON form of the staffing warnings that validation lists beside them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from gridgov.grids.staffing import StaffingFinding
 from gridgov.vocab import FINDING_RULES
 
 # Rules that refuse a whole import; the rest are stored and shown, and staff fix them later.
@@ -16,6 +18,8 @@ TOPOLOGY_RULES = frozenset({"overlap", "gap", "outside_parent", "sliver"})
 ALL_RULES = HARD_RULES | TOPOLOGY_RULES | {"bad_code"}
 
 RULE_ZH = dict(FINDING_RULES.labels)
+# How staffing warnings are labelled wherever they are listed beside the topology findings.
+STAFFING_LABEL = "人员配备"
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,8 @@ class Finding:
         if self.geometry is not None and not self.geometry.is_empty:
             d["geometry"] = mapping(self.geometry)
         return {k: v for k, v in d.items() if v is not None}
+
+
+def staffing_as_dict(finding: StaffingFinding) -> dict[str, Any]:
+    """JSON form of a staffing warning: the compound, the problem keys and the Chinese message."""
+    return {"code": finding.code, "name": finding.name, "problems": list(finding.problems), "message": finding.text}

@@ -1,12 +1,22 @@
-"""公示 boards as files: one grid's board (PDF or PNG), or a parent's grids in one PDF."""
+"""公示 boards as files: one grid's board (PDF or PNG), or a parent's grids in one PDF.
+
+A board printed for a compound whose staffing breaks the rule (grids/staffing.py) is still made; the response says
+so in two headers, since its body is the file: ``X-Gridgov-Staffing-Warnings`` (how many of the boards' grids, 0
+when none) and ``X-Gridgov-Staffing`` (the first of them as ``code=problem+problem``, comma-separated). The whole
+list, with Chinese messages, is in ``POST /api/grids/validate`` under ``staffing``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled
+from gridgov.grids.staffing import PROBLEMS, staffing_findings
 from gridgov.print.board import export_boards
 from gridgov.print.data import leaf_codes
 
@@ -14,14 +24,33 @@ router = APIRouter(prefix="/api/boards", tags=["公示牌"])
 
 Paper = Literal["A4", "A3", "A2", "A1"]
 MEDIA = {"pdf": "application/pdf", "png": "image/png"}
+COUNT_HEADER = "X-Gridgov-Staffing-Warnings"
+LIST_HEADER = "X-Gridgov-Staffing"
+LISTED = 20  # grids named in the list header at most: response headers must stay small
+STAFFING_HEADERS: dict[str, Any] = {
+    COUNT_HEADER: {"description": "人员配备不全的网格数（0 表示没有）；公示牌照常生成", "schema": {"type": "integer"}},
+    LIST_HEADER: {"description": f"其中前 {LISTED} 个：编码=问题+问题，逗号分隔；问题为 "
+                  + "、".join(f"{k}（{v}）" for k, v in PROBLEMS.items()), "schema": {"type": "string"}},
+}  # fmt: skip
 
 
-def _file(data: bytes, fmt: str, name: str) -> Response:
-    return Response(data, media_type=MEDIA[fmt],
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}.{fmt}"})  # fmt: skip
+def _staffing_headers(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """The staffing warnings of the boards' grids as response headers (ASCII: codes, percent-encoded should one
+    not be, and problem keys)."""
+    found = staffing_findings(session, codes=codes)
+    headers = {COUNT_HEADER: str(len(found))}
+    if found:
+        headers[LIST_HEADER] = ", ".join(f"{quote(f.code, safe='')}={'+'.join(f.problems)}" for f in found[:LISTED])
+    return headers
 
 
-@router.get("/{code}", dependencies=[Throttled], summary="网格公示牌（PDF / PNG）", response_class=Response)
+def _file(data: bytes, fmt: str, name: str, headers: dict[str, str]) -> Response:
+    disposition = f"attachment; filename*=UTF-8''{name}.{fmt}"
+    return Response(data, media_type=MEDIA[fmt], headers={"Content-Disposition": disposition, **headers})
+
+
+@router.get("/{code}", dependencies=[Throttled], summary="网格公示牌（PDF / PNG）", response_class=Response,
+            responses={200: {"headers": STAFFING_HEADERS}})
 def one_board(
     session: SessionDep,
     settings: SettingsDep,
@@ -31,13 +60,13 @@ def one_board(
     format: Annotated[Literal["pdf", "png"], Query(description="pdf 或 png")] = "pdf",  # noqa: A002 - the API's word
     dpi: Annotated[int, Query(ge=36, le=600, description="PNG 分辨率")] = 300,
 ) -> Response:
-    """One grid's board, print-ready."""
+    """One grid's board, print-ready; the staffing warning, if any, in the headers."""
     data = export_boards(session, [code], paper=paper, landscape=landscape, fmt=format, dpi=dpi, settings=settings)
-    return _file(data[0], format, f"board_{code}")
+    return _file(data[0], format, f"board_{code}", _staffing_headers(session, [code]))
 
 
 @router.get("", dependencies=[Throttled], summary="批量公示牌：某网格下每个楼院网格一页（PDF）",
-            response_class=Response)
+            response_class=Response, responses={200: {"headers": STAFFING_HEADERS}})
 def many_boards(
     session: SessionDep,
     settings: SettingsDep,
@@ -45,6 +74,7 @@ def many_boards(
     paper: Paper = "A4",
     landscape: bool = False,
 ) -> Response:
-    """Every leaf grid under ``parent``, one page each, in one PDF."""
-    data = export_boards(session, leaf_codes(session, parent), paper=paper, landscape=landscape, settings=settings)
-    return _file(data[0], "pdf", f"boards_{parent}")
+    """Every leaf grid under ``parent``, one page each, in one PDF; the staffing warnings in the headers."""
+    codes = leaf_codes(session, parent)
+    data = export_boards(session, codes, paper=paper, landscape=landscape, settings=settings)
+    return _file(data[0], "pdf", f"boards_{parent}", _staffing_headers(session, codes))

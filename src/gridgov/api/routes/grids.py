@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
 from shapely.geometry import mapping
 from starlette.background import BackgroundTask
 
@@ -30,14 +31,38 @@ from gridgov.api.uploads import save_upload
 from gridgov.errors import InvalidInput
 from gridgov.geo.checks import draft_geometry
 from gridgov.grids import service
-from gridgov.grids.checks import check_live, scheme_from, stored_findings
+from gridgov.grids.checks import Validation, check_live, check_staffing, scheme_from, stored_findings
 from gridgov.grids.findings import GridInput
 from gridgov.grids.importer import import_grids
 from gridgov.grids.io import write_grid_file
 from gridgov.grids.service import GridRecord
+from gridgov.grids.staffing import PROBLEMS
 from gridgov.periods import as_of_moment
 
 router = APIRouter(prefix="/api/grids", tags=["网格"])
+
+
+class StaffingPublic(BaseModel):
+    """A staffing warning: a compound without exactly one 网格长 or without a 网格员."""
+
+    code: str
+    name: str
+    problems: list[str] = Field(description="问题：" + "、".join(f"{k}（{v}）" for k, v in PROBLEMS.items()))
+    message: str = Field(description="中文说明，如「没有网格长、没有网格员」")
+
+
+class ValidationSummary(BaseModel):
+    """How many of each kind a validation found."""
+
+    findings: int
+    staffing: int
+
+
+class ValidationPublic(FindingsPublic):
+    """Topology and code findings, and apart from them the staffing warnings (reminders that fail nothing)."""
+
+    staffing: list[StaffingPublic] = Field(description="人员配备提醒（不属于拓扑问题，不保存）")
+    summary: ValidationSummary
 
 
 def _public(r: GridRecord, with_geometry: bool = True) -> GridPublic:
@@ -70,10 +95,11 @@ def list_grids(
     return [_public(r, geometry) for r in rows]
 
 
-@router.post("/validate", dependencies=[Throttled], response_model=FindingsPublic,
-             summary="校验网格（可含未保存的草稿）")
-def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateRequest) -> FindingsPublic:
-    """Findings for the live grids under ``parent``, or for drafts (new drafts are named draft-1, draft-2 …)."""
+@router.post("/validate", dependencies=[Throttled], response_model=ValidationPublic,
+             summary="校验网格（可含未保存的草稿），并列出人员配备提醒")
+def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateRequest) -> ValidationPublic:
+    """Findings for the live grids under ``parent``, or for drafts (new drafts are named draft-1, draft-2 …); the
+    staffing warnings of the same grids under ``staffing`` (of drafts: their live staff; a new draft is not listed)."""
     drafts, n = [], 0
     for d in body.grids:
         if d.code is None:
@@ -82,7 +108,8 @@ def validate_grids(session: SessionDep, settings: SettingsDep, body: ValidateReq
         geom = draft_geometry(d.geometry)  # an unusable draft is reported as invalid_geometry by the checks
         drafts.append(GridInput(code, d.name, d.level, d.parent_code, geom, provisional=d.code is None))
     findings = check_live(session, parent_code=body.parent, drafts=drafts, settings=settings)
-    return FindingsPublic.model_validate({"findings": [f.as_dict() for f in findings]})
+    staffing = check_staffing(session, parent_code=body.parent, drafts=drafts)
+    return ValidationPublic.model_validate(Validation(findings, staffing).as_dict())
 
 
 @router.get("/findings", response_model=FindingsPublic, summary="已保存的校验问题")

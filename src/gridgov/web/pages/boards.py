@@ -1,4 +1,9 @@
-"""公示牌: choose a grid or a community, paper and orientation, preview, download PDF/PNG."""
+"""公示牌: choose a grid or a community, paper and orientation, preview, download PDF/PNG.
+
+A board printed for a compound whose staffing breaks the rule (grids/staffing.py) is still made, but the page warns
+first: each grid of the selects carries its staffing problems, shown in a yellow alert as soon as it is chosen, the
+preview repeats them, and the batch job's result names how many boards lack staff.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import BoardSettings
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import GridRecord, get_grid, grids_in_scope
+from gridgov.grids.staffing import StaffingFinding, staffing_findings
 from gridgov.jobs.runner import Outcome, Progress
 from gridgov.print.board import export_boards
 from gridgov.print.data import leaf_codes
@@ -33,6 +39,7 @@ MEDIA = {"pdf": "application/pdf", "png": "image/png"}
 PRINT_DPI = 300
 PREVIEW_DPI = {"A4": 80, "A3": 56}  # about the same pixel size for both papers: it fits the page either way
 CodeQuery = Annotated[str | None, Query(max_length=40)]
+NAMED = 10  # unstaffed grids named in a batch warning; the rest are counted
 
 
 @dataclass
@@ -71,6 +78,34 @@ def _batch_parents(grids: list[GridRecord]) -> list[tuple[GridRecord, int]]:
     return [(g, below[g.code]) for g in grids if g.code in parents]
 
 
+def _unstaffed(f: StaffingFinding) -> str:
+    """One grid's staffing problems, e.g. "第二网格（610103006001002）没有网格长、没有网格员"."""
+    return f"{f.name}（{f.code}）{f.text}"
+
+
+def _unstaffed_many(found: list[StaffingFinding]) -> str:
+    """The staffing problems of a batch's grids in one line (the first few named), empty when there are none."""
+    if not found:
+        return ""
+    more = f"等 {len(found)} 个" if len(found) > NAMED else ""
+    return f"{len(found)} 个网格人员配备不全：{'；'.join(_unstaffed(f) for f in found[:NAMED])}{more}"
+
+
+def _batch_warnings(grids: list[GridRecord], found: list[StaffingFinding]) -> dict[str, str]:
+    """For each grid with children, the staffing problems of the leaf grids below it (the boards of its batch)."""
+    by_code = {g.code: g for g in grids}
+    parents = {g.parent_code for g in grids if g.parent_code}
+    below: dict[str, list[StaffingFinding]] = {}
+    for f in found:
+        if f.code in parents:  # a compound divided into buildings: its buildings' boards are printed, not its own
+            continue
+        up = by_code[f.code].parent_code if f.code in by_code else None
+        while up in by_code:
+            below.setdefault(up, []).append(f)
+            up = by_code[up].parent_code
+    return {code: _unstaffed_many(fs) for code, fs in below.items()}
+
+
 def _orientation(landscape: bool) -> str:
     return "横版" if landscape else "竖版"
 
@@ -99,12 +134,20 @@ def boards_page(
     landscape: bool = False,
     format: Format = "pdf",  # noqa: A002 - the form's word
 ) -> Response:
-    """The choices (grids in the user's scope, paper, orientation, format) and the chosen grid's preview."""
+    """The choices (grids in the user's scope, paper, orientation, format) and the chosen grid's preview, with the
+    staffing warnings of the grids whose boards would lack staff."""
     grids = grids_in_scope(session, who)
     chosen = _in_scope(session, who, code) if code and code.strip() else None
+    found = staffing_findings(session, codes=[g.code for g in grids])
+    own, below = {f.code: _unstaffed(f) for f in found}, _batch_warnings(grids, found)
+    batch = _batch_parents(grids)
+    # what each select shows selected at first: the chosen grid, else (batch) the first parent
+    batch_code = chosen.code if chosen and any(g.code == chosen.code for g, _ in batch) else (
+        batch[0][0].code if batch else "")  # fmt: skip
     return render(request, "boards.html", actor=who, active="boards", title="公示牌", groups=_groups(grids),
-                  batch=_batch_parents(grids), chosen=chosen, paper=paper, landscape=landscape, fmt=format,
-                  papers=PAPERS, level_zh=LEVEL_ZH)  # fmt: skip
+                  batch=batch, chosen=chosen, paper=paper, landscape=landscape, fmt=format, papers=PAPERS,
+                  level_zh=LEVEL_ZH, staffing=own, batch_warnings=below, batch_staffing=below.get(batch_code, ""),
+                  chosen_staffing=own.get(chosen.code, "") if chosen else "")  # fmt: skip
 
 
 @router.get("/boards/preview.png", dependencies=[Throttled])
@@ -179,10 +222,14 @@ def _batch_work(engine: Engine, settings: BoardSettings, codes: list[str], paper
 
         progress(0.02, f"读取 {total} 个网格的资料…")
         with Session(engine) as s, s.begin():
+            unstaffed = staffing_findings(s, codes=codes)
             pdf = export_boards(s, codes, paper=paper, landscape=landscape, fmt="pdf", settings=settings,
                                 progress=one_more)[0]  # fmt: skip
         path = progress.workdir / "boards.pdf"
         path.write_bytes(pdf)
-        return Outcome(path=path, name=name, message=f"已完成：{total} 张公示牌，每张一页", result={"boards": total})
+        message = f"已完成：{total} 张公示牌，每张一页"
+        if unstaffed:
+            message += f"。提醒：{_unstaffed_many(unstaffed)}，这些公示牌上的责任人员不完整"
+        return Outcome(path=path, name=name, message=message, result={"boards": total, "staffing": len(unstaffed)})
 
     return work

@@ -17,6 +17,7 @@ from gridgov.auth.users import display_names
 from gridgov.auth.views import log_view
 from gridgov.errors import Forbidden
 from gridgov.grids.service import GridRecord, ancestors, get_grid, grids_in_scope, history, list_grids
+from gridgov.grids.staffing import staffing_findings
 from gridgov.ledger.report import build_ledger
 from gridgov.print.data import StaffLine, staff_lines
 from gridgov.vocab import CHILD_LEVEL, LEVEL_ZH, LEVELS, PUBLIC_STAFF_ROLES, STAFF_ROLES, actor_label
@@ -152,7 +153,9 @@ def grid_page(request: Request, session: SessionDep, settings: SettingsDep, who:
     editor_parent = grid.parent_code if grid.level in ("compound", "building") and grid.parent_code else code
     reach = chain_codes + ([code] if editor_parent == code else [])
     can_edit = may(who, "write") and (who.unscoped or who.scope_code in reach)
+    # staffing warnings of this grid and of the children listed below it (the 首页 links here for them)
+    staffing = {f.code: f.text for f in staffing_findings(session, codes=[code, *(c.code for c in children)])}
     return render(request, "grid.html", actor=who, active="grids", title=f"{grid.name} · 网格", grid=grid,
                   chain=chain, first_linked=first_linked, children=children, row=row, staff=staff,
-                  public_roles=PUBLIC_STAFF_ROLES, versions=versions_of(session, code),
+                  public_roles=PUBLIC_STAFF_ROLES, versions=versions_of(session, code), staffing=staffing,
                   editor_url=f"/editor?parent={editor_parent}" if can_edit else None)  # fmt: skip
