@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import math
 import re
 import threading
@@ -83,7 +84,8 @@ def _db_counts(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         grids = conn.execute(text("SELECT count(*) FROM grid WHERE valid_to IS NULL")).scalar_one()
         kinds = dict(
-            conn.execute(text("SELECT kind, count(*) FROM household WHERE grid_id IS NOT NULL GROUP BY 1")).all()
+            conn.execute(text("SELECT kind, count(*) FROM household WHERE grid_id IS NOT NULL AND valid_to IS NULL "
+                              "GROUP BY 1")).all()
         )
     return {"grids": grids, "kinds": kinds}
 
@@ -104,7 +106,8 @@ def test_grid_page_served_offline_with_ledger_popups_and_search(
         polygons = page.evaluate(COUNT_POLYGONS_JS, name)
         with sample_engine.connect() as conn:
             polygon_buildings = conn.execute(
-                text("SELECT count(*) FROM building WHERE GeometryType(geom) <> 'POINT' AND grid_id IS NOT NULL")
+                text("SELECT count(*) FROM building WHERE GeometryType(geom) <> 'POINT' AND grid_id IS NOT NULL "
+                     "AND valid_to IS NULL")
             ).scalar_one()
         assert polygons == expected["grids"] + polygon_buildings
         overlays = page.locator(".leaflet-control-layers-overlays").inner_text()
@@ -281,3 +284,41 @@ def test_basemap_choices_and_the_gcj02_shift(sample_engine: Engine) -> None:
     shift = first_xy(amap) - first_xy(plain)
     # GCJ-02 in Xi'an: about +0.0047° lon and -0.0015° lat (钟楼: WGS 108.9421, 34.2611 → GCJ 108.9468, 34.2596)
     assert 0.003 < shift[0] < 0.007 and -0.003 < shift[1] < -0.0005, shift
+
+
+def test_the_grid_map_as_of_a_day_shows_the_posts_and_households_of_that_day(sample_engine: Engine) -> None:
+    import datetime as dt
+
+    from gridgov.history import day_of
+    from gridgov.sample.changes import HANDED_OVER
+
+    with Session(sample_engine) as s:
+        handed = s.execute(text(
+            """SELECT g.code, old.name AS before, new.name AS after, r.until FROM grid_role r
+                 JOIN grid g ON g.id = r.grid_id JOIN staff old ON old.id = r.staff_id
+                 JOIN grid_role n ON n.grid_id = r.grid_id AND n.role = r.role AND n.since = r.until
+                 JOIN staff new ON new.id = n.staff_id
+                WHERE r.end_reason = '交接' ORDER BY r.until""")).all()  # fmt: skip
+        assert len(handed) == len(HANDED_OVER)
+        code, before, after, day = handed[0]
+        parent = s.execute(text("SELECT p.code FROM grid g JOIN grid p ON p.id = g.parent_id "
+                                "WHERE g.code = :c AND g.valid_to IS NULL"), {"c": code}).scalar_one()  # fmt: skip
+        the_day_before = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(12), dt.UTC)
+        then = grid_frame(s, parent_code=parent, as_of=the_day_before).set_index("code")
+        now = grid_frame(s, parent_code=parent).set_index("code")
+        assert before in then.loc[code, "staff"] and after not in then.loc[code, "staff"]
+        assert after in now.loc[code, "staff"] and before not in now.loc[code, "staff"]
+        html_then = grid_map_from_db(s, parent_code=parent, as_of=the_day_before).get_root().render()
+        html_now = grid_map_from_db(s, parent_code=parent).get_root().render()
+        shows = lambda html, name: name in html or json.dumps(name)[1:-1] in html  # noqa: E731 - maybe \u-escaped
+        assert shows(html_then, before) and not shows(html_then, after) and shows(html_now, after)
+        assert f"（{the_day_before:%Y-%m-%d}）" in html_then
+        moved_out = s.execute(text("SELECT count(*) FROM household WHERE end_reason = '搬离' AND valid_to > :t"),
+                              {"t": the_day_before}).scalar_one()  # fmt: skip
+        street_then = grid_frame(s, level="street", as_of=the_day_before)["households"].sum()
+        street_now = grid_frame(s, level="street")["households"].sum()
+        moved_in = s.execute(text("SELECT count(*) FROM (SELECT coalesce(lineage_id, id) FROM household GROUP BY 1 "
+                                  "HAVING min(valid_from) > :t AND bool_or(lineage_id IS NULL AND valid_to IS NULL)) f"),
+                             {"t": the_day_before}).scalar_one()  # fmt: skip
+        assert street_then - street_now == moved_out - moved_in
+        assert day <= day_of(None)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from gridgov.cli.common import engine, get_settings
-from gridgov.periods import parse_date
+from gridgov.periods import as_of_moment, parse_date, parse_moment
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -54,10 +54,16 @@ def grid(
     level: str | None = typer.Option(None, help="只画此层级：street / community / compound"),
     layers: str = typer.Option("", help="可选图层，逗号分隔：households,buildings,party"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", parser=parse_moment, metavar="YYYY-MM-DD",
+        help="按某日（当日结束时）的网格、户数与网格人员绘图，默认当前",
+    ),  # fmt: skip
     if_changed: bool = IfChangedOpt,
 ) -> None:
     """网格图：分层网格、标注、台帐与网格人员弹窗、搜索；可叠加住户（四色）、楼栋、党建图层。"""
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
+    tz = get_settings().timezone
+    moment = as_of_moment(as_of, tz)
 
     def build(s: Session) -> object:
         from gridgov.auth.views import open_personal
@@ -67,9 +73,10 @@ def grid(
 
         root = open_personal(s, current_actor(), "party", parent, "gridgov map grid") if "party" in wanted else parent
         return grid_map_from_db(s, parent_code=root, level=level, layers=wanted,
-                                basemap=pick(basemap, get_settings()))  # fmt: skip
+                                basemap=pick(basemap, get_settings()), as_of=moment, timezone=tz)  # fmt: skip
 
-    options = {"map": "grid", "parent": parent, "level": level, "layers": sorted(wanted), "basemap": basemap}
+    options = {"map": "grid", "parent": parent, "level": level, "layers": sorted(wanted), "basemap": basemap,
+               "as_of": moment}  # fmt: skip
     _draw("grid.html", out, if_changed, options, build)
 
 

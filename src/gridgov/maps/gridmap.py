@@ -3,6 +3,7 @@ search, and optional household, building and Party layers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from gridgov.config import MapSettings, defaults
 from gridgov.errors import InvalidInput
+from gridgov.history import day_of
 from gridgov.maps import gridmap_data as data
 from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms
 from gridgov.maps.elements import DivMarkers, GridSearch, GridTiles, Stylesheet, TitleLegend, ZoomClass
 from gridgov.maps.gridmap_layers import BUILDING_STYLE, HOUSEHOLD_COLOURS, add_buildings, add_households, add_party
+from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import HOUSEHOLD_KINDS
 
 __all__ = ["HOUSEHOLD_COLOURS", "LAYERS", "LEDGER_COLUMNS", "LEVELS", "grid_map", "grid_map_from_db", "grid_tiles_map"]
@@ -269,8 +272,11 @@ def grid_map_from_db(
     title: str | None = None,
     tile_url: str | None = None,
     mvt_min_grids: int | None = None,
+    as_of: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> folium.Map:
-    """The grid map of the live grids (one parent's subtree, one level) with the asked optional layers.
+    """The grid map of the live grids (one parent's subtree, one level) with the asked optional layers; or, with
+    ``as_of``, of the grids, counts, posts and points in force at that moment (always drawn whole, no tiles).
 
     ``layers`` ⊂ :data:`LAYERS`; the caller decides whether the user may see ``party``. With ``tile_url``
     and at least ``mvt_min_grids`` grids (default: setting ``mvt_min_grids``), the grids come as vector tiles:
@@ -279,11 +285,11 @@ def grid_map_from_db(
     unknown = sorted(set(layers) - set(LAYERS))
     if unknown:
         raise InvalidInput(f"未知的图层：{', '.join(unknown)}（可选 {', '.join(LAYERS)}）")
-    count = data.grid_count(session, parent_code=parent_code, level=level)
+    count = data.grid_count(session, parent_code=parent_code, level=level, as_of=as_of)
     if not count.grids:
-        raise InvalidInput("没有可绘制的网格")
-    title = title or f"{count.top_name} 网格图"
-    if tile_url is not None and not layers:
+        raise InvalidInput("没有可绘制的网格" + (f"（{as_of:%Y-%m-%d %H:%M} 时尚无网格）" if as_of else ""))
+    title = title or f"{count.top_name} 网格图" + (f"（{as_of:%Y-%m-%d}）" if as_of else "")
+    if tile_url is not None and not layers and as_of is None:
         if mvt_min_grids is None:
             mvt_min_grids = defaults(MapSettings).mvt_min_grids
         if count.grids >= mvt_min_grids:
@@ -291,11 +297,11 @@ def grid_map_from_db(
             return _tiles_map(index, tile_url=tile_url, ledger_url=LEDGER_ROW_URL, title=title, basemap=basemap,
                               vendor_prefix="/static/vendor/")  # fmt: skip
     return grid_map(
-        data.grid_frame(session, parent_code=parent_code, level=level),
+        data.grid_frame(session, parent_code=parent_code, level=level, as_of=as_of, timezone=timezone),
         title=title,
         basemap=basemap,
-        households=data.household_points(session, parent_code) if "households" in layers else None,
-        buildings=data.building_frame(session, parent_code) if "buildings" in layers else None,
-        party=data.party_points(session, parent_code) if "party" in layers else None,
-        party_staff=data.party_staff(session, parent_code) if "party" in layers else None,
+        households=data.household_points(session, parent_code, as_of) if "households" in layers else None,
+        buildings=data.building_frame(session, parent_code, as_of) if "buildings" in layers else None,
+        party=data.party_points(session, parent_code, as_of) if "party" in layers else None,
+        party_staff=data.party_staff(session, parent_code, day_of(as_of, timezone)) if "party" in layers else None,
     )

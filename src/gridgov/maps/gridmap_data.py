@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from gridgov.db import sql as sqlfiles
 from gridgov.errors import InvalidInput
+from gridgov.history import as_of as as_of_sql
 from gridgov.history import day_of, live, role_in_force
 from gridgov.ledger.report import build_ledger
+from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import LEVELS, PARTY_STAFF_ROLES
 
 LEDGER_FIELDS = (
@@ -31,6 +33,25 @@ _SUBTREE = """WITH RECURSIVE sub AS (
     UNION
     SELECT g.id FROM grid g JOIN sub ON g.parent_id = sub.id WHERE g.valid_to IS NULL AND g.lineage_id IS NULL
 )"""
+
+
+# The same as of a moment :as_of: the grid versions in force then (``at``, identity ids), under :parent.
+_SUBTREE_AS_OF = f"""WITH RECURSIVE at AS (
+    SELECT coalesce(g.lineage_id, g.id) AS id, g.parent_id, g.code, g.name, g.level, g.geom FROM grid g
+     WHERE {as_of_sql("g")}
+), sub AS (
+    SELECT id FROM at WHERE CAST(:parent AS text) IS NULL OR code = CAST(:parent AS text)
+    UNION
+    SELECT a.id FROM at a JOIN sub ON a.parent_id = sub.id
+)"""
+# Entities of a past moment lie under :parent when its grid of that moment covers them.
+_UNDER_AS_OF = ("(CAST(:parent AS text) IS NULL OR ST_Covers((SELECT geom FROM at WHERE code = CAST(:parent AS text)), "
+                "{a}.geom))")  # fmt: skip
+
+
+def _tree(as_of: dt.datetime | None) -> tuple[str, str]:
+    """The subtree CTE and the grid relation to read, now or as of a moment."""
+    return (_SUBTREE, "grid") if as_of is None else (_SUBTREE_AS_OF, "at")
 
 
 _LEVEL = "(CAST(:level AS text) IS NULL OR g.level = CAST(:level AS text))"
@@ -49,15 +70,19 @@ class GridCount:
     top_name: str | None
 
 
-def grid_count(session: Session, *, parent_code: str | None = None, level: str | None = None) -> GridCount:
-    """Count the live grids under ``parent_code`` (of ``level``) without loading any; an unknown parent is refused."""
+def grid_count(
+    session: Session, *, parent_code: str | None = None, level: str | None = None, as_of: dt.datetime | None = None
+) -> GridCount:
+    """Count the grids (live, or in force at ``as_of``) under ``parent_code`` (of ``level``) without loading any;
+    an unknown parent is refused."""
     _check_level(level)
-    sql = f"""{_SUBTREE}
+    tree, grids = _tree(as_of)
+    sql = f"""{tree}
         SELECT count(*) AS total, count(*) FILTER (WHERE {_LEVEL}) AS drawn,
                (array_agg(g.name ORDER BY g.code <> CAST(:parent AS text) IS TRUE, g.code)
                   FILTER (WHERE CAST(:parent AS text) IS NOT NULL OR {_LEVEL}))[1] AS top_name
-          FROM grid g JOIN sub ON sub.id = g.id"""
-    r = session.execute(text(sql), {"parent": parent_code, "level": level}).one()
+          FROM {grids} g JOIN sub ON sub.id = g.id"""
+    r = session.execute(text(sql), {"parent": parent_code, "level": level, "as_of": as_of}).one()
     if parent_code is not None and not r.total:
         raise InvalidInput(f"网格不存在：{parent_code}")
     return GridCount(int(r.drawn), r.top_name)
@@ -83,20 +108,32 @@ def grid_index(session: Session, *, parent_code: str | None = None, level: str |
     return GridIndex(df[["code", "name", "level", "lon", "lat"]], bounds)
 
 
-def _geometries(session: Session, parent_code: str | None, level: str | None) -> dict[str, Any]:
-    """Outlines of the live grids under ``parent_code`` (of ``level``), by code."""
-    sql = f"""{_SUBTREE}
-        SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM grid g JOIN sub ON sub.id = g.id
+def _geometries(
+    session: Session, parent_code: str | None, level: str | None, as_of: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Outlines of the grids (live, or in force at ``as_of``) under ``parent_code`` (of ``level``), by code."""
+    tree, grids = _tree(as_of)
+    sql = f"""{tree}
+        SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM {grids} g JOIN sub ON sub.id = g.id
          WHERE g.geom IS NOT NULL AND {_LEVEL}"""
-    rows = session.execute(text(sql), {"parent": parent_code, "level": level}).all()
+    rows = session.execute(text(sql), {"parent": parent_code, "level": level, "as_of": as_of}).all()
     return {r.code: shapely.from_wkb(bytes(r.wkb)) for r in rows}
 
 
-def grid_frame(session: Session, *, parent_code: str | None = None, level: str | None = None) -> gpd.GeoDataFrame:
-    """Live grids (all, or one parent's subtree, of one level or all) with ledger numbers, Party body and staff."""
+def grid_frame(
+    session: Session,
+    *,
+    parent_code: str | None = None,
+    level: str | None = None,
+    as_of: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> gpd.GeoDataFrame:
+    """Grids (all, or one parent's subtree, of one level or all) with ledger numbers, Party body and staff: now,
+    or as they were at ``as_of`` (the grids, counts and posts of that moment)."""
     # the ledger's staff column lists public roles only (no reader): what a public map may show
-    ledger = build_ledger(session, level=level, parent=parent_code, with_patrol=False).rows
-    geoms = _geometries(session, parent_code, level)
+    ledger = build_ledger(session, level=level, parent=parent_code, as_of=as_of, with_patrol=False,
+                          timezone=timezone).rows  # fmt: skip
+    geoms = _geometries(session, parent_code, level, as_of)
     rows = [
         {
             "code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
@@ -109,34 +146,48 @@ def grid_frame(session: Session, *, parent_code: str | None = None, level: str |
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=4326)
 
 
-def household_points(session: Session, parent_code: str | None = None) -> pd.DataFrame:
-    """Households (lon, lat, kind) assigned under ``parent_code``: no address, no person — public-safe."""
-    sql = f"""{_SUBTREE}
+def _under(alias: str, as_of: dt.datetime | None, grid_id: str) -> str:
+    """SQL: the row of ``alias`` is a current row assigned under the parent, or a row of ``as_of`` lying under it."""
+    if as_of is None:
+        return f"{grid_id} IN (SELECT id FROM sub) AND {live(alias)}"
+    return f"{as_of_sql(alias)} AND {_UNDER_AS_OF.format(a=alias)}"
+
+
+def household_points(
+    session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None
+) -> pd.DataFrame:
+    """Households (lon, lat, kind) under ``parent_code``, now or at ``as_of``: no address, no person — public-safe."""
+    sql = f"""{_tree(as_of)[0]}
         SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.kind FROM household h
-         WHERE h.grid_id IN (SELECT id FROM sub) AND {live("h")} ORDER BY h.id"""
-    return pd.DataFrame(session.execute(text(sql), {"parent": parent_code}).all(), columns=["lon", "lat", "kind"])
+         WHERE {_under("h", as_of, "h.grid_id")} ORDER BY h.id"""
+    rows = session.execute(text(sql), {"parent": parent_code, "as_of": as_of}).all()
+    return pd.DataFrame(rows, columns=["lon", "lat", "kind"])
 
 
-def building_frame(session: Session, parent_code: str | None = None) -> gpd.GeoDataFrame:
-    """Buildings (楼栋) assigned under ``parent_code``: code, name, floors, address and footprint or point."""
-    sql = f"""{_SUBTREE}
+def building_frame(
+    session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None
+) -> gpd.GeoDataFrame:
+    """Buildings (楼栋) under ``parent_code``, now or at ``as_of``: code, name, floors, address and footprint or
+    point."""
+    sql = f"""{_tree(as_of)[0]}
         SELECT b.code, b.name, b.floors, b.address, ST_AsBinary(b.geom) AS wkb FROM building b
-         WHERE b.grid_id IN (SELECT id FROM sub) AND {live("b")} ORDER BY b.code"""
-    rows = session.execute(text(sql), {"parent": parent_code}).all()
+         WHERE {_under("b", as_of, "b.grid_id")} ORDER BY b.code"""
+    rows = session.execute(text(sql), {"parent": parent_code, "as_of": as_of}).all()
     df = pd.DataFrame(rows, columns=["code", "name", "floors", "address", "wkb"])
     geoms: Any = shapely.from_wkb(df.pop("wkb").to_numpy()) if len(df) else []
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
 
 
-def party_points(session: Session, parent_code: str | None = None) -> pd.DataFrame:
-    """Households with Party members: lon, lat, member count and the count per member type (no names)."""
-    sql = f"""{_SUBTREE}
+def party_points(session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Households with Party members, now or at ``as_of``: lon, lat, member count and the count per member type
+    (no names)."""
+    sql = f"""{_tree(as_of)[0]}
         SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, count(*) AS members,
                string_agg(p.member_type, '、' ORDER BY p.member_type) AS types
-          FROM person p JOIN household h ON h.id = p.household_id
-         WHERE p.is_party_member AND h.grid_id IN (SELECT id FROM sub) AND {live("p")} AND {live("h")}
+          FROM person p JOIN household h ON coalesce(h.lineage_id, h.id) = p.household_id
+         WHERE p.is_party_member AND {_under("h", as_of, "h.grid_id")} AND {as_of_sql("p")}
          GROUP BY h.id ORDER BY h.id"""
-    rows = session.execute(text(sql), {"parent": parent_code}).all()
+    rows = session.execute(text(sql), {"parent": parent_code, "as_of": as_of}).all()
     return pd.DataFrame(rows, columns=["lon", "lat", "members", "types"])
 
 

@@ -9,17 +9,19 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from gridgov.api.dependencies import OptionalActorDep, SessionDep, SettingsDep, Throttled
-from gridgov.api.params import DateQuery
+from gridgov.api.params import DateQuery, MomentQuery
 from gridgov.api.responses import MVT_MEDIA_TYPE, MVTResponse
 from gridgov.api.schemas import Level
 from gridgov.auth.views import open_personal
 from gridgov.errors import Unauthenticated
 from gridgov.maps.assets import render_offline
 from gridgov.maps.basemap import basemap as pick_basemap
+from gridgov.periods import as_of_moment
 
 router = APIRouter(tags=["地图"])
 
 LAYERS_HELP = "可选图层，逗号分隔：households,buildings,party（党建图层：需登录或令牌，限可查看个人信息的角色及其范围）"
+AS_OF_HELP = "按此时点的网格、户数与网格人员绘图：YYYY-MM-DD（当日结束时）或日期时间；默认当前"
 BasemapQuery = Annotated[str | None, Query(description="底图：none / tianditu / intranet / osm / amap（默认按配置）")]
 
 
@@ -34,8 +36,10 @@ def grid_page(
     level: Level | None = None,
     layers: Annotated[str, Query(description=LAYERS_HELP)] = "",
     basemap: BasemapQuery = None,
+    as_of: Annotated[MomentQuery, Query(description=AS_OF_HELP)] = None,
 ) -> str:
-    """The grid map; the Party layer only for staff roles (personal data), inside their scope, and logged."""
+    """The grid map, now or as of a moment; the Party layer only for staff roles (personal data), inside their
+    scope, and logged."""
     from gridgov.maps.gridmap import grid_map_from_db
 
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
@@ -46,7 +50,7 @@ def grid_page(
     m = grid_map_from_db(
         session, parent_code=parent, level=level, layers=wanted, basemap=pick_basemap(basemap, settings),
         tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
-        mvt_min_grids=settings.mvt_min_grids,
+        mvt_min_grids=settings.mvt_min_grids, as_of=as_of_moment(as_of, settings.timezone), timezone=settings.timezone,
     )  # fmt: skip
     return render_offline(m, "http", node_modules=settings.node_modules)
 
