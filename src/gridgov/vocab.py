@@ -89,6 +89,30 @@ MEMBER_TYPES = Vocabulary(
 )  # fmt: skip
 SEXES = Vocabulary("sexes", "性别", ("男", "女"), synonyms={"男性": "男", "女性": "女"})
 
+# Tags on residents (特殊人群, 重点人群, 关爱对象): personal data, shown only to staff in scope.
+PERSON_TAGS = Vocabulary(
+    "person_tags", "人员标签",
+    ("低保户", "特困人员", "残疾人", "独居老人", "空巢老人", "高龄老人", "留守儿童", "困境儿童", "失独家庭",
+     "退役军人", "优抚对象", "刑满释放人员", "社区矫正对象", "吸毒人员", "严重精神障碍患者", "重点上访人员",
+     "重点关注", "孕产妇", "慢性病患者"),
+    synonyms={"低保": "低保户", "五保户": "特困人员", "残疾": "残疾人", "独居": "独居老人", "空巢": "空巢老人",
+              "军属": "优抚对象", "烈属": "优抚对象", "社区矫正人员": "社区矫正对象", "矫正人员": "社区矫正对象",
+              "安置帮教人员": "刑满释放人员", "精神障碍患者": "严重精神障碍患者", "肇事肇祸精神病人": "严重精神障碍患者",
+              "退伍军人": "退役军人", "上访人员": "重点上访人员", "重点人员": "重点关注"},
+)  # fmt: skip
+# Incident categories (大类), in the shape of the 数字城管 standard and local practice.
+INCIDENT_CATEGORIES = Vocabulary(
+    "incident_categories", "事件类别",
+    ("市容环境", "宣传广告", "施工管理", "街面秩序", "突发事件", "园林绿化", "治安隐患", "矛盾纠纷", "民生服务",
+     "消防安全", "其他"),
+    synonyms={"环境卫生": "市容环境", "市容": "市容环境", "广告": "宣传广告", "施工": "施工管理",
+              "街面": "街面秩序", "占道经营": "街面秩序", "突发": "突发事件", "绿化": "园林绿化",
+              "治安": "治安隐患", "安全隐患": "治安隐患", "纠纷": "矛盾纠纷", "矛盾": "矛盾纠纷",
+              "民生": "民生服务", "便民服务": "民生服务", "消防": "消防安全"},
+)  # fmt: skip
+# The vocabularies an administrator may extend (terms and synonyms kept in ``vocab_term``; see gridgov.terms).
+CONFIGURABLE = ("staff_roles", "household_kinds", "person_tags", "incident_categories")
+
 INCIDENT_STATUSES = Vocabulary("incident_statuses", "事件状态", ("上报", "立案", "派遣", "处置", "核查", "结案"))
 INCIDENT_CLOSED = "结案"
 INCIDENT_LEVELS = Vocabulary("incident_levels", "处置层级", ("网格", "社区", "街道"))
@@ -152,8 +176,9 @@ FINDING_RULES = Vocabulary(
             "gap": "网格间空隙", "outside_parent": "超出上级网格", "sliver": "狭长碎片"},
 )  # fmt: skip
 
-ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, INCIDENT_STATUSES,
-                               INCIDENT_LEVELS, SHIFTS, ROLES, FINDING_RULES)  # fmt: skip
+ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, PERSON_TAGS,
+                               INCIDENT_CATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS, SHIFTS, ROLES,
+                               FINDING_RULES)  # fmt: skip
 
 
 def meta() -> dict[str, Any]:

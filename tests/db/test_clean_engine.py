@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.db.models import Base
 
-from tests.conftest import DOMAIN_TABLES, empty_domain_tables
+from tests.conftest import DOMAIN_TABLES, REFERENCE_TABLES, empty_domain_tables
 from tests.factories import make_street
 
 P = "ST_SetSRID(ST_MakePoint(108.952, 34.245), 4326)"
@@ -62,6 +62,7 @@ ROWS = {
         " SELECT repeat('0', 64), min(id), now() FROM app_user"
     ),
     "job": "INSERT INTO job (kind, title, actor) VALUES ('ledger', '台帐', 'test')",
+    "vocab_term": "INSERT INTO vocab_term (vocabulary, term, position) VALUES ('staff_roles', '测试岗位', 99)",
 }
 # Raised by the writes above and again by the TRUNCATE itself (a change like any other): not emptied.
 COUNTERS = {"data_revision"}
@@ -74,7 +75,7 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 
 def test_domain_tables_are_every_model_table() -> None:
-    assert set(DOMAIN_TABLES) == set(Base.metadata.tables) - {"alembic_version"}
+    assert set(DOMAIN_TABLES) == set(Base.metadata.tables) - {"alembic_version", *REFERENCE_TABLES}
     assert "grid_finding" in DOMAIN_TABLES
 
 
@@ -86,10 +87,13 @@ def test_a_row_in_every_table_is_gone_after_the_clean_up(clean_engine: Engine) -
             conn.execute(text(sql))
     before = _counts(clean_engine)
     filled = {t for t, n in before.items() if n > 0}
-    assert filled >= {*ROWS, "grid", "audit_log"}, f"not filled: {set(ROWS) - filled}"
+    assert filled >= {*ROWS, "grid", "audit_log"} - set(REFERENCE_TABLES), f"not filled: {set(ROWS) - filled}"
     empty_domain_tables(clean_engine)
     after = _counts(clean_engine)
     assert {t: n for t, n in after.items() if t not in COUNTERS} == dict.fromkeys(set(DOMAIN_TABLES) - COUNTERS, 0)
+    with clean_engine.connect() as conn:  # a street's own terms go, the built-in ones stay
+        terms = conn.execute(text("SELECT count(*) FILTER (WHERE builtin), count(*) FROM vocab_term")).one()
+        assert terms[0] > 0 and terms[0] == terms[1]
     with clean_engine.connect() as conn:  # RESTART IDENTITY: ids start again at 1
         conn.execute(text("INSERT INTO staff (name) VALUES ('x')"))
         assert conn.execute(text("SELECT max(id) FROM staff")).scalar_one() == 1

@@ -47,9 +47,9 @@ def test_street_totals_equal_the_assignment(sample_ledger, sample_engine: Engine
     with sample_engine.connect() as conn:
         hh, persons, incidents = conn.execute(
             text(
-                "SELECT (SELECT count(*) FROM household WHERE grid_id IS NOT NULL),"
+                "SELECT (SELECT count(*) FROM household WHERE grid_id IS NOT NULL AND valid_to IS NULL),"
                 " (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id"
-                " WHERE h.grid_id IS NOT NULL),"
+                " WHERE h.grid_id IS NOT NULL AND h.valid_to IS NULL AND p.valid_to IS NULL),"
                 " (SELECT count(*) FROM incident WHERE grid_id IS NOT NULL)"
             )
         ).one()

@@ -38,8 +38,7 @@ SRID = 4326
 
 # The words stored in CHECKed columns come from the vocabulary (one home: gridgov.vocab).
 LEVELS = vocab.LEVELS
-ROLES = vocab.STAFF_ROLES.terms
-HOUSEHOLD_KINDS = vocab.HOUSEHOLD_KINDS.terms
+# Staff roles and household kinds are checked against ``vocab_term`` by triggers (migration 0008): extendable.
 MEMBER_TYPES = vocab.MEMBER_TYPES.terms
 SEXES = vocab.SEXES.terms
 INCIDENT_STATUSES = vocab.INCIDENT_STATUSES.terms
@@ -104,6 +103,23 @@ def _versioned(name: str) -> tuple[Any, ...]:
     )
 
 
+class VocabTerm(Base):
+    """A term of a vocabulary an administrator may extend (gridgov.vocab.CONFIGURABLE): the built-in ones and
+    the street's own, each with its synonyms; ``public`` says whether a staff role is shown on boards."""
+
+    __tablename__ = "vocab_term"
+    vocabulary: Mapped[str] = mapped_column(String(32), primary_key=True)
+    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    synonyms: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    public: Mapped[bool | None] = mapped_column(Boolean)
+    builtin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint("term ~ '\\S' AND length(term) <= 16", name="vocab_term_plain"),)
+
+
 class Grid(Base):
     """A grid (网格) at one level, one version per row."""
 
@@ -156,7 +172,6 @@ class GridRole(Base):
     until: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
-        CheckConstraint(_in("role", ROLES), name="grid_role_known"),
         CheckConstraint("until IS NULL OR until >= since", name="grid_role_dates_order"),
         Index("grid_role_once", "grid_id", "staff_id", "role", unique=True, postgresql_where=text("until IS NULL")),
     )
@@ -193,7 +208,6 @@ class Household(Versioned, Base):
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
     grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
     __table_args__ = (
-        CheckConstraint(_in("kind", HOUSEHOLD_KINDS), name="household_kind_known"),
         *_geom_checks("household", nullable=False),
         *_versioned("household"),
     )

@@ -21,6 +21,7 @@ from gridgov.db import sql
 from gridgov.errors import InvalidInput
 from gridgov.history import day_of
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.terms import stored_vocabulary
 from gridgov.vocab import (
     HOUSEHOLD_KINDS,
     INCIDENT_CLOSED,
@@ -28,8 +29,6 @@ from gridgov.vocab import (
     LEVELS,
     MEMBER_TYPES,
     ORGANISATION_LEVELS,
-    PUBLIC_STAFF_ROLES,
-    STAFF_ROLE_ORDER,
 )
 
 # English key → Chinese header, in sheet order.
@@ -177,7 +176,8 @@ def build_ledger(
             used = {k: v for k, v in params.items() if f":{k}" in stmt}
             session.execute(text(stmt), used)
     everywhere, scope_id = personal_reach(reader)
-    words = {"role_order": list(STAFF_ROLE_ORDER), "public_roles": list(PUBLIC_STAFF_ROLES),
+    roles = stored_vocabulary(session, "staff_roles")  # with the street's own posts
+    words = {"role_order": list(roles.vocabulary.terms), "public_roles": sorted(roles.public),
              "personal_all": everywhere, "personal_scope": scope_id, "hh_kinds": list(HOUSEHOLD_KINDS),
              "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED,
              "as_of": as_of, "on_day": day_of(as_of, timezone)}  # fmt: skip

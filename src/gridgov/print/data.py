@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.grids.service import leaves, list_grids, subtree
 from gridgov.history import day_of, live, role_in_force
-from gridgov.vocab import PUBLIC_STAFF_ROLES
+from gridgov.terms import stored_vocabulary
 
 _GRID = """
 WITH RECURSIVE up AS (
@@ -141,7 +141,8 @@ def _board(session: Session, code: str, near_m: float, on_day: dt.date) -> Board
         Feature(r.code, r.name or r.code, shapely.from_wkb(r.wkb), bool(r.own))
         for r in session.execute(text(_BUILDINGS), params)
     ]
-    data.staff = staff_lines(session, me.id, PUBLIC_STAFF_ROLES, on_day)
+    roles = stored_vocabulary(session, "staff_roles")  # the public posts, the street's own included
+    data.staff = staff_lines(session, me.id, [r for r in roles.vocabulary.terms if r in roles.public], on_day)
     return data
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from gridgov.errors import InvalidInput
 from gridgov.ids import id_check_digit
 from gridgov.importing.entities import ID_RE, MAX_LEN, PHONE_RE
-from gridgov.vocab import HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, Vocabulary
+from gridgov.vocab import HOUSEHOLD_KINDS, MEMBER_TYPES, PERSON_TAGS, SEXES, Vocabulary
 
 TRUE_WORDS = ("1", "是", "true", "yes", "y", "t", "√", "on")
 FALSE_WORDS = ("0", "否", "false", "no", "n", "f", "", "off")
@@ -30,8 +30,10 @@ class Field:
     low: int | None = None
     high: int | None = None
 
-    def parse(self, value: Any) -> Any:
-        """The value as stored (None for empty), or ``InvalidInput`` naming the field in Chinese."""
+    def parse(self, value: Any, words: Vocabulary | None = None) -> Any:
+        """The value as stored (None for empty), or ``InvalidInput`` naming the field in Chinese; ``words`` is the
+        vocabulary in force (with the street's additions) for enum and tag fields, else the built-in one."""
+        words = words or self.vocab
         if value is None or (isinstance(value, str) and value.strip() == ""):
             if self.required:
                 raise InvalidInput(f"{self.label}：必填项为空")
@@ -53,15 +55,22 @@ class Field:
             return number
         if self.kind == "tags":
             parts = value if isinstance(value, list | tuple) else TAG_SPLIT.split(str(value))
-            return [str(t).strip() for t in parts if str(t).strip()] or None
+            tags = [str(t).strip() for t in parts if str(t).strip()]
+            if words is not None:
+                unknown = [t for t in tags if words.canonical(t) is None]
+                if unknown:
+                    accepted = "、".join(words.terms)
+                    raise InvalidInput(f"{self.label}：未知的标签 {'、'.join(unknown)}（可选：{accepted}）")
+                tags = list(dict.fromkeys(str(words.canonical(t)) for t in tags))
+            return tags or None
         text_ = str(value).strip()
         limit = MAX_LEN.get(self.name, 2000)
         if len(text_) > limit:
             raise InvalidInput(f"{self.label}：过长（最多 {limit} 个字符）")
-        if self.kind == "enum" and self.vocab is not None:
-            term = self.vocab.canonical(text_)
+        if self.kind == "enum" and words is not None:
+            term = words.canonical(text_)
             if term is None:
-                raise InvalidInput(f"{self.label}：取值应为 {' / '.join(self.vocab.terms)}：{text_}")
+                raise InvalidInput(f"{self.label}：取值应为 {' / '.join(words.terms)}：{text_}")
             return term
         if self.kind == "phone" and not PHONE_RE.match(text_):
             raise InvalidInput(f"{self.label}：电话号码格式错误：{text_}")
@@ -106,7 +115,7 @@ KINDS: dict[str, RecordKind] = {
             Field("phone", "电话", "phone", private=True), Field("id_number", "身份证号", "id_number", private=True),
             Field("is_resident_rep", "居民代表", "bool"), Field("is_volunteer", "志愿者", "bool"),
             Field("is_party_member", "党员", "bool"), Field("member_type", "党员类型", "enum", vocab=MEMBER_TYPES),
-            Field("tags", "标签（特殊人群等）", "tags", private=True),
+            Field("tags", "标签（特殊人群等）", "tags", vocab=PERSON_TAGS, private=True),
         ), spatial=False),
         RecordKind("buildings", "building", "楼栋", (
             CODE, Field("name", "名称"), Field("address", "地址"), Field("floors", "层数", "int", low=1, high=200),

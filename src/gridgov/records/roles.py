@@ -15,7 +15,7 @@ from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.history import day_of, role_in_force
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import record_kind
-from gridgov.vocab import PUBLIC_STAFF_ROLES, STAFF_ROLES
+from gridgov.terms import stored_vocabulary
 
 HAND_OVER_REASON = "交接"
 # A staff member entered without a code gets one from name and phone (the staff importer's rule).
@@ -44,15 +44,11 @@ class RoleAssignment:
     since: dt.date
     until: dt.date | None
     end_reason: str | None
-
-    @property
-    def public(self) -> bool:
-        """Whether the post is shown on public boards (else its holder is a resident: personal data)."""
-        return self.role in PUBLIC_STAFF_ROLES
+    public: bool = True  # shown on public boards (else its holder is a resident: personal data)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return asdict(self) | {"public": self.public}
+        return asdict(self)
 
 
 def _grid(session: Session, code: str) -> tuple[int, str]:
@@ -62,10 +58,11 @@ def _grid(session: Session, code: str) -> tuple[int, str]:
     return int(row.id), str(row.level)
 
 
-def _role_term(role: str) -> str:
-    term = STAFF_ROLES.canonical(role or "")
+def _role_term(session: Session, role: str) -> str:
+    words = stored_vocabulary(session, "staff_roles").vocabulary
+    term = words.canonical(role or "")
     if term is None:
-        raise InvalidInput(f"未知的岗位：{role}（可选：{'、'.join(STAFF_ROLES.terms)}）")
+        raise InvalidInput(f"未知的岗位：{role}（可选：{'、'.join(words.terms)}）")
     return term
 
 
@@ -82,9 +79,11 @@ def grid_roles(
     (楼栋长, 党小组长 …) only for readers with personal-data rights over the grid."""
     gid, _ = _grid(session, grid_code)
     authorize(session, actor, "read")
+    words = stored_vocabulary(session, "staff_roles")
     params = {"gid": gid, "all": include_ended, "on_day": on_day or day_of(None, timezone),
-              "order": list(STAFF_ROLES.terms)}  # fmt: skip
-    out = [RoleAssignment(**r) for r in session.execute(text(_ROLES), params).mappings()]
+              "order": list(words.vocabulary.terms)}  # fmt: skip
+    out = [RoleAssignment(**r, public=r["role"] in words.public)
+           for r in session.execute(text(_ROLES), params).mappings()]  # fmt: skip
     everywhere, scope = personal_reach(actor)
     if not everywhere:
         private_ok = scope is not None and _covers(session, scope, gid)
@@ -145,7 +144,7 @@ def add_role(
     """Give a staff member (by code, or a new one by name and phone) a post on a grid from ``since`` (today)."""
     gid, _ = _grid(session, grid_code)
     authorize(session, actor, "write", Touches(codes=[grid_code]))
-    term = _role_term(role)
+    term = _role_term(session, role)
     day = _check_day(since, timezone)
     session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor.audit_name})
     sid = _staff_id(session, actor, staff_code, name, phone)
@@ -159,12 +158,13 @@ def add_role(
 
 
 def _one(session: Session, role_id: int) -> RoleAssignment:
+    words = stored_vocabulary(session, "staff_roles")
     row = session.execute(text(_ROLES.replace("g.id = :gid", "r.id = :rid")),
-                          {"rid": role_id, "all": True, "on_day": None, "order": list(STAFF_ROLES.terms)}
+                          {"rid": role_id, "all": True, "on_day": None, "order": list(words.vocabulary.terms)}
                           ).mappings().first()  # fmt: skip
     if row is None:
         raise NotFound(f"岗位记录不存在：{role_id}")
-    return RoleAssignment(**row)
+    return RoleAssignment(**row, public=row["role"] in words.public)
 
 
 def end_role(
@@ -223,7 +223,7 @@ def hand_over(
     ``from_staff_code``'s) ends that day and the new holder's begins, in one transaction."""
     gid, _ = _grid(session, grid_code)
     authorize(session, actor, "write", Touches(codes=[grid_code]))
-    term = _role_term(role)
+    term = _role_term(session, role)
     day = _check_day(on_day, timezone)
     holders = [r for r in grid_roles(session, grid_code, actor, on_day=day, timezone=timezone)
                if r.role == term and r.until is None]  # fmt: skip

@@ -29,6 +29,8 @@ from gridgov.geo.checks import coordinate_problem, geometry_problem
 from gridgov.history import day_of, set_effective, start_of
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import RecordKind, record_kind
+from gridgov.terms import stored_vocabulary
+from gridgov.vocab import CONFIGURABLE
 
 _COMMON = "{a}.id, {a}.lineage_id, {a}.code, {a}.version, {a}.valid_from, {a}.valid_to, {a}.end_reason, {a}.updated_by"
 _SELECT = {
@@ -274,7 +276,8 @@ def _columns(session: Session, kind: RecordKind, values: Mapping[str, Any], curr
         if name in ("lon", "lat", "geometry") and kind.spatial:
             continue
         f = kind.field(name)
-        value = f.parse(raw)
+        stored = f.vocab is not None and f.vocab.name in CONFIGURABLE
+        value = f.parse(raw, stored_vocabulary(session, f.vocab.name).vocabulary if stored else None)  # type: ignore[union-attr]
         if name == "building_code":
             out.columns["building_id"] = None
             if value is not None:
