@@ -245,3 +245,20 @@ def test_bad_options_are_domain_errors(sample_engine: Engine) -> None:
             export_boards(s, [GRID], fmt="tiff")
         with pytest.raises(InvalidInput, match="图片过大"):
             export_boards(s, [GRID], paper="A1", fmt="png", dpi=600)
+
+
+def test_a_board_dated_before_a_hand_over_names_the_previous_holder(sample_engine: Engine) -> None:
+    import datetime as dt
+
+    from gridgov.print.data import board_data
+
+    with Session(sample_engine) as s:
+        code, before, after, day = s.execute(text(
+            """SELECT g.code, old.name, new.name, r.until FROM grid_role r
+                 JOIN grid g ON g.id = r.grid_id JOIN staff old ON old.id = r.staff_id
+                 JOIN grid_role n ON n.grid_id = r.grid_id AND n.role = r.role AND n.since = r.until
+                 JOIN staff new ON new.id = n.staff_id
+                WHERE r.end_reason = '交接' ORDER BY r.until LIMIT 1""")).one()  # fmt: skip
+        then = [x.name for x in board_data(s, code, on_day=day - dt.timedelta(days=1)).staff]
+        now = [x.name for x in board_data(s, code).staff]
+    assert before in then and after not in then and after in now and before not in now

@@ -238,7 +238,7 @@ def test_preview_shows_inline_in_a_browser(web: TestClient, users: dict) -> None
         finally:
             page.context.close()
     log.assert_clean()
-    assert "第二网格" in heading and page.url.endswith(f"code={EAST}&paper=A4&landscape=true&format=pdf")
+    assert "第二网格" in heading and page.url.endswith(f"code={EAST}&paper=A4&landscape=true&format=pdf&date=")
     assert not before and chosen.startswith(f"人员配备不全：第二网格（{EAST}）没有网格长、没有网格员")
     assert warning.startswith(f"人员配备不全：第二网格（{EAST}）没有网格长、没有网格员，公示牌上的责任人员将不完整")
     assert size[:2] == [935, 661] and size[2] <= 768  # the whole board fits a 1366×768 screen

@@ -23,8 +23,9 @@ def _refuse(exc: InvalidInput) -> PydanticCustomError:
 
 
 def query_date(value: object) -> dt.date | None:
-    """A query value as a date (``YYYY-MM-DD`` in the accepted range), or a validation error in Chinese."""
-    if value is None:
+    """A query value as a date (``YYYY-MM-DD`` in the accepted range), or a validation error in Chinese; an empty
+    value (a form's blank date field) is no date."""
+    if value is None or value == "":
         return None
     try:
         return parse_date(value)
@@ -33,8 +34,9 @@ def query_date(value: object) -> dt.date | None:
 
 
 def query_moment(value: object) -> dt.date | dt.datetime | None:
-    """A query value as a date or an ISO date-time in the accepted range, or a validation error in Chinese."""
-    if value is None:
+    """A query value as a date or an ISO date-time in the accepted range, or a validation error in Chinese; an
+    empty value is none."""
+    if value is None or value == "":
         return None
     try:
         return parse_moment(value)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import typer
 
 from gridgov.cli.common import engine, get_settings
 from gridgov.errors import InvalidInput
+from gridgov.periods import parse_date
 
 app = typer.Typer(help="导出：网格公示牌（PDF / PNG，可直接交印刷）。", no_args_is_help=True)
 
@@ -21,6 +23,9 @@ def board(
     landscape: bool = typer.Option(False, "--landscape", help="横向"),
     fmt: str | None = typer.Option(None, "--format", help="pdf 或 png（默认按输出文件扩展名）"),
     dpi: int = typer.Option(300, "--dpi", help="PNG 分辨率"),
+    on: dt.date | None = typer.Option(
+        None, "--date", parser=parse_date, metavar="YYYY-MM-DD", help="公示日期：按该日在任的人员生成（默认今天）"
+    ),
 ) -> None:
     """网格公示牌：网格图（高斯-克吕格投影、指北针、比例尺、图例）、责任人员、监督电话、职责、日期。
 
@@ -36,11 +41,11 @@ def board(
     kind = (fmt or out.suffix.lstrip(".") or "pdf").lower()
     with Session(engine()) as s:
         codes = [grid] if grid is not None else leaf_codes(s, parent or "")
-        for f in staffing_findings(s, codes=codes):  # warned before printing: the board is still made
+        for f in staffing_findings(s, codes=codes, on=on):  # warned before printing: the board is still made
             typer.echo(f"提醒：{f.name}（{f.code}）{f.text}，公示牌上的责任人员不完整。", err=True)
         with typer.progressbar(length=len(codes), label="生成公示牌", file=None) as bar:
             files = export_boards(s, codes, paper=paper, landscape=landscape, fmt=kind, dpi=dpi,
-                                  settings=get_settings(), progress=lambda _code: bar.update(1))  # fmt: skip
+                                  settings=get_settings(), progress=lambda _code: bar.update(1), on=on)  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     if kind == "pdf" or len(files) == 1:
         out.write_bytes(files[0])

@@ -243,12 +243,15 @@ def export_boards(
     dpi: int = 300,
     settings: BoardSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    on: dt.date | None = None,
 ) -> list[bytes]:
-    """Boards of the given grids: one PDF with a page per grid, or one PNG per grid."""
+    """Boards of the given grids: one PDF with a page per grid, or one PNG per grid; dated ``on`` (today) with
+    the staff in force that day."""
     settings = settings or defaults(BoardSettings)
     page = check_options(paper, fmt, dpi, landscape)
-    data = boards_data(session, codes, with_counts=settings.board_show_counts)
+    day = _today(settings, on)
+    data = boards_data(session, codes, with_counts=settings.board_show_counts, on_day=day)
     if not data:
         raise InvalidInput("没有要导出的网格")
-    pdf = boards_pdf(data, page, settings, progress=progress)
+    pdf = boards_pdf(data, page, settings, today=day, progress=progress)
     return [pdf] if fmt == "pdf" else pdf_to_pngs(pdf, dpi)

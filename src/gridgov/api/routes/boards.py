@@ -8,6 +8,7 @@ list, with Chinese messages, is in ``POST /api/grids/validate`` under ``staffing
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled
+from gridgov.api.params import DateQuery
 from gridgov.grids.staffing import PROBLEMS, staffing_findings
 from gridgov.print.board import export_boards
 from gridgov.print.data import leaf_codes
@@ -24,6 +26,7 @@ router = APIRouter(prefix="/api/boards", tags=["公示牌"])
 
 Paper = Literal["A4", "A3", "A2", "A1"]
 MEDIA = {"pdf": "application/pdf", "png": "image/png"}
+DATE_HELP = "公示日期 YYYY-MM-DD：按该日在任的人员生成（默认今天）"
 COUNT_HEADER = "X-Gridgov-Staffing-Warnings"
 LIST_HEADER = "X-Gridgov-Staffing"
 LISTED = 20  # grids named in the list header at most: response headers must stay small
@@ -34,10 +37,10 @@ STAFFING_HEADERS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _staffing_headers(session: Session, codes: Sequence[str]) -> dict[str, str]:
+def _staffing_headers(session: Session, codes: Sequence[str], on: dt.date | None = None) -> dict[str, str]:
     """The staffing warnings of the boards' grids as response headers (ASCII: codes, percent-encoded should one
     not be, and problem keys)."""
-    found = staffing_findings(session, codes=codes)
+    found = staffing_findings(session, codes=codes, on=on)
     headers = {COUNT_HEADER: str(len(found))}
     if found:
         headers[LIST_HEADER] = ", ".join(f"{quote(f.code, safe='')}={'+'.join(f.problems)}" for f in found[:LISTED])
@@ -59,10 +62,12 @@ def one_board(
     landscape: bool = False,
     format: Annotated[Literal["pdf", "png"], Query(description="pdf 或 png")] = "pdf",  # noqa: A002 - the API's word
     dpi: Annotated[int, Query(ge=36, le=600, description="PNG 分辨率")] = 300,
+    date: Annotated[DateQuery, Query(description=DATE_HELP)] = None,
 ) -> Response:
     """One grid's board, print-ready; the staffing warning, if any, in the headers."""
-    data = export_boards(session, [code], paper=paper, landscape=landscape, fmt=format, dpi=dpi, settings=settings)
-    return _file(data[0], format, f"board_{code}", _staffing_headers(session, [code]))
+    data = export_boards(session, [code], paper=paper, landscape=landscape, fmt=format, dpi=dpi, settings=settings,
+                         on=date)  # fmt: skip
+    return _file(data[0], format, f"board_{code}", _staffing_headers(session, [code], date))
 
 
 @router.get("", dependencies=[Throttled], summary="批量公示牌：某网格下每个楼院网格一页（PDF）",
@@ -73,8 +78,9 @@ def many_boards(
     parent: Annotated[str, Query(description="街道或社区编码")],
     paper: Paper = "A4",
     landscape: bool = False,
+    date: Annotated[DateQuery, Query(description=DATE_HELP)] = None,
 ) -> Response:
     """Every leaf grid under ``parent``, one page each, in one PDF; the staffing warnings in the headers."""
     codes = leaf_codes(session, parent)
-    data = export_boards(session, codes, paper=paper, landscape=landscape, settings=settings)
-    return _file(data[0], "pdf", f"boards_{parent}", _staffing_headers(session, codes))
+    data = export_boards(session, codes, paper=paper, landscape=landscape, settings=settings, on=date)
+    return _file(data[0], "pdf", f"boards_{parent}", _staffing_headers(session, codes, date))

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import SessionDep, SettingsDep, Throttled, ViewerDep
+from gridgov.api.params import DateQuery
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import BoardSettings
 from gridgov.errors import InvalidInput
@@ -133,12 +134,13 @@ def boards_page(
     paper: Paper = "A4",
     landscape: bool = False,
     format: Format = "pdf",  # noqa: A002 - the form's word
+    date: DateQuery = None,
 ) -> Response:
-    """The choices (grids in the user's scope, paper, orientation, format) and the chosen grid's preview, with the
-    staffing warnings of the grids whose boards would lack staff."""
+    """The choices (grids in the user's scope, paper, orientation, format, the board's date) and the chosen grid's
+    preview, with the staffing warnings of the grids whose boards would lack staff that day."""
     grids = grids_in_scope(session, who)
     chosen = _in_scope(session, who, code) if code and code.strip() else None
-    found = staffing_findings(session, codes=[g.code for g in grids])
+    found = staffing_findings(session, codes=[g.code for g in grids], on=date)
     own, below = {f.code: _unstaffed(f) for f in found}, _batch_warnings(grids, found)
     batch = _batch_parents(grids)
     # what each select shows selected at first: the chosen grid, else (batch) the first parent
@@ -147,7 +149,8 @@ def boards_page(
     return render(request, "boards.html", actor=who, active="boards", title="公示牌", groups=_groups(grids),
                   batch=batch, chosen=chosen, paper=paper, landscape=landscape, fmt=format, papers=PAPERS,
                   level_zh=LEVEL_ZH, staffing=own, batch_warnings=below, batch_staffing=below.get(batch_code, ""),
-                  chosen_staffing=own.get(chosen.code, "") if chosen else "")  # fmt: skip
+                  chosen_staffing=own.get(chosen.code, "") if chosen else "",
+                  day=date.isoformat() if date else "")  # fmt: skip
 
 
 @router.get("/boards/preview.png", dependencies=[Throttled])
@@ -158,11 +161,12 @@ def board_preview(
     code: Annotated[str, Query(max_length=40)],
     paper: Paper = "A4",
     landscape: bool = False,
+    date: DateQuery = None,
 ) -> Response:
     """The first page of one grid's board as a small PNG, for the page's preview."""
     grid = _in_scope(session, who, code)
     png = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt="png", dpi=PREVIEW_DPI[paper],
-                        settings=settings)[0]  # fmt: skip
+                        settings=settings, on=date)[0]  # fmt: skip
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -175,11 +179,12 @@ def board_download(
     paper: Paper = "A4",
     landscape: bool = False,
     format: Format = "pdf",  # noqa: A002 - the form's word
+    date: DateQuery = None,
 ) -> Response:
     """One grid's board, print-ready, as a PDF or a PNG named after the grid."""
     grid = _in_scope(session, who, code)
     data = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt=format, dpi=PRINT_DPI,
-                         settings=settings)[0]  # fmt: skip
+                         settings=settings, on=date)[0]  # fmt: skip
     name = f"{grid.name}公示牌_{paper}{_orientation(landscape)}"
     return _attachment(data, format, name, f"board_{grid.code}")
 
