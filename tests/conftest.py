@@ -28,7 +28,9 @@ SAMPLE_DIR = ROOT / "geodata" / "sample"
 # Every table the models declare (so a new table can never be missed); Alembic's bookkeeping
 # table is not in the metadata, and is left alone if it ever is.
 # Tables seeded by migrations: emptied of what tests added, not of their seed.
-REFERENCE_TABLES = {"vocab_term": "DELETE FROM vocab_term WHERE NOT builtin"}
+REFERENCE_TABLES = {"vocab_term": ("DELETE FROM vocab_term WHERE NOT builtin",
+                                   "UPDATE vocab_term SET synonyms = '{}', retired_at = NULL "
+                                   "WHERE synonyms <> '{}' OR retired_at IS NOT NULL")}  # fmt: skip
 DOMAIN_TABLES = tuple(t.name for t in Base.metadata.sorted_tables
                       if t.name != "alembic_version" and t.name not in REFERENCE_TABLES)  # fmt: skip
 
@@ -77,8 +79,9 @@ def empty_domain_tables(engine: Engine) -> None:
     with engine.begin() as conn:
         tables = ", ".join(map(conn.dialect.identifier_preparer.quote, DOMAIN_TABLES))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        for clean_up in REFERENCE_TABLES.values():
-            conn.execute(text(clean_up))
+        for statements in REFERENCE_TABLES.values():
+            for clean_up in statements:
+                conn.execute(text(clean_up))
 
 
 @pytest.fixture

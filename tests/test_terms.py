@@ -63,3 +63,13 @@ def test_only_administrators_extend_and_the_database_refuses_unknown_words(clean
         s.execute(text("INSERT INTO staff (code, name) VALUES ('S1', '某')"))
         s.execute(text("INSERT INTO grid_role (grid_id, staff_id, role) SELECT g.id, s.id, '总经理' "
                        "FROM grid g, staff s WHERE g.code = :g"), {"g": G})  # fmt: skip
+
+
+def test_a_stopped_term_can_be_added_again(clean_engine: Engine) -> None:
+    with session_scope(clean_engine) as s:
+        add_term(s, ADMIN, "person_tags", "新就业群体")
+        retire_term(s, ADMIN, "person_tags", "新就业群体")
+        again = add_term(s, ADMIN, "person_tags", "新就业群体", synonyms=("外卖骑手",))
+        assert again.canonical("外卖骑手") == "新就业群体"
+        assert s.execute(text("SELECT count(*) FROM vocab_term WHERE term = '新就业群体' AND retired_at IS NULL")
+                         ).scalar_one() == 1  # fmt: skip

@@ -66,6 +66,46 @@ def stored_vocabulary(session: Session, name: str) -> StoredVocabulary:
     return StoredVocabulary(Vocabulary(base.name, base.label, terms, base.labels, synonyms), public, added)
 
 
+@dataclass(frozen=True)
+class TermListing:
+    """A term as in force: where it comes from, its synonyms (built-in first) and, for staff roles, whether
+    boards show it."""
+
+    term: str
+    builtin: bool
+    public: bool | None
+    synonyms: list[str]
+    added_synonyms: list[str]
+
+
+@dataclass(frozen=True)
+class VocabularyListing:
+    """A configurable vocabulary as in force, its terms in order (what pages, the CLI and the API show)."""
+
+    name: str
+    label: str
+    terms: list[TermListing]
+
+
+def listing(stored: StoredVocabulary) -> VocabularyListing:
+    """A vocabulary as in force, term by term, with built-in and added synonyms told apart."""
+    v = stored.vocabulary
+    built_in = BUILT_IN[v.name].synonyms
+    by_term: dict[str, list[str]] = {t: [] for t in v.terms}
+    for word, term in v.synonyms.items():  # the built-in ones come first (stored_vocabulary merges them so)
+        if term in by_term:
+            by_term[term].append(word)
+    staff = v.name == "staff_roles"
+    terms = [TermListing(t, t not in stored.added, (t in stored.public) if staff else None, words,
+                         [w for w in words if w not in built_in]) for t, words in by_term.items()]  # fmt: skip
+    return VocabularyListing(v.name, v.label, terms)
+
+
+def all_listings(session: Session) -> list[VocabularyListing]:
+    """Every configurable vocabulary as in force, in the order of gridgov.vocab.CONFIGURABLE."""
+    return [listing(stored_vocabulary(session, name)) for name in CONFIGURABLE]
+
+
 def _clean(word: str, what: str) -> str:
     word = (word or "").strip()
     if not word or len(word) > MAX_TERM or any(c in word for c in ",，;；、\n\t"):
@@ -78,15 +118,20 @@ def add_term(session: Session, actor: Actor, name: str, term: str, *, synonyms: 
     """Add a term (and its synonyms) to a configurable vocabulary; administrators only."""
     authorize(session, actor, "admin", anywhere=True)
     current = stored_vocabulary(session, name)
+    if public is not None and name != "staff_roles":  # it would be ignored: say so
+        raise InvalidInput(f"只有{BUILT_IN['staff_roles'].label}有“在公示牌显示”的设置")
     term = _clean(term, "词条")
     if current.vocabulary.canonical(term) is not None:
         raise Conflict(f"「{term}」已在{current.vocabulary.label}中（即「{current.vocabulary.canonical(term)}」）")
     words = _new_synonyms(current, synonyms)
     session.execute(text("""INSERT INTO vocab_term (vocabulary, term, position, synonyms, public, created_by)
                             SELECT CAST(:v AS varchar), :t, coalesce(max(position), 0) + 1, :s, :p, :by
-                              FROM vocab_term WHERE vocabulary = CAST(:v AS varchar)"""),
-                    {"v": name, "t": term, "s": words, "p": public if name == "staff_roles" else None,
-                     "by": actor.audit_name})  # fmt: skip
+                              FROM vocab_term WHERE vocabulary = CAST(:v AS varchar)
+                            ON CONFLICT (vocabulary, term) DO UPDATE  -- a term stopped earlier comes back
+                               SET retired_at = NULL, synonyms = EXCLUDED.synonyms, public = EXCLUDED.public,
+                                   position = EXCLUDED.position, created_by = EXCLUDED.created_by
+                             WHERE vocab_term.retired_at IS NOT NULL"""),
+                    {"v": name, "t": term, "s": words, "p": public, "by": actor.audit_name})  # fmt: skip
     return stored_vocabulary(session, name)
 
 

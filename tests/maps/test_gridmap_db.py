@@ -317,8 +317,9 @@ def test_the_grid_map_as_of_a_day_shows_the_posts_and_households_of_that_day(sam
                               {"t": the_day_before}).scalar_one()  # fmt: skip
         street_then = grid_frame(s, level="street", as_of=the_day_before)["households"].sum()
         street_now = grid_frame(s, level="street")["households"].sum()
-        moved_in = s.execute(text("SELECT count(*) FROM (SELECT coalesce(lineage_id, id) FROM household GROUP BY 1 "
-                                  "HAVING min(valid_from) > :t AND bool_or(lineage_id IS NULL AND valid_to IS NULL)) f"),
-                             {"t": the_day_before}).scalar_one()  # fmt: skip
+        moved_in = s.execute(text(
+            "SELECT count(*) FROM (SELECT coalesce(lineage_id, id) FROM household GROUP BY 1 "
+            "HAVING min(valid_from) > :t AND bool_or(lineage_id IS NULL AND valid_to IS NULL)) f"),
+            {"t": the_day_before}).scalar_one()  # fmt: skip
         assert street_then - street_now == moved_out - moved_in
         assert day <= day_of(None)
