@@ -53,6 +53,8 @@ def test_unreachable_external_server_is_a_clear_error(tmp_path: Path) -> None:
 def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -> None:
     import json
 
+    from gridgov.sample.changes import MOVED_IN, MOVED_OUT
+
     url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     r = run_cli(["assign", "--json"], {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)})
     assert r.returncode == 0, r.stderr
@@ -61,7 +63,8 @@ def test_assign_prints_counts_per_level(sample_engine: Engine, tmp_path: Path) -
     assert hh["per_level"] == {"street": hh["assigned"], "community": hh["assigned"], "compound": hh["assigned"]}
     assert list(hh["per_level"]) == ["street", "community", "compound"]  # always in level order
     text_out = run_cli(["assign"], {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path)}).stdout
-    assert "户：已分配 19995（街道 19995，社区 19995，楼院 19995）" in text_out
+    n = 19_995 - len(MOVED_OUT) + len(MOVED_IN)  # the sample's assigned households, after its months of changes
+    assert hh["assigned"] == n and f"户：已分配 {n}（街道 {n}，社区 {n}，楼院 {n}）" in text_out
     assert "巡逻轨迹网格统计：重算 0 条" in text_out  # stored at import, still current
 
 
@@ -77,3 +80,43 @@ def test_database_errors_are_a_message_not_a_traceback(server_url: str, tmp_path
     finally:
         _drop_db(server_url, url)
     assert r.returncode == 3 and "gridgov db migrate" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_import_maps_columns_and_summarises_a_large_refusal(
+    clean_engine: Engine, env: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+
+    from gridgov.db.engine import session_scope
+
+    from tests.factories import X0, Y0, make_street
+
+    with session_scope(clean_engine) as s:
+        make_street(s)
+    x, y = X0 + 0.002, Y0 + 0.005
+    odd = tmp_path / "住户.csv"
+    odd.write_text(f"档案号,类别,经度,纬度\nH1,常住户,{x},{y}\nH2,出租,{x + 0.01},{y}\n", encoding="utf-8")
+    plain = run_cli(["import", "households", str(odd)], env)
+    assert plain.returncode == 1 and "缺少必需列：编码（code）、户籍类型（kind）" in plain.stderr
+    unknown = run_cli(["import", "households", str(odd), "--map", "档案号=编号"], env)
+    assert unknown.returncode == 1 and "没有目标列 编号（可用：code, address, building_code, kind" in unknown.stderr
+    mapped = run_cli(["import", "households", str(odd), "--map", "档案号=code", "--map", "类别=kind", "--json"], env)
+    assert mapped.returncode == 0, mapped.stderr
+    assert json.loads(mapped.stdout)["imported"] == 2
+    with clean_engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, kind FROM household ORDER BY code")).tuples().all()
+    assert rows == [("H1", "常住户"), ("H2", "租房户")]
+
+    bad = tmp_path / "bad.csv"  # 120 swapped rows and 30 unknown kinds: 150 errors
+    bad.write_text("编码,户籍类型,经度,纬度\n" + "".join(
+        f"B{i},{'宿舍' if i < 30 else '常住户'},{y if i < 120 else x},{x if i < 120 else y}\n" for i in range(150)),
+        encoding="utf-8")  # fmt: skip
+    refused = run_cli(["import", "households", str(bad)], env)
+    assert refused.returncode == 1
+    lines = refused.stdout.splitlines()
+    assert lines[0] == "bad.csv：已拒绝，未写入任何数据（150 处错误）"
+    assert sum(line.startswith("  第 ") for line in lines) == 100
+    assert "  ……其余 50 处未逐条列出" in lines and "按列和原因统计（共 150 处）：" in lines
+    assert lines[-2:] == ["  lon/lat：经纬度颠倒  120 处", "  kind：取值应为 常住户 / 租房户 / 空房户 / 底商  30 处"]
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM household")).scalar_one() == 2

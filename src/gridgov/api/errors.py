@@ -147,6 +147,7 @@ HTTP_ZH: dict[int, tuple[str, str]] = {
     405: ("MethodNotAllowed", "此地址不支持该请求方法"),
     413: ("TooLarge", "请求体过大"),
     415: ("UnsupportedMediaType", "不支持的内容类型"),
+    428: ("PreconditionRequired", "缺少 If-Match 请求头：请先读取记录，带上它的 ETag 再修改"),
 }
 # Pydantic's error types, in Chinese (the message of a validator that speaks Chinese is kept as it is).
 PYDANTIC_ZH = {

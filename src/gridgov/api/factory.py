@@ -19,7 +19,23 @@ from gridgov.api import errors
 from gridgov.api.dependencies import ClientLimiter
 from gridgov.api.options import MethodsMiddleware
 from gridgov.api.responses import ERRORS, declare_errors
-from gridgov.api.routes import boards, editor, grids, health, imports, jobs, ledger, locate, maps, meta, tokens, web
+from gridgov.api.routes import (
+    boards,
+    editor,
+    grids,
+    health,
+    imports,
+    jobs,
+    ledger,
+    locate,
+    maps,
+    meta,
+    records,
+    staffing,
+    tokens,
+    vocab,
+    web,
+)
 from gridgov.api.schemas import Health
 from gridgov.auth.keys import derive, load_or_create_key
 from gridgov.config import Settings, get_settings
@@ -37,6 +53,9 @@ from gridgov.web.pages import grids as grid_pages
 from gridgov.web.pages import imports as import_pages
 from gridgov.web.pages import jobs as job_pages
 from gridgov.web.pages import ledger as ledger_pages
+from gridgov.web.pages import records as record_pages
+from gridgov.web.pages import staffing as staffing_pages
+from gridgov.web.pages import vocab as vocab_pages
 
 SESSION_COOKIE = "gridgov_session"
 log = logging.getLogger(__name__)
@@ -72,10 +91,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app, pages=web_errors)
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
-    for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor):
+    for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor, records, staffing,
+                   vocab):
         app.include_router(router.router, responses=ERRORS)
-    for page in (account, home, grid_pages, ledger_pages, board_pages, maps_pages, import_pages, job_pages, users,
-                 static_files):
+    for page in (account, home, grid_pages, staffing_pages, record_pages, ledger_pages, board_pages, maps_pages,
+                 import_pages, job_pages, users, vocab_pages, static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
     # Middleware, innermost first (each add wraps the ones before).

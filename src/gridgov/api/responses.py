@@ -25,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "令牌的角色不足，或目标超出权限范围（街道/社区）"},
     404: {"model": ErrorPublic, "description": "网格、令牌或其他资源不存在"},
     409: {"model": ErrorPublic, "description": "与现有数据冲突：编码重复、仍有下级网格、写入冲突等"},
-    412: {"model": ErrorPublic, "description": "版本号已过期：他人已修改此网格，请刷新后按新版本重试"},
+    412: {"model": ErrorPublic, "description": "版本号已过期：他人已修改此记录，请刷新后按新版本重试"},
     413: {"model": ErrorPublic, "description": "上传文件超过大小上限"},
     422: {"model": ErrorPublic, "description": "输入无效：参数、请求体或文件不合格；details 逐项列出原因"},
     429: {"model": ErrorPublic, "description": "同一客户端正在处理的统计或出图请求过多，请稍后再试"},

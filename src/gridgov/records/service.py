@@ -375,6 +375,7 @@ def update_record(
     kind = record_kind(kind_name)
     authorize(session, actor, "write")
     current = _lookup(session, kind, code, lock=True)
+    authorize(session, actor, "write", Touches(grid_ids=_reach(session, current)))  # before saying anything of it
     _check_version(kind, current, expected_version)
     if current.retired:
         raise Conflict(f"{kind.label} {code} 已于 {current.valid_to:%Y-%m-%d} 注销，不能修改")
@@ -425,10 +426,10 @@ def retire_record(
     if len(reason) > 200:
         raise InvalidInput("注销原因过长（最多 200 个字符）")
     current = _lookup(session, kind, code, lock=True)
+    authorize(session, actor, "write", Touches(grid_ids=_reach(session, current)))
     _check_version(kind, current, expected_version)
     if current.retired:
         raise Conflict(f"{kind.label} {code} 已于 {current.valid_to:%Y-%m-%d} 注销")
-    authorize(session, actor, "write", Touches(grid_ids=_reach(session, current)))
     if kind.name == "buildings" and current.values.get("households"):
         raise Conflict(f"楼栋 {code} 内还有 {current.values['households']} 户：请先迁出或注销这些户")
     moment = _effective(effective, current.valid_from, timezone)
