@@ -11,8 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from gridgov.api.responses import ERRORS
-from gridgov.api.routes import vocab as vocab_routes
 from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.db.engine import session_scope
@@ -22,16 +20,11 @@ SAFETY = "网格安全员"
 
 @pytest.fixture
 def api(client: TestClient, tokens: dict[str, dict[str, str]], clean_engine: Engine) -> Iterator[dict[str, Any]]:
-    """The client with /api/vocab (included here until the factory registers it), and headers per caller: admin,
-    a street token, the community editor, and none. Afterwards the synonyms added to built-in terms are removed."""
-    if not any(getattr(r, "path", "").startswith("/api/vocab") for r in client.app.routes):  # type: ignore[attr-defined]
-        client.app.include_router(vocab_routes.router, responses=ERRORS)  # type: ignore[attr-defined]
+    """The client and headers per caller: admin, a street token, the community editor, and none."""
     with session_scope(clean_engine) as s:
         street = create_token(s, Actor.system(), "街道", "street", "610103006")[0]
     yield {"client": client, "admin": tokens["admin"], "street": {"Authorization": f"Bearer {street}"},
            "editor": tokens["editor1"], "anonymous": {}}  # fmt: skip
-    with clean_engine.begin() as conn:  # clean_engine keeps built-in rows as they are
-        conn.execute(text("UPDATE vocab_term SET synonyms = '{}' WHERE builtin AND synonyms <> '{}'"))
 
 
 def stored(engine: Engine, term: str) -> list[tuple[Any, ...]]:

@@ -20,19 +20,14 @@ from gridgov.auth.tokens import create_token
 
 from tests.factories import make_street
 
-# The real command; ``vocab`` is added here until gridgov.cli.main registers it.
-GRIDGOV_VOCAB = [sys.executable, "-c", (
-    "from gridgov.cli import main, vocab\n"
-    "if not any(g.name == 'vocab' for g in main.app.registered_groups):\n"
-    "    main.app.add_typer(vocab.app, name='vocab')\n"
-    "main.main()\n")]  # fmt: skip
+GRIDGOV = [sys.executable, "-m", "gridgov.cli"]
 SAFETY = "网格安全员"
 
 
 def gridgov(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``gridgov`` with these arguments in a controlled environment."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("GRIDGOV_")} | env
-    return subprocess.run([*GRIDGOV_VOCAB, *args], capture_output=True, text=True, env=full, timeout=180)
+    return subprocess.run([*GRIDGOV, *args], capture_output=True, text=True, env=full, timeout=180)
 
 
 def cli_json(args: list[str], env: dict[str, str]) -> Any:
@@ -49,8 +44,6 @@ def env(clean_engine: Engine, db_url: str, tmp_path: Path) -> Iterator[dict[str,
     with Session(clean_engine) as s, s.begin():
         make_street(s)
     yield {"GRIDGOV_DATABASE_URL": db_url, "GRIDGOV_HOME": str(tmp_path / "home")}
-    with clean_engine.begin() as conn:
-        conn.execute(text("UPDATE vocab_term SET synonyms = '{}' WHERE builtin AND synonyms <> '{}'"))
 
 
 def table(engine: Engine, vocabulary: str) -> list[tuple[Any, ...]]:

@@ -35,12 +35,14 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("home", "首页", "/", "read"),
     NavItem("grids", "网格", "/grids", "read"),
+    NavItem("households", "住户", "/households", "personal"),
     NavItem("ledger", "台帐", "/ledger", "read"),
     NavItem("boards", "公示牌", "/boards", "read"),
     NavItem("maps", "地图", "/maps", "read"),
     NavItem("imports", "数据导入", "/imports", "patrol"),
     NavItem("jobs", "任务", "/jobs", "read"),
     NavItem("users", "用户", "/users", "admin"),
+    NavItem("vocab", "词表", "/vocab", "admin"),
 )
 
 

@@ -1,0 +1,586 @@
+"""住户 and 人员: a grid's households (search, add, edit, move out) and their residents (add, edit, move to another
+household, retire), each with its history (生效时间, 操作人).
+
+Residents' data is for roles with personal-data rights, inside their scope: the records services check both, log
+the views, and refuse a change made on a stale version (412) without writing anything. A refused form comes back
+with the reason in Chinese and what was typed; a done one redirects (303) to the page with a notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from gridgov.api.dependencies import ActorDep, EditorDep, SessionDep, SettingsDep
+from gridgov.api.errors import status_for
+from gridgov.auth.scope import Actor, may, require_role
+from gridgov.auth.users import display_names
+from gridgov.auth.views import log_view
+from gridgov.errors import Conflict, GridgovError, InvalidInput, NotFound, StaleVersion
+from gridgov.grids.service import grids_in_scope
+from gridgov.history import END_REASONS, day_of
+from gridgov.periods import parse_date
+from gridgov.records.kinds import KINDS, RecordKind
+from gridgov.records.service import (
+    MAX_PAGE,
+    Record,
+    create_record,
+    get_record,
+    list_records,
+    record_history,
+    retire_record,
+    update_record,
+)
+from gridgov.terms import stored_vocabulary
+from gridgov.vocab import CONFIGURABLE, LEVEL_ZH, MEMBER_TYPES, SEXES, actor_label
+from gridgov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+OTHER = "其他"  # the reason whose text the user types
+
+
+def reasons(*wanted: str) -> tuple[str, ...]:
+    """The reasons a form offers, the likeliest first: those of ``wanted`` that END_REASONS (shared with the sync
+    and the CLI) has."""
+    return tuple(r for r in wanted if r in END_REASONS)
+
+
+HOUSEHOLD_REASONS = reasons("搬离", "拆迁", "合并", "录入错误", OTHER)
+PERSON_REASONS = reasons("搬离", "死亡", "录入错误", OTHER)
+# Refusals shown on the form itself; Forbidden goes to the error page (or the API's JSON for a token).
+REFUSALS = (InvalidInput, Conflict, NotFound, StaleVersion)
+COORD_TOLERANCE = 1e-7  # degrees (about 1 cm): the form shows 7 decimals, so a rounding is not a move
+DoneQuery = Annotated[str | None, Query(max_length=300)]
+Short = Annotated[str, Field(max_length=200)]
+Long = Annotated[str, Field(max_length=2000)]
+
+
+def _personal(actor: ActorDep) -> Actor:
+    """The caller, whose role may see residents' data (where: the services check the scope)."""
+    require_role(actor, "personal")
+    return actor
+
+
+PersonalDep = Annotated[Actor, Depends(_personal)]
+
+
+# ------------------------------------------------------------------------------------------- form helpers
+
+
+def form_day(value: str) -> dt.date | None:
+    """A form's date (YYYY-MM-DD), None when left empty; ``InvalidInput`` in Chinese otherwise."""
+    value = (value or "").strip()
+    return parse_date(value) if value else None
+
+
+def effective_day(value: str, timezone: str) -> dt.date | None:
+    """The day a change took effect as the services take it: None (now) for today or an empty field."""
+    day = form_day(value)
+    return None if day is None or day == day_of(None, timezone) else day
+
+
+def end_reason(choice: str, other: str) -> str:
+    """The reason picked from the list, or the text typed with 其他."""
+    choice, other = (choice or "").strip(), (other or "").strip()
+    if choice == OTHER or not choice:
+        if not other:
+            raise InvalidInput("请选择原因；选「其他」时请填写具体原因")
+        return other
+    return choice
+
+
+def back_to(url: str, message: str) -> Response:
+    """303 back to ``url`` with a notice of what changed."""
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}done={quote(message)}", status_code=303)
+
+
+def notices(done_text: str | None) -> list[tuple[str, str]]:
+    """The page's success notice after a redirect."""
+    return [("success", done_text)] if done_text else []
+
+
+def refused(exc: GridgovError, what: str) -> dict[str, Any]:
+    """The status and the notice of a refused form."""
+    return {"status_code": status_for(exc), "messages": [("danger", f"{what}：{exc.message}")]}
+
+
+# ----------------------------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class Version:
+    """One line of a record's history: the state (or its retirement), what changed, when and who."""
+
+    number: int
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    changes: str
+    who: str
+    retirement: bool = False
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two stored values are the same to a reader (an empty text, list and None are all empty)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    return (None if a in ("", []) else a) == (None if b in ("", []) else b)
+
+
+def changes_between(kind: RecordKind, before: Record | None, after: Record) -> list[str]:
+    """What changed from one state of a record to the next, in Chinese (the first state: 新增)."""
+    if before is None:
+        return ["新增"]
+    out = []
+    for f in kind.fields:
+        old = before.code if f.name == "code" else before.values.get(f.name)
+        new = after.code if f.name == "code" else after.values.get(f.name)
+        if not _same(old, new):
+            out.append(f"{f.label}：{_shown(old)} → {_shown(new)}")
+    if kind.spatial and _moved(before.values, after.values):
+        out.append("位置")
+    return out or ["未改动（重新保存）"]
+
+
+def _moved(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    pairs = [(a.get(k), b.get(k)) for k in ("lon", "lat")]
+    return any((x is None) != (y is None) or (x is not None and abs(x - y) > COORD_TOLERANCE) for x, y in pairs)
+
+
+def versions_of(session: Session, kind: RecordKind, records: Sequence[Record]) -> list[Version]:
+    """A record's history for the table, newest first: each state, and its retirement (a retirement keeps no
+    state of its own: the state before it is the retired row, whose writer is then the one who retired it)."""
+    people = display_names(session, [r.updated_by for r in records])
+    out = []
+    last = len(records) - 1
+    for i, r in enumerate(records):
+        retired = i == last and r.valid_to is not None
+        who = "—" if retired else actor_label(r.updated_by, people)
+        out.append(Version(r.version - 1 if retired else r.version, r.valid_from, r.valid_to,
+                           "；".join(changes_between(kind, records[i - 1] if i else None, r)), who))  # fmt: skip
+        if retired and r.valid_to is not None:
+            out.append(Version(r.version, r.valid_to, None, f"注销：{r.end_reason or ''}",
+                               actor_label(r.updated_by, people), retirement=True))  # fmt: skip
+    return out[::-1]
+
+
+# ------------------------------------------------------------------------------------------------ forms
+
+
+class HouseholdForm(BaseModel):
+    """The household fields of the add and edit forms (a browser sends every field, filled or not; a field not
+    sent at all is left as it is)."""
+
+    code: Short = ""
+    kind: Short | None = None
+    address: Long | None = None
+    building_code: Short | None = None
+    lon: Short | None = None
+    lat: Short | None = None
+    effective: Short = ""
+    version: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The record fields sent, as the records service takes them."""
+        return self.model_dump(exclude={"code", "effective", "version"}, exclude_none=True)
+
+
+class PersonForm(BaseModel):
+    """The resident fields of the add and edit forms (an unchecked box is not sent: False; a text field not sent
+    at all is left as it is)."""
+
+    code: Short = ""
+    name: Short | None = None
+    sex: Short | None = None
+    birth_year: Short | None = None
+    phone: Short | None = None
+    id_number: Short | None = None
+    is_resident_rep: bool = False
+    is_volunteer: bool = False
+    is_party_member: bool = False
+    member_type: Short | None = None
+    tags: Long | None = None
+    effective: Short = ""
+    version: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The record fields sent (without code and household), as the records service takes them."""
+        return self.model_dump(exclude={"code", "effective", "version"}, exclude_none=True)
+
+
+class RetireForm(BaseModel):
+    """Moving out / retiring: the reason (from the list, or typed with 其他), the day and the version read."""
+
+    reason: Short = ""
+    reason_other: Short = ""
+    effective: Short = ""
+    version: int | None = None
+
+
+class MoveForm(BaseModel):
+    """A resident moving to another household."""
+
+    household_code: Short = ""
+    effective: Short = ""
+    version: int | None = None
+
+
+def words_of(session: Session, vocabulary: str) -> tuple[str, ...]:
+    """The terms of a vocabulary in force (with the street's additions), for a form's choices."""
+    return stored_vocabulary(session, vocabulary).vocabulary.terms
+
+
+def changed(session: Session, kind: RecordKind, current: Record, submitted: Mapping[str, Any]) -> dict[str, Any]:
+    """The submitted fields whose value differs from the record's as the kind's rules read them (a field the rules
+    refuse is kept, for the service to refuse with its reason)."""
+    out: dict[str, Any] = {}
+    for name, raw in submitted.items():
+        if name in ("lon", "lat"):
+            continue
+        f = kind.field(name)
+        configurable = f.vocab is not None and f.vocab.name in CONFIGURABLE
+        words = stored_vocabulary(session, f.vocab.name).vocabulary if f.vocab and configurable else None
+        try:
+            new = f.parse(raw, words)
+        except InvalidInput:
+            out[name] = raw
+            continue
+        if new != (current.code if name == "code" else current.values.get(name)):
+            out[name] = raw
+    if kind.spatial and (str(submitted.get("lon", "")).strip() or str(submitted.get("lat", "")).strip()):
+        try:
+            lon, lat = float(submitted["lon"]), float(submitted["lat"])
+            moved = _moved(current.values, {"lon": lon, "lat": lat})
+        except (TypeError, ValueError, KeyError):
+            moved = True
+        if moved:
+            out["lon"], out["lat"] = submitted.get("lon"), submitted.get("lat")
+    return out
+
+
+def _grid_choices(session: Session, who: Actor) -> list[tuple[str, str]]:
+    """The grids of the actor's scope for the picker (buildings are left to the search)."""
+    return [(g.code, f"{'　' * max(0, ('street', 'community', 'compound').index(g.level))}{LEVEL_ZH[g.level]} "
+             f"{g.name}（{g.code}）") for g in grids_in_scope(session, who) if g.level != "building"]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------- 住户 list
+
+
+@router.get("/households")
+def households_page(
+    request: Request,
+    session: SessionDep,
+    who: PersonalDep,
+    grid: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    retired: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    done: DoneQuery = None,
+) -> Response:
+    """The households of a grid (default: the user's scope), searched by address, household code, resident name
+    or phone, with the moved-out ones on request; a page at a time."""
+    grid = grid.strip()
+    records, total = list_records(session, "households", who, grid=grid or None, q=q, include_retired=retired,
+                                  limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                  viewed_from=request.url.path)  # fmt: skip
+    if records:
+        log_view(session, who, "household", grid or who.scope_code, page=request.url.path, rows=len(records))
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+
+    def link(p: int) -> str:
+        ask = {"grid": grid, "q": q, "retired": "1" if retired else "", "page": str(p) if p > 1 else ""}
+        return "/households?" + urlencode({k: v for k, v in ask.items() if v})
+
+    return render(request, "households.html", actor=who, active="households", title="住户", records=records,
+                  total=total, grid=grid, q=q, retired=retired, page=page, pages=pages, link=link,
+                  first=(page - 1) * PAGE_SIZE + 1, grids=_grid_choices(session, who), can_write=may(who, "write"),
+                  messages=notices(done))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ 添加住户
+
+
+def _new_page(request: Request, session: SessionDep, settings: SettingsDep, who: Actor, *, status_code: int = 200,
+              messages: Sequence[tuple[str, str]] = (), form: Mapping[str, Any] | None = None) -> Response:  # fmt: skip
+    return render(request, "household_new.html", actor=who, active="households", title="添加住户",
+                  status_code=status_code, messages=list(messages), form=form or {},
+                  kinds=words_of(session, "household_kinds"), today=day_of(None, settings.timezone))  # fmt: skip
+
+
+@router.get("/households/new")
+def household_new_page(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep) -> Response:
+    """The form to add a household (code, kind, address, building, place, the day it came)."""
+    return _new_page(request, session, settings, who)
+
+
+@router.post("/households/new")
+def household_add(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    form: Annotated[HouseholdForm, Form()],
+) -> Response:
+    """Add a household; its grid follows from its place (or its building's)."""
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind
+            rec = create_record(session, "households", {"code": form.code, **form.values()}, who,
+                                effective=effective_day(form.effective, settings.timezone),
+                                timezone=settings.timezone)  # fmt: skip
+    except REFUSALS as exc:
+        return _new_page(request, session, settings, who, form=form.model_dump(), **refused(exc, "未添加"))
+    where = f"（{rec.grid_name} {rec.grid_code}）" if rec.grid_code else "（不在任何网格内）"
+    return back_to(f"/households/{quote(rec.code)}", f"已添加户 {rec.code}{where}")
+
+
+# ------------------------------------------------------------------------------------------ one household
+
+
+def _household_page(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    who: Actor,
+    code: str,
+    *,
+    status_code: int = 200,
+    messages: Sequence[tuple[str, str]] = (),
+    edit: Mapping[str, Any] | None = None,
+    add: Mapping[str, Any] | None = None,
+) -> Response:
+    rec = get_record(session, "households", code, who, viewed_from=request.url.path)
+    residents, _ = list_records(session, "persons", who, household=rec.code, include_retired=True, limit=MAX_PAGE,
+                                viewed_from=request.url.path)  # fmt: skip
+    residents.sort(key=lambda p: (p.retired, p.code))
+    kind = KINDS["households"]
+    history = versions_of(session, kind, record_history(session, "households", rec.code, who))
+    values = rec.values
+    current = {"kind": values["kind"], "address": values.get("address") or "",
+               "building_code": values.get("building_code") or "", "lon": _coord(values.get("lon")),
+               "lat": _coord(values.get("lat"))}  # fmt: skip
+    return render(request, "household.html", actor=who, active="households", title=f"户 {rec.code} · 住户",
+                  status_code=status_code, messages=list(messages), rec=rec, residents=residents, history=history,
+                  edit={**current, **(edit or {})}, add=add or {}, kinds=words_of(session, "household_kinds"),
+                  sexes=SEXES.terms, member_types=MEMBER_TYPES.terms, tags=words_of(session, "person_tags"),
+                  reasons=HOUSEHOLD_REASONS, other=OTHER, today=day_of(None, settings.timezone),
+                  can_write=may(who, "write"))  # fmt: skip
+
+
+def _coord(value: float | None) -> str:
+    return "" if value is None else f"{value:.7f}"
+
+
+@router.get("/households/{code}")
+def household_page(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
+                   done: DoneQuery = None) -> Response:  # fmt: skip
+    """One household: its fields, residents and history, and the forms to edit it, add a resident, move it out."""
+    return _household_page(request, session, settings, who, code, messages=notices(done))
+
+
+@router.post("/households/{code}/edit")
+def household_edit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[HouseholdForm, Form()],
+) -> Response:
+    """Change a household (the version read must still be the current one: else 412, nothing written)."""
+    kind = KINDS["households"]
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind
+            current = get_record(session, "households", code, who, viewed_from=request.url.path)
+            changes = changed(session, kind, current, form.values())
+            rec = update_record(session, "households", code, changes, who, expected_version=form.version,
+                                effective=effective_day(form.effective, settings.timezone),
+                                timezone=settings.timezone)  # fmt: skip
+    except REFUSALS as exc:
+        keep = None if isinstance(exc, StaleVersion) else form.values()  # stale: show the current state to redo
+        return _household_page(request, session, settings, who, code, edit=keep, **refused(exc, "未保存"))
+    if not changes:
+        return back_to(f"/households/{quote(code)}", "未作改动")
+    labels = "、".join(dict.fromkeys("位置" if n in ("lon", "lat") else kind.field(n).label for n in changes))
+    return back_to(f"/households/{quote(code)}", f"已保存户 {code} 的修改（{labels}），现为第 {rec.version} 版")
+
+
+@router.post("/households/{code}/retire")
+def household_retire(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[RetireForm, Form()],
+) -> Response:
+    """Move a household out (迁出/注销) with a reason and a day; its residents end with it."""
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind
+            rec = retire_record(session, "households", code, who, reason=end_reason(form.reason, form.reason_other),
+                                expected_version=form.version,
+                                effective=effective_day(form.effective, settings.timezone),
+                                timezone=settings.timezone)  # fmt: skip
+    except REFUSALS as exc:
+        return _household_page(request, session, settings, who, code, **refused(exc, "未注销"))
+    return back_to(f"/households/{quote(code)}", f"户 {code} 已注销（{rec.end_reason}），其在册人员一并注销")
+
+
+@router.post("/households/{code}/persons")
+def household_add_person(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[PersonForm, Form()],
+) -> Response:
+    """Add a resident to the household."""
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind
+            rec = create_record(session, "persons", {"code": form.code, "household_code": code, **form.values()},
+                                who, effective=effective_day(form.effective, settings.timezone),
+                                timezone=settings.timezone)  # fmt: skip
+    except REFUSALS as exc:
+        return _household_page(request, session, settings, who, code, add=form.model_dump(),
+                               **refused(exc, "未添加人员"))  # fmt: skip
+    return back_to(f"/households/{quote(code)}", f"已添加人员 {rec.values['name']}（{rec.code}）")
+
+
+# ------------------------------------------------------------------------------------------ one person
+
+
+def _person_page(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    who: Actor,
+    code: str,
+    *,
+    status_code: int = 200,
+    messages: Sequence[tuple[str, str]] = (),
+    edit: Mapping[str, Any] | None = None,
+    move: Mapping[str, Any] | None = None,
+) -> Response:
+    rec = get_record(session, "persons", code, who, viewed_from=request.url.path)
+    kind = KINDS["persons"]
+    history = versions_of(session, kind, record_history(session, "persons", rec.code, who))
+    v = rec.values
+    current = {f.name: ("；".join(v.get(f.name) or []) if f.kind == "tags" else v.get(f.name))
+               for f in kind.fields if f.name not in ("code", "household_code")}  # fmt: skip
+    current = {k: ("" if val is None else val) for k, val in current.items()}
+    return render(request, "person.html", actor=who, active="households", title=f"{v['name']} · 人员",
+                  status_code=status_code, messages=list(messages), rec=rec, kind=kind, history=history,
+                  edit={**current, **(edit or {})}, move=move or {}, sexes=SEXES.terms,
+                  member_types=MEMBER_TYPES.terms, tags=words_of(session, "person_tags"), reasons=PERSON_REASONS,
+                  other=OTHER, today=day_of(None, settings.timezone), can_write=may(who, "write"),
+                  shown=_shown)  # fmt: skip
+
+
+@router.get("/persons/{code}")
+def person_page(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
+                done: DoneQuery = None) -> Response:  # fmt: skip
+    """One resident: fields, history, and the forms to edit, move to another household, retire."""
+    return _person_page(request, session, settings, who, code, messages=notices(done))
+
+
+def _person_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
+                  write: Callable[[], str], what: str, **form: Any) -> Response:  # fmt: skip
+    """Run one write on a resident: back to the page with the notice ``write`` returns, or with the refusal."""
+    try:
+        with session.begin_nested():  # a refusal leaves nothing behind
+            message = write()
+    except REFUSALS as exc:
+        keep = {} if isinstance(exc, StaleVersion) else form
+        return _person_page(request, session, settings, who, code, **keep, **refused(exc, what))
+    return back_to(f"/persons/{quote(code)}", message)
+
+
+@router.post("/persons/{code}/edit")
+def person_edit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[PersonForm, Form()],
+) -> Response:
+    """Change a resident's fields (the version read must still be the current one)."""
+    kind = KINDS["persons"]
+
+    def write() -> str:
+        current = get_record(session, "persons", code, who, viewed_from=request.url.path)
+        changes = changed(session, kind, current, form.values())
+        rec = update_record(session, "persons", code, changes, who, expected_version=form.version,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        if not changes:
+            return "未作改动"
+        return f"已保存修改（{'、'.join(kind.field(n).label for n in changes)}），现为第 {rec.version} 版"
+
+    return _person_write(request, session, settings, who, code, write, "未保存", edit=form.values())
+
+
+@router.post("/persons/{code}/move")
+def person_move(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[MoveForm, Form()],
+) -> Response:
+    """Move a resident to another household (by its code)."""
+
+    def write() -> str:
+        target = form.household_code.strip()
+        if not target:
+            raise InvalidInput("请填写迁入的户编码")
+        rec = update_record(session, "persons", code, {"household_code": target}, who,
+                            expected_version=form.version,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        return f"已迁入户 {rec.values['household_code']}（{rec.values.get('address') or '无地址'}）"
+
+    return _person_write(request, session, settings, who, code, write, "未迁移", move=form.model_dump())
+
+
+@router.post("/persons/{code}/retire")
+def person_retire(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: EditorDep,
+    code: str,
+    form: Annotated[RetireForm, Form()],
+) -> Response:
+    """Retire a resident (死亡, 搬离 …) as of a day."""
+
+    def write() -> str:
+        rec = retire_record(session, "persons", code, who, reason=end_reason(form.reason, form.reason_other),
+                            expected_version=form.version,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        return f"人员 {code} 已注销（{rec.end_reason}）"
+
+    return _person_write(request, session, settings, who, code, write, "未注销")
