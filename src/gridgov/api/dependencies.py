@@ -107,6 +107,7 @@ def _role(action: Action) -> Callable[[Actor], Actor]:
 ViewerDep = Annotated[Actor, Depends(_role("read"))]
 PatrolDep = Annotated[Actor, Depends(_role("patrol"))]
 EditorDep = Annotated[Actor, Depends(_role("write"))]
+PersonalDep = Annotated[Actor, Depends(_role("personal"))]  # residents' data (where: the services check the scope)
 AdminDep = Annotated[Actor, Depends(_role("admin"))]
 
 

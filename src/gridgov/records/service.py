@@ -150,8 +150,8 @@ def get_record(session: Session, kind_name: str, code: str, actor: Actor, *, vie
     action: Action = "personal" if kind.name in ("persons", "households") else "read"
     reach = _reach(session, rec)
     authorize(session, actor, action, Touches(grid_ids=reach) if reach else None)  # staff without roles: anyone's
-    if kind.name == "persons":
-        log_view(session, actor, "person", rec.grid_code, page=viewed_from, rows=1)
+    if kind.table in ("person", "household"):
+        log_view(session, actor, kind.table, rec.grid_code, page=viewed_from, rows=1)
     return rec
 
 
@@ -210,8 +210,8 @@ def list_records(
     total = int(session.execute(text(f"{prefix}SELECT count(*) FROM ({body}) c"), params).scalar_one())
     rows = session.execute(text(f"{prefix}{body} ORDER BY {a}.code LIMIT :limit OFFSET :offset"), params).mappings()
     records = [_record(kind, r) for r in rows]
-    if kind.name == "persons" and records:
-        log_view(session, actor, "person", root, page=viewed_from, rows=len(records))
+    if kind.table in ("person", "household") and records:  # residents' data, or households found by them
+        log_view(session, actor, kind.table, root, page=viewed_from, rows=len(records))
     return records, total
 
 

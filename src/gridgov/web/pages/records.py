@@ -15,20 +15,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from gridgov.api.dependencies import ActorDep, EditorDep, SessionDep, SettingsDep
-from gridgov.api.errors import status_for
-from gridgov.auth.scope import Actor, may, require_role
+from gridgov.api.dependencies import EditorDep, PersonalDep, SessionDep, SettingsDep
+from gridgov.auth.scope import Actor, may
 from gridgov.auth.users import display_names
-from gridgov.auth.views import log_view
-from gridgov.errors import Conflict, GridgovError, InvalidInput, NotFound, StaleVersion
+from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from gridgov.grids.service import grids_in_scope
-from gridgov.history import END_REASONS, day_of
-from gridgov.periods import parse_date
+from gridgov.history import day_of
 from gridgov.records.kinds import KINDS, RecordKind
 from gridgov.records.service import (
     MAX_PAGE,
@@ -42,18 +39,21 @@ from gridgov.records.service import (
 )
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import CONFIGURABLE, LEVEL_ZH, MEMBER_TYPES, SEXES, actor_label
+from gridgov.web.forms import (
+    OTHER,
+    back_to,
+    effective_day,
+    end_reason,
+    notices,
+    reasons,
+    refused,
+    words_of,
+)
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-OTHER = "其他"  # the reason whose text the user types
-
-
-def reasons(*wanted: str) -> tuple[str, ...]:
-    """The reasons a form offers, the likeliest first: those of ``wanted`` that END_REASONS (shared with the sync
-    and the CLI) has."""
-    return tuple(r for r in wanted if r in END_REASONS)
 
 
 HOUSEHOLD_REASONS = reasons("搬离", "拆迁", "合并", "录入错误", OTHER)
@@ -64,55 +64,6 @@ COORD_TOLERANCE = 1e-7  # degrees (about 1 cm): the form shows 7 decimals, so a 
 DoneQuery = Annotated[str | None, Query(max_length=300)]
 Short = Annotated[str, Field(max_length=200)]
 Long = Annotated[str, Field(max_length=2000)]
-
-
-def _personal(actor: ActorDep) -> Actor:
-    """The caller, whose role may see residents' data (where: the services check the scope)."""
-    require_role(actor, "personal")
-    return actor
-
-
-PersonalDep = Annotated[Actor, Depends(_personal)]
-
-
-# ------------------------------------------------------------------------------------------- form helpers
-
-
-def form_day(value: str) -> dt.date | None:
-    """A form's date (YYYY-MM-DD), None when left empty; ``InvalidInput`` in Chinese otherwise."""
-    value = (value or "").strip()
-    return parse_date(value) if value else None
-
-
-def effective_day(value: str, timezone: str) -> dt.date | None:
-    """The day a change took effect as the services take it: None (now) for today or an empty field."""
-    day = form_day(value)
-    return None if day is None or day == day_of(None, timezone) else day
-
-
-def end_reason(choice: str, other: str) -> str:
-    """The reason picked from the list, or the text typed with 其他."""
-    choice, other = (choice or "").strip(), (other or "").strip()
-    if choice == OTHER or not choice:
-        if not other:
-            raise InvalidInput("请选择原因；选「其他」时请填写具体原因")
-        return other
-    return choice
-
-
-def back_to(url: str, message: str) -> Response:
-    """303 back to ``url`` with a notice of what changed."""
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}done={quote(message)}", status_code=303)
-
-
-def notices(done_text: str | None) -> list[tuple[str, str]]:
-    """The page's success notice after a redirect."""
-    return [("success", done_text)] if done_text else []
-
-
-def refused(exc: GridgovError, what: str) -> dict[str, Any]:
-    """The status and the notice of a refused form."""
-    return {"status_code": status_for(exc), "messages": [("danger", f"{what}：{exc.message}")]}
 
 
 # ----------------------------------------------------------------------------------------------- history
@@ -245,11 +196,6 @@ class MoveForm(BaseModel):
     version: int | None = None
 
 
-def words_of(session: Session, vocabulary: str) -> tuple[str, ...]:
-    """The terms of a vocabulary in force (with the street's additions), for a form's choices."""
-    return stored_vocabulary(session, vocabulary).vocabulary.terms
-
-
 def changed(session: Session, kind: RecordKind, current: Record, submitted: Mapping[str, Any]) -> dict[str, Any]:
     """The submitted fields whose value differs from the record's as the kind's rules read them (a field the rules
     refuse is kept, for the service to refuse with its reason)."""
@@ -304,8 +250,6 @@ def households_page(
     records, total = list_records(session, "households", who, grid=grid or None, q=q, include_retired=retired,
                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                   viewed_from=request.url.path)  # fmt: skip
-    if records:
-        log_view(session, who, "household", grid or who.scope_code, page=request.url.path, rows=len(records))
     pages = max(1, math.ceil(total / PAGE_SIZE))
 
     def link(p: int) -> str:

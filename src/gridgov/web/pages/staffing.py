@@ -24,7 +24,7 @@ from gridgov.records.roles import RoleAssignment, add_role, end_role, grid_roles
 from gridgov.records.service import MAX_PAGE, list_records
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import LEVEL_ZH
-from gridgov.web.pages.records import OTHER, back_to, end_reason, form_day, notices, reasons, refused, words_of
+from gridgov.web.forms import OTHER, back_to, end_reason, form_day, notices, reasons, refused, words_of
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
