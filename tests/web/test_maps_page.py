@@ -109,6 +109,12 @@ def test_the_chosen_values_reach_the_map_address(sample_app: FastAPI) -> None:
     typo = web.get("/maps/open/patrol", params={"date": "2026-13-01"})
     assert typo.status_code == 422 and "巡逻日期" in typo.text
 
+    day = (dt.date.today() - dt.timedelta(days=30)).isoformat()  # within the sample's history
+    r = web.get("/maps/open/grid", params={"parent": COMMUNITY, "as_of": day})
+    assert r.headers["location"] == f"/maps/grid?parent={COMMUNITY}&as_of={day}"
+    then = web.get(r.headers["location"])
+    assert then.status_code == 200 and f"（{day}）" in then.text  # the title says which day it shows
+
     viewer = _client(sample_app, "maps_viewer")
     refused = viewer.get("/maps/open/grid", params={"layers": "party"})
     assert refused.status_code == 403 and "查看个人信息" in refused.text

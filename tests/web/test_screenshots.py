@@ -58,6 +58,10 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
     with sample_engine.connect() as conn:
         x, y = conn.execute(text("SELECT ST_X(h.geom), ST_Y(h.geom) FROM household h JOIN grid g ON g.id = h.grid_id "
                                  "WHERE g.code = :c LIMIT 1"), {"c": COMPOUND}).one()  # fmt: skip
+        household = conn.execute(text(  # one with residents and a history (the sample's kind changes)
+            "SELECT h.code FROM household h JOIN grid g ON g.id = h.grid_id WHERE g.code = :c AND h.valid_to IS NULL "
+            "AND EXISTS (SELECT 1 FROM person p WHERE p.household_id = h.id) ORDER BY h.version DESC, h.code LIMIT 1"),
+            {"c": COMPOUND}).scalar_one()  # fmt: skip
     upload = tmp_path / "新增住户.csv"
     rows = [("SHOT0001", "常住户"), ("SHOT0002", "租房户"), ("SHOT0003", "空屋")]  # the last one is refused
     lines = "".join(f"{code},{kind},文艺北路1号,{x},{y}\n" for code, kind in rows)
@@ -105,6 +109,12 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
             page.goto(base + f"/editor?parent={COMMUNITY}")
             page.locator(".leaflet-container").first.wait_for(timeout=180_000)
             _shoot(page, out, "14-网格编辑")
+            page.goto(base + f"/households?grid={COMPOUND}")
+            _shoot(page, out, "17-住户")
+            page.goto(base + f"/households/{household}")
+            _shoot(page, out, "18-住户详情")
+            page.goto(base + f"/grids/{COMPOUND}/staff")
+            _shoot(page, out, "19-网格人员")
         except Exception:
             (out / "failed.png").write_bytes(page.screenshot(full_page=True))
             raise
@@ -117,10 +127,12 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
             _shoot(page, out, "15-用户")
             page.goto(base + "/")
             _shoot(page, out, "16-首页-街道")
+            page.goto(base + "/vocab")
+            _shoot(page, out, "20-词表")
         finally:
             page.context.close()
     # The refused import check (422) and the 403 page are shown on purpose; the browser logs their status.
     expected = ("status of 422", "status of 403")
     log.errors = [e for e in log.errors if not any(x in e for x in expected)]
     log.assert_clean()
-    assert len(list(out.glob("*.png"))) >= 16
+    assert len(list(out.glob("*.png"))) >= 20

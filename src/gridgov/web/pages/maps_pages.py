@@ -63,6 +63,7 @@ def open_map(
     date_from: Annotated[str, Query(alias="from", max_length=40)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=40)] = "",
     team: Text = "",
+    as_of: Text = "",
 ) -> Response:
     """The map the form asked for: its address with the chosen values (empty ones left out), as a redirect."""
     params: dict[str, str | None] = {}
@@ -73,7 +74,7 @@ def open_map(
             raise InvalidInput(f"未知的图层：{'、'.join(unknown)}")
         if "party" in wanted:
             require_role(who, "personal")  # the map checks the scope; refuse early with the reason
-        params = {"parent": parent.strip(), "layers": ",".join(wanted)}
+        params = {"parent": parent.strip(), "layers": ",".join(wanted), "as_of": _day(as_of, "查看日期")}
     elif kind == "coverage":
         first, last = _day(date_from, "起始日期"), _day(date_to, "截止日期")
         if first and last and first > last:
