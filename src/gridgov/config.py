@@ -84,6 +84,11 @@ class GridSettings(_Group):
     locate_max_age_s: float = Field(
         default=1.0, ge=0, description="Point lookups (/api/locate) may answer from grids this many seconds old."
     )
+    import_max_distance_m: float = Field(
+        default=20_000.0, gt=0,
+        description="Imported points (households, buildings, incidents, tracks) farther than this from every live "
+        "grid are refused: a wrong coordinate system or swapped columns.",
+    )
 
 
 class PatrolSettings(_Group):

@@ -69,3 +69,64 @@ def test_gpx_upload(client: TestClient, tokens: dict, clean_engine: Engine) -> N
     assert r.json()["tracks"] == 1 and r.json()["points"] == 20 and r.json()["shifts"] == {"上半夜": 1}
     again = client.post("/api/import/tracks", files=files, data={"team": "PT09"}, headers=tokens["admin"])
     assert again.status_code == 409
+
+
+def test_a_field_map_names_the_columns(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
+    odd = CSV.replace("编码,地址,户籍类型", "档案号,门牌,类别")
+    files = {"file": ("h.csv", odd.encode())}
+    r = client.post("/api/import/households", files=files, headers=tokens["admin"])
+    assert r.status_code == 422 and "缺少必需列：编码（code）、户籍类型（kind）" in r.json()["detail"]
+    mapped = {"map": ["档案号=code", "门牌=address", "类别=kind"]}
+    r = client.post("/api/import/households", files=files, data=mapped, headers=tokens["admin"])
+    assert r.status_code == 200, r.text
+    with clean_engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, address, kind FROM household ORDER BY code")).tuples().all()
+    assert rows == [("H1", "文艺北路45号院1号楼101室", "常住户"), ("H2", "城外某处", "租房户")]
+    unknown = client.post("/api/import/households", files=files, data={"map": ["档案号=户号"]}, headers=tokens["admin"])
+    assert unknown.status_code == 422
+    assert "没有目标列 户号（可用：code, address, building_code, kind, lon, lat, geometry）" in unknown.json()["detail"]
+    malformed = client.post("/api/import/households", files=files, data={"map": "档案号"}, headers=tokens["admin"])
+    assert malformed.status_code == 422 and "源列=目标列" in malformed.json()["detail"]
+    assert households(clean_engine) == 2
+
+
+def test_a_refused_file_carries_its_totals(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
+    rows = "".join(f"H{i},某院,{'宿舍' if i % 2 else '常住户'},{Y0 + 0.005},{X0 + 0.002}\n" for i in range(150))
+    swapped = ("编码,地址,户籍类型,经度,纬度\n" + rows).encode()
+    r = client.post("/api/import/households", files={"file": ("h.csv", swapped)}, headers=tokens["admin"])
+    assert r.status_code == 422
+    body = r.json()
+    assert body["refused"] and body["error_count"] == 225 and len(body["errors"]) == 100
+    assert body["error_summary"] == [
+        {"column": "lon/lat", "reason": "经纬度颠倒", "count": 150},
+        {"column": "kind", "reason": "取值应为 常住户 / 租房户 / 空房户 / 底商", "count": 75},
+    ]
+    assert body["errors"][0] == {"row": 2, "column": "lon/lat", "reason": body["errors"][0]["reason"]}
+    assert "请交换经度和纬度" in body["errors"][0]["reason"]
+    assert households(clean_engine) == 0
+
+
+def test_a_refused_grid_file_lists_100_findings_and_counts_them(
+    client: TestClient, tokens: dict, clean_engine: Engine
+) -> None:
+    import json
+
+    from shapely.geometry import box, mapping
+
+    def feature(i: int, level: str) -> dict:
+        cell = box(X0 + i * 1e-4, Y0, X0 + (i + 1) * 1e-4, Y0 + 1e-4)
+        return {"type": "Feature", "properties": {"code": "" if level == "compound" else f"9{i:08d}", "level": level},
+                "geometry": mapping(cell)}  # fmt: skip
+
+    features = [feature(i, "compound") for i in range(110)] + [feature(i, "楼层") for i in range(110, 140)]
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    r = client.post("/api/grids/import", files={"file": ("grids.geojson", body)}, headers=tokens["admin"])
+    assert r.status_code == 422
+    report = r.json()
+    assert report["refused"] and report["finding_count"] == 140 and len(report["findings"]) == 100
+    assert report["finding_summary"] == [
+        {"rule": "invalid_geometry", "reason": "几何无效", "count": 110},
+        {"rule": "level_mismatch", "reason": "层级不匹配", "count": 30},
+    ]
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 6  # the fixture's street only

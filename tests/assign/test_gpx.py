@@ -26,6 +26,7 @@ from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import MetricFrame
 
 from tests.factories import X0, Y0, D, make_street
+from tests.geo.streets import LISBON, XIAN, inside, make_street_at
 
 TZ = ZoneInfo("Asia/Shanghai")
 Point = tuple[float, float, dt.datetime | None]  # lat, lon, time
@@ -209,8 +210,8 @@ BAD_CASES = {
     "swapped": (_swap(GOOD_EVENING, 2), ["第 2 条轨迹", "第 3 个点", "经纬度颠倒"]),
     "decreasing": (_retime(GOOD_EVENING, 3, dt.timedelta(minutes=-5)), ["第 2 条轨迹", "第 4 个点", "时间倒序"]),
     "one_point": (GOOD_EVENING[:1], ["第 2 条轨迹", "点数不足"]),
-    "nan": ([(math.nan, *GOOD_EVENING[0][1:]), *GOOD_EVENING[1:]], ["第 2 条轨迹", "第 1 个点", "坐标无效"]),
-    "zero": ([*GOOD_EVENING[:5], (0.0, 0.0, GOOD_EVENING[5][2]), *GOOD_EVENING[6:]], ["第 6 个点", "不在中国境内"]),
+    "nan": ([(math.nan, *GOOD_EVENING[0][1:]), *GOOD_EVENING[1:]], ["第 2 条轨迹", "第 1 个点", "坐标为空或非数值"]),
+    "zero": ([*GOOD_EVENING[:5], (0.0, 0.0, GOOD_EVENING[5][2]), *GOOD_EVENING[6:]], ["第 6 个点", "远离本街道"]),
     "some_untimed": ([*GOOD_EVENING[:7], (*GOOD_EVENING[7][:2], None), *GOOD_EVENING[8:]], ["第 8 个点", "缺少时间戳"]),
     "daytime": (walk_points(local(2026, 10, 1, 12, 0), 10), ["第 2 条轨迹", "不在夜间巡逻时段"]),
 }
@@ -331,3 +332,37 @@ def counts_in(s: Session) -> tuple[int, int]:
     return tuple(
         s.execute(text("SELECT (SELECT count(*) FROM patrol_track), (SELECT count(*) FROM patrol_point)")).one()
     )  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------------- the coordinate rule
+
+
+@pytest.mark.parametrize("corner", [XIAN, LISBON], ids=["xian", "lisbon"])
+def test_far_and_swapped_tracks_are_refused_for_a_street_anywhere(
+    clean_engine: Engine, tmp_path: Path, corner: tuple[float, float]
+) -> None:
+    with session_scope(clean_engine) as s:
+        make_street_at(s, corner)
+        s.execute(text("INSERT INTO patrol_team (code, name) VALUES ('T1', '一队')"))
+    x, y = inside(corner)
+    start = local(2026, 10, 1, 20, 30)
+    walk = [(y, x + 0.00005 * i, start + dt.timedelta(seconds=20 * i)) for i in range(40)]
+    cases = {
+        "swapped": ([(lo, la, t) for la, lo, t in walk], "经纬度颠倒"),
+        "far": ([(la, lo + 1.0, t) for la, lo, t in walk], "远离本街道"),  # ~90 km east
+        "one far fix": ([*walk[:10], (walk[10][0] + 0.5, walk[10][1], walk[10][2]), *walk[11:]], "第 11 个点"),
+    }
+    for case, (points, needle) in cases.items():
+        path = write_gpx(tmp_path / f"{case}.gpx", [{"name": "好轨迹", "points": walk}, {"points": points}])
+        with session_scope(clean_engine) as s, pytest.raises(InvalidInput) as err:
+            import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
+        assert needle in err.value.message and "第 2 条轨迹" in err.value.message, case
+        assert "未导入任何轨迹" in err.value.message and all(d["track"] == 2 for d in err.value.details)
+        assert counts(clean_engine) == (0, 0)
+    north = write_gpx(tmp_path / "north.gpx", [{"points": [(la + 3 / 111, lo, t) for la, lo, t in walk]}])
+    with session_scope(clean_engine) as s, pytest.raises(InvalidInput, match="超过 1 公里"):
+        import_gpx(s, north, team_code="T1", actor=Actor.system("t"), max_distance_m=1000)  # 3 km out
+    good = write_gpx(tmp_path / "good.gpx", [{"points": walk}])
+    with session_scope(clean_engine) as s:
+        report = import_gpx(s, good, team_code="T1", actor=Actor.system("t"))
+    assert report.tracks == 1 and counts(clean_engine) == (1, 40)

@@ -14,6 +14,7 @@ from gridgov.errors import InvalidInput
 from gridgov.geo.checks import (
     MAX_GRID_VERTICES,
     as_multipolygon,
+    coordinate_problem,
     draft_geometry,
     geometry_problem,
     repaired_polygon,
@@ -103,3 +104,13 @@ def test_drafts_keep_what_was_drawn() -> None:
     assert kept is not None and not kept.is_valid  # the checks say why
     assert draft_geometry({"type": "Polygon", "coordinates": [[[1, 2], [3]]]}) is None
     assert draft_geometry(None) is None
+
+
+def test_coordinates_are_judged_without_a_box_around_china() -> None:
+    for lon, lat in ((15.63, 78.22), (-9.15, 38.70), (36.80, -1.30), (151.2, -33.9), (108.95, 34.24)):
+        assert coordinate_problem(lon, lat) is None  # Svalbard, Lisbon, Nairobi, Sydney, Xi'an
+    assert (coordinate_problem(34.24, 108.95) or "").startswith("经纬度疑似颠倒（经度 34.24，纬度 108.95）")
+    assert (coordinate_problem(500000.0, 3800000.0) or "").startswith("坐标超出范围")
+    assert coordinate_problem(float("nan"), 1.0) == "坐标为空或非数值（NaN/Inf）"
+    lisbon = box(-9.15, 38.70, -9.14, 38.71)
+    assert geometry_problem(lisbon) is None and repaired_polygon(lisbon) == lisbon

@@ -28,10 +28,10 @@ FILLED: dict[str, dict[str, Any]] = {
     "households": {"code": "H0002", "address": "文艺北路47号院2号楼301室", "kind": "出租", "lon": IN_B[0],
                    "lat": IN_B[1]},
     "buildings": {"code": "B0002", "name": "2号楼", "floors": 18, "lon": IN_B[0], "lat": IN_B[1]},
-    "persons": {"household_code": "H0001", "name": "王芳", "sex": "女", "birth_year": 1982, "phone": "029-87654321",
-                "id_number": ID17 + id_check_digit(ID17), "is_party_member": "否"},
-    "incidents": {"category": "矛盾纠纷", "lon": IN_B[0], "lat": IN_B[1], "reported_at": "2026-10-02 09:15",
-                  "level": "社区"},
+    "persons": {"code": "P0002", "household_code": "H0001", "name": "王芳", "sex": "女", "birth_year": 1982,
+                "phone": "029-87654321", "id_number": ID17 + id_check_digit(ID17), "is_party_member": "否"},
+    "incidents": {"code": "E0002", "category": "矛盾纠纷", "lon": IN_B[0], "lat": IN_B[1],
+                  "reported_at": "2026-10-02 09:15", "level": "社区"},
     "staff": {"name": "赵六", "phone": "13700000000", "grid_code": "610103006001002", "role": "楼栋长"},
 }  # fmt: skip
 

@@ -115,9 +115,9 @@ def test_a_bad_row_is_listed_with_its_number_and_reason_and_cannot_be_confirmed(
     assert "取值应为 常住户 / 租房户 / 空房户 / 底商：宿舍" in cells[0][2] and "经纬度不是数值" in cells[1][2]
     assert "/imports/confirm" not in r.text and "确认导入" not in r.text
     assert households(clean_engine) == {} and leftovers(web) == []
-    unreadable = check(web, "姓名,电话\n张三,1\n")  # no 户籍类型 column at all
+    unreadable = check(web, "姓名,电话\n张三,1\n")  # no 编码 and no 户籍类型 column at all
     assert unreadable.status_code == 422 and "文件未导入，请修正后重新上传" in unreadable.text
-    assert "缺少必需列：户籍类型（kind）" in unreadable.text and "/imports/confirm" not in unreadable.text
+    assert "缺少必需列：编码（code）、户籍类型（kind）" in unreadable.text and "/imports/confirm" not in unreadable.text
     assert leftovers(web) == []
 
 
@@ -141,7 +141,7 @@ def test_persons_check_shows_the_rows_and_logs_the_view(web: TestClient, users: 
     login(web, "comm1")
     confirm = web.post("/imports/confirm", data=confirm_form(check(web, GOOD).text))
     assert confirm.status_code == 200 and len(households(clean_engine)) == 2
-    persons = "户编码,姓名,性别,电话\nH1,张三,男,13800000000\nH2,李四,女,13900000000\n"
+    persons = "人员编码,户编码,姓名,性别,电话\nP1,H1,张三,男,13800000000\nP2,H2,李四,女,13900000000\n"
     r = check(web, persons, name="人员.csv", entity="persons")
     assert r.status_code == 200 and "将新增 2 人" in r.text and "张三" in r.text and "13900000000" in r.text
     with clean_engine.connect() as conn:
@@ -251,7 +251,11 @@ def test_the_import_flow_in_chromium_at_office_size(users: dict, clean_engine: E
         assert page.locator("[data-team]").is_hidden()  # the team code is for tracks only
         page.select_option("#entity", "tracks")
         assert page.locator("[data-team]").is_visible() and page.get_attribute("#file", "accept") == ".gpx"
+        assert page.locator("[data-field-map]").is_hidden()  # a GPX file has no columns
         page.select_option("#entity", "households")
+        assert page.locator("[data-field-map]").is_visible()
+        assert page.locator("[data-targets=households]").is_visible()
+        assert page.locator("[data-targets=persons]").is_hidden()
         page.set_input_files("#file", files=[{"name": "住户.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}])
         page.click("[data-submit]")
         page.wait_for_url(f"{url}/imports/check")
@@ -264,3 +268,47 @@ def test_the_import_flow_in_chromium_at_office_size(users: dict, clean_engine: E
         assert "导入完成" in page.inner_text("[data-testid=summary]")
         log.assert_clean()
     assert households(clean_engine) == {"H1": "610103006001001", "H2": "610103006001002"}
+
+
+def test_a_column_mapping_is_checked_kept_and_used_by_the_confirmation(
+    web: TestClient, users: dict, clean_engine: Engine
+) -> None:
+    login(web, "comm1")
+    page = web.get("/imports")
+    assert "列名对应" in page.text and 'name="field_map"' in page.text
+    assert page.text.index('name="csrftoken"') < page.text.index('name="field_map"')
+    assert "<code>building_code</code>（楼栋编码）" in page.text  # the targets the households import takes
+    odd = GOOD.replace("编码,地址,户籍类型", "档案号,门牌,类别")
+    refused = check(web, odd)
+    assert refused.status_code == 422 and "缺少必需列：编码（code）、户籍类型（kind）" in refused.text
+    unknown = check(web, odd, field_map="档案号=户编号")
+    assert unknown.status_code == 422 and "没有目标列 户编号" in unknown.text and "building_code" in unknown.text
+    assert leftovers(web) == []
+    r = check(web, odd, field_map="档案号=code\r\n门牌=address\r\n\r\n类别=kind\r\n")
+    assert r.status_code == 200, r.text[:1000]
+    assert "列名对应 档案号→编码，门牌→地址，类别→户籍类型" in r.text and "将新增 2 户" in r.text
+    assert "文艺北路47号院2号楼301室" in r.text  # the preview reads the mapped columns
+    fields = confirm_form(r.text)
+    assert "field_map" not in fields  # kept on the server with the file, not sent back by the browser
+    done = web.post("/imports/confirm", data=fields)
+    assert done.status_code == 200 and "已导入 2 户" in done.text
+    with clean_engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, address, kind FROM household ORDER BY code")).tuples().all()
+    assert rows == [("H1", "文艺北路45号院1号楼101室", "常住户"), ("H2", "文艺北路47号院2号楼301室", "租房户")]
+
+
+def test_a_large_bad_file_lists_100_errors_then_counts_them(
+    web: TestClient, users: dict, clean_engine: Engine
+) -> None:
+    login(web, "comm1")
+    rows = "".join(f"H{i},某院,{'宿舍' if i < 50 else '常住户'},{IN_A[1]},{IN_A[0]}\n" for i in range(250))
+    r = check(web, HEADER + rows)
+    assert r.status_code == 422 and "发现 300 处错误" in r.text
+    table = re.search(r'data-testid="errors".*?</table>', r.text, re.S)
+    assert table is not None and len(re.findall(r"<tr><td>\d+</td>", table.group(0))) == 100
+    assert "前 100 处逐条列出，其余 200 处见下方统计" in r.text
+    summary = re.search(r'data-testid="error-summary".*?</table>', r.text, re.S)
+    assert summary is not None
+    cells = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", summary.group(0))
+    assert cells == [("经纬度", "经纬度颠倒", "250"), ("户籍类型", "取值应为 常住户 / 租房户 / 空房户 / 底商", "50")]
+    assert households(clean_engine) == {} and leftovers(web) == []

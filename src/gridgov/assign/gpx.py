@@ -7,8 +7,10 @@ configured zone (Asia/Shanghai): 上半夜 is 20:00–23:30 and 下半夜 23:30�
 belonging to the evening's date (02:00 on 2026-10-02 is night 2026-10-01). A track is given the shift it
 overlaps longest; a ``<name>`` of the form ``2026-10-01 上半夜`` or a ``<type>`` naming a shift must agree.
 Coordinates are WGS84 (the GPX rule) unless ``crs="gcj02"`` (Amap/Tencent exports), converted here.
-A fix outside China's extent is rejected: it is a GPS glitch such as (0, 0), or latitude and longitude
-swapped (named as such). Equal consecutive timestamps are accepted; a time going backwards is not.
+Fixes are judged by the rule every importer shares (:mod:`gridgov.geo.extent`): a fix farther than the
+configured distance (20 km) from every live grid is rejected — a GPS glitch such as (0, 0), or latitude and
+longitude swapped (named as such, when the swapped fix lies near the grids). Equal consecutive timestamps are
+accepted; a time going backwards is not.
 Writing is set-based: one INSERT … SELECT from arrays for the tracks, one for all their points, inside a
 savepoint (a dry run rolls it back after computing the report).
 """
@@ -37,12 +39,10 @@ from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
+from gridgov.geo.extent import MAX_DISTANCE_M, coordinate_reasons
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import SHIFT_WINDOWS, SHIFTS
 
-# China's extent with a margin: fixes outside are GPS glitches (0, 0) or swapped latitude/longitude.
-CHINA_LON = (73.0, 136.0)
-CHINA_LAT = (3.0, 54.0)
 NAME_RE = re.compile(rf"^\s*(\d{{4}}-\d{{2}}-\d{{2}})(?:\s*({'|'.join(SHIFTS)}))?")
 MAX_REASONS_PER_TRACK = 5
 MAX_REASONS_SHOWN = 20
@@ -124,21 +124,16 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
 
-def _in_china(lon: float, lat: float) -> bool:
-    return CHINA_LON[0] <= lon <= CHINA_LON[1] and CHINA_LAT[0] <= lat <= CHINA_LAT[1]
-
-
-def _point_problem(lat: Any, lon: Any) -> str | None:
-    """Why a fix's coordinates are unusable (Chinese), or None."""
-    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
-        return f"坐标无效（lat={lat}, lon={lon}）"
-    if _in_china(lon, lat):
-        return None
-    if _in_china(lat, lon):
-        return f"经纬度颠倒（lat={lat}, lon={lon}；lat 应为纬度、lon 应为经度）"
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return f"坐标超出范围（lat={lat}, lon={lon}）"
-    return f"坐标不在中国境内（lat={lat}, lon={lon}），可能是定位失败"
+def _fix_reasons(
+    session: Session, fixes: list[list[gpxpy.gpx.GPXTrackPoint]], max_distance_m: float
+) -> list[np.ndarray]:
+    """Why each fix of each track is unusable (None where it is fine): one judgement of all the file's fixes
+    against the street's grids. GCJ-02 fixes are judged as they are: they differ from WGS84 by far less than
+    the distance judged."""
+    x = np.array([p.longitude for points in fixes for p in points], dtype=np.float64)  # None: NaN
+    y = np.array([p.latitude for points in fixes for p in points], dtype=np.float64)
+    reasons = coordinate_reasons(session, x, y, max_distance_m)
+    return np.split(reasons, np.cumsum([len(points) for points in fixes])[:-1])
 
 
 def _label(index: int, name: str | None) -> str:
@@ -160,9 +155,16 @@ def _read(path: Path) -> gpxpy.gpx.GPX:
 
 
 def _parse_track(
-    index: int, trk: gpxpy.gpx.GPXTrack, team_code: str, other_teams: set[str], crs: Any, tz: dt.tzinfo
+    index: int,
+    trk: gpxpy.gpx.GPXTrack,
+    fix_reasons: np.ndarray,
+    team_code: str,
+    other_teams: set[str],
+    crs: Any,
+    tz: dt.tzinfo,
 ) -> tuple[_Track | None, list[dict[str, Any]]]:
-    """Validate one ``<trk>``; returns the track or the problems (track/point numbers, Chinese reasons)."""
+    """Validate one ``<trk>`` (``fix_reasons``: why each of its fixes is unusable, or None); returns the track
+    or the problems (track/point numbers, Chinese reasons)."""
     name = (trk.name or "").strip() or None
     label = _label(index, name)
     problems: list[dict[str, Any]] = []
@@ -184,7 +186,7 @@ def _parse_track(
     lonlat = np.empty((len(points), 2), dtype=np.float64)
     untimed: list[int] = []
     for j, p in enumerate(points, start=1):
-        reason = _point_problem(p.latitude, p.longitude)
+        reason = fix_reasons[j - 1]
         if reason is not None:
             bad(reason, j)
         else:
@@ -308,12 +310,14 @@ def import_gpx(
     dry_run: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
     buffer_m: float | None = None,
+    max_distance_m: float = MAX_DISTANCE_M,
 ) -> TrackImportReport:
     """Import every ``<trk>`` of a GPX file as one team's night-shift tracks; a bad track rejects the file.
 
     The team's patrol areas (or, for a team without one, the tracks themselves) must lie in the actor's scope.
     The tracks' patrol figures are stored at once (their footprints too for ``buffer_m``, the configured
-    patrol buffer), so the next ledger and coverage map do not compute them.
+    patrol buffer), so the next ledger and coverage map do not compute them. A fix farther than
+    ``max_distance_m`` (the configured ``import_max_distance_m``) from every live grid rejects its track.
     """
     path = Path(path)
     authorize(session, actor, "patrol")
@@ -335,8 +339,10 @@ def import_gpx(
         raise InvalidInput(f"GPX 文件中没有轨迹：{path.name}{extra}")
     tracks: list[_Track] = []
     problems: list[dict[str, Any]] = []
-    for i, trk in enumerate(gpx.tracks, start=1):
-        track, found = _parse_track(i, trk, team_code, other_teams, src_crs, tz)
+    fixes = [[p for seg in trk.segments for p in seg.points] for trk in gpx.tracks]
+    reasons = _fix_reasons(session, fixes, max_distance_m)
+    for i, (trk, why) in enumerate(zip(gpx.tracks, reasons, strict=True), start=1):
+        track, found = _parse_track(i, trk, why, team_code, other_teams, src_crs, tz)
         problems += found
         if track is not None:
             tracks.append(track)

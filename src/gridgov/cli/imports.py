@@ -8,7 +8,7 @@ import typer
 
 from gridgov.cli.common import acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
-from gridgov.importing.columns import ENTITY_ZH
+from gridgov.importing.columns import ENTITIES, ENTITY_ZH, SPATIAL, parse_field_map
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
 CrsOpt = typer.Option(None, help="坐标系：EPSG:4326、4490、4491–4554 或 gcj02（默认取文件声明或 WGS84）")
@@ -16,20 +16,27 @@ DryOpt = typer.Option(False, "--dry-run", help="只检查，不写入")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出摘要")
 
 
-def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool) -> None:
+def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool, field_map: list[str]) -> None:
     from gridgov.importing.entities import import_entities
 
+    settings = get_settings()
     with acting() as (s, actor):
-        report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run,
-                                  timezone=get_settings().timezone)
+        report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run, timezone=settings.timezone,
+                                 field_map=parse_field_map(field_map),
+                                 max_distance_m=settings.import_max_distance_m)  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
     else:
         what = ENTITY_ZH[entity]
         if report.refused:
-            typer.echo(f"{file.name}：已拒绝，未写入任何数据（{len(report.errors)} 处错误）")
-            for e in report.errors[:100]:
+            typer.echo(f"{file.name}：已拒绝，未写入任何数据（{report.error_count} 处错误）")
+            for e in report.errors:
                 typer.echo(f"  第 {e.row} 行  {e.column}：{e.reason}")
+            if report.error_count > len(report.errors):
+                typer.echo(f"  ……其余 {report.error_count - len(report.errors)} 处未逐条列出")
+                typer.echo(f"按列和原因统计（共 {report.error_count} 处）：")
+                for k in report.error_summary:
+                    typer.echo(f"  {k['column']}：{k['reason']}  {k['count']} 处")
         else:
             state = "试运行（未写入）" if dry_run else "已导入"
             typer.echo(
@@ -42,13 +49,18 @@ def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool)
 
 
 def _command(entity: str) -> None:
+    accepted = "、".join([c.name for c in ENTITIES[entity]] + (["geometry（WKT 列）"] if SPATIAL[entity] else []))
+
     def cmd(
         file: Path = typer.Argument(..., help="CSV（UTF-8/GBK）、XLSX、GeoJSON 或 GeoPackage"),
         crs: str | None = CrsOpt,
+        field_map: list[str] = typer.Option(
+            [], "--map", help=f"列名对应 源列=目标列，如 --map 档案号=code，可重复；目标列：{accepted}"
+        ),
         dry_run: bool = DryOpt,
         as_json: bool = JsonOpt,
     ) -> None:
-        _run(entity, file, crs, dry_run, as_json)
+        _run(entity, file, crs, dry_run, as_json, field_map)
 
     cmd.__doc__ = f"导入{ENTITY_ZH[entity]}（原子操作：任何一行有误则整个文件不写入）。"
     app.command(entity)(cmd)
@@ -74,7 +86,8 @@ def tracks(
     with acting() as (s, actor):
         settings = get_settings()
         report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run,
-                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)
+                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
+                            max_distance_m=settings.import_max_distance_m)
     if as_json:
         echo_json(asdict(report))
         return

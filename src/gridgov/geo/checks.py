@@ -1,4 +1,9 @@
-"""Coordinate and geometry checks with Chinese messages (used by every import and write)."""
+"""Coordinate and geometry checks with Chinese messages (used by every import and write).
+
+These checks need nothing but the geometry: NaN, WGS84 ranges (and a swap when only the swapped point is in
+range), validity, vertices. Whether a point plausibly belongs to the street is judged against the street's own
+grids by :mod:`gridgov.geo.extent`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from gridgov.errors import InvalidInput
-
-# Mainland China plus a margin; used only to recognise swapped lon/lat.
-CHINA_LON = (73.0, 136.0)
-CHINA_LAT = (3.0, 54.0)
+from gridgov.geo.extent import NOT_A_NUMBER, range_reason
 
 # Vertices one grid may have (the faces pass ``settings.max_grid_vertices``); beyond it maps and checks crawl.
 MAX_GRID_VERTICES = 20_000
@@ -48,17 +50,21 @@ def explain_invalid(reason: str) -> str:
 def coordinate_problem(lon: float, lat: float) -> str | None:
     """Why (lon, lat) is unusable as WGS84 degrees, or None when it is fine."""
     if not (np.isfinite(lon) and np.isfinite(lat)):
-        return "坐标为空或非数值（NaN/Inf）"
+        return NOT_A_NUMBER
     if _swapped(lon, lat):
-        return f"经纬度疑似颠倒（经度 {lon}，纬度 {lat}）：请交换经度和纬度"
-    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        return f"坐标超出范围（经度 {lon}，纬度 {lat}）：不是 WGS84 经纬度，请检查坐标系"
+        return f"经纬度疑似颠倒（经度 {lon:.10g}，纬度 {lat:.10g}）：请交换经度和纬度"
+    if not _wgs84(lon, lat):
+        return range_reason(lon, lat)
     return None
 
 
+def _wgs84(lon: float, lat: float) -> bool:
+    return abs(lon) <= 180.0 and abs(lat) <= 90.0
+
+
 def _swapped(lon: float, lat: float) -> bool:
-    """True when (lon, lat) looks like a point in China given as (lat, lon)."""
-    return CHINA_LAT[0] <= lon <= CHINA_LAT[1] and CHINA_LON[0] <= lat <= CHINA_LON[1]
+    """True when (lon, lat) is no WGS84 coordinate but (lat, lon) is: a latitude beyond ±90 given as longitude."""
+    return not _wgs84(lon, lat) and _wgs84(lat, lon)
 
 
 def vertex_problem(geom: BaseGeometry, max_vertices: int | None = MAX_GRID_VERTICES) -> str | None:

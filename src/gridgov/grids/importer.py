@@ -7,6 +7,7 @@ transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,11 @@ from gridgov.config import GridSettings, defaults
 from gridgov.db.locks import writers_lock
 from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, store_findings
-from gridgov.grids.findings import Finding
+from gridgov.grids.findings import RULE_ZH, Finding
 from gridgov.grids.io import read_grid_file
 from gridgov.grids.service import GridChange, touches_of_change
+
+MAX_FINDINGS_LISTED = 100  # findings a report lists in full; all are stored and counted per rule
 
 
 @dataclass
@@ -47,7 +50,8 @@ class ImportReport:
         return [f for f in self.findings if f.blocking]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form: the first ``MAX_FINDINGS_LISTED`` findings in full, their total and the count per rule."""
+        per_rule = Counter(f.rule for f in self.findings)
         return {
             "file": self.file,
             "features": self.features,
@@ -59,7 +63,10 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "reassigned": self.reassigned,
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.as_dict() for f in self.findings[:MAX_FINDINGS_LISTED]],
+            "finding_count": len(self.findings),
+            "finding_summary": [{"rule": r, "reason": RULE_ZH.get(r, r), "count": n}
+                                for r, n in sorted(per_rule.items(), key=lambda k: (-k[1], k[0]))],  # fmt: skip
         }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from gridgov.errors import InvalidInput
 from gridgov.vocab import (
     HOUSEHOLD_KINDS,
     INCIDENT_LEVELS,
@@ -34,7 +36,7 @@ def _words(v: Vocabulary) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
 
 LON = Column("lon", "float", aliases=("经度", "longitude", "lng", "x"))
 LAT = Column("lat", "float", aliases=("纬度", "latitude", "y"))
-CODE = Column("code", aliases=("编码", "编号", "代码"))
+CODE = ("编码", "编号", "代码")  # every entity but staff names its records by a code (required: an identity)
 ADDRESS = Column("address", aliases=("地址", "详细地址", "门牌地址"))
 
 BOOL_TRUE = ("1", "是", "true", "yes", "y", "t", "√")
@@ -42,7 +44,7 @@ BOOL_FALSE = ("0", "否", "false", "no", "n", "f", "")
 
 ENTITIES: dict[str, tuple[Column, ...]] = {
     "households": (
-        CODE,
+        Column("code", required=True, aliases=(*CODE, "户编码", "户编号", "户号")),
         ADDRESS,
         Column("building_code", aliases=("楼栋编码", "楼栋编号", "所属楼栋")),
         Column("kind", "enum", True, ("户籍类型", "户类型", "住户类型", "类型"), *_words(HOUSEHOLD_KINDS)),
@@ -50,7 +52,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         LAT,
     ),
     "buildings": (
-        Column("code", required=True, aliases=("编码", "楼栋编码", "编号")),
+        Column("code", required=True, aliases=(*CODE, "楼栋编码", "楼栋编号")),
         Column("name", aliases=("名称", "楼栋名称", "楼号")),
         ADDRESS,
         Column("floors", "int", aliases=("层数", "楼层数", "楼层")),
@@ -58,7 +60,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         LAT,
     ),
     "persons": (
-        CODE,
+        Column("code", required=True, aliases=(*CODE, "人员编码", "人员编号")),
         Column("household_code", required=True, aliases=("户编码", "户编号", "所属户")),
         Column("name", required=True, aliases=("姓名",)),
         Column("sex", "enum", False, ("性别",), *_words(SEXES)),
@@ -72,7 +74,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
         Column("tags", aliases=("标签", "特殊人群")),
     ),
     "incidents": (
-        CODE,
+        Column("code", required=True, aliases=(*CODE, "事件编码", "事件编号")),
         Column("category", required=True, aliases=("事件类别", "大类", "类别")),
         Column("subcategory", aliases=("小类", "子类")),
         Column("description", aliases=("描述", "事件描述", "内容")),
@@ -95,3 +97,21 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
 # Entities located by a point (lon/lat or a geometry column); buildings may also be polygons.
 SPATIAL = {"households": True, "buildings": True, "incidents": True, "persons": False, "staff": False}
 ENTITY_ZH = {"households": "户", "buildings": "楼栋", "persons": "人员", "incidents": "事件", "staff": "网格工作人员"}
+
+
+def parse_field_map(items: Iterable[str], accepted: Collection[str] | None = None) -> dict[str, str]:
+    """``源列=目标列`` items (CLI ``--map``, the API's ``map`` fields, the import page's lines) as {source: target};
+    blank items are skipped, a malformed one or (given ``accepted``) an unknown target is refused."""
+    out: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        src, sep, target = (part.strip() for part in item.partition("="))
+        if not sep or not src or not target:
+            raise InvalidInput(f"列名对应的格式应为 源列=目标列（如 档案号=code）：{item}")
+        if accepted is not None and target not in accepted:
+            raise InvalidInput(f"列名对应 {item}：没有目标列 {target}（可用：{', '.join(accepted)}）")
+        if src in out:
+            raise InvalidInput(f"列名对应中源列 {src} 出现了两次")
+        out[src] = target
+    return out

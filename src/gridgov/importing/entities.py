@@ -6,14 +6,19 @@ at a time with vectorised masks (a typed column parses each distinct value once)
 are visited one by one, for their messages. The rows are COPYed into a staging table in one stream,
 references are resolved there with set-based joins, and a good file is moved with one INSERT per table:
 points are assigned to their grids in staging, so each row is written once. Coordinates outside every grid
-are imported and listed as unassigned, never dropped.
+but near the street are imported and listed as unassigned, never dropped; a coordinate far from every grid
+(a wrong coordinate system, swapped columns) refuses the file, by the rule of :mod:`gridgov.geo.extent`. Every
+record but a staff role has a code: a file without one, or with an empty or repeated one, is refused. A refused
+file's report lists the first errors in full and counts all of them per column and reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
 from pathlib import Path
@@ -30,8 +35,9 @@ from gridgov.assign.points import POINT_TABLES, STAGED_TABLE, assign_rows, assig
 from gridgov.auth.scope import Actor, Touches, authorize, grid_ids_of
 from gridgov.db.locks import writers_lock
 from gridgov.errors import InvalidInput
-from gridgov.geo.checks import CHINA_LAT, CHINA_LON, coordinate_problem, geometry_problem
+from gridgov.geo.checks import geometry_problem
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
+from gridgov.geo.extent import MAX_DISTANCE_M, in_wgs84, location_reasons
 from gridgov.ids import id_check_digit
 from gridgov.importing.columns import BOOL_FALSE, BOOL_TRUE, ENTITIES, SPATIAL, Column
 from gridgov.importing.read import Table, read_table
@@ -40,7 +46,9 @@ from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES
 
 TABLES = {"households": "household", "buildings": "building", "persons": "person", "incidents": "incident",
           "staff": "staff"}  # fmt: skip
-MAX_LISTED = 200
+MAX_LISTED = 200  # unassigned rows listed
+MAX_ERRORS_LISTED = 100  # errors listed in full; the rest are counted per column and reason
+KIND_END = re.compile(r"[：（，]")  # a reason's kind ends where its particulars start
 ID_RE = re.compile(r"^\d{17}[\dX]$")
 PHONE_RE = re.compile(r"^[\d\-+() ]{7,20}$")
 MAX_LEN = {"code": 40, "staff_code": 32, "grid_code": 32, "building_code": 40, "household_code": 40, "name": 200}
@@ -61,7 +69,8 @@ class RowError:
 
 @dataclass
 class EntityImportReport:
-    """What an import did, or why it refused the file."""
+    """What an import did, or why it refused the file: the first ``MAX_ERRORS_LISTED`` errors in full (by row), the
+    total, and the count of every (column, reason) over all of them, so a large bad file stays readable."""
 
     entity: str
     file: str
@@ -73,18 +82,33 @@ class EntityImportReport:
     unassigned: int = 0
     unassigned_rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    error_summary: list[dict[str, Any]] = field(default_factory=list)  # {column, reason, count}, most first
     written: bool = False
 
     @property
     def refused(self) -> bool:
         """True when a bad row refused the file."""
-        return bool(self.errors)
+        return self.error_count > 0
+
+    def refuse(self, errors: Sequence[RowError]) -> None:
+        """Record the errors that refuse the file: the first ones in full, the total and the counts per kind."""
+        self.errors = heapq.nsmallest(MAX_ERRORS_LISTED, errors, key=lambda e: (e.row, e.column))
+        self.error_count = len(errors)
+        kinds = Counter((e.column, reason_kind(e.reason)) for e in errors)
+        self.error_summary = [{"column": c, "reason": r, "count": n}
+                              for (c, r), n in sorted(kinds.items(), key=lambda k: (-k[1], k[0]))]  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         d = asdict(self)
         d["refused"] = self.refused
         return d
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without its particulars (the value, the coordinates, the rows): what error summaries count by."""
+    return KIND_END.split(reason, maxsplit=1)[0]
 
 
 def _parse(col: Column, value: str, tz: ZoneInfo) -> tuple[Any, str | None]:
@@ -215,15 +239,18 @@ def _check_rows(entity: str, table: Table, tz: ZoneInfo) -> tuple[pd.DataFrame, 
         bad[given] = ~phones[given].str.match(PHONE_RE).to_numpy(dtype=bool)
         errors += _row_errors(table.rows, "phone", bad, [f"电话号码格式错误：{v}" for v in phones[bad]])
     if "code" in out and entity != "staff":
-        dup = (out["code"].notna() & out.duplicated("code", keep=False)).to_numpy(dtype=bool)
-        errors += _row_errors(table.rows, "code", dup, [f"文件内编码重复：{v}" for v in out["code"][dup]])
+        errors += _duplicate_codes(table.rows, out["code"])
     return out, errors
 
 
-def _in_china(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Coordinates inside mainland China's box: usable WGS84 as they are (finite, in range, not swapped: a
-    longitude there exceeds every latitude), so only the others go through ``coordinate_problem`` one by one."""
-    return (CHINA_LON[0] <= x) & (x <= CHINA_LON[1]) & (CHINA_LAT[0] <= y) & (y <= CHINA_LAT[1])
+def _duplicate_codes(rows: np.ndarray, codes: pd.Series) -> list[RowError]:
+    """A RowError for every row whose code another row of the file uses too, naming those rows."""
+    dup = (codes.notna() & codes.duplicated(keep=False)).to_numpy(dtype=bool)
+    if not dup.any():
+        return []
+    at = pd.Series(rows[dup]).groupby(codes[dup].to_numpy()).agg(list)
+    shown = {code: "、".join(map(str, r[:5])) + (f" 等 {len(r)} 行" if len(r) > 5 else "") for code, r in at.items()}
+    return _row_errors(rows, "code", dup, [f"文件内编码重复：{v}（第 {shown[v]} 行）" for v in codes[dup]])
 
 
 def _floats(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -245,8 +272,13 @@ def _floats(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, ok
 
 
-def _locate(table: Table, entity: str, crs: Any, errors: list[RowError]) -> np.ndarray:
-    """One WGS84 geometry per row (point from lon/lat, or the file's geometry), or None with an error."""
+def _locate(session: Session, table: Table, entity: str, crs: Any, errors: list[RowError],
+            max_distance_m: float) -> np.ndarray:  # fmt: skip
+    """One WGS84 geometry per row (point from lon/lat, or the file's geometry), or None with an error.
+
+    Every point, and every footprint by its centroid, must lie near the street's grids
+    (:mod:`gridgov.geo.extent`: not swapped, not in another coordinate system); footprints must be valid too.
+    """
     src = parse_crs(crs) if crs is not None else (parse_crs(table.crs) if table.crs is not None else parse_crs(4326))
     frame, rows = table.frame, table.rows
     geoms = table.geometry.copy() if table.geometry is not None else np.full(len(frame), None, dtype=object)
@@ -260,19 +292,20 @@ def _locate(table: Table, entity: str, crs: Any, errors: list[RowError]) -> np.n
         unread[want[~made]] = True
         errors += _row_errors(rows, "lon/lat", unread, "经纬度不是数值")
     given = ~shapely.is_missing(geoms)
-    out = np.asarray(to_wgs84(geoms, src) if given.any() else geoms, dtype=object).copy()
+    with np.errstate(invalid="ignore"):  # NaN or projected coordinates out of the source CRS: judged below
+        out = np.asarray(to_wgs84(geoms, src) if given.any() else geoms, dtype=object).copy()
     kind = shapely.get_type_id(out)
     missing = (kind < 0) | shapely.is_empty(out)
     flagged = np.isin(rows, [e.row for e in errors])
     errors += _row_errors(rows, "lon/lat", missing & ~flagged, "缺少坐标")
     problems: dict[int, tuple[str, str]] = {}
-    point = np.flatnonzero(~missing & (kind == 0))
-    odd = point[~_in_china(shapely.get_x(out[point]), shapely.get_y(out[point]))]
-    for i in odd:
-        if problem := coordinate_problem(out[i].x, out[i].y):
-            problems[int(i)] = ("lon/lat", problem)
     footprint = ~missing & np.isin(kind, (3, 6)) & (entity == "buildings")
+    located = np.flatnonzero(~missing & ((kind == 0) | footprint))
+    reasons = location_reasons(session, out[located], max_distance_m)
+    for i in np.flatnonzero(pd.notna(reasons)):
+        problems[int(located[i])] = ("geometry" if footprint[located[i]] else "lon/lat", str(reasons[i]))
     area = np.flatnonzero(footprint)
+    area = area[pd.isna(reasons[np.isin(located, area)])]
     for i in area[~_fine_areas(out[area])]:
         if problem := geometry_problem(out[i]):
             problems[int(i)] = ("geometry", problem)
@@ -286,12 +319,10 @@ def _locate(table: Table, entity: str, crs: Any, errors: list[RowError]) -> np.n
 
 
 def _fine_areas(geoms: np.ndarray) -> np.ndarray:
-    """Footprints ``geometry_problem`` passes for sure (inside China's box, finite, valid); the rest go through it."""
+    """Footprints ``geometry_problem`` passes for sure (WGS84 bounds, valid; their coordinates are numbers
+    already); the rest go through it."""
     bounds = shapely.bounds(geoms)
-    fine = _in_china(bounds[:, 0], bounds[:, 1]) & _in_china(bounds[:, 2], bounds[:, 3])
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    fine[index[~np.isfinite(coords).all(axis=1)]] = False
-    return fine & shapely.is_valid(geoms)
+    return in_wgs84(bounds[:, 0], bounds[:, 1]) & in_wgs84(bounds[:, 2], bounds[:, 3]) & shapely.is_valid(geoms)
 
 
 def _reference_errors(session: Session, entity: str) -> list[RowError]:
@@ -316,21 +347,25 @@ def import_entities(
     crs: Any = None,
     dry_run: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
+    field_map: Mapping[str, str] | None = None,
+    max_distance_m: float = MAX_DISTANCE_M,
 ) -> EntityImportReport:
     """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction.
 
     Every row must lie in the actor's scope: the grid each new point or building falls in, the household
-    each person joins, the grid each staff role is on (dry runs are checked the same way).
+    each person joins, the grid each staff role is on (dry runs are checked the same way). ``field_map``
+    (source column → canonical column) names the columns the aliases do not find; ``max_distance_m`` is how
+    far from every live grid a point may lie (the faces pass ``settings.import_max_distance_m``).
     """
     authorize(session, actor, "write")
     if entity not in ENTITIES:
         raise InvalidInput(f"未知的导入类型：{entity}（可用 {', '.join(ENTITIES)}）")
     tz = ZoneInfo(timezone)
-    table = read_table(path, ENTITIES[entity])
+    table = read_table(path, ENTITIES[entity], field_map, spatial=SPATIAL[entity])
     data, errors = _check_rows(entity, table, tz)
     crs_label = "—"
     if SPATIAL[entity]:
-        data["geom"] = _locate(table, entity, crs, errors)
+        data["geom"] = _locate(session, table, entity, crs, errors, max_distance_m)
         src = parse_crs(crs) if crs is not None else None
         crs_label = GCJ02 if src == GCJ02 else (f"EPSG:{src.to_epsg()}" if src is not None else "EPSG:4326")  # type: ignore[union-attr]
     writers_lock(session)  # after parsing the file, before any row lock: one lock order (gridgov.db.locks)
@@ -340,7 +375,7 @@ def import_entities(
     report = EntityImportReport(entity, path.name, crs_label, len(data), dry_run)
     if errors:
         session.execute(text("DROP TABLE stage"))
-        report.errors = sorted(errors, key=lambda e: (e.row, e.column))
+        report.refuse(errors)
         return report
     if not complete:  # see _complete: staged whole, the COPY refuses the file
         session.execute(text("DROP TABLE stage"))

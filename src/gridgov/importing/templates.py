@@ -28,7 +28,7 @@ YES, NO = BOOL_TRUE[1], BOOL_FALSE[1]  # 是 / 否
 
 # What each column means, per entity where the same name means different things.
 MEANING: dict[str, str] = {
-    "code": "编码，在本类数据中唯一（不能与已导入的重复）",
+    "code": "编码，在本类数据中唯一（不能为空，不能与文件中其他行或已导入的重复）",
     "address": "详细地址（门牌号）",
     "building_code": "所属楼栋的编码（楼栋须已导入；可空）",
     "kind": "户籍类型",
@@ -61,9 +61,9 @@ MEANING_BY_ENTITY: dict[tuple[str, str], str] = {
     ("households", "code"): "户编码，唯一（如 H0001）",
     ("buildings", "code"): "楼栋编码，唯一（如 B0001）",
     ("buildings", "name"): "楼栋名称（如 1号楼）",
-    ("persons", "code"): "人员编码，唯一（可空）",
+    ("persons", "code"): "人员编码，唯一（如 P0001）",
     ("persons", "name"): "姓名",
-    ("incidents", "code"): "事件编号，唯一（可空）",
+    ("incidents", "code"): "事件编号，唯一（如 E0001）",
     ("staff", "name"): "姓名",
 }
 # One example row per entity: a compound of 文艺路街道 (Xi'an), as the sample street has it.
@@ -211,6 +211,8 @@ def _write_info(wb: Any, info: Any, entity: str, columns: tuple[Column, ...]) ->
             "或 gcj02（高德、腾讯地图拾取的坐标）。",
             f"接口和命令行还接受：{ACCEPTED_TEXT}。",
             "坐标不在任何网格内的记录也会导入，并在结果中列为“未落入网格”；只能导入本人管辖范围内的记录。",
+            "离本街道所有网格都很远（默认超过 20 公里）的坐标会被拒绝：多为坐标系选错或经度、纬度两列填反，"
+            "检查结果会指出是哪一种。",
         ]
     if entity == "persons":
         rules.append("人员信息属于个人信息：仅限有权限的工作人员在管辖范围内使用，导入和查看都会留下记录。")

@@ -12,6 +12,7 @@ from gridgov.api.responses import refused
 from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
 from gridgov.assign.gpx import TrackImportReport, import_gpx
+from gridgov.importing.columns import parse_field_map
 from gridgov.importing.entities import import_entities
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
@@ -36,7 +37,8 @@ def import_tracks(
     """Import patrol tracks atomically; night and shift come from the timestamps."""
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
-                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)
+                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
+                            max_distance_m=settings.import_max_distance_m)  # fmt: skip
     return report
 
 
@@ -54,11 +56,21 @@ def import_file(
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK）、XLSX、GeoJSON 或 GeoPackage")],
     crs: Annotated[str | None, Form(description="EPSG:4326、4490、4491–4554 或 gcj02")] = None,
     dry_run: Annotated[bool, Form()] = False,
+    field_map: Annotated[
+        list[str] | None,
+        Form(alias="map", description="列名对应 源列=目标列（如 档案号=code），可重复；目标列为该类数据的规范列名"),
+    ] = None,
 ) -> EntityImportPublic | JSONResponse:
-    """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned."""
+    """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned.
+
+    A refused file answers 422 with the first 100 errors in full, ``error_count`` and ``error_summary`` (the
+    count of every column and reason); a point far from every grid (``import_max_distance_m``) is an error.
+    """
+    mapping = parse_field_map(field_map or [])
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run,
-                                 timezone=settings.timezone)
+                                 timezone=settings.timezone, field_map=mapping,
+                                 max_distance_m=settings.import_max_distance_m)  # fmt: skip
     if report.refused:
         return refused(report.as_dict())
     return EntityImportPublic.model_validate(report.as_dict())

@@ -1,8 +1,9 @@
 """数据导入: upload a file, see the dry-run report, confirm; Excel templates for every entity.
 
-The checked file stays on the server under ``GRIDGOV_HOME/uploads/<token>/`` with a note of its owner and what
-was checked, so confirming does not send it again; a confirm claims the folder by renaming it (a second click
-finds nothing) and removes it afterwards. Large files are imported as a background job.
+The form takes a 列名对应 (one ``源列=目标列`` per line) for files whose headings the aliases do not know. The
+checked file stays on the server under ``GRIDGOV_HOME/uploads/<token>/`` with a note of its owner and what was
+checked (the column mapping too), so confirming does not send it again; a confirm claims the folder by renaming
+it (a second click finds nothing) and removes it afterwards. Large files are imported as a background job.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from gridgov.auth.views import log_view
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.errors import Forbidden, InvalidInput, NotFound
-from gridgov.importing.columns import ENTITIES, SPATIAL
+from gridgov.importing.columns import ENTITIES, SPATIAL, parse_field_map
 from gridgov.importing.entities import EntityImportReport, import_entities
 from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
 from gridgov.importing.read import TABULAR, read_table
@@ -50,7 +51,7 @@ CRS_CHOICES = {"": "WGS84（GPS、天地图，默认）", "EPSG:4490": "CGCS2000
                "gcj02": "gcj02（高德、腾讯地图坐标）"}  # fmt: skip
 FORMATS = {TRACKS: (".gpx",), **{e: (*TABULAR, *SPATIAL_FORMATS) for e in ENTITIES}}
 DIRECT_MAX_ROWS = 20_000  # larger files are imported as a background job
-MAX_ERRORS_SHOWN = 200
+MAX_MAP_CHARS = 4000  # the 列名对应 field
 PREVIEW_ROWS = 20
 PREVIEW_MAX_BYTES = 1 << 20  # bigger files are not read a second time for the preview
 PERSONAL = {"persons": "person", "staff": "staff"}  # entities whose rows are personal data (names, phones)
@@ -75,6 +76,7 @@ class Upload:
     crs: str
     team: str
     rows: int
+    field_map: dict[str, str]
 
 
 def _kind(value: str) -> str:
@@ -131,10 +133,18 @@ def _store(file: UploadFile, settings: Settings) -> tuple[str, Path]:
     return token, target
 
 
-def _note(folder: Path, who: Actor, kind: str, crs: str, team: str, rows: int, file: Path) -> None:
+def _field_map(kind: str, lines: str) -> dict[str, str]:
+    """The 列名对应 field: one ``源列=目标列`` per line (none for tracks: a GPX file has no columns)."""
+    if kind == TRACKS:
+        return {}
+    return parse_field_map(lines.splitlines())
+
+
+def _note(folder: Path, who: Actor, kind: str, crs: str, team: str, rows: int, file: Path,
+          field_map: dict[str, str]) -> None:  # fmt: skip
     """Keep who checked the file and how, for the confirmation."""
     note = {"owner": who.name, "kind": kind, "crs": crs, "team": team, "rows": rows, "file": file.name,
-            "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+            "field_map": field_map, "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
     (folder / NOTE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
 
 
@@ -155,29 +165,31 @@ def _claim(settings: Settings, token: str, who: Actor) -> Upload:
     except OSError as exc:  # another confirm got there first
         raise NotFound(GONE) from exc
     return Upload(claimed, claimed / note["file"], note["owner"], note["kind"], note["crs"], note["team"],
-                  int(note["rows"]))  # fmt: skip
+                  int(note["rows"]), dict(note.get("field_map") or {}))  # fmt: skip
 
 
 def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path, crs: str, team: str,
-         dry_run: bool) -> EntityImportReport | TrackImportReport:  # fmt: skip
+         dry_run: bool, field_map: dict[str, str]) -> EntityImportReport | TrackImportReport:  # fmt: skip
     """The service's import (or dry run) of one file."""
     if kind == TRACKS:
         return import_gpx(session, path, team_code=team, actor=who, crs=crs or None, dry_run=dry_run,
-                          timezone=settings.timezone, buffer_m=settings.patrol_buffer_m)  # fmt: skip
+                          timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
+                          max_distance_m=settings.import_max_distance_m)  # fmt: skip
     return import_entities(session, kind, path, actor=who, crs=crs or None, dry_run=dry_run,
-                           timezone=settings.timezone)  # fmt: skip
+                           timezone=settings.timezone, field_map=field_map,
+                           max_distance_m=settings.import_max_distance_m)  # fmt: skip
 
 
 def _rows(report: EntityImportReport | TrackImportReport) -> int:
     return report.tracks if isinstance(report, TrackImportReport) else report.rows
 
 
-def _preview(kind: str, path: Path) -> Preview:
+def _preview(kind: str, path: Path, field_map: dict[str, str]) -> Preview:
     """Headings and the first rows of a small file as the import reads them (row number first)."""
     if kind == TRACKS or path.stat().st_size > PREVIEW_MAX_BYTES:
         return [], []
     columns = ENTITIES[kind]
-    table = read_table(path, columns)
+    table = read_table(path, columns, field_map, spatial=SPATIAL[kind])
     shown = [c for c in columns if c.name in table.frame]
     heads = ["行号" if table.row_word == "行" else "序号", *(header(c) for c in shown)]
     frame = table.frame.head(PREVIEW_ROWS)
@@ -198,23 +210,31 @@ def _summary(report: EntityImportReport | TrackImportReport) -> str:
     return text
 
 
+def _column_zh(kind: str) -> dict[str, str]:
+    """The page's word for each column an import names (canonical name → heading)."""
+    return COLUMN_ZH | {c.name: header(c) for c in ENTITIES.get(kind, ())}
+
+
 def _page(request: Request, who: Actor, kind: str, report: EntityImportReport | TrackImportReport, *,
           token: str | None = None, crs: str = "", team: str = "", preview: Preview = ([], []),
-          status_code: int = 200) -> Response:  # fmt: skip
-    """The check (dry run) or import report."""
-    errors = report.errors if isinstance(report, EntityImportReport) else []
+          field_map: dict[str, str] | None = None, status_code: int = 200) -> Response:  # fmt: skip
+    """The check (dry run) or import report: a refused file lists its first errors, then counts the rest."""
+    rows = report if isinstance(report, EntityImportReport) else None
     return render(request, "imports_report.html", actor=who, active="imports", status_code=status_code,
                   title="导入检查结果" if report.dry_run else "导入结果", kind=kind, kind_label=KINDS[kind],
-                  report=report, tracks=isinstance(report, TrackImportReport), summary=_summary(report),
-                  errors=errors[:MAX_ERRORS_SHOWN], error_total=len(errors), token=token, crs=crs,
+                  report=report, tracks=rows is None, summary=_summary(report),
+                  errors=rows.errors if rows else [], error_total=rows.error_count if rows else 0,
+                  error_summary=rows.error_summary if rows else [], token=token, crs=crs,
                   crs_label=CRS_CHOICES[crs], team=team, preview_heads=preview[0], preview_rows=preview[1],
-                  column_zh=COLUMN_ZH | {c.name: header(c) for c in ENTITIES.get(kind, ())})  # fmt: skip
+                  field_map=field_map or {}, column_zh=_column_zh(kind))  # fmt: skip
 
 
 @router.get("/imports")
 def imports_page(request: Request, who: PatrolDep) -> Response:
     """Choose what to import, the coordinate system and the file; templates to download."""
     kinds = {k: v for k, v in KINDS.items() if k == TRACKS or may(who, "write")}
+    targets = {e: [(c.name, header(c)) for c in ENTITIES[e]] + ([("geometry", "WKT 几何")] if SPATIAL[e] else [])
+               for e in ENTITIES if e in kinds}  # fmt: skip
     templates = [
         {
             "entity": e,
@@ -227,7 +247,7 @@ def imports_page(request: Request, who: PatrolDep) -> Response:
     ]
     accept = {k: ",".join(FORMATS[k]) for k in kinds}
     return render(request, "imports.html", actor=who, active="imports", title="数据导入", kinds=kinds,
-                  crs_choices=CRS_CHOICES, templates=templates, accept=accept,
+                  crs_choices=CRS_CHOICES, templates=templates, accept=accept, targets=targets,
                   all_formats=",".join(sorted({f for k in kinds for f in FORMATS[k]})))  # fmt: skip
 
 
@@ -241,32 +261,35 @@ def imports_check(
     entity: Annotated[str, Form(max_length=40)] = "",
     crs: Annotated[str, Form(max_length=40)] = "",
     team: Annotated[str, Form(max_length=40)] = "",
+    field_map: Annotated[str, Form(max_length=MAX_MAP_CHARS)] = "",
 ) -> Response:
     """Save the upload, run the dry run and show its report (with the confirm button when nothing is wrong)."""
     kind, crs, team = _kind(entity), _crs(crs), team.strip()
     if kind == TRACKS and not team:
         raise InvalidInput("导入巡逻轨迹须填写巡逻队编码")
+    mapping = _field_map(kind, field_map)
     token, path = _store(file, settings)
     keep = False
     try:
         checked = session.begin_nested()  # whatever the service leaves behind, a check writes nothing
         try:
-            report = _run(session, settings, who, kind, path, crs, team, dry_run=True)
+            report = _run(session, settings, who, kind, path, crs, team, dry_run=True, field_map=mapping)
         finally:
             checked.rollback()
         refused = isinstance(report, EntityImportReport) and report.refused
-        preview = ([], []) if refused else _preview(kind, path)
+        preview = ([], []) if refused else _preview(kind, path, mapping)
         if kind in PERSONAL and (preview[1] or refused):
             log_view(session, who, PERSONAL[kind], who.scope_code, page="/imports/check", rows=len(preview[1]))
         if not refused:
-            _note(path.parent, who, kind, crs, team, _rows(report), path)
+            _note(path.parent, who, kind, crs, team, _rows(report), path, mapping)
             keep = True
         return _page(request, who, kind, report, token=token if keep else None, crs=crs, team=team, preview=preview,
-                     status_code=422 if refused else 200)  # fmt: skip
+                     field_map=mapping, status_code=422 if refused else 200)  # fmt: skip
     except InvalidInput as exc:  # the file as a whole is unusable (format, columns, GPX tracks): say so on the form
         return render(request, "imports_report.html", actor=who, active="imports", status_code=422,
                       title="导入检查结果", kind=kind, kind_label=KINDS[kind], report=None, failure=exc.message,
-                      file=path.name, crs_label=CRS_CHOICES[crs], team=team)  # fmt: skip
+                      file=path.name, crs_label=CRS_CHOICES[crs], team=team, field_map=mapping,
+                      column_zh=_column_zh(kind))  # fmt: skip
     finally:
         if not keep:
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -296,13 +319,14 @@ def imports_confirm(
                 "entity": upload.kind, "file": upload.file.name, "rows": upload.rows, "crs": upload.crs})  # fmt: skip
             handed_over = True
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
-        report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, dry_run=False)
+        report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, dry_run=False,
+                      field_map=upload.field_map)  # fmt: skip
         refused = isinstance(report, EntityImportReport) and report.refused  # the data changed since the check
         if upload.kind in PERSONAL and isinstance(report, EntityImportReport) and refused:
             log_view(session, who, PERSONAL[upload.kind], who.scope_code, page="/imports/confirm",
-                     rows=min(len(report.errors), MAX_ERRORS_SHOWN))  # fmt: skip
+                     rows=len(report.errors))  # fmt: skip
         return _page(request, who, upload.kind, report, crs=upload.crs, team=upload.team,
-                     status_code=422 if refused else 200)  # fmt: skip
+                     field_map=upload.field_map, status_code=422 if refused else 200)  # fmt: skip
     finally:
         if not handed_over:
             shutil.rmtree(upload.folder, ignore_errors=True)
@@ -316,10 +340,11 @@ def _import_job(engine: Engine, settings: Settings, who: Actor, upload: Upload) 
         try:
             progress(0.05, f"正在检查并写入 {upload.rows:,} 行{label}，请稍候…")
             with session_scope(engine, who.name) as session:
-                report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, False)
+                report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, False,
+                              upload.field_map)  # fmt: skip
                 if isinstance(report, EntityImportReport) and report.refused:
                     first = "；".join(f"第 {e.row} 行 {e.column}：{e.reason}" for e in report.errors[:5])
-                    raise InvalidInput(f"文件未导入：有 {len(report.errors)} 处错误（数据在检查后有变化），"
+                    raise InvalidInput(f"文件未导入：有 {report.error_count} 处错误（数据在检查后有变化），"
                                        f"请修正后重新上传。{first}")  # fmt: skip
             assert isinstance(report, EntityImportReport)
             message = f"已导入 {report.imported:,} 条{label}"
