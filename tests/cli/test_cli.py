@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from gridgov.db.engine import session_scope
+
 from tests.db.test_embedded import run_cli
+from tests.factories import X0, Y0, make_street
 
 COMMANDS = ["serve", "assign", "version", "db", "sample", "token", "map"]
 
@@ -85,12 +89,6 @@ def test_database_errors_are_a_message_not_a_traceback(server_url: str, tmp_path
 def test_import_maps_columns_and_summarises_a_large_refusal(
     clean_engine: Engine, env: dict[str, str], tmp_path: Path
 ) -> None:
-    import json
-
-    from gridgov.db.engine import session_scope
-
-    from tests.factories import X0, Y0, make_street
-
     with session_scope(clean_engine) as s:
         make_street(s)
     x, y = X0 + 0.002, Y0 + 0.005
