@@ -54,7 +54,8 @@ def test_assignment_is_idempotent(clean_engine: Engine) -> None:
     with session_scope(clean_engine) as s:
         make_street(s)
         s.execute(
-            text("INSERT INTO household (kind, geom) VALUES ('底商', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+            text("INSERT INTO household (code, kind, geom) "
+                 "VALUES ('H1', '底商', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
             {"x": X0 + D / 4, "y": Y0 + D / 2},
         )
         s.execute(text("UPDATE household SET grid_id = NULL"))  # as a stale assignment would be

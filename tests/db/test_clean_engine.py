@@ -95,6 +95,6 @@ def test_a_row_in_every_table_is_gone_after_the_clean_up(clean_engine: Engine) -
         terms = conn.execute(text("SELECT count(*) FILTER (WHERE builtin), count(*) FROM vocab_term")).one()
         assert terms[0] > 0 and terms[0] == terms[1]
     with clean_engine.connect() as conn:  # RESTART IDENTITY: ids start again at 1
-        conn.execute(text("INSERT INTO staff (name) VALUES ('x')"))
+        conn.execute(text("INSERT INTO staff (code, name) VALUES ('S1', 'x')"))
         assert conn.execute(text("SELECT max(id) FROM staff")).scalar_one() == 1
         conn.rollback()

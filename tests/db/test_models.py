@@ -97,16 +97,17 @@ def test_code_unique_among_live_rows_only(clean_engine: Engine) -> None:
 
 def test_person_member_type_only_for_members(clean_engine: Engine) -> None:
     with pytest.raises(IntegrityError, match="person_member_type_iff_member"), clean_engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (name, is_party_member, member_type) VALUES ('张三', false, '在职')"))
+        conn.execute(text("INSERT INTO person (code, name, is_party_member, member_type) "
+                          "VALUES ('P1', '张三', false, '在职')"))
     with pytest.raises(IntegrityError, match="person_member_type_iff_member"), clean_engine.begin() as conn:
-        conn.execute(text("INSERT INTO person (name, is_party_member) VALUES ('张三', true)"))
+        conn.execute(text("INSERT INTO person (code, name, is_party_member) VALUES ('P1', '张三', true)"))
 
 
 def test_every_write_is_audited_with_actor_and_values(clean_engine: Engine) -> None:
     with session_scope(clean_engine, actor="王科长") as s:
         make_street(s)
         s.execute(text("UPDATE grid SET name = '文艺路街道办事处' WHERE code = '610103006'"))
-        s.execute(text("INSERT INTO staff (name, phone) VALUES ('李网格', '13900000000')"))
+        s.execute(text("INSERT INTO staff (code, name, phone) VALUES ('S1', '李网格', '13900000000')"))
         s.execute(text("DELETE FROM staff"))
     with clean_engine.connect() as conn:
         rows = conn.execute(
@@ -122,7 +123,7 @@ def test_every_write_is_audited_with_actor_and_values(clean_engine: Engine) -> N
 def test_bulk_writes_log_one_summary_row(clean_engine: Engine) -> None:
     with session_scope(clean_engine, actor="loader") as s:
         s.execute(text("SELECT set_config('gridgov.bulk', 'on', true)"))
-        s.execute(text("INSERT INTO staff (name) SELECT '员工' || g FROM generate_series(1, 500) g"))
+        s.execute(text("INSERT INTO staff (code, name) SELECT 'S' || g, '员工' || g FROM generate_series(1, 500) g"))
     with Session(clean_engine) as s:
         rows = s.execute(text("SELECT action, table_name, new FROM audit_log")).all()
     assert rows == [("bulk_insert", "staff", {"rows": 500})]
@@ -148,3 +149,9 @@ def test_migrations_downgrade_and_upgrade(db_url: str, server_url: str) -> None:
     finally:
         eng.dispose()
         _drop_db(server_url, url)
+
+
+@pytest.mark.parametrize("table", ["household", "person", "building", "incident", "staff"])
+def test_every_record_has_a_code(clean_engine: Engine, table: str) -> None:
+    with pytest.raises(IntegrityError, match="code"), clean_engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {table} (code) VALUES (NULL)"))

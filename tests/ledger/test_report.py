@@ -111,10 +111,11 @@ def test_period_bounds_incidents(clean_engine: Engine) -> None:
         for day, status in ((1, "结案"), (15, "立案"), (31, "上报")):
             s.execute(
                 text(
-                    "INSERT INTO incident (category, geom, reported_at, status) VALUES ('市容环境', "
+                    "INSERT INTO incident (code, category, geom, reported_at, status) VALUES (:code, '市容环境', "
                     "ST_SetSRID(ST_MakePoint(:x, :y), 4326), :t, :st)"
                 ),
-                {"x": X0 + 0.002, "y": Y0 + 0.005, "t": dt.datetime(2026, 10, day, 12, tzinfo=dt.UTC), "st": status},
+                {"x": X0 + 0.002, "y": Y0 + 0.005, "t": dt.datetime(2026, 10, day, 12, tzinfo=dt.UTC), "st": status,
+                 "code": f"E{day}"},
             )
         assign_all(s)
     start, end = day_range(dt.date(2026, 10, 1), dt.date(2026, 10, 15))

@@ -152,7 +152,7 @@ class Staff(Versioned, Base):
 
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
     organisation: Mapped[str | None] = mapped_column(Text)
@@ -201,7 +201,7 @@ class Household(Versioned, Base):
 
     __tablename__ = "household"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
     building_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("building.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
@@ -218,7 +218,7 @@ class Person(Versioned, Base):
 
     __tablename__ = "person"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
     household_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("household.id", ondelete="SET NULL"), index=True
     )
@@ -260,7 +260,7 @@ class Incident(Base):
 
     __tablename__ = "incident"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
     category: Mapped[str] = mapped_column(Text)
     subcategory: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
