@@ -121,9 +121,10 @@ def test_retiring_keeps_the_row_and_the_ledger_drops_it(client: TestClient, who:
     assert gone.status_code == 200, gone.text
     assert gone.json()["retired"] is True and gone.json()["end_reason"] == "搬离" and gone.headers["etag"] == '"2"'
 
-    (row,) = rows(clean_engine, "household", "H1")
+    last, row = rows(clean_engine, "household", "H1")  # the last state kept as history, then the retirement
     assert row["valid_to"] is not None and row["end_reason"] == "搬离" and row["lineage_id"] is None
-    assert [r["end_reason"] for r in rows(clean_engine, "person", "P1")] == ["搬离"]
+    assert last["lineage_id"] == row["id"] and last["end_reason"] is None and last["valid_to"] == row["valid_to"]
+    assert [r["end_reason"] for r in rows(clean_engine, "person", "P1")] == [None, "搬离"]
     assert ledger(clean_engine, G1) == (0, 0)
     assert client.get("/api/households", headers=h).json()["total"] == 0
     listed = client.get("/api/households", params={"include_retired": "true"}, headers=h).json()
@@ -143,7 +144,7 @@ def test_a_retirement_in_the_body_takes_its_date(client: TestClient, who: dict, 
     gone = client.request("DELETE", "/api/persons/P1", json={"reason": "死亡", "effective": ended.isoformat()},
                           headers={**h, "If-Match": r.headers["etag"]})  # fmt: skip
     assert gone.status_code == 200, gone.text
-    (row,) = rows(clean_engine, "person", "P1")
+    _, row = rows(clean_engine, "person", "P1")
     assert row["end_reason"] == "死亡" and day_of(row["valid_to"]) == ended
     future = client.post("/api/persons", json={"code": "P2", "household_code": "H1", "name": "赵六",
                                                "effective": (today + dt.timedelta(days=1)).isoformat()}, headers=h)

@@ -83,10 +83,14 @@ def test_moving_out_retires_the_household_and_its_residents(clean_engine: Engine
         for i in range(2):
             create_record(s, "persons", {"code": f"P{i}", "household_code": "H1", "name": f"居民{i}"}, ADMIN)
         before = build_ledger(s, with_patrol=False)
-        retire_record(s, "households", "H1", ADMIN, reason="搬离", expected_version=1)
+        retire_record(s, "households", "H1", Actor.system("retirer"), reason="搬离", expected_version=1)
         after = build_ledger(s, with_patrol=False)
-        assert _rows(s, "household", "H1") == [(True, False, "搬离", 2)]
-        assert _rows(s, "person", "P0") == [(True, False, "搬离", 2)]
+        editors = s.execute(text("SELECT updated_by FROM household WHERE code = 'H1' ORDER BY valid_from, "
+                                 "lineage_id IS NULL")).scalars().all()  # fmt: skip
+        assert editors == ["tests", "retirer"]  # who made the last state, and who retired it
+        # the last state kept as history (with its editor), the live row the retirement itself
+        assert _rows(s, "household", "H1") == [(False, False, None, 1), (True, False, "搬离", 2)]
+        assert _rows(s, "person", "P0") == [(False, False, None, 1), (True, False, "搬离", 2)]
         row = lambda ledger: next(r for r in ledger.rows if r.code == "610103006001001")  # noqa: E731
         assert (row(before).households, row(before).persons) == (1, 2)
         assert (row(after).households, row(after).persons) == (0, 0)

@@ -255,7 +255,7 @@ def test_a_resident_is_edited_moved_and_retired(as_user: LoginAs, records: None,
                                  "FROM person p JOIN household h ON h.id = p.household_id WHERE p.code = 'P1' "
                                  "ORDER BY p.valid_from, p.lineage_id IS NULL")).all()  # fmt: skip
     assert [tuple(r) for r in rows] == [("HW1", None, False, True, None), ("HW1", "男", True, True, None),
-                                       ("HX1", "男", True, True, "死亡")]  # fmt: skip
+                                       ("HX1", "男", True, True, None), ("HX1", "男", True, True, "死亡")]  # fmt: skip
     assert 'data-person="P1"' not in comm1.get("/households/HW1").text
     assert "已注销" in comm1.get("/households/HX1").text.split('data-person="P1"', 1)[1][:2000]
 
