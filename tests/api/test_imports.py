@@ -130,3 +130,68 @@ def test_a_refused_grid_file_lists_100_findings_and_counts_them(
     ]
     with clean_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 6  # the fixture's street only
+
+
+def test_upsert_and_sync_through_the_api_report_the_diff(
+    client: TestClient, tokens: dict, clean_engine: Engine
+) -> None:
+    first = CSV + f"H3,文艺北路47号院,空房户,{X0 + 0.007},{Y0 + 0.005}\n"
+    assert client.post("/api/import/households", files={"file": ("h.csv", first.encode())},
+                       headers=tokens["admin"]).status_code == 200  # fmt: skip
+    body = CSV.replace("常住户", "出租")  # H1 becomes rented, H2 stays, H3 is left out
+    files = {"file": ("h.csv", body.encode())}
+    sync = {"mode": "sync", "scope": "610103006001", "dry_run": "true"}
+    dry = client.post("/api/import/households", files=files, data=sync, headers=tokens["editor1"])
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert report["mode"] == "sync" and report["error_count"] == 0 and report["error_summary"] == []
+    diff = report["diff"]
+    assert (diff["created"]["count"], diff["updated"]["count"], diff["retired"]["count"]) == (0, 1, 1)
+    assert diff["updated"]["rows"][0]["changes"] == [{"field": "kind", "label": "户籍类型", "old": "常住户",
+                                                      "new": "租房户"}]  # fmt: skip
+    assert diff["retired"]["rows"][0]["code"] == "H3" and diff["unchanged"]["rows"][0]["code"] == "H2"
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM household WHERE valid_to IS NOT NULL")).scalar_one() == 0
+    done = client.post("/api/import/households", files=files, data=sync | {"dry_run": "false"},
+                       headers=tokens["editor1"])  # fmt: skip
+    assert done.status_code == 200 and done.json()["written"] and done.json()["imported"] == 1
+    with clean_engine.connect() as conn:
+        got = conn.execute(text("SELECT code, kind, end_reason FROM household WHERE lineage_id IS NULL ORDER BY code"))
+        assert got.tuples().all() == [("H1", "租房户", None), ("H2", "租房户", None), ("H3", "空房户", "同步移除")]
+
+
+def test_api_import_options_are_checked(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
+    files = {"file": ("h.csv", CSV.encode())}
+    other = client.post("/api/import/households", files=files, data={"mode": "sync", "scope": "610103006002"},
+                        headers=tokens["editor1"])  # fmt: skip
+    assert other.status_code == 403 and "超出权限范围" in other.json()["detail"]
+    future = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    late = client.post("/api/import/households", files=files, data={"mode": "upsert", "effective": future},
+                       headers=tokens["admin"])  # fmt: skip
+    assert late.status_code == 422 and "生效日期不能晚于今天" in late.json()["detail"]
+    bad_day = client.post("/api/import/households", files=files, data={"effective": "2026-02-30"},
+                          headers=tokens["admin"])  # fmt: skip
+    assert bad_day.status_code == 422 and "日期不存在" in bad_day.json()["detail"]
+    unknown = client.post("/api/import/households", files=files, data={"mode": "replace"}, headers=tokens["admin"])
+    assert unknown.status_code == 422
+    incidents = {"file": ("e.csv", f"code,category,reported_at,lon,lat\nE1,市容环境,2026-10-01 10:00,{X0 + 0.002},"
+                                   f"{Y0 + 0.005}\n".encode())}  # fmt: skip
+    r = client.post("/api/import/incidents", files=incidents, data={"mode": "upsert"}, headers=tokens["admin"])
+    assert r.status_code == 422 and "事件还没有历史记录" in r.json()["detail"]
+    assert households(clean_engine) == 0
+
+
+def test_a_grid_import_answers_its_totals(client: TestClient, tokens: dict, clean_engine: Engine) -> None:
+    import json
+
+    from shapely.geometry import box, mapping
+
+    cell = box(X0 + 0.0001, Y0 + 0.0001, X0 + 0.0049, Y0 + 0.0099)
+    feature = {"type": "Feature", "properties": {"code": "610103006001001", "name": "第一网格", "level": "compound",
+                                                 "parent_code": "610103006001"}, "geometry": mapping(cell)}  # fmt: skip
+    body = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+    r = client.post("/api/grids/import", files={"file": ("g.geojson", body)}, data={"dry_run": "true"},
+                    headers=tokens["admin"])  # fmt: skip
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["finding_count"] == len(report["findings"]) == sum(k["count"] for k in report["finding_summary"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gridgov.db.engine import session_scope
+from gridgov.history import day_of
 
 from tests.db.test_embedded import run_cli
 from tests.factories import X0, Y0, make_street
@@ -118,3 +120,58 @@ def test_import_maps_columns_and_summarises_a_large_refusal(
     assert lines[-2:] == ["  lon/lat：经纬度颠倒  120 处", "  kind：取值应为 常住户 / 租房户 / 空房户 / 底商  30 处"]
     with clean_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM household")).scalar_one() == 2
+
+
+def test_import_modes_print_the_diff(clean_engine: Engine, env: dict[str, str], tmp_path: Path) -> None:
+    with session_scope(clean_engine) as s:
+        make_street(s)
+    x, y = X0 + 0.002, Y0 + 0.005
+    first = tmp_path / "h.csv"
+    first.write_text(f"编码,户籍类型,经度,纬度\nH1,常住户,{x},{y}\nH2,出租,{x},{y}\nH3,常住户,{x},{y}\n",
+                     encoding="utf-8")  # fmt: skip
+    assert run_cli(["import", "households", str(first)], env).returncode == 0
+    nosync = run_cli(["import", "households", str(first), "--mode", "sync"], env)
+    assert nosync.returncode == 1 and "同步导入须指定范围" in nosync.stderr
+    update = tmp_path / "u.csv"
+    update.write_text(f"编码,户籍类型,经度,纬度\nH1,空房户,{x},{y}\nH2,出租,{x},{y}\nH4,底商,{x},{y}\n",
+                      encoding="utf-8")  # fmt: skip
+    day = (day_of(None) - dt.timedelta(days=1)).isoformat()  # the street's yesterday
+    args = ["import", "households", str(update), "--mode", "sync", "--scope", "610103006001001"]
+    late = run_cli([*args, "--effective", day, "--dry-run"], env)
+    assert late.returncode == 1 and "晚于生效日期" in late.stdout  # the records were imported today
+    dry = run_cli([*args, "--dry-run"], env)
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0] == "u.csv：试运行（未写入） 2 条户；已分配 3，未分配 0"
+    assert lines[1] == "新增 1，更新 1，注销 1，未变 1（同步（文件即全部），范围 610103006001001）"
+    assert "  新增：第 4 行 H4" in lines and "  更新：第 2 行 H1  户籍类型：常住户 → 空房户" in lines
+    assert "  注销：H3" in lines
+    as_json = run_cli([*args, "--json"], env)
+    assert as_json.returncode == 0, as_json.stderr
+    diff = json.loads(as_json.stdout)["diff"]
+    assert (diff["created"]["count"], diff["updated"]["count"], diff["retired"]["count"]) == (1, 1, 1)
+    with clean_engine.connect() as conn:
+        got = conn.execute(text("SELECT code, kind, end_reason FROM household WHERE lineage_id IS NULL ORDER BY 1"))
+        assert got.tuples().all() == [("H1", "空房户", None), ("H2", "租房户", None), ("H3", "常住户", "同步移除"),
+                                      ("H4", "底商", None)]  # fmt: skip
+
+
+def test_grids_import_lists_100_findings_then_counts_them(
+    clean_engine: Engine, env: dict[str, str], tmp_path: Path
+) -> None:
+    from shapely.geometry import box, mapping
+
+    def feature(i: int, level: str) -> dict:
+        cell = box(X0 + i * 1e-4, Y0, X0 + (i + 1) * 1e-4, Y0 + 1e-4)
+        return {"type": "Feature", "properties": {"code": "" if level == "compound" else f"9{i:08d}", "level": level},
+                "geometry": mapping(cell)}  # fmt: skip
+
+    features = [feature(i, "compound") for i in range(110)] + [feature(i, "楼层") for i in range(110, 140)]
+    path = tmp_path / "grids.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    r = run_cli(["grids", "import", str(path)], env)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert sum(line.startswith("[") for line in lines) == 100
+    assert "……其余 40 个问题未逐条列出" in lines and "按规则统计（共 140 个问题）：" in lines
+    assert lines[-2:] == ["  [invalid_geometry 几何无效]  110 个", "  [level_mismatch 层级不匹配]  30 个"]

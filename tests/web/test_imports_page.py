@@ -252,8 +252,15 @@ def test_the_import_flow_in_chromium_at_office_size(users: dict, clean_engine: E
         page.select_option("#entity", "tracks")
         assert page.locator("[data-team]").is_visible() and page.get_attribute("#file", "accept") == ".gpx"
         assert page.locator("[data-field-map]").is_hidden()  # a GPX file has no columns
+        assert page.locator("[data-mode]").is_hidden()  # nor modes
         page.select_option("#entity", "households")
         assert page.locator("[data-field-map]").is_visible()
+        assert page.locator("[data-scope]").is_hidden() and page.locator("[data-effective]").is_visible()
+        page.select_option("#mode", "sync")
+        assert page.locator("[data-scope]").is_visible() and page.input_value("#scope") == "610103006001"
+        page.select_option("#entity", "incidents")  # incidents have no history: insert only
+        assert page.input_value("#mode") == "insert" and page.locator("[data-scope]").is_hidden()
+        page.select_option("#entity", "households")
         assert page.locator("[data-targets=households]").is_visible()
         assert page.locator("[data-targets=persons]").is_hidden()
         page.set_input_files("#file", files=[{"name": "住户.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}])
@@ -312,3 +319,61 @@ def test_a_large_bad_file_lists_100_errors_then_counts_them(
     cells = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", summary.group(0))
     assert cells == [("经纬度", "经纬度颠倒", "250"), ("户籍类型", "取值应为 常住户 / 租房户 / 空房户 / 底商", "50")]
     assert households(clean_engine) == {} and leftovers(web) == []
+
+
+def test_the_form_offers_the_modes_the_scope_and_the_effective_day(web: TestClient, users: dict) -> None:
+    login(web, "comm1")
+    page = web.get("/imports").text
+    for label in ("仅新增", "新增并更新", "同步（文件即全部）", "同步范围", "生效日期"):
+        assert label in page
+    scopes = re.findall(r'<option value="(\d+)">', re.search(r'<select[^>]*id="scope".*?</select>', page, re.S)[0])
+    assert scopes == ["610103006001", "610103006001001", "610103006001002"]  # comm1's grids only
+    assert page.index('name="csrftoken"') < page.index('name="mode"') < page.index('name="file"')
+    patrol = login(TestClient(web.app, headers={"Accept": "text/html"}, follow_redirects=False), "patrol1")
+    assert 'name="mode"' not in patrol.get("/imports").text  # tracks only: no modes
+
+
+def test_a_sync_is_checked_with_its_diff_then_confirmed_with_the_same_options(
+    web: TestClient, users: dict, clean_engine: Engine
+) -> None:
+    login(web, "comm1")
+    row_3 = f"H3,文艺北路49号院,空房户,{IN_B[0]},{IN_B[1]}\n"
+    assert web.post("/imports/confirm", data=confirm_form(check(web, GOOD + row_3).text)).status_code == 200
+    changed = HEADER + ROW_1.replace("常住户", "出租") + ROW_2  # H1 rented now, H2 the same, H3 left out
+    r = check(web, changed, mode="sync", scope="610103006001")
+    assert r.status_code == 200, r.text[:1000]
+    assert "将新增 0 户、更新 1 户、注销 1 户，1 户不变" in r.text
+    assert "导入方式 同步（文件即全部） · 同步范围 610103006001" in r.text
+    updated = re.search(r'data-testid="diff-updated-rows".*?</table>', r.text, re.S)
+    assert updated is not None and "<td>H1</td>" in updated[0] and "户籍类型：常住户 → 租房户" in updated[0]
+    retired = re.search(r'data-testid="diff-retired-rows".*?</table>', r.text, re.S)
+    assert retired is not None and "<td>H3</td>" in retired[0]
+    assert households(clean_engine) == {"H1": "610103006001001", "H2": "610103006001002", "H3": "610103006001002"}
+    fields = confirm_form(r.text)
+    assert (fields["mode"], fields["scope"], fields["effective"]) == ("sync", "610103006001", "")
+    tampered = web.post("/imports/confirm", data=fields | {"mode": "upsert"})
+    assert tampered.status_code == 422 and "与检查时不一致" in tampered.text
+    again = check(web, changed, mode="sync", scope="610103006001")
+    done = web.post("/imports/confirm", data=confirm_form(again.text))
+    assert done.status_code == 200 and "已新增 0 户、更新 1 户、注销 1 户，1 户不变" in done.text
+    with clean_engine.connect() as conn:
+        got = conn.execute(text("SELECT code, kind, end_reason FROM household WHERE lineage_id IS NULL ORDER BY 1"))
+        assert got.tuples().all() == [("H1", "租房户", None), ("H2", "租房户", None), ("H3", "空房户", "同步移除")]
+
+
+def test_an_upsert_dated_earlier_and_a_sync_elsewhere(web: TestClient, users: dict, clean_engine: Engine) -> None:
+    login(web, "comm1")
+    assert web.post("/imports/confirm", data=confirm_form(check(web, GOOD).text)).status_code == 200
+    day = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    late = check(web, HEADER + ROW_1.replace("常住户", "出租"), mode="upsert", effective=day)
+    assert late.status_code == 422 and "上次变更于" in late.text and "晚于生效日期" in late.text
+    other = check(web, GOOD, mode="sync", scope="610103006002")
+    assert other.status_code == 403 and "超出权限范围" in other.text
+    unscoped = check(web, GOOD, mode="sync")
+    assert unscoped.status_code == 422 and "须选择同步范围" in unscoped.text
+    incidents = check(web, f"编码,事件类别,上报时间,经度,纬度\nE1,市容环境,2026-10-01 10:00,{IN_A[0]},{IN_A[1]}\n",
+                      entity="incidents", mode="upsert")  # fmt: skip
+    assert incidents.status_code == 422 and "事件还没有历史记录" in incidents.text
+    assert leftovers(web) == []
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT max(version) FROM household")).scalar_one() == 1

@@ -104,6 +104,14 @@ class FindingsPublic(BaseModel):
     findings: list[FindingPublic]
 
 
+class FindingKindPublic(BaseModel):
+    """How many findings of one rule a grid import has (the report lists the first 100 in full)."""
+
+    rule: str
+    reason: str
+    count: int
+
+
 class ImportReportPublic(BaseModel):
     """The outcome of a grid import (``refused`` means nothing was written)."""
 
@@ -118,6 +126,8 @@ class ImportReportPublic(BaseModel):
     unchanged: list[str]
     reassigned: dict[str, int]
     findings: list[FindingPublic]
+    finding_count: int = Field(description="问题总数（findings 只列出前 100 个）")
+    finding_summary: list[FindingKindPublic] = Field(description="按规则统计的问题数，多者在前")
 
 
 class RepairRequest(BaseModel):
@@ -231,6 +241,55 @@ class RowErrorPublic(BaseModel):
     reason: str
 
 
+class ErrorKindPublic(BaseModel):
+    """How many errors of one column and reason an import file has (the report lists the first 100 in full)."""
+
+    column: str
+    reason: str
+    count: int
+
+
+class ChangePublic(BaseModel):
+    """One field an import changes: its column, Chinese label, and the value before and after."""
+
+    field: str
+    label: str
+    old: str | None
+    new: str | None
+
+
+class DiffRowPublic(BaseModel):
+    """A record in an import's diff: its code, the file row naming it (null for one the file leaves out), for staff
+    the post, and for an updated one whether it is revived and its changes."""
+
+    code: str
+    row: int | None
+    detail: str | None
+    revived: bool
+    changes: list[ChangePublic]
+
+
+class DiffPartPublic(BaseModel):
+    """How many records a part of the diff holds, and the first 20 of them."""
+
+    count: int
+    rows: list[DiffRowPublic]
+
+
+class ImportDiffPublic(BaseModel):
+    """What an import creates, updates (old → new), retires (sync: 同步移除) and leaves unchanged; staff count posts,
+    and people as updated."""
+
+    mode: Literal["insert", "upsert", "sync"]
+    scope: str | None
+    effective: str | None = Field(description="生效日期 YYYY-MM-DD；null 为导入当时")
+    created: DiffPartPublic
+    updated: DiffPartPublic
+    retired: DiffPartPublic
+    unchanged: DiffPartPublic
+    persons_retired: int = Field(description="同步注销的户中随户注销的人员数")
+
+
 class EntityImportPublic(BaseModel):
     """The outcome of an entity import (``refused`` means nothing was written)."""
 
@@ -239,11 +298,15 @@ class EntityImportPublic(BaseModel):
     crs: str
     rows: int
     dry_run: bool
+    mode: Literal["insert", "upsert", "sync"]
     imported: int
     assigned: int
     unassigned: int
     unassigned_rows: list[dict[str, Any]]
     errors: list[RowErrorPublic]
+    error_count: int = Field(description="错误总数（errors 只列出前 100 处）")
+    error_summary: list[ErrorKindPublic] = Field(description="按列和原因统计的错误数，多者在前")
+    diff: ImportDiffPublic | None = Field(description="差异：新增、更新（旧 → 新）、注销、未变；试运行也给出")
     written: bool
     refused: bool
 

@@ -58,10 +58,19 @@ def import_(
     if as_json:
         echo_json(report.as_dict())
     else:
+        from gridgov.grids.importer import MAX_FINDINGS_LISTED
+
         state = "已拒绝（未写入任何数据）" if report.blocking else ("试运行（未写入）" if dry_run else "已导入")
         typer.echo(f"{file.name}：{report.features} 个要素，坐标系 {report.crs}，{state}")
         typer.echo(f"新建 {len(report.created)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}")
-        _print_findings(report.findings)
+        _print_findings(report.findings[:MAX_FINDINGS_LISTED])  # a large file stays readable: the rest is counted
+        total = len(report.findings)
+        if total > MAX_FINDINGS_LISTED:
+            typer.echo(f"……其余 {total - MAX_FINDINGS_LISTED} 个问题未逐条列出")
+        if total:
+            typer.echo(f"按规则统计（共 {total} 个问题）：")
+            for k in report.as_dict()["finding_summary"]:
+                typer.echo(f"  [{k['rule']} {k['reason']}]  {k['count']} 个")
     if report.blocking:
         raise typer.Exit(code=EXIT_REFUSED)
 

@@ -2,28 +2,64 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from gridgov.cli.common import acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
 from gridgov.importing.columns import ENTITIES, ENTITY_ZH, SPATIAL, parse_field_map
+from gridgov.importing.modes import MODES
+from gridgov.periods import parse_date
+
+if TYPE_CHECKING:
+    from gridgov.importing.modes import ImportDiff
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
 CrsOpt = typer.Option(None, help="坐标系：EPSG:4326、4490、4491–4554 或 gcj02（默认取文件声明或 WGS84）")
 DryOpt = typer.Option(False, "--dry-run", help="只检查，不写入")
 JsonOpt = typer.Option(False, "--json", help="以 JSON 输出摘要")
+ModeOpt = typer.Option(
+    "insert", "--mode", help="insert 仅新增（已有编码拒绝）；upsert 新增并更新（逐字段，文件没有的列不变）；"
+    "sync 同步（文件即范围内的全部：文件中没有的在册记录注销，原因“同步移除”）"
+)  # fmt: skip
+ScopeOpt = typer.Option(None, "--scope", help="同步的范围：网格编码（社区或网格，sync 必填）")
+EffectiveOpt = typer.Option(None, "--effective", parser=parse_date, metavar="YYYY-MM-DD",
+                            help="变更生效日期（默认今天；补登以前的调查时填写）")  # fmt: skip
+LISTED = 20  # rows of each part of the diff printed
 
 
-def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool, field_map: list[str]) -> None:
+def _diff_lines(diff: ImportDiff) -> list[str]:
+    """The diff as the CLI prints it: the counts, then the first created, updated (字段：旧 → 新) and retired rows."""
+    where = f"，范围 {diff.scope}" if diff.scope else ""
+    when = f"，生效日期 {diff.effective}" if diff.effective else ""
+    out = [f"新增 {diff.created.count}，更新 {diff.updated.count}，注销 {diff.retired.count}，"
+           f"未变 {diff.unchanged.count}（{MODES[diff.mode]}{where}{when}）"]  # fmt: skip
+    if diff.persons_retired:
+        out[0] += f"；随户注销人员 {diff.persons_retired}"
+    for label, part in (("新增", diff.created), ("更新", diff.updated), ("注销", diff.retired)):
+        for r in part.rows[:LISTED]:
+            at = f"第 {r.row} 行 " if r.row is not None else ""
+            changes = "；".join(f"{c.label}：{c.old if c.old is not None else '（空）'} → "
+                               f"{c.new if c.new is not None else '（空）'}" for c in r.changes)  # fmt: skip
+            detail = f"  {r.detail}" if r.detail else ""
+            out.append(f"  {label}：{at}{r.code}{detail}{'  ' + changes if changes else ''}")
+        if part.count > min(len(part.rows), LISTED):
+            out.append(f"  ……其余 {part.count - min(len(part.rows), LISTED)} 条{label}未逐条列出")
+    return out
+
+
+def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool, field_map: list[str],
+         mode: str = "insert", scope: str | None = None, effective: dt.date | None = None) -> None:  # fmt: skip
     from gridgov.importing.entities import import_entities
 
     settings = get_settings()
     with acting() as (s, actor):
         report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run, timezone=settings.timezone,
-                                 field_map=parse_field_map(field_map),
-                                 max_distance_m=settings.import_max_distance_m)  # fmt: skip
+                                 field_map=parse_field_map(field_map), max_distance_m=settings.import_max_distance_m,
+                                 mode=mode, scope=scope, effective=effective)  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -39,9 +75,11 @@ def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool,
                     typer.echo(f"  {k['column']}：{k['reason']}  {k['count']} 处")
         else:
             state = "试运行（未写入）" if dry_run else "已导入"
-            typer.echo(
-                f"{file.name}：{state} {report.imported} 条{what}；已分配 {report.assigned}，未分配 {report.unassigned}"
-            )
+            placed = f"；已分配 {report.assigned}，未分配 {report.unassigned}" if SPATIAL[entity] else ""
+            typer.echo(f"{file.name}：{state} {report.imported} 条{what}{placed}")
+            if report.diff is not None:
+                for line in _diff_lines(report.diff):
+                    typer.echo(line)
             for r in report.unassigned_rows[:20]:
                 typer.echo(f"  未分配：第 {r['row']} 行 {r['code'] or ''}（不在任何网格内）")
     if report.refused:
@@ -57,12 +95,19 @@ def _command(entity: str) -> None:
         field_map: list[str] = typer.Option(
             [], "--map", help=f"列名对应 源列=目标列，如 --map 档案号=code，可重复；目标列：{accepted}"
         ),
+        mode: str = ModeOpt,
+        scope: str | None = ScopeOpt,
+        effective: dt.date | None = EffectiveOpt,
         dry_run: bool = DryOpt,
         as_json: bool = JsonOpt,
     ) -> None:
-        _run(entity, file, crs, dry_run, as_json, field_map)
+        _run(entity, file, crs, dry_run, as_json, field_map, mode, scope, effective)
 
     cmd.__doc__ = f"导入{ENTITY_ZH[entity]}（原子操作：任何一行有误则整个文件不写入）。"
+    if entity == "incidents":
+        cmd.__doc__ += "事件只能“仅新增”导入（--mode insert）。"
+    else:
+        cmd.__doc__ += "--mode upsert 新增并更新，sync 同步指定范围；--dry-run 先看差异（新增、更新、注销、未变）。"
     app.command(entity)(cmd)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gridgov.errors import InvalidInput
 from gridgov.vocab import (
     HOUSEHOLD_KINDS,
+    INCIDENT_CATEGORIES,
     INCIDENT_LEVELS,
     INCIDENT_STATUSES,
     MEMBER_TYPES,
@@ -75,7 +76,7 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
     ),
     "incidents": (
         Column("code", required=True, aliases=(*CODE, "事件编码", "事件编号")),
-        Column("category", required=True, aliases=("事件类别", "大类", "类别")),
+        Column("category", "enum", True, ("事件类别", "大类", "类别"), *_words(INCIDENT_CATEGORIES)),
         Column("subcategory", aliases=("小类", "子类")),
         Column("description", aliases=("描述", "事件描述", "内容")),
         LON,
@@ -97,6 +98,10 @@ ENTITIES: dict[str, tuple[Column, ...]] = {
 # Entities located by a point (lon/lat or a geometry column); buildings may also be polygons.
 SPATIAL = {"households": True, "buildings": True, "incidents": True, "persons": False, "staff": False}
 ENTITY_ZH = {"households": "户", "buildings": "楼栋", "persons": "人员", "incidents": "事件", "staff": "网格工作人员"}
+# Enum columns whose words a street extends (gridgov.terms): the import reads them as in force.
+STORED_VOCABULARIES = {("households", "kind"): "household_kinds", ("staff", "role"): "staff_roles",
+                       ("incidents", "category"): "incident_categories"}  # fmt: skip
+TAGS_VOCABULARY = "person_tags"  # a persons file's tags cell: several of these words
 
 
 def parse_field_map(items: Iterable[str], accepted: Collection[str] | None = None) -> dict[str, str]:

@@ -10,16 +10,22 @@ but near the street are imported and listed as unassigned, never dropped; a coor
 (a wrong coordinate system, swapped columns) refuses the file, by the rule of :mod:`gridgov.geo.extent`. Every
 record but a staff role has a code: a file without one, or with an empty or repeated one, is refused. A refused
 file's report lists the first errors in full and counts all of them per column and reason.
+
+An import inserts (``insert``: an existing code refuses its row), or updates too (``upsert``: existing codes are
+changed field by field, only in the columns the file has) or makes the file the whole truth for a grid's subtree
+(``sync``: what it leaves out is retired), as of an effective day (:mod:`gridgov.importing.modes`). Enum columns
+and tags take the words in force (:mod:`gridgov.terms`: the built-in ones and the street's additions).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import heapq
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -38,11 +44,23 @@ from gridgov.errors import InvalidInput
 from gridgov.geo.checks import geometry_problem
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.geo.extent import MAX_DISTANCE_M, in_wgs84, location_reasons
+from gridgov.history import set_effective
 from gridgov.ids import id_check_digit
-from gridgov.importing.columns import BOOL_FALSE, BOOL_TRUE, ENTITIES, SPATIAL, Column
+from gridgov.importing import modes
+from gridgov.importing.columns import (
+    BOOL_FALSE,
+    BOOL_TRUE,
+    ENTITIES,
+    SPATIAL,
+    STORED_VOCABULARIES,
+    TAGS_VOCABULARY,
+    Column,
+)
+from gridgov.importing.modes import NEW_ONLY, ImportDiff, Plan
 from gridgov.importing.read import Table, read_table
 from gridgov.periods import DEFAULT_TIMEZONE
-from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES
+from gridgov.terms import stored_vocabulary
+from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES, Vocabulary
 
 TABLES = {"households": "household", "buildings": "building", "persons": "person", "incidents": "incident",
           "staff": "staff"}  # fmt: skip
@@ -50,6 +68,7 @@ MAX_LISTED = 200  # unassigned rows listed
 MAX_ERRORS_LISTED = 100  # errors listed in full; the rest are counted per column and reason
 KIND_END = re.compile(r"[：（，]")  # a reason's kind ends where its particulars start
 ID_RE = re.compile(r"^\d{17}[\dX]$")
+TAG_SPLIT = re.compile("[;；,，、]")  # the separators a tags cell may use
 PHONE_RE = re.compile(r"^[\d\-+() ]{7,20}$")
 MAX_LEN = {"code": 40, "staff_code": 32, "grid_code": 32, "building_code": 40, "household_code": 40, "name": 200}
 NULL_WORDS = ("nan", "none", "null")  # read as an empty cell, in any case
@@ -85,6 +104,8 @@ class EntityImportReport:
     error_count: int = 0
     error_summary: list[dict[str, Any]] = field(default_factory=list)  # {column, reason, count}, most first
     written: bool = False
+    mode: str = "insert"
+    diff: ImportDiff | None = None  # created, updated (old → new), retired, unchanged: also for a dry run
 
     @property
     def refused(self) -> bool:
@@ -204,13 +225,28 @@ def _row_errors(rows: np.ndarray, column: str, bad: np.ndarray, reasons: Iterabl
     return [RowError(int(rows[i]), column, str(r)) for i, r in zip(at, reasons, strict=True)]
 
 
-def _check_rows(entity: str, table: Table, tz: ZoneInfo) -> tuple[pd.DataFrame, list[RowError]]:
-    """Typed values per canonical column, and every row error (vectorised: only bad cells are visited one by one)."""
+def _check_rows(
+    entity: str,
+    table: Table,
+    tz: ZoneInfo,
+    spec: Sequence[Column] | None = None,
+    *,
+    present_only: bool = False,
+    tags: Vocabulary | None = None,
+) -> tuple[pd.DataFrame, list[RowError]]:
+    """Typed values per canonical column, and every row error (vectorised: only bad cells are visited one by one).
+
+    ``spec``: the columns with the words in force (default: the built-in ones); ``present_only``: a column the file
+    lacks is left out (an update keeps it), not read as empty; ``tags``: the resident tags a persons file may use.
+    """
     errors: list[RowError] = []
     typed: dict[str, np.ndarray] = {}
     n = len(table.frame)
-    for col in ENTITIES[entity]:
+    for col in spec or ENTITIES[entity]:
         if col.name in ("lon", "lat"):
+            continue
+        if present_only and col.name not in table.frame:
+            typed[col.name] = np.full(n, None, dtype=object)
             continue
         cells = table.frame[col.name].to_numpy(dtype=object) if col.name in table.frame else np.full(n, "", object)
         typed[col.name], reasons = _parse_column(col, cells, tz)
@@ -219,10 +255,15 @@ def _check_rows(entity: str, table: Table, tz: ZoneInfo) -> tuple[pd.DataFrame, 
     out = pd.DataFrame(typed, dtype=object)
     out["row"] = table.rows
     if entity == "persons":
-        member = out["is_party_member"].eq(True).to_numpy(dtype=bool)  # None (empty) is not a member
-        typed_member = out["member_type"].notna().to_numpy(dtype=bool)
-        errors += _row_errors(table.rows, "member_type", member & ~typed_member, "党员须填写党员类型")
-        errors += _row_errors(table.rows, "member_type", ~member & typed_member, "非党员不应填写党员类型")
+        if not present_only or {"is_party_member", "member_type"} <= set(table.frame.columns):  # else: see modes
+            member = out["is_party_member"].eq(True).to_numpy(dtype=bool)  # None (empty) is not a member
+            typed_member = out["member_type"].notna().to_numpy(dtype=bool)
+            errors += _row_errors(table.rows, "member_type", member & ~typed_member, "党员须填写党员类型")
+            errors += _row_errors(table.rows, "member_type", ~member & typed_member, "非党员不应填写党员类型")
+        if tags is not None:
+            canonical, bad_tags = _canonical_tags(out["tags"].to_numpy(dtype=object), tags)
+            out["tags"] = pd.Series(canonical, index=out.index, dtype=object)  # not inferred as str (None stays)
+            errors += _row_errors(table.rows, "tags", pd.notna(bad_tags), bad_tags[pd.notna(bad_tags)])
         ids = out["id_number"]
         given = ids.notna().to_numpy(dtype=bool)
         well_formed = ids[given].str.match(ID_RE).to_numpy(dtype=bool)
@@ -241,6 +282,28 @@ def _check_rows(entity: str, table: Table, tz: ZoneInfo) -> tuple[pd.DataFrame, 
     if "code" in out and entity != "staff":
         errors += _duplicate_codes(table.rows, out["code"])
     return out, errors
+
+
+def _tags_cell(cell: str, words: Vocabulary) -> tuple[str | None, str | None]:
+    """One tags cell as stored (canonical terms joined by ``;``, each once) or the reason it is refused."""
+    parts = [t.strip() for t in TAG_SPLIT.split(cell) if t.strip()]
+    unknown = [t for t in parts if words.canonical(t) is None]
+    if unknown:
+        return None, f"未知的标签（可选：{'、'.join(words.terms)}）：{'、'.join(unknown)}"
+    return ";".join(dict.fromkeys(str(words.canonical(t)) for t in parts)) or None, None
+
+
+def _canonical_tags(cells: np.ndarray, words: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """Every tags cell with synonyms read as their terms, and the reason per cell refused (unknown tags); each
+    distinct cell is read once."""
+    values = np.full(len(cells), None, dtype=object)
+    reasons = np.full(len(cells), None, dtype=object)
+    given = np.flatnonzero(pd.notna(cells))
+    codes, distinct = pd.factorize(cells[given])
+    read = [_tags_cell(str(v), words) for v in distinct]
+    values[given] = _objects([v for v, _ in read])[codes]
+    reasons[given] = _objects([r for _, r in read])[codes]
+    return values, reasons
 
 
 def _duplicate_codes(rows: np.ndarray, codes: pd.Series) -> list[RowError]:
@@ -325,10 +388,10 @@ def _fine_areas(geoms: np.ndarray) -> np.ndarray:
     return in_wgs84(bounds[:, 0], bounds[:, 1]) & in_wgs84(bounds[:, 2], bounds[:, 3]) & shapely.is_valid(geoms)
 
 
-def _reference_errors(session: Session, entity: str) -> list[RowError]:
+def _reference_errors(session: Session, references: Sequence[tuple[str, str, str, bool]]) -> list[RowError]:
     """Staged rows that name a code already used, or a building/household/grid that does not exist (set-based)."""
     errors: list[RowError] = []
-    for column, table, reason, must_exist in REFERENCES[entity]:
+    for column, table, reason, must_exist in references:
         live = " AND t.valid_to IS NULL" if must_exist else ""  # a code is taken for life; a reference is to a live row
         found = f"EXISTS (SELECT 1 FROM {table} t WHERE t.code = s.{column}{live})"
         bad = session.execute(text(
@@ -336,6 +399,30 @@ def _reference_errors(session: Session, entity: str) -> list[RowError]:
             f"AND {'NOT ' if must_exist else ''}{found} ORDER BY s.row")).all()  # fmt: skip
         errors += [RowError(int(r), column, f"{reason}：{v}") for r, v in bad]
     return errors
+
+
+def _spec(session: Session, entity: str) -> tuple[Column, ...]:
+    """The columns of ``entity`` with the words in force for the enum columns a street extends."""
+    out = []
+    for col in ENTITIES[entity]:
+        name = STORED_VOCABULARIES.get((entity, col.name))
+        if name is not None:
+            words = stored_vocabulary(session, name).vocabulary
+            col = replace(col, values=words.terms, synonyms=tuple(words.synonyms.items()))
+        out.append(col)
+    return tuple(out)
+
+
+def _relaxed(entity: str, spec: Sequence[Column]) -> tuple[Column, ...]:
+    """The columns an update file must have: the code only (a roster stays whole); what else it lacks is kept."""
+    if entity == "staff":
+        return tuple(spec)
+    return tuple(replace(c, required=False) if c.required and c.name != "code" else c for c in spec)
+
+
+def _has_place(table: Table) -> bool:
+    """Whether the file gives locations at all (a geometry, or a lon or lat column)."""
+    return table.geometry is not None or "lon" in table.frame or "lat" in table.frame
 
 
 def import_entities(
@@ -349,55 +436,129 @@ def import_entities(
     timezone: str = DEFAULT_TIMEZONE,
     field_map: Mapping[str, str] | None = None,
     max_distance_m: float = MAX_DISTANCE_M,
+    mode: str = "insert",
+    scope: str | None = None,
+    effective: dt.date | None = None,
 ) -> EntityImportReport:
     """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction.
 
-    Every row must lie in the actor's scope: the grid each new point or building falls in, the household
-    each person joins, the grid each staff role is on (dry runs are checked the same way). ``field_map``
-    (source column → canonical column) names the columns the aliases do not find; ``max_distance_m`` is how
-    far from every live grid a point may lie (the faces pass ``settings.import_max_distance_m``).
+    Every row written must lie in the actor's scope: the grid each new point or building falls in, the household
+    each person joins, the grid each staff role is on, the grids of the records an update changes and of the
+    scope a sync covers (dry runs are checked the same way). ``field_map`` (source column → canonical column)
+    names the columns the aliases do not find; ``max_distance_m`` is how far from every live grid a point may lie
+    (the faces pass ``settings.import_max_distance_m``). ``mode``: ``insert`` (an existing code refuses its row),
+    ``upsert`` (existing codes updated in the columns the file has, retired ones revived) or ``sync`` (``upsert``,
+    and the live records of ``scope``'s subtree the file leaves out are retired: 同步移除); ``effective``: the
+    day the changes took effect (default now; not in the future, not before a changed record's last change). The
+    report's ``diff`` says what is (or would be) created, updated, retired and left unchanged.
     """
     authorize(session, actor, "write")
     if entity not in ENTITIES:
         raise InvalidInput(f"未知的导入类型：{entity}（可用 {', '.join(ENTITIES)}）")
+    p = modes.plan(session, actor, entity, mode, scope, effective, timezone)
     tz = ZoneInfo(timezone)
-    table = read_table(path, ENTITIES[entity], field_map, spatial=SPATIAL[entity])
-    data, errors = _check_rows(entity, table, tz)
+    spec = _spec(session, entity)
+    table = read_table(path, _relaxed(entity, spec) if p.updating else spec, field_map, spatial=SPATIAL[entity])
+    present = set(table.frame.columns)
+    tags = stored_vocabulary(session, TAGS_VOCABULARY).vocabulary if entity == "persons" else None
+    data, errors = _check_rows(entity, table, tz, spec, present_only=p.updating, tags=tags)
     crs_label = "—"
     if SPATIAL[entity]:
-        data["geom"] = _locate(session, table, entity, crs, errors, max_distance_m)
+        if p.updating and not _has_place(table):  # the records keep their places; new ones are refused below
+            data["geom"] = pd.Series(np.full(len(data), None, dtype=object), index=data.index, dtype=object)
+        else:
+            data["geom"] = _locate(session, table, entity, crs, errors, max_distance_m)
+            present.add("geom")
         src = parse_crs(crs) if crs is not None else None
         crs_label = GCJ02 if src == GCJ02 else (f"EPSG:{src.to_epsg()}" if src is not None else "EPSG:4326")  # type: ignore[union-attr]
+    missing = [c.name for c in spec if c.required and c.name not in present and c.name not in ("lon", "lat")]
+    missing += ["lon/lat"] if SPATIAL[entity] and "geom" not in present else []
     writers_lock(session)  # after parsing the file, before any row lock: one lock order (gridgov.db.locks)
-    complete = not errors and _complete(entity, data)
-    _stage(session, entity, data, complete=complete)
-    errors += _reference_errors(session, entity)
-    report = EntityImportReport(entity, path.name, crs_label, len(data), dry_run)
+    references = _references(entity, p.updating)
+    complete = not errors and _complete(entity, data, references)
+    _stage(session, entity, data, complete=complete, references=references)
+    errors += _reference_errors(session, references)
+    report = EntityImportReport(entity, path.name, crs_label, len(data), dry_run, mode=p.mode)
     if errors:
-        session.execute(text("DROP TABLE stage"))
-        report.refuse(errors)
-        return report
+        return _refused(session, report, errors)
     if not complete:  # see _complete: staged whole, the COPY refuses the file
         session.execute(text("DROP TABLE stage"))
-        _stage(session, entity, data, complete=True)
-    if entity == "persons":
-        authorize(session, actor, "write", Touches(grid_ids=grid_ids_of(session, "household", "code",
-                                                                        data["household_code"])))  # fmt: skip
-    elif entity == "staff":
-        authorize(session, actor, "write", Touches(codes=[c for c in data["grid_code"] if c]))
+        _stage(session, entity, data, complete=True, references=references)
+    if TABLES[entity] in POINT_TABLES:
+        assign_staged(session, "stage", TABLES[entity])
+    errors = _prepare(session, entity, p, present, missing)
+    if errors:
+        return _refused(session, report, errors)
+    report.diff = _diff(session, entity, p, present, data)
+    _authorize_writes(session, entity, p, data, actor)
     savepoint = session.begin_nested()
     session.execute(text("SELECT set_config('gridgov.bulk', 'on', true), set_config('gridgov.actor', :a, true)"),
                     {"a": actor.name})  # fmt: skip
-    report.imported = _write(session, entity)
-    _summarise(session, entity, data, report, actor)  # still bulk: the assignment is one audit row too
+    set_effective(session, p.at)
+    report.imported = _write(session, entity, p, present, actor.name)
+    _summarise(session, entity, data, report, actor, p)  # still bulk: the assignment is one audit row too
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
-    session.execute(text("DROP TABLE stage"))  # so another import can follow in the same transaction
+    set_effective(session, None)
     if dry_run:
         savepoint.rollback()
     else:
         savepoint.commit()
         report.written = True
+    modes.drop_temps(session)  # so another import can follow in the same transaction
     return report
+
+
+def _refused(session: Session, report: EntityImportReport, errors: Sequence[RowError]) -> EntityImportReport:
+    """The report of a file refused for ``errors``; nothing was written (the staging tables are dropped)."""
+    modes.drop_temps(session)
+    report.refuse(errors)
+    return report
+
+
+def _prepare(session: Session, entity: str, p: Plan, present: Collection[str],
+             missing: Sequence[str]) -> list[RowError]:  # fmt: skip
+    """Pair the staged rows with the records they update, list what a sync retires, and return what refuses rows
+    on the way (see :mod:`gridgov.importing.modes`)."""
+    if entity == "staff":
+        found = modes.match_staff(session, p, present)
+    elif p.updating:
+        modes.match(session, entity, TABLES[entity], present)
+        found = modes.match_errors(session, entity, p, present, missing)
+        if p.mode == "sync":
+            found += modes.retirements(session, entity, TABLES[entity], p)
+    else:
+        found = []
+    return [RowError(*e) for e in found]
+
+
+def _diff(session: Session, entity: str, p: Plan, present: Collection[str], data: pd.DataFrame) -> ImportDiff:
+    """What the import creates, updates, retires and leaves unchanged, before anything is written."""
+    if entity == "staff":
+        return modes.staff_diff(session, p)
+    if not p.updating:
+        return modes.inserted_diff(p, data["row"].head(modes.DIFF_LISTED).tolist(), len(data),
+                                   data["code"].head(modes.DIFF_LISTED).tolist())
+    return modes.versioned_diff(session, entity, TABLES[entity], p, present)
+
+
+def _authorize_writes(session: Session, entity: str, p: Plan, data: pd.DataFrame, actor: Actor) -> None:
+    """Scope checks known before writing: the households persons join, the grids of staff posts, and for an update
+    the grids of the records it changes (before and after) and the new ones placed in staging. New points and
+    buildings of an insert are checked once assigned (:func:`_summarise`)."""
+    if entity == "staff":
+        touched = modes.staff_grids(session) if p.updating else set()
+        authorize(session, actor, "write", Touches(codes=[c for c in data["grid_code"] if c], grid_ids=touched))
+    elif not p.updating:
+        if entity == "persons":
+            authorize(session, actor, "write", Touches(grid_ids=grid_ids_of(session, "household", "code",
+                                                                            data["household_code"])))  # fmt: skip
+    else:
+        area: list[Any] = []
+        if entity == "buildings":  # the footprints an update writes (a new grid is known once assigned)
+            written = np.isin(data["row"].to_numpy(), list(modes.touched_rows(session)))
+            geoms = data["geom"].to_numpy(dtype=object)[written]
+            area = list(geoms[shapely.get_type_id(geoms) > 0])
+        authorize(session, actor, "write", Touches(grid_ids=modes.touched_grids(session, entity), area=area))
 
 
 def _any_in(text_: str, chars: str) -> bool:
@@ -456,37 +617,46 @@ REFERENCES = {
     }.get(entity, [])
     for entity in TABLES
 }
+# Moves of the staged rows, in one INSERT per table ({new_only}: an update's filter of the rows not matched).
 MOVE = {
-    "households": f"""INSERT INTO household (id, code, address, building_id, kind, geom, grid_id)
-        SELECT s.id, s.code, s.address, b.id, s.kind, s.geom, m.gid
+    "households": f"""INSERT INTO household (id, code, address, building_id, kind, geom, grid_id, valid_from,
+                                            updated_by)
+        SELECT s.id, s.code, s.address, b.id, s.kind, s.geom, m.gid, {modes.AT}, :by
           FROM stage s LEFT JOIN building b ON b.code = s.building_code AND b.valid_to IS NULL
-          LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
-    "buildings": """INSERT INTO building (id, code, name, address, floors, geom)
-        SELECT id, code, name, address, floors, geom FROM stage""",
-    "persons": """INSERT INTO person (id, code, household_id, name, sex, birth_year, phone, id_number,
-                                      is_resident_rep, is_volunteer, is_party_member, member_type, sensitive_tags)
+          LEFT JOIN {STAGED_TABLE} m ON m.id = s.id {{new_only}}""",
+    "buildings": f"""INSERT INTO building (id, code, name, address, floors, geom, valid_from, updated_by)
+        SELECT s.id, s.code, s.name, s.address, s.floors, s.geom, {modes.AT}, :by FROM stage s {{new_only}}""",
+    "persons": f"""INSERT INTO person (id, code, household_id, name, sex, birth_year, phone, id_number,
+                                      is_resident_rep, is_volunteer, is_party_member, member_type, sensitive_tags,
+                                      valid_from, updated_by)
         SELECT s.id, s.code, h.id, s.name, s.sex, s.birth_year, s.phone, s.id_number,
                coalesce(s.is_resident_rep, false), coalesce(s.is_volunteer, false),
                coalesce(s.is_party_member, false), s.member_type,
-               CASE WHEN coalesce(s.tags, '') = '' THEN NULL ELSE regexp_split_to_array(s.tags, '[;；,，、]') END
-          FROM stage s JOIN household h ON h.code = s.household_code AND h.valid_to IS NULL""",
+               CASE WHEN coalesce(s.tags, '') = '' THEN NULL ELSE regexp_split_to_array(s.tags, '[;；,，、]') END,
+               {modes.AT}, :by
+          FROM stage s JOIN household h ON h.code = s.household_code AND h.valid_to IS NULL {{new_only}}""",
     "incidents": f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
                                           level, source, grid_id)
         SELECT s.id, s.code, s.category, s.subcategory, s.description, s.geom, s.reported_at,
                coalesce(s.status, '{INCIDENT_STATUSES.terms[0]}'), coalesce(s.level, '{INCIDENT_LEVELS.terms[0]}'),
                s.source, m.gid
-          FROM stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id""",
+          FROM stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id {{new_only}}""",
 }
 
 
-def _complete(entity: str, data: pd.DataFrame) -> bool:
+def _references(entity: str, updating: bool) -> list[tuple[str, str, str, bool]]:
+    """The reference checks of an import: an update takes existing codes (they name what it changes)."""
+    return [r for r in REFERENCES[entity] if not (updating and r[0] == "code")]
+
+
+def _complete(entity: str, data: pd.DataFrame, references: Sequence[tuple[str, str, str, bool]]) -> bool:
     """Whether every staging column can take the checked rows: a NUL character (no PostgreSQL text holds one) in a
     text that is not a reference, or a coordinate with Z (the tables are 2D), fails the COPY of the whole file.
 
     Such a file is staged with its references only, so that its reference errors are still listed; if it has none,
     it is staged whole and fails there, as the write always refused it."""
-    references = {c for c, *_ in REFERENCES[entity]}
-    texts = [c.name for c in ENTITIES[entity] if c.kind == "text" and c.name not in references]
+    checked = {c for c, *_ in references}
+    texts = [c.name for c in ENTITIES[entity] if c.kind == "text" and c.name not in checked]
     if any("\x00" in "".join(filter(None, data[c].to_numpy(dtype=object))) for c in texts):
         return False
     return "geom" not in data or not bool(shapely.has_z(data["geom"].to_numpy(dtype=object)).any())
@@ -500,10 +670,11 @@ def _hex_wkb(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _stage(session: Session, entity: str, data: pd.DataFrame, *, complete: bool) -> None:
+def _stage(session: Session, entity: str, data: pd.DataFrame, *, complete: bool,
+           references: Sequence[tuple[str, str, str, bool]]) -> None:  # fmt: skip
     """COPY the rows into the temp table ``stage``: every column with the ids the rows will get (and a NULL
     grid_id for assign_staged), or, when not ``complete`` (a refused file), just the references."""
-    columns = dict(STAGING[entity]) if complete else {c: STAGING[entity][c] for c, *_ in REFERENCES[entity]}
+    columns = dict(STAGING[entity]) if complete else {c: STAGING[entity][c] for c, *_ in references}
     ddl = ["row int", *(f"{c} {kind}" for c, kind in columns.items())]
     if complete and entity != "staff":
         table = TABLES[entity]
@@ -519,40 +690,40 @@ def _stage(session: Session, entity: str, data: pd.DataFrame, *, complete: bool)
     _copy(session, "stage", values, textual=[c for c, kind in columns.items() if kind in ("text", GEOM)])
 
 
-def _write(session: Session, entity: str) -> int:
-    """Move the staged rows with one INSERT, points assigned in staging first (each row written once); returns
-    the rows imported."""
+def _write(session: Session, entity: str, p: Plan, present: Collection[str], by: str) -> int:
+    """Write the staged rows: one INSERT of the new ones (points assigned in staging: each row written once), and
+    for an update one UPDATE of the changed ones and the retirements of a sync; returns the rows written."""
     if entity == "staff":
-        return _write_staff(session)
+        return modes.write_staff(session, p, present, by)
+    params = {"at": p.at, "by": by}
+    if not p.updating:
+        return int(session.execute(text(MOVE[entity].format(new_only="")), params).rowcount)  # type: ignore[attr-defined]
     table = TABLES[entity]
-    if table in POINT_TABLES:
-        assign_staged(session, "stage", table)
-    return int(session.execute(text(MOVE[entity])).rowcount)  # type: ignore[attr-defined]
+    updated = modes.write_versioned(session, entity, table, p, present)
+    inserted = session.execute(text(MOVE[entity].format(new_only=f"WHERE {NEW_ONLY}")), params)
+    if p.mode == "sync":
+        modes.retire(session, entity, table, p)
+    return updated + int(inserted.rowcount)  # type: ignore[attr-defined]
 
 
-def _write_staff(session: Session) -> int:
-    """New staff (by staff_code, or by name+phone when no code) and their roles on grids; returns the roles added."""
-    session.execute(
-        text("UPDATE stage SET staff_code = coalesce(staff_code, 'S-' || left(md5(name || coalesce(phone, '')), 16))")
-    )
-    session.execute(text(
-        "INSERT INTO staff (code, name, phone) SELECT DISTINCT ON (staff_code) staff_code, name, phone FROM stage "
-        "ORDER BY staff_code ON CONFLICT (code) WHERE lineage_id IS NULL DO NOTHING"))  # fmt: skip
-    ids = session.execute(text(
-        "INSERT INTO grid_role (grid_id, staff_id, role) SELECT DISTINCT g.id, st.id, s.role FROM stage s "
-        "JOIN staff st ON st.code = s.staff_code AND st.lineage_id IS NULL "
-        "JOIN grid g ON g.code = s.grid_code AND g.valid_to IS NULL "
-        "ON CONFLICT (grid_id, staff_id, role) WHERE until IS NULL DO NOTHING RETURNING id")).scalars()  # fmt: skip
-    return len(ids.all())
-
-
-def _summarise(session: Session, entity: str, data: pd.DataFrame, report: EntityImportReport, actor: Actor) -> None:
+def _summarise(session: Session, entity: str, data: pd.DataFrame, report: EntityImportReport, actor: Actor,
+               p: Plan) -> None:  # fmt: skip
     """Assign the new rows (buildings; points were assigned in staging) and count and list the unassigned ones
-    (row numbers); every row's grid must be in the actor's scope."""
+    (row numbers); the grid every new row falls in must be in the actor's scope (an update's changes were checked
+    before writing; its new and moved buildings are checked here once assigned)."""
     table = TABLES[entity]
     if not SPATIAL[entity]:
         return
-    if table in POINT_TABLES:
+    if p.updating:
+        rows = f"stage s LEFT JOIN {modes.MATCH} d ON d.sid = s.id JOIN {table} t ON t.id = coalesce(d.target, s.id)"
+        grid = "t.grid_id"
+        if table == "building":
+            moved = session.scalars(text(f"SELECT coalesce(d.target, s.id) FROM stage s LEFT JOIN {modes.MATCH} d "
+                                         f"ON d.sid = s.id WHERE d.sid IS NULL OR 'geom' = ANY(d.fields)"))  # fmt: skip
+            assign_rows(session, table, list(moved))
+            grids = session.scalars(text(f"SELECT DISTINCT {grid} FROM {rows} WHERE d.sid IS NULL OR {modes.CHANGED}"))
+            authorize(session, actor, "write", Touches(grid_ids=set(grids)))
+    elif table in POINT_TABLES:
         rows, grid = f"stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id", "m.gid"
     else:
         assign_rows(session, table, list(session.execute(text("SELECT id FROM stage")).scalars()))
@@ -564,6 +735,8 @@ def _summarise(session: Session, entity: str, data: pd.DataFrame, report: Entity
     report.unassigned = sum(int(g.n) for g in per_grid if g.gid is None)
     report.unassigned_rows = [{"row": r, "code": c} for g in per_grid if g.gid is None
                               for r, c in zip(g.rows, g.codes, strict=True)]  # fmt: skip
+    if p.updating:
+        return
     geoms = data["geom"].to_numpy(dtype=object)
     area = list(geoms[shapely.get_type_id(geoms) > 0]) if entity == "buildings" else []  # footprints, not points
     authorize(session, actor, "write", Touches(grid_ids={g.gid for g in per_grid}, area=area))

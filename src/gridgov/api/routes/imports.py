@@ -8,15 +8,18 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from gridgov.api.dependencies import EditorDep, PatrolDep, SessionDep, SettingsDep
+from gridgov.api.params import DateQuery
 from gridgov.api.responses import refused
 from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
 from gridgov.assign.gpx import TrackImportReport, import_gpx
+from gridgov.auth.views import log_view
 from gridgov.importing.columns import parse_field_map
 from gridgov.importing.entities import import_entities
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
 Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
+Mode = Literal["insert", "upsert", "sync"]
 
 
 @router.post(
@@ -60,17 +63,31 @@ def import_file(
         list[str] | None,
         Form(alias="map", description="列名对应 源列=目标列（如 档案号=code），可重复；目标列为该类数据的规范列名"),
     ] = None,
+    mode: Annotated[
+        Mode,
+        Form(description="insert 仅新增（已有编码拒绝）；upsert 新增并更新（逐字段，文件没有的列不变）；"
+                         "sync 同步（文件即 scope 范围内的全部，文件中没有的在册记录注销：同步移除）。事件只能 insert"),
+    ] = "insert",
+    scope: Annotated[str | None, Form(max_length=40, description="sync 的范围：网格编码（社区或网格）")] = None,
+    effective: Annotated[DateQuery, Form(description="变更生效日期 YYYY-MM-DD（默认今天，不能晚于今天）")] = None,
 ) -> EntityImportPublic | JSONResponse:
     """Check every row and import the file atomically; coordinates outside all grids are listed as unassigned.
 
     A refused file answers 422 with the first 100 errors in full, ``error_count`` and ``error_summary`` (the
     count of every column and reason); a point far from every grid (``import_max_distance_m``) is an error.
+    ``mode`` upsert or sync updates existing codes field by field (history kept, dated ``effective``); sync also
+    retires what the file leaves out in ``scope``. ``diff`` lists what is (with ``dry_run``: would be) created,
+    updated (old → new), retired and left unchanged.
     """
     mapping = parse_field_map(field_map or [])
     with save_upload(file, settings.max_upload_mb) as path:
         report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run,
                                  timezone=settings.timezone, field_map=mapping,
-                                 max_distance_m=settings.import_max_distance_m)  # fmt: skip
+                                 max_distance_m=settings.import_max_distance_m, mode=mode, scope=scope or None,
+                                 effective=effective)  # fmt: skip
     if report.refused:
         return refused(report.as_dict())
+    if entity == "persons" and report.diff is not None and report.diff.updated.rows:  # residents' former data shown
+        log_view(session, who, "person", scope or who.scope_code, page="/api/import/persons",
+                 rows=len(report.diff.updated.rows))  # fmt: skip
     return EntityImportPublic.model_validate(report.as_dict())

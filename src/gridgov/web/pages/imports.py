@@ -1,6 +1,8 @@
 """数据导入: upload a file, see the dry-run report, confirm; Excel templates for every entity.
 
-The form takes a 列名对应 (one ``源列=目标列`` per line) for files whose headings the aliases do not know. The
+The form takes a 列名对应 (one ``源列=目标列`` per line) for files whose headings the aliases do not know, and how
+the file is imported: 仅新增, 新增并更新 or 同步 (with the grid the file covers), and the day the changes took effect;
+the check shows the diff (created, updated old → new, retired, unchanged) before anything is written. The
 checked file stays on the server under ``GRIDGOV_HOME/uploads/<token>/`` with a note of its owner and what was
 checked (the column mapping too), so confirming does not send it again; a confirm claims the folder by renaming
 it (a second click finds nothing) and removes it afterwards. Large files are imported as a background job.
@@ -15,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Annotated
 from urllib.parse import quote
@@ -33,12 +35,17 @@ from gridgov.auth.views import log_view
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.errors import Forbidden, InvalidInput, NotFound
+from gridgov.grids.service import grids_in_scope
+from gridgov.history import day_of
 from gridgov.importing.columns import ENTITIES, SPATIAL, parse_field_map
 from gridgov.importing.entities import EntityImportReport, import_entities
+from gridgov.importing.modes import MODES
 from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
 from gridgov.importing.read import TABULAR, read_table
 from gridgov.importing.templates import LABELS, header, required, template_name, write_template
 from gridgov.jobs.runner import Outcome, Progress
+from gridgov.periods import parse_date
+from gridgov.vocab import LEVEL_ZH
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,6 +70,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Preview = tuple[list[str], list[list[str]]]  # headings, rows
 COLUMN_ZH = {"lon/lat": "经纬度", "geometry": "几何"}  # the import's names for the coordinate cells
 GONE = "上传的文件已不存在（已导入、已过期或已在导入中），请重新上传并检查"
+SCOPE_LEVELS = ("street", "community", "compound")  # the grids a sync may cover
+
+
+@dataclass(frozen=True)
+class Options:
+    """How an entity file is imported: the mode, the grid a sync covers, the effective day (``""``: today)."""
+
+    mode: str = "insert"
+    scope: str = ""
+    effective: str = ""
+
+    @property
+    def day(self) -> dt.date | None:
+        """The effective day, or None for the day of the import."""
+        return parse_date(self.effective) if self.effective else None
+
+    @property
+    def label(self) -> str:
+        """The options in words, for the report's heading."""
+        out = f"导入方式 {MODES[self.mode]}"
+        out += f" · 同步范围 {self.scope}" if self.scope else ""
+        return out + (f" · 生效日期 {self.effective}" if self.effective else "")
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,7 @@ class Upload:
     team: str
     rows: int
     field_map: dict[str, str]
+    options: Options
 
 
 def _kind(value: str) -> str:
@@ -91,6 +121,19 @@ def _crs(value: str) -> str:
     if value not in CRS_CHOICES:
         raise InvalidInput(f"不支持的坐标系：{value}（可选：{'、'.join(CRS_CHOICES.values())}）")
     return value
+
+
+def _options(kind: str, mode: str, scope: str, effective: str) -> Options:
+    """The form's import options, checked (tracks have none; only a sync has a scope)."""
+    if kind == TRACKS:
+        return Options()
+    mode = mode.strip() or "insert"
+    if mode not in MODES:
+        raise InvalidInput(f"请选择导入方式（{'、'.join(MODES.values())}）")
+    if mode == "sync" and not scope.strip():
+        raise InvalidInput("同步导入须选择同步范围：文件即该范围内的全部记录")
+    day = parse_date(effective) if effective.strip() else None
+    return Options(mode, scope.strip() if mode == "sync" else "", day.isoformat() if day else "")
 
 
 def _safe_name(filename: str | None) -> str:
@@ -141,10 +184,11 @@ def _field_map(kind: str, lines: str) -> dict[str, str]:
 
 
 def _note(folder: Path, who: Actor, kind: str, crs: str, team: str, rows: int, file: Path,
-          field_map: dict[str, str]) -> None:  # fmt: skip
+          field_map: dict[str, str], options: Options) -> None:  # fmt: skip
     """Keep who checked the file and how, for the confirmation."""
     note = {"owner": who.name, "kind": kind, "crs": crs, "team": team, "rows": rows, "file": file.name,
-            "field_map": field_map, "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+            "field_map": field_map, "mode": options.mode, "scope": options.scope, "effective": options.effective,
+            "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
     (folder / NOTE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
 
 
@@ -164,12 +208,14 @@ def _claim(settings: Settings, token: str, who: Actor) -> Upload:
         folder.rename(claimed)
     except OSError as exc:  # another confirm got there first
         raise NotFound(GONE) from exc
+    options = Options(note.get("mode") or "insert", note.get("scope") or "", note.get("effective") or "")
     return Upload(claimed, claimed / note["file"], note["owner"], note["kind"], note["crs"], note["team"],
-                  int(note["rows"]), dict(note.get("field_map") or {}))  # fmt: skip
+                  int(note["rows"]), dict(note.get("field_map") or {}), options)  # fmt: skip
 
 
 def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path, crs: str, team: str,
-         dry_run: bool, field_map: dict[str, str]) -> EntityImportReport | TrackImportReport:  # fmt: skip
+         dry_run: bool, field_map: dict[str, str],
+         options: Options = Options()) -> EntityImportReport | TrackImportReport:  # fmt: skip
     """The service's import (or dry run) of one file."""
     if kind == TRACKS:
         return import_gpx(session, path, team_code=team, actor=who, crs=crs or None, dry_run=dry_run,
@@ -177,7 +223,14 @@ def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path
                           max_distance_m=settings.import_max_distance_m)  # fmt: skip
     return import_entities(session, kind, path, actor=who, crs=crs or None, dry_run=dry_run,
                            timezone=settings.timezone, field_map=field_map,
-                           max_distance_m=settings.import_max_distance_m)  # fmt: skip
+                           max_distance_m=settings.import_max_distance_m, mode=options.mode,
+                           scope=options.scope or None, effective=options.day)  # fmt: skip
+
+
+def _changed(report: EntityImportReport | TrackImportReport) -> int:
+    """How many updated records the report shows with their former values (personal data for persons)."""
+    diff = report.diff if isinstance(report, EntityImportReport) else None
+    return len(diff.updated.rows) if diff is not None else 0
 
 
 def _rows(report: EntityImportReport | TrackImportReport) -> int:
@@ -203,8 +256,20 @@ def _summary(report: EntityImportReport | TrackImportReport) -> str:
     if isinstance(report, TrackImportReport):
         shifts = "，".join(f"{s} {n} 条" for s, n in report.shifts.items())
         return f"{verb} {report.tracks} 条巡逻轨迹（{report.points} 个点；{shifts}）"
-    count = report.imported if report.entity == "staff" else report.rows
-    text = f"{verb} {count} {UNITS[report.entity]}"
+    d, unit = report.diff, UNITS[report.entity]
+    if d is not None and d.mode != "insert":
+        will = "将" if report.dry_run else "已"
+        if report.entity == "staff":
+            text = (f"{will}新增 {d.created.count} 个岗位、更新 {d.updated.count} 人、结束 {d.retired.count} 个岗位，"
+                    f"{d.unchanged.count} 个岗位不变")  # fmt: skip
+        else:
+            text = (f"{will}新增 {d.created.count} {unit}、更新 {d.updated.count} {unit}、注销 {d.retired.count} "
+                    f"{unit}，{d.unchanged.count} {unit}不变")  # fmt: skip
+            if d.persons_retired:
+                text += f"（随户注销 {d.persons_retired} 人）"
+    else:
+        count = report.imported if report.entity == "staff" else report.rows
+        text = f"{verb} {count} {unit}"
     if SPATIAL[report.entity]:
         text += f"：{report.assigned} 条落入网格，{report.unassigned} 条不在任何网格内"
     return text
@@ -217,21 +282,32 @@ def _column_zh(kind: str) -> dict[str, str]:
 
 def _page(request: Request, who: Actor, kind: str, report: EntityImportReport | TrackImportReport, *,
           token: str | None = None, crs: str = "", team: str = "", preview: Preview = ([], []),
-          field_map: dict[str, str] | None = None, status_code: int = 200) -> Response:  # fmt: skip
-    """The check (dry run) or import report: a refused file lists its first errors, then counts the rest."""
+          field_map: dict[str, str] | None = None, options: Options = Options(),
+          status_code: int = 200) -> Response:  # fmt: skip
+    """The check (dry run) or import report: a refused file lists its first errors, then counts the rest; an
+    update shows its diff (created, updated old → new, retired, unchanged)."""
     rows = report if isinstance(report, EntityImportReport) else None
+    diff = rows.diff if rows is not None and rows.diff is not None and rows.diff.mode != "insert" else None
     return render(request, "imports_report.html", actor=who, active="imports", status_code=status_code,
                   title="导入检查结果" if report.dry_run else "导入结果", kind=kind, kind_label=KINDS[kind],
                   report=report, tracks=rows is None, summary=_summary(report),
                   errors=rows.errors if rows else [], error_total=rows.error_count if rows else 0,
                   error_summary=rows.error_summary if rows else [], token=token, crs=crs,
                   crs_label=CRS_CHOICES[crs], team=team, preview_heads=preview[0], preview_rows=preview[1],
-                  field_map=field_map or {}, column_zh=_column_zh(kind))  # fmt: skip
+                  field_map=field_map or {}, column_zh=_column_zh(kind), options=options, diff=diff,
+                  unit=UNITS.get(kind, ""))  # fmt: skip
+
+
+def _scopes(session: Session, who: Actor) -> list[tuple[str, str]]:
+    """The grids a sync may cover: the street, communities and compounds of the actor's scope."""
+    return [(g.code, f"{'　' * SCOPE_LEVELS.index(g.level)}{LEVEL_ZH[g.level]} {g.name}（{g.code}）")
+            for g in grids_in_scope(session, who) if g.level in SCOPE_LEVELS]  # fmt: skip
 
 
 @router.get("/imports")
-def imports_page(request: Request, who: PatrolDep) -> Response:
-    """Choose what to import, the coordinate system and the file; templates to download."""
+def imports_page(request: Request, session: SessionDep, settings: SettingsDep, who: PatrolDep) -> Response:
+    """Choose what to import, how (仅新增, 新增并更新, 同步 and its grid, the effective day), the coordinate system
+    and the file; templates to download."""
     kinds = {k: v for k, v in KINDS.items() if k == TRACKS or may(who, "write")}
     targets = {e: [(c.name, header(c)) for c in ENTITIES[e]] + ([("geometry", "WKT 几何")] if SPATIAL[e] else [])
                for e in ENTITIES if e in kinds}  # fmt: skip
@@ -246,9 +322,12 @@ def imports_page(request: Request, who: PatrolDep) -> Response:
         if e in kinds
     ]
     accept = {k: ",".join(FORMATS[k]) for k in kinds}
+    writer = may(who, "write")
     return render(request, "imports.html", actor=who, active="imports", title="数据导入", kinds=kinds,
                   crs_choices=CRS_CHOICES, templates=templates, accept=accept, targets=targets,
-                  all_formats=",".join(sorted({f for k in kinds for f in FORMATS[k]})))  # fmt: skip
+                  all_formats=",".join(sorted({f for k in kinds for f in FORMATS[k]})), modes=MODES,
+                  scopes=_scopes(session, who) if writer else [], today=day_of(None, settings.timezone).isoformat(),
+                  writer=writer)  # fmt: skip
 
 
 @router.post("/imports/check", dependencies=[Throttled])
@@ -262,34 +341,40 @@ def imports_check(
     crs: Annotated[str, Form(max_length=40)] = "",
     team: Annotated[str, Form(max_length=40)] = "",
     field_map: Annotated[str, Form(max_length=MAX_MAP_CHARS)] = "",
+    mode: Annotated[str, Form(max_length=10)] = "insert",
+    scope: Annotated[str, Form(max_length=40)] = "",
+    effective: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Save the upload, run the dry run and show its report (with the confirm button when nothing is wrong)."""
     kind, crs, team = _kind(entity), _crs(crs), team.strip()
     if kind == TRACKS and not team:
         raise InvalidInput("导入巡逻轨迹须填写巡逻队编码")
     mapping = _field_map(kind, field_map)
+    options = _options(kind, mode, scope, effective)
     token, path = _store(file, settings)
     keep = False
     try:
         checked = session.begin_nested()  # whatever the service leaves behind, a check writes nothing
         try:
-            report = _run(session, settings, who, kind, path, crs, team, dry_run=True, field_map=mapping)
+            report = _run(session, settings, who, kind, path, crs, team, dry_run=True, field_map=mapping,
+                          options=options)  # fmt: skip
         finally:
             checked.rollback()
         refused = isinstance(report, EntityImportReport) and report.refused
         preview = ([], []) if refused else _preview(kind, path, mapping)
-        if kind in PERSONAL and (preview[1] or refused):
-            log_view(session, who, PERSONAL[kind], who.scope_code, page="/imports/check", rows=len(preview[1]))
+        if kind in PERSONAL and (preview[1] or refused or _changed(report)):
+            log_view(session, who, PERSONAL[kind], options.scope or who.scope_code, page="/imports/check",
+                     rows=len(preview[1]) or _changed(report))  # fmt: skip
         if not refused:
-            _note(path.parent, who, kind, crs, team, _rows(report), path, mapping)
+            _note(path.parent, who, kind, crs, team, _rows(report), path, mapping, options)
             keep = True
         return _page(request, who, kind, report, token=token if keep else None, crs=crs, team=team, preview=preview,
-                     field_map=mapping, status_code=422 if refused else 200)  # fmt: skip
+                     field_map=mapping, options=options, status_code=422 if refused else 200)  # fmt: skip
     except InvalidInput as exc:  # the file as a whole is unusable (format, columns, GPX tracks): say so on the form
         return render(request, "imports_report.html", actor=who, active="imports", status_code=422,
                       title="导入检查结果", kind=kind, kind_label=KINDS[kind], report=None, failure=exc.message,
                       file=path.name, crs_label=CRS_CHOICES[crs], team=team, field_map=mapping,
-                      column_zh=_column_zh(kind))  # fmt: skip
+                      column_zh=_column_zh(kind), options=options)  # fmt: skip
     finally:
         if not keep:
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -305,28 +390,36 @@ def imports_confirm(
     entity: Annotated[str, Form(max_length=40)] = "",
     crs: Annotated[str, Form(max_length=40)] = "",
     team: Annotated[str, Form(max_length=40)] = "",
+    mode: Annotated[str, Form(max_length=10)] = "insert",
+    scope: Annotated[str, Form(max_length=40)] = "",
+    effective: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Import the checked file for real: at once when small, else as a background job (then its progress page)."""
+    """Import the checked file for real, with the options it was checked with: at once when small, else as a
+    background job (then its progress page)."""
     upload = _claim(settings, token, who)
     handed_over = False  # to the background job, which removes the folder when done
     try:
-        if (entity, crs, team.strip()) != (upload.kind, upload.crs, upload.team):
+        asked = (entity, crs, team.strip(), mode.strip() or "insert", scope.strip(), effective.strip())
+        if asked != (upload.kind, upload.crs, upload.team, *astuple(upload.options)):
             raise InvalidInput("确认的导入内容与检查时不一致，请重新上传并检查")
         if upload.kind != TRACKS and upload.rows > DIRECT_MAX_ROWS:
             title = f"导入{KINDS[upload.kind]}：{upload.file.name}（{upload.rows:,} 行）"
             work = _import_job(request.app.state.engine, settings, who, upload)
             job_id = request.app.state.jobs.start(who, "import", title, work, {
-                "entity": upload.kind, "file": upload.file.name, "rows": upload.rows, "crs": upload.crs})  # fmt: skip
+                "entity": upload.kind, "file": upload.file.name, "rows": upload.rows, "crs": upload.crs,
+                "mode": upload.options.mode, "scope": upload.options.scope,
+                "effective": upload.options.effective})  # fmt: skip
             handed_over = True
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
         report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, dry_run=False,
-                      field_map=upload.field_map)  # fmt: skip
+                      field_map=upload.field_map, options=upload.options)  # fmt: skip
         refused = isinstance(report, EntityImportReport) and report.refused  # the data changed since the check
         if upload.kind in PERSONAL and isinstance(report, EntityImportReport) and refused:
             log_view(session, who, PERSONAL[upload.kind], who.scope_code, page="/imports/confirm",
                      rows=len(report.errors))  # fmt: skip
         return _page(request, who, upload.kind, report, crs=upload.crs, team=upload.team,
-                     field_map=upload.field_map, status_code=422 if refused else 200)  # fmt: skip
+                     field_map=upload.field_map, options=upload.options,
+                     status_code=422 if refused else 200)  # fmt: skip
     finally:
         if not handed_over:
             shutil.rmtree(upload.folder, ignore_errors=True)
@@ -341,13 +434,17 @@ def _import_job(engine: Engine, settings: Settings, who: Actor, upload: Upload) 
             progress(0.05, f"正在检查并写入 {upload.rows:,} 行{label}，请稍候…")
             with session_scope(engine, who.name) as session:
                 report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, False,
-                              upload.field_map)  # fmt: skip
+                              upload.field_map, upload.options)  # fmt: skip
                 if isinstance(report, EntityImportReport) and report.refused:
                     first = "；".join(f"第 {e.row} 行 {e.column}：{e.reason}" for e in report.errors[:5])
                     raise InvalidInput(f"文件未导入：有 {report.error_count} 处错误（数据在检查后有变化），"
                                        f"请修正后重新上传。{first}")  # fmt: skip
             assert isinstance(report, EntityImportReport)
             message = f"已导入 {report.imported:,} 条{label}"
+            d = report.diff
+            if d is not None and d.mode != "insert":
+                message = (f"已导入{label}：新增 {d.created.count:,}，更新 {d.updated.count:,}，"
+                           f"注销 {d.retired.count:,}，未变 {d.unchanged.count:,}")  # fmt: skip
             if SPATIAL[upload.kind]:
                 message += f"（{report.assigned:,} 条落入网格，{report.unassigned:,} 条不在任何网格内）"
             return Outcome(result=report.as_dict(), message=message)
