@@ -10,8 +10,7 @@ import typer
 
 from gridgov.cli.common import acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
-from gridgov.importing.columns import ENTITIES, ENTITY_ZH, SPATIAL, parse_field_map
-from gridgov.importing.modes import MODES
+from gridgov.importing.columns import ENTITIES, ENTITY_ZH, MODES, SPATIAL, parse_field_map
 from gridgov.periods import parse_date
 
 if TYPE_CHECKING:

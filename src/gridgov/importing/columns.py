@@ -17,6 +17,9 @@ from gridgov.vocab import (
     Vocabulary,
 )
 
+# How an import treats codes already stored (the CLI, the page and the importer read this; no heavy import here).
+MODES = {"insert": "仅新增", "upsert": "新增并更新", "sync": "同步（文件即全部）"}
+
 
 @dataclass(frozen=True)
 class Column:

@@ -25,10 +25,8 @@ from gridgov.assign.points import STAGED_TABLE
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.history import SYNC_REASON, day_of, start_of
-from gridgov.importing.columns import ENTITIES
+from gridgov.importing.columns import ENTITIES, MODES
 
-# Form and CLI value → the Chinese name users see.
-MODES = {"insert": "仅新增", "upsert": "新增并更新", "sync": "同步（文件即全部）"}
 DIFF_LISTED = 20  # rows listed per part of a diff
 MATCH, RETIRE, STAFF, POSTS = "import_match", "import_retire", "import_staff", "import_post"
 TEMP_TABLES = (MATCH, RETIRE, STAFF, POSTS)

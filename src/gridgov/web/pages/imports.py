@@ -37,9 +37,8 @@ from gridgov.db.engine import session_scope
 from gridgov.errors import Forbidden, InvalidInput, NotFound
 from gridgov.grids.service import grids_in_scope
 from gridgov.history import day_of
-from gridgov.importing.columns import ENTITIES, SPATIAL, parse_field_map
+from gridgov.importing.columns import ENTITIES, MODES, SPATIAL, parse_field_map
 from gridgov.importing.entities import EntityImportReport, import_entities
-from gridgov.importing.modes import MODES
 from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
 from gridgov.importing.read import TABULAR, read_table
 from gridgov.importing.templates import LABELS, header, required, template_name, write_template
