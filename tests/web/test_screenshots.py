@@ -109,6 +109,7 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
             page.goto(base + f"/editor?parent={COMMUNITY}")
             page.locator(".leaflet-container").first.wait_for(timeout=180_000)
             _shoot(page, out, "14-网格编辑")
+            page.wait_for_load_state("networkidle")  # the editor's validation request, before leaving it
             page.goto(base + f"/households?grid={COMPOUND}")
             _shoot(page, out, "17-住户")
             page.goto(base + f"/households/{household}")
