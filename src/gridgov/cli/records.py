@@ -100,22 +100,6 @@ def _show(kind: RecordKind, word: str, rec: Record) -> None:
             typer.echo(f"  {label}：{_text(rec.values[key])}")
 
 
-def _changes(kind: RecordKind, before: Record | None, after: Record) -> list[str]:
-    """What a version changed from the one before it, as ``标签：旧 → 新`` lines."""
-    if before is None:
-        return ["新增"]
-    lines = []
-    for f in kind.fields:
-        old = before.code if f.name == "code" else before.values.get(f.name)
-        new = after.code if f.name == "code" else after.values.get(f.name)
-        if old != new:
-            lines.append(f"{f.label}：{_text(old) or '（空）'} → {_text(new) or '（空）'}")
-    place = ("lon", "lat", "geometry")
-    if kind.spatial and [before.values.get(k) for k in place] != [after.values.get(k) for k in place]:
-        lines.append("位置已变更")
-    return lines
-
-
 def _done(kind: RecordKind, word: str, rec: Record, what: str, as_json: bool) -> None:
     if as_json:
         echo_json(rec.as_dict())
@@ -177,6 +161,7 @@ def kind_app(word: str) -> typer.Typer:
         code: str = typer.Argument(..., help="编码"), as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
     ) -> None:
         """Show every version of one record."""
+        from gridgov.records.changes import changes_between
         from gridgov.records.service import record_history
 
         kind = _kind(word)
@@ -189,7 +174,7 @@ def kind_app(word: str) -> typer.Typer:
             until = _day(v.valid_to) if v.valid_to else "至今"
             ended = f"（{v.end_reason}）" if v.end_reason else ""
             typer.echo(f"版本 {v.version}：{_day(v.valid_from)} — {until}{ended}  {v.updated_by or ''}")
-            for line in _changes(kind, before, v):
+            for line in changes_between(kind, before, v):
                 typer.echo(f"    {line}")
 
     @app.command("fields", help=f"列出{label}的字段（--set 使用的名称）。")

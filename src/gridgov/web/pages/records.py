@@ -26,6 +26,8 @@ from gridgov.auth.users import display_names
 from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from gridgov.grids.service import grids_in_scope
 from gridgov.history import day_of
+from gridgov.records.changes import changes_between, shown
+from gridgov.records.changes import moved as place_moved
 from gridgov.records.kinds import KINDS, RecordKind
 from gridgov.records.service import (
     MAX_PAGE,
@@ -60,7 +62,6 @@ HOUSEHOLD_REASONS = reasons("搬离", "拆迁", "合并", "录入错误", OTHER)
 PERSON_REASONS = reasons("搬离", "死亡", "录入错误", OTHER)
 # Refusals shown on the form itself; Forbidden goes to the error page (or the API's JSON for a token).
 REFUSALS = (InvalidInput, Conflict, NotFound, StaleVersion)
-COORD_TOLERANCE = 1e-7  # degrees (about 1 cm): the form shows 7 decimals, so a rounding is not a move
 DoneQuery = Annotated[str | None, Query(max_length=300)]
 Short = Annotated[str, Field(max_length=200)]
 Long = Annotated[str, Field(max_length=2000)]
@@ -79,43 +80,6 @@ class Version:
     changes: str
     who: str
     retirement: bool = False
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "（空）"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two stored values are the same to a reader (an empty text, list and None are all empty)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) == bool(b)
-    return (None if a in ("", []) else a) == (None if b in ("", []) else b)
-
-
-def changes_between(kind: RecordKind, before: Record | None, after: Record) -> list[str]:
-    """What changed from one state of a record to the next, in Chinese (the first state: 新增)."""
-    if before is None:
-        return ["新增"]
-    out = []
-    for f in kind.fields:
-        old = before.code if f.name == "code" else before.values.get(f.name)
-        new = after.code if f.name == "code" else after.values.get(f.name)
-        if not _same(old, new):
-            out.append(f"{f.label}：{_shown(old)} → {_shown(new)}")
-    if kind.spatial and _moved(before.values, after.values):
-        out.append("位置")
-    return out or ["未改动（重新保存）"]
-
-
-def _moved(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    pairs = [(a.get(k), b.get(k)) for k in ("lon", "lat")]
-    return any((x is None) != (y is None) or (x is not None and abs(x - y) > COORD_TOLERANCE) for x, y in pairs)
 
 
 def versions_of(session: Session, kind: RecordKind, records: Sequence[Record]) -> list[Version]:
@@ -216,7 +180,7 @@ def changed(session: Session, kind: RecordKind, current: Record, submitted: Mapp
     if kind.spatial and (str(submitted.get("lon", "")).strip() or str(submitted.get("lat", "")).strip()):
         try:
             lon, lat = float(submitted["lon"]), float(submitted["lat"])
-            moved = _moved(current.values, {"lon": lon, "lat": lat})
+            moved = place_moved(current.values, {"lon": lon, "lat": lat})
         except (TypeError, ValueError, KeyError):
             moved = True
         if moved:
@@ -438,7 +402,7 @@ def _person_page(
                   edit={**current, **(edit or {})}, move=move or {}, sexes=SEXES.terms,
                   member_types=MEMBER_TYPES.terms, tags=words_of(session, "person_tags"), reasons=PERSON_REASONS,
                   other=OTHER, today=day_of(None, settings.timezone), can_write=may(who, "write"),
-                  shown=_shown)  # fmt: skip
+                  shown=shown)  # fmt: skip
 
 
 @router.get("/persons/{code}")
