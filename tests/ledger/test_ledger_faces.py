@@ -24,6 +24,10 @@ def test_cli_json_and_api_agree(sample_engine: Engine, sample_tokens: dict[str, 
     r = run_cli(["ledger", "-o", str(out), "--level", "community", "--from", "2026-09-01", "--to", "2026-10-31"], env)
     assert r.returncode == 0, r.stderr
     cli = json.loads(out.read_text(encoding="utf-8"))
+    total = sum(r["households"] for r in cli["rows"])
+    persons = sum(r["persons"] for r in cli["rows"])
+    # The summary line adds up the ten communities; it does not present the first one as the whole.
+    assert f"（10 个社区合计：{total} 户，{persons} 人，" in r.stdout, r.stdout
     settings = Settings(database_url=url, home=tmp_path / "home")
     with TestClient(create_app(settings, sample_engine)) as client:
         viewer = sample_tokens["viewer"]

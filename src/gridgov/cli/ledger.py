@@ -44,6 +44,5 @@ def ledger(
                               reader=actor, patrol_buffer_m=settings.patrol_buffer_m, viewed_from="gridgov ledger")
         unit = unit_name(s, parent, moment)  # fmt: skip
     write_ledger(result, out, unit=unit, made_at=dt.datetime.now(ZoneInfo(tz)))
-    top = min(result.rows, key=lambda r: len(r.code), default=None)
-    summary = f"（{top.name}：{top.households} 户，{top.persons} 人，{top.party_members} 名党员）" if top else ""
-    typer.echo(f"已写出 {out}：{len(result.rows)} 个网格{summary}")
+    headline = result.headline()
+    typer.echo(f"已写出 {out}：{len(result.rows)} 个网格" + (f"（{headline}）" if headline else ""))

@@ -133,6 +133,18 @@ class Ledger:
             "rows": [r.as_dict() for r in self.rows],
         }
 
+    def headline(self) -> str:
+        """One line of totals over the rows of the highest level present (each level counts every row once):
+        the grid's name when there is one such row, else how many grids of that level were added up."""
+        level = next((lv for lv in LEVELS if any(r.level == lv for r in self.rows)), None)
+        if level is None:
+            return ""
+        top = [r for r in self.rows if r.level == level]
+        households, persons = sum(r.households for r in top), sum(r.persons for r in top)
+        party = sum(r.party_members for r in top)
+        who = top[0].name if len(top) == 1 else f"{len(top)} 个{LEVEL_ZH[level]}合计"
+        return f"{who}：{households} 户，{persons} 人，{party} 名党员"
+
 
 def _row(r: dict[str, Any]) -> LedgerRow:
     values: dict[str, Any] = {k: (int(v) if k in COUNTS else v) for k, v in r.items()}
