@@ -138,6 +138,21 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
         "own grid moved over the border": _post_file("/api/grids/import", "g.geojson", grid_file(
             ("610103006001002", "第二网格", "compound", OWN, OVER_THE_BORDER))),
     },
+    ("POST", "/api/grids/batch"): {
+        "another community's grid among its own": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
+            "update": [{"code": "610103006001001", "version": 1, "name": "改名"},
+                       {"code": "610103006002001", "version": 2, "name": "改名"}]}),
+        "own grid moved over the border": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
+            "update": [{"code": "610103006001002", "version": 1, "geometry": OVER_THE_BORDER}],
+            "accept_findings": True}),
+        "a new grid under another community": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
+            "create": [{"key": "k", "name": "新网格", "level": "compound", "parent_code": OTHER,
+                        "geometry": square(X0 + 1.1 * D, Y0, D / 4, D / 4)}], "accept_findings": True}),
+        "retire a foreign grid into another foreign one": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
+            "retire": [{"code": "610103006002002", "version": 1, "give_to": "610103006002001"}]}),
+        "even as a preview": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
+            "retire": [{"code": "610103006002002", "version": 1}], "dry_run": True}),
+    },
     ("POST", "/api/grids/repair"): {
         "merge another community's grids": lambda c, h, t: c.post("/api/grids/repair", headers=h, json={
             "operation": "merge", "code": "610103006001001", "codes": ["610103006002001", "610103006002002"],
@@ -331,7 +346,11 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
     } for verb in ("role", "password", "disable", "enable")},
 }  # fmt: skip
 # POST routes that write nothing (checked below: the database is unchanged after them).
-READ_ONLY_POSTS = {("POST", "/api/grids/validate"): "drafts are checked, never stored"}
+READ_ONLY_POSTS = {
+    ("POST", "/api/grids/validate"): "drafts are checked, never stored",
+    ("POST", "/api/grids/shapes/split"): "computes shapes from the request, reads and writes no table",
+    ("POST", "/api/grids/shapes/merge"): "computes shapes from the request, reads and writes no table",
+}
 # POST routes that touch no grid data, with what guards them instead (a test of each is named).
 NOT_GRID_WRITES = {
     ("POST", "/login"): "starts a session; CSRF and the lock after failures (tests/web/test_login.py)",

@@ -167,6 +167,104 @@ class RepairPublic(BaseModel):
     reassigned: dict[str, int]
 
 
+class BatchCreate(GridCreate):
+    """A grid the batch creates; ``key`` is the caller's name for it (the response gives its code)."""
+
+    key: str = Field(min_length=1, max_length=64, examples=["draft:1"])
+    parent_code: str = Field(min_length=1, max_length=32)
+
+
+class BatchUpdate(GridUpdate):
+    """A live grid's new name and/or shape, edited from ``version``."""
+
+    code: str = Field(min_length=1, max_length=32)
+
+
+class BatchRetire(BaseModel):
+    """A live grid to retire (delete, history kept), seen at ``version``."""
+
+    code: str = Field(min_length=1, max_length=32)
+    version: int = Field(ge=1)
+    give_to: str | None = Field(
+        default=None, description="把面积并入的相邻网格（同一上级的同级网格）；不填则留作空隙并报告"
+    )
+
+
+class GridBatch(BaseModel):
+    """Several grid changes saved together: all of them or none, each version checked."""
+
+    create: list[BatchCreate] = Field(default_factory=list, max_length=500)
+    update: list[BatchUpdate] = Field(default_factory=list, max_length=500)
+    retire: list[BatchRetire] = Field(default_factory=list, max_length=500)
+    dry_run: bool = Field(default=False, description="只预览：校验结果与户、人的网格变动，不写入")
+    accept_findings: bool = Field(default=False, description="有（非硬性）校验问题时仍保存")
+
+
+class BatchChange(RepairChange):
+    """One grid's change in a batch: ``key`` for a created grid, ``given_to`` for a retirement."""
+
+    key: str | None = None
+    given_to: str | None = None
+    version: int | None = Field(default=None, description="保存后的版本号（预览时为空）")
+
+
+class GridMoves(BaseModel):
+    """One grid's households and residents leaving and arriving."""
+
+    code: str
+    households_out: int
+    households_in: int
+    persons_out: int
+    persons_in: int
+
+
+class Transfer(BaseModel):
+    """Households (and residents) moving from one grid to another (null: no grid)."""
+
+    from_code: str | None
+    to_code: str | None
+    households: int
+    persons: int
+
+
+class MovesPublic(BaseModel):
+    """Who would change grid: totals, per grid, and per pair of grids."""
+
+    households: int
+    persons: int
+    grids: list[GridMoves]
+    transfers: list[Transfer]
+
+
+class GridBatchPublic(BaseModel):
+    """What a batch did (or, dry, would do): the changes, the findings left, and who changes grid."""
+
+    applied: bool
+    changes: list[BatchChange]
+    findings: list[FindingPublic]
+    moves: MovesPublic | None = Field(default=None, description="预览时：将改变所属网格的户数与人数")
+    reassigned: dict[str, int] = Field(default_factory=dict, description="保存后：各表重新分配的行数")
+
+
+class ShapeSplit(BaseModel):
+    """A shape and the line to cut it along."""
+
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon/MultiPolygon, EPSG:4326")
+    line: dict[str, Any] = Field(description="GeoJSON LineString：从网格外画起，穿过网格，在网格外结束")
+
+
+class ShapeMerge(BaseModel):
+    """Neighbouring shapes to merge into one."""
+
+    geometries: list[dict[str, Any]] = Field(min_length=2, max_length=50)
+
+
+class ShapesPublic(BaseModel):
+    """The resulting shapes (a split: largest first)."""
+
+    geometries: list[dict[str, Any]]
+
+
 class TokenCreate(BaseModel):
     """A new API token."""
 

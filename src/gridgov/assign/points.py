@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -78,13 +77,6 @@ class AssignCounts:
     changed: int
 
 
-@cache
-def _sections(name: str) -> dict[str, str]:
-    """The ``-- @name:`` sections of a multi-statement .sql file, in order."""
-    parts = re.split(r"^-- @(\w+):.*$", sql.load(name), flags=re.MULTILINE)
-    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
-
-
 def _check(table: str) -> None:
     if table not in ASSIGNED_TABLES:
         raise ValueError(f"not an assignable table: {table}")
@@ -103,7 +95,7 @@ def _points(
     session: Session, table: str, leaf_where: str, where: str, params: dict[str, object]
 ) -> tuple[int, int, int]:
     """The set-based point assignment (assign_points.sql); returns rows changed, assigned and all (in the area)."""
-    s = {k: v.format(table=table, leaf_where=leaf_where, where=where) for k, v in _sections("assign_points").items()}
+    s = {k: v.format(table=table, leaf_where=leaf_where, where=where) for k, v in sql.sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
     with local_settings(session, AREA_SCAN_SETTINGS if "area" in params else SCAN_SETTINGS):
         session.execute(text(s["scan"]), params)
@@ -216,7 +208,7 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
         # Without statistics (grids imported moments ago, before autovacuum) the planner takes the scan's
         # worst plan: at 10^5 compounds and 10^7 points that ran for over half an hour instead of minutes.
         session.execute(text("ANALYZE grid"))
-    s = {k: v.format(table=staging, leaf_where="", where="") for k, v in _sections("assign_points").items()}
+    s = {k: v.format(table=staging, leaf_where="", where="") for k, v in sql.sections("assign_points").items()}
     session.execute(text("DROP TABLE IF EXISTS gridgov_assign_scan, gridgov_assign_move"))
     with local_settings(session, {**BULK_SETTINGS, **SCAN_SETTINGS}):
         session.execute(text(s["scan"]))

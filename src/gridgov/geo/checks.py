@@ -7,6 +7,7 @@ grids by :mod:`gridgov.geo.extent`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -108,8 +109,9 @@ def _ring_problem(exc: Exception) -> str:
     return _UNPARSEABLE
 
 
-def parse_geometry(geojson: dict[str, Any] | BaseGeometry) -> BaseGeometry:
-    """A shapely geometry from a GeoJSON geometry object, or ``InvalidInput`` with a Chinese reason."""
+def parse_geometry(geojson: dict[str, Any] | BaseGeometry, kinds: Collection[str] = ()) -> BaseGeometry:
+    """A shapely geometry from a GeoJSON geometry object of one of ``kinds`` (default: Polygon, MultiPolygon),
+    or ``InvalidInput`` with a Chinese reason."""
     if isinstance(geojson, BaseGeometry):
         return geojson
     if not isinstance(geojson, dict):
@@ -117,8 +119,9 @@ def parse_geometry(geojson: dict[str, Any] | BaseGeometry) -> BaseGeometry:
     kind = geojson.get("type")
     if not isinstance(kind, str) or not kind:
         raise InvalidInput("无法解析几何：缺少 type 字段")
-    if kind not in _POLYGON_TYPES:
-        raise InvalidInput(f"几何类型应为面（Polygon/MultiPolygon），实际为 {kind[:40]}")
+    if kind not in (kinds or _POLYGON_TYPES):
+        wanted = "、".join(kinds) if kinds else "面（Polygon/MultiPolygon）"
+        raise InvalidInput(f"几何类型应为{wanted}，实际为 {kind[:40]}")
     coords = geojson.get("coordinates")
     if coords is None:
         raise InvalidInput("无法解析几何：缺少 coordinates 字段")

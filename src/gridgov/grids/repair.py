@@ -8,123 +8,44 @@ happens in metres in the local CGCS2000 Gauss-Krüger projection.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import split as split_polygon
 from sqlalchemy.orm import Session
 
-from gridgov.assign.points import reassign_area
-from gridgov.auth.scope import DEFAULT_TOLERANCE_M, Actor, Touches, authorize
+from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.config import GridSettings, defaults
 from gridgov.errors import Conflict, InvalidInput
-from gridgov.geo.checks import MAX_GRID_VERTICES, vertex_problem
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids import service
-from gridgov.grids.checks import live_inputs, run_checks, scheme_from
+from gridgov.grids.checks import scheme_from
 from gridgov.grids.codes import next_code, renumber
-from gridgov.grids.findings import Finding, GridInput
+from gridgov.grids.edits import OPERATIONS_ZH, Change, EditPlan, apply_plan, with_findings
+from gridgov.grids.findings import GridInput
 from gridgov.grids.service import GridRecord
-
-OPERATIONS_ZH = {"clip": "裁剪到上级", "snap": "吸附到相邻网格", "fill_gap": "空隙并入相邻网格", "split": "分割",
-                 "merge": "合并", "renumber": "重新编号"}  # fmt: skip
-
-
-@dataclass
-class Change:
-    """One grid's change in a plan."""
-
-    action: str  # update | create | retire
-    code: str
-    name: str
-    level: str
-    parent_code: str | None
-    version: int | None
-    old: BaseGeometry | None
-    new: BaseGeometry | None
-    new_code: str | None = None
-
-
-@dataclass
-class RepairPlan:
-    """A previewed repair: the changes and the findings that would remain in the area."""
-
-    operation: str
-    changes: list[Change]
-    findings_after: list[Finding] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON preview with areas in m²."""
-        geoms = [g for c in self.changes for g in (c.old, c.new) if g is not None]
-        frame = MetricFrame.for_geoms(geoms) if geoms else None
-
-        def area(g: BaseGeometry | None) -> float | None:
-            return None if g is None or frame is None else round(float(frame.to_m(g).area), 2)
-
-        return {
-            "operation": self.operation,
-            "operation_zh": OPERATIONS_ZH[self.operation],
-            "changes": [
-                {
-                    "action": c.action,
-                    "code": c.code,
-                    "new_code": c.new_code,
-                    "name": c.name,
-                    "area_before_m2": area(c.old),
-                    "area_after_m2": area(c.new),
-                    "geometry": mapping(c.new) if c.new is not None else None,
-                }
-                for c in self.changes
-            ],
-            "findings_after": [f.as_dict() for f in self.findings_after],
-        }
-
-
-def _multi(geom: BaseGeometry) -> MultiPolygon:
-    geom = shapely.make_valid(geom)
-    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and not g.is_empty]
-    parts = [p for g in polys for p in ([g] if isinstance(g, Polygon) else list(g.geoms))]
-    if not parts:
-        raise InvalidInput("修复后几何为空")
-    return MultiPolygon(parts)
+from gridgov.grids.shapes import merge_shapes, polygonal, split_by_line
 
 
 def _update(rec: GridRecord, new: BaseGeometry, **kw: Any) -> Change:
-    return Change("update", rec.code, rec.name, rec.level, rec.parent_code, rec.version, rec.geom, _multi(new), **kw)
+    return Change("update", rec.code, rec.name, rec.level, rec.parent_code, rec.version, rec.geom, polygonal(new), **kw)
 
 
-def _with_findings(session: Session, plan: RepairPlan, settings: GridSettings | None) -> RepairPlan:
-    """Attach the findings that remain after the plan, limited to the grids it touches."""
-    grids = {g.code: g for g in live_inputs(session)}
-    touched = set()
-    for c in plan.changes:
-        code = c.new_code or c.code
-        touched.add(code)
-        if c.action == "retire":
-            grids.pop(c.code, None)
-            continue
-        grids.pop(c.code, None)
-        grids[code] = GridInput(code, c.name, c.level, c.parent_code, c.new)
-    plan.findings_after = run_checks(list(grids.values()), scope=touched, settings=settings)
-    return plan
-
-
-def plan_clip(session: Session, code: str, settings: GridSettings | None = None) -> RepairPlan:
+def plan_clip(session: Session, code: str, settings: GridSettings | None = None) -> EditPlan:
     """Cut away the part of a grid outside its parent."""
     rec = service.get_grid(session, code)
     if rec.parent_code is None:
         raise InvalidInput("街道网格没有上级，无需裁剪")
     parent = service.get_grid(session, rec.parent_code)
     new = shapely.intersection(rec.geom, parent.geom)
-    return _with_findings(session, RepairPlan("clip", [_update(rec, new)]), settings)
+    return with_findings(session, EditPlan("clip", [_update(rec, new)]), settings)
 
 
 def plan_snap(
     session: Session, code: str, tolerance_m: float | None = None, settings: GridSettings | None = None
-) -> RepairPlan:
+) -> EditPlan:
     """Move a grid's vertices onto its siblings' (and parent's) vertices and edges within a tolerance."""
     s = settings or defaults(GridSettings)
     tol = tolerance_m if tolerance_m is not None else s.tolerance_m
@@ -137,7 +58,7 @@ def plan_snap(
     frame = MetricFrame.for_geoms([rec.geom])
     reference = shapely.union_all([shapely.boundary(frame.to_m(g)) for g in others])
     snapped = frame.to_ll(shapely.snap(frame.to_m(rec.geom), reference, tol))
-    return _with_findings(session, RepairPlan("snap", [_update(rec, snapped)]), s)
+    return with_findings(session, EditPlan("snap", [_update(rec, snapped)]), s)
 
 
 def _gaps_m(parent: GridRecord, children: Sequence[GridRecord], frame: MetricFrame, tol: float) -> list[Polygon]:
@@ -149,7 +70,7 @@ def _gaps_m(parent: GridRecord, children: Sequence[GridRecord], frame: MetricFra
 
 def plan_fill_gap(
     session: Session, parent_code: str, at: tuple[float, float] | None = None, settings: GridSettings | None = None
-) -> RepairPlan:
+) -> EditPlan:
     """Give each gap under a parent (or the one nearest ``at``) to the neighbour with the longest shared border."""
     s = settings or defaults(GridSettings)
     parent = service.get_grid(session, parent_code)
@@ -177,40 +98,33 @@ def plan_fill_gap(
         grown[best.code] = shapely.union(base, gap)
     by_code = {c.code: c for c in children}
     changes = [_update(by_code[c], frame.to_ll(g)) for c, g in sorted(grown.items())]
-    return _with_findings(session, RepairPlan("fill_gap", changes), s)
+    return with_findings(session, EditPlan("fill_gap", changes), s)
 
 
 def plan_split(
     session: Session, code: str, line: BaseGeometry | dict[str, Any], new_names: Sequence[str] = (),
     settings: GridSettings | None = None,
-) -> RepairPlan:  # fmt: skip
+) -> EditPlan:  # fmt: skip
     """Split a grid along a drawn line (e.g. a road); the largest piece keeps the code, others get new codes."""
     s = settings or defaults(GridSettings)
-    cut = line if isinstance(line, BaseGeometry) else shapely.geometry.shape(line)
-    if not isinstance(cut, LineString):
-        raise InvalidInput("分割线应为折线（LineString）")
     rec = service.get_grid(session, code)
-    pieces = [p for poly in rec.geom.geoms for p in split_polygon(poly, cut).geoms]
-    if len(pieces) < 2:
-        raise InvalidInput(f"分割线没有穿过网格 {code}")
-    frame = MetricFrame.for_geoms([rec.geom])
-    pieces.sort(key=lambda p: -frame.to_m(p).area)
+    if rec.parent_code is None:
+        raise InvalidInput("街道网格不能分割")
+    pieces = split_by_line(rec.geom, line, f"网格 {code}")
     changes = [_update(rec, pieces[0])]
     used = service.all_codes(session)
     scheme = scheme_from(s)
     for i, piece in enumerate(pieces[1:]):
-        if rec.parent_code is None:
-            raise InvalidInput("街道网格不能分割")
         new = next_code(used, rec.parent_code, rec.level, scheme)
         used.add(new)
         name = new_names[i] if i < len(new_names) else f"{rec.name}（分{i + 2}）"
-        changes.append(Change("create", new, name, rec.level, rec.parent_code, None, None, _multi(piece)))
-    return _with_findings(session, RepairPlan("split", changes), s)
+        changes.append(Change("create", new, name, rec.level, rec.parent_code, None, None, polygonal(piece)))
+    return with_findings(session, EditPlan("split", changes), s)
 
 
 def plan_merge(
     session: Session, codes: Sequence[str], name: str | None = None, settings: GridSettings | None = None
-) -> RepairPlan:
+) -> EditPlan:
     """Merge adjacent sibling grids; the smallest code keeps the union, the others are retired."""
     if len(set(codes)) < 2:
         raise InvalidInput("合并至少需要两个网格")
@@ -219,17 +133,15 @@ def plan_merge(
         raise InvalidInput("只能合并同一上级下的同级网格")
     if service.with_children(session, [r.code for r in recs[1:]]):
         raise Conflict("被合并的网格仍有下级网格，请先处理下级网格")
-    union = shapely.union_all([r.geom for r in recs])
-    if not isinstance(shapely.make_valid(union), Polygon):
-        raise InvalidInput(f"网格 {', '.join(r.code for r in recs)} 不相邻，不能合并")
+    union = merge_shapes([r.geom for r in recs])
     keep = recs[0]
     changes = [Change("update", keep.code, name or keep.name, keep.level, keep.parent_code, keep.version, keep.geom,
-                      _multi(union))]  # fmt: skip
+                      union)]  # fmt: skip
     changes += [Change("retire", r.code, r.name, r.level, r.parent_code, r.version, r.geom, None) for r in recs[1:]]
-    return _with_findings(session, RepairPlan("merge", changes), settings)
+    return with_findings(session, EditPlan("merge", changes), settings)
 
 
-def plan_renumber(session: Session, parent_code: str, settings: GridSettings | None = None) -> RepairPlan:
+def plan_renumber(session: Session, parent_code: str, settings: GridSettings | None = None) -> EditPlan:
     """Renumber a parent's children west→east, then north→south; unchanged codes are left alone."""
     s = settings or defaults(GridSettings)
     children = service.list_grids(session, parent_code=parent_code)
@@ -242,46 +154,7 @@ def plan_renumber(session: Session, parent_code: str, settings: GridSettings | N
         for c in children
         if mapping_.get(c.code, c.code) != c.code
     ]
-    return RepairPlan("renumber", changes)
-
-
-def apply_plan(session: Session, plan: RepairPlan, actor: Actor, tolerance_m: float = DEFAULT_TOLERANCE_M,
-               max_vertices: int | None = MAX_GRID_VERTICES) -> dict[str, int]:  # fmt: skip
-    """Write a plan as new versions (history kept) and re-assign entities in the changed area.
-
-    Every grid the plan changes, creates or retires, their parents and the new area must lie in the actor's scope.
-    """
-    if not plan.changes:
-        return {}
-    touches = Touches(
-        codes={c.code for c in plan.changes} | {c.parent_code for c in plan.changes if c.parent_code},
-        area=[c.new for c in plan.changes if c.new is not None],
-    )
-    authorize(session, actor, "write", touches, tolerance_m=tolerance_m)
-    for c in plan.changes:
-        problem = vertex_problem(c.new, max_vertices) if c.new is not None else None
-        if problem:
-            raise InvalidInput(f"网格 {c.code}：{problem}")
-    renames = {c.code: c.new_code for c in plan.changes if c.new_code}
-    if renames:
-        service.recode(session, renames, {c.code: c.version or 0 for c in plan.changes}, actor=actor.name)
-    # Set-based: one statement group per kind of change, whatever the number of grids.
-    service.insert_grids(
-        session,
-        [GridInput(c.code, c.name, c.level, c.parent_code, c.new) for c in plan.changes if c.action == "create"],
-        actor=actor.name,
-    )
-    service.retire_grids(
-        session, {c.code: c.version or 0 for c in plan.changes if c.action == "retire"}, actor=actor.name
-    )
-    updates = [c for c in plan.changes if c.action not in ("create", "retire") and not c.new_code]
-    service.change_grids(
-        session,
-        [service.GridChange(c.code, c.version or 0, name=c.name, geometry=c.new) for c in updates],
-        actor=actor.name,
-    )
-    area = shapely.union_all([g for c in plan.changes for g in (c.old, c.new) if g is not None])
-    return reassign_area(session, area)
+    return EditPlan("renumber", changes)
 
 
 @dataclass(frozen=True)
@@ -304,9 +177,9 @@ def _need(value: str | None) -> str:
     return value
 
 
-def plan(session: Session, req: RepairRequest, settings: GridSettings) -> RepairPlan:
+def plan(session: Session, req: RepairRequest, settings: GridSettings) -> EditPlan:
     """The preview of one repair request (the single dispatcher for the API and the CLI)."""
-    builders: dict[str, Callable[[], RepairPlan]] = {
+    builders: dict[str, Callable[[], EditPlan]] = {
         "clip": lambda: plan_clip(session, _need(req.code), settings),
         "snap": lambda: plan_snap(session, _need(req.code), req.tolerance_m, settings),
         "fill_gap": lambda: plan_fill_gap(session, _need(req.parent), req.at, settings),
@@ -320,7 +193,7 @@ def plan(session: Session, req: RepairRequest, settings: GridSettings) -> Repair
 
 
 def repair(session: Session, req: RepairRequest, *, apply: bool, actor: Actor, settings: GridSettings
-           ) -> tuple[RepairPlan, dict[str, int]]:  # fmt: skip
+           ) -> tuple[EditPlan, dict[str, int]]:  # fmt: skip
     """Preview a repair and write it when ``apply``: the plan and the re-assigned counts per table.
 
     Applying needs every code the request names in the actor's scope, and then everything the plan touches.

@@ -18,6 +18,8 @@ from gridgov.api.params import MomentQuery
 from gridgov.api.responses import refused
 from gridgov.api.schemas import (
     FindingsPublic,
+    GridBatch,
+    GridBatchPublic,
     GridCreate,
     GridPublic,
     GridUpdate,
@@ -25,17 +27,23 @@ from gridgov.api.schemas import (
     Level,
     RepairPublic,
     RepairRequest,
+    ShapeMerge,
+    ShapeSplit,
+    ShapesPublic,
     ValidateRequest,
 )
 from gridgov.api.uploads import save_upload
 from gridgov.errors import InvalidInput
-from gridgov.geo.checks import draft_geometry
+from gridgov.geo.checks import as_multipolygon, draft_geometry
 from gridgov.grids import service
 from gridgov.grids.checks import Validation, check_live, check_staffing, scheme_from, stored_findings
+from gridgov.grids.edits import GridEdit, NewGrid, Retirement, save_edit
+from gridgov.grids.edits import GridUpdate as GridUpdateEdit
 from gridgov.grids.findings import GridInput
 from gridgov.grids.importer import import_grids
 from gridgov.grids.io import write_grid_file
 from gridgov.grids.service import GridRecord
+from gridgov.grids.shapes import merge_shapes, split_by_line
 from gridgov.grids.staffing import PROBLEMS
 from gridgov.periods import as_of_moment
 
@@ -170,6 +178,47 @@ def repair(session: SessionDep, settings: SettingsDep, who: ViewerDep, body: Rep
                           at=at, tolerance_m=body.tolerance_m, name=body.name)  # fmt: skip
     plan, moved = r.repair(session, req, apply=body.apply, actor=who, settings=settings)
     return RepairPublic.model_validate(plan.as_dict() | {"applied": body.apply, "reassigned": moved})
+
+
+@router.post(
+    "/batch",
+    dependencies=[Throttled],
+    response_model=GridBatchPublic,
+    summary="批量保存网格修改（新建、修改、删除并入相邻网格；全部成功或全部不写入）",
+    responses={
+        409: {"description": "修改后仍有校验问题（details.findings）；确认后以 accept_findings=true 重新提交"},
+        412: {"description": "某个网格已被他人修改：整批未写入"},
+        422: {"description": "几何无效等硬性问题：整批未写入"},
+    },
+)
+def save_batch(session: SessionDep, settings: SettingsDep, who: EditorDep, body: GridBatch) -> GridBatchPublic:
+    """Check the whole change as a coverage, then write every grid in one transaction; ``dry_run`` previews the
+    findings and how many households and residents would change grid, and writes nothing."""
+    edit = GridEdit(
+        create=[NewGrid(c.key, c.name, c.level, c.parent_code, c.geometry, c.code) for c in body.create],
+        update=[GridUpdateEdit(u.code, u.version, u.name, u.geometry) for u in body.update],
+        retire=[Retirement(r.code, r.version, r.give_to) for r in body.retire],
+    )
+    result = save_edit(session, edit, actor=who, settings=settings, dry_run=body.dry_run,
+                       accept_findings=body.accept_findings)  # fmt: skip
+    preview = result.plan.as_dict()
+    changes = [c | {"version": result.versions.get(c["new_code"] or c["code"])} for c in preview["changes"]]
+    return GridBatchPublic.model_validate({"applied": result.applied, "changes": changes,
+                                           "findings": preview["findings_after"], "moves": preview.get("moves"),
+                                           "reassigned": result.reassigned})  # fmt: skip
+
+
+@router.post("/shapes/split", response_model=ShapesPublic, summary="沿折线分割一个面（不写入，供编辑器预览）")
+def split_shape(who: EditorDep, body: ShapeSplit) -> ShapesPublic:
+    """The pieces of a shape cut along a line, largest first; the outer boundary's vertices are kept exactly."""
+    pieces = split_by_line(as_multipolygon(body.geometry), body.line)
+    return ShapesPublic(geometries=[dict(mapping(p)) for p in pieces])
+
+
+@router.post("/shapes/merge", response_model=ShapesPublic, summary="合并相邻的面（不写入，供编辑器预览）")
+def merge_shape(who: EditorDep, body: ShapeMerge) -> ShapesPublic:
+    """The union of neighbouring shapes as one shape (refused when they share no edge)."""
+    return ShapesPublic(geometries=[dict(mapping(merge_shapes([as_multipolygon(g) for g in body.geometries])))])
 
 
 @router.get("/{code}", response_model=GridPublic, summary="网格详情")
