@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
 from sqlalchemy.orm import Session
 
 from gridgov.config import MapSettings, defaults
@@ -22,12 +23,23 @@ from gridgov.history import day_of
 from gridgov.maps import gridmap_data as data
 from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms
-from gridgov.maps.elements import DivMarkers, GridSearch, GridTiles, Stylesheet, TitleLegend, ZoomClass
+from gridgov.maps.elements import (
+    LABEL_FONTS,
+    DivMarkers,
+    GridSearch,
+    GridTiles,
+    Stylesheet,
+    TitleLegend,
+    macro_template,
+)
 from gridgov.maps.gridmap_layers import BUILDING_STYLE, HOUSEHOLD_COLOURS, add_buildings, add_households, add_party
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import HOUSEHOLD_KINDS
 
-__all__ = ["HOUSEHOLD_COLOURS", "LAYERS", "LEDGER_COLUMNS", "LEVELS", "grid_map", "grid_map_from_db", "grid_tiles_map"]
+__all__ = [
+    "HOUSEHOLD_COLOURS", "LABEL_PADDING_PX", "LAYERS", "LEDGER_COLUMNS", "LEVELS", "grid_map", "grid_map_from_db",
+    "grid_tiles_map",
+]
 
 
 @dataclass(frozen=True)
@@ -76,8 +88,15 @@ LEDGER_COLUMNS: dict[str, str] = {
 LAYERS = ("households", "buildings", "party")
 """Optional layers of the grid map; ``party`` is for authorised users only (the caller checks)."""
 
-# Below this many grids the compounds carry permanent labels; the search finds any grid at any size.
+# Below this many grids of a level (communities, compounds) they carry labels; the search finds any grid at any size.
 LABEL_LIMIT = 3000
+
+# From this zoom on, compound labels take precedence over community labels where they collide (the street view
+# names its communities first; zoomed in, each compound's own name matters more).
+COMPOUNDS_LEAD_FROM_ZOOM = 17
+
+LABEL_PADDING_PX = 2
+"""Screen pixels kept clear around each shown label (two shown labels are at least twice this apart)."""
 
 
 # One grid's public ledger row (the API route ``/api/ledger/grid/{code}``): the tile map's popups.
@@ -137,11 +156,38 @@ def _features(gdf: gpd.GeoDataFrame, style: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _label_html(name: str, code: str) -> str:
+class GridLabels(MacroElement):
+    """The grid labels' style, and a script that shows only labels which overlap no label of higher priority on
+    screen (communities first at the street's zooms, larger grids first), again after every move."""
+
+    _template = macro_template(css="grid_labels.css", js="label_collision.js")
+
+    def __init__(
+        self, compound_min_zoom: int | None, community_lead_below: int | None, padding: int = LABEL_PADDING_PX
+    ) -> None:
+        super().__init__()
+        self._name = "GridLabels"
+        self.fonts = LABEL_FONTS
+        self.compound_min_zoom, self.community_lead_below = compound_min_zoom, community_lead_below
+        self.padding = padding
+
+
+def _label_html(level: str, name: str, code: str, rank: int) -> str:
+    """A grid's label: a community's name, or a compound's name over its code; ``rank`` orders the placement."""
+    if level == "community":
+        return f'<div class="gridgov-community-label-text" data-rank="{rank}">{html.escape(name)}</div>'
     return (
-        f'<div class="gridgov-label-text"><span class="gridgov-label-name">{html.escape(name)}</span>'
-        f'<br><span class="gridgov-label-code">{html.escape(code)}</span></div>'
+        f'<div class="gridgov-label-text" data-rank="{rank}"><span class="gridgov-label-name">{html.escape(name)}'
+        f'</span><br><span class="gridgov-label-code">{html.escape(code)}</span></div>'
     )
+
+
+def _area_ranks(geoms: np.ndarray) -> np.ndarray:
+    """Each geometry's place when sorted by area, largest first (ties keep their order)."""
+    order = np.argsort(-shapely.area(geoms), kind="stable")
+    ranks = np.empty(len(order), dtype=int)
+    ranks[order] = np.arange(len(order))
+    return ranks
 
 
 def grid_map(
@@ -157,7 +203,10 @@ def grid_map(
     simplify_m: float = 0.5,
 ) -> folium.Map:
     """Build the 网格图: a layer per level (街道/社区/楼院), labels, ledger and staff popups, search, and the
-    optional household (four colours), building and Party layers; no basemap unless one is given."""
+    optional household (four colours), building and Party layers; no basemap unless one is given.
+
+    Community and compound labels never overlap on screen: one that would is hidden until zooming in makes room;
+    compound labels also stay hidden below ``label_min_zoom`` (None: at every zoom)."""
     gdf = _prepare(grids, basemap, simplify_m)
     m = new_map(gdf.total_bounds, title=title, basemap=basemap)
     Stylesheet("grid_popup.css").add_to(m)
@@ -165,12 +214,14 @@ def grid_map(
     counts: dict[str, int] = {}
     anchors: dict[str, tuple[float, float]] = {}
     search: list[tuple[str, str, float, float]] = []
+    labelled = False
     for level, spec in LEVELS.items():
         part = gdf[gdf["level"].astype(str) == level]
         counts[level] = len(part)
         if part.empty:
             continue
-        points = shapely.point_on_surface(np.asarray(part.geometry.values, dtype=object))
+        geoms = np.asarray(part.geometry.values, dtype=object)
+        points = shapely.point_on_surface(geoms)
         for p, n, c in zip(points, part["name"], part["code"], strict=True):
             anchors[str(c)] = (round(float(p.y), 6), round(float(p.x), 6))
             search.append((f"{n} {c}", str(c), *anchors[str(c)]))
@@ -186,14 +237,16 @@ def grid_map(
             tooltip=None if level == "compound" else folium.GeoJsonTooltip(fields=["name"], labels=False),
             zoom_on_click=False,
         ).add_to(group)
-        if level == "compound" and len(part) <= LABEL_LIMIT:
-            data = [
-                (*anchors[str(c)], _label_html(str(n), str(c))) for n, c in zip(part["name"], part["code"], strict=True)
+        if level != "street" and len(part) <= LABEL_LIMIT:
+            labels = [
+                (*anchors[str(c)], _label_html(level, str(n), str(c), int(r)))
+                for n, c, r in zip(part["name"], part["code"], _area_ranks(geoms), strict=True)
             ]
-            DivMarkers(data, "gridgov-label").add_to(group)
-            Stylesheet("grid_labels.css").add_to(m)
-            ZoomClass("gridgov-hide-labels", label_min_zoom).add_to(m)
+            DivMarkers(labels, f"gridgov-label gridgov-label-{level}").add_to(group)
+            labelled = True
         group.add_to(m)
+    if labelled:
+        GridLabels(label_min_zoom, COMPOUNDS_LEAD_FROM_ZOOM).add_to(m)
 
     rows = [(swatch(spec.style), f"{spec.label}（{counts.get(level, 0)}）") for level, spec in LEVELS.items()]
     if buildings is not None and not buildings.empty:
