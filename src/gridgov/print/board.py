@@ -1,6 +1,9 @@
 """公示 boards: one page per grid with its map, responsible staff, 监督电话, duties, date and an optional
 QR code, laid out in HTML and printed to PDF with WeasyPrint (fonts embedded, text searchable); PNG is the
-PDF rasterised with pdfium at the requested dpi. Never any resident's personal data: at most counts."""
+PDF rasterised with pdfium at the requested dpi. Never any resident's personal data: at most counts.
+
+In portrait the panel under the map is laid out first on its own and measured; the map is then drawn at the
+full height it leaves, so the page is filled whatever the length of the staff list and duties."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import base64
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,7 @@ class PageLayout:
     side_h: float
     font_pt: float
     qr_mm: float
+    safety_mm: float = 1.0
 
     @property
     def inner_w(self) -> float:
@@ -59,9 +63,24 @@ class PageLayout:
         """Printable height."""
         return self.height_mm - 2 * self.margin_mm
 
+    @property
+    def body_h(self) -> float:
+        """Height below the header, shared by the map and (portrait) the panel under it."""
+        return self.inner_h - self.header_h - self.gap_mm
+
+    def fitted(self, panel_h: float) -> PageLayout:
+        """Portrait: the map grown into all the height that a panel of ``panel_h`` mm under it leaves free
+        (``panel_h`` at most ``side_h``, else the map would shrink below its least height)."""
+        return replace(self, map_h=self.body_h - self.gap_mm - panel_h - self.safety_mm, side_h=panel_h)
+
+
+MIN_MAP_SHARE = 0.55
+"""Portrait: the map's least share of the height below the header; the panel under it gets the rest at most."""
+
 
 def layout(paper: str = "A4", landscape: bool = False) -> PageLayout:
-    """The page layout for a paper size: map beside the panel (landscape) or above it (portrait)."""
+    """The page layout for a paper size: map beside the panel (landscape) or above it (portrait; the map's
+    least height here, grown to fill the page by :meth:`PageLayout.fitted` once the panel is measured)."""
     key = paper.strip().upper()
     if key not in PAPERS:
         raise InvalidInput(f"不支持的纸张：{paper}（可选 {', '.join(PAPERS)}）")
@@ -76,11 +95,11 @@ def layout(paper: str = "A4", landscape: bool = False) -> PageLayout:
         map_w, map_h = inner_w * 0.52, body_h
         side_w, side_h = inner_w - map_w - gap, body_h
     else:
-        map_w, map_h = inner_w, body_h * 0.55
+        map_w, map_h = inner_w, body_h * MIN_MAP_SHARE
         side_w, side_h = inner_w, body_h - map_h - gap
     safety = 1.0 * k  # rounding in the layout engine must not push the last line onto a new page
     return PageLayout(key, landscape, w, h, margin, header, gap, map_w, map_h - safety, side_w, side_h - safety,
-                      round(9.5 * k, 2), 17 * k)  # fmt: skip
+                      round(9.5 * k, 2), 17 * k, safety)  # fmt: skip
 
 
 @cache
@@ -119,19 +138,23 @@ def _qr(url: str) -> str:
     return _uri("image/svg+xml", buf.getvalue())
 
 
-def _board_context(data: BoardData, page: PageLayout, settings: BoardSettings) -> dict[str, Any]:
-    """The template values of one board (its map drawn now)."""
+def _board_context(data: BoardData, settings: BoardSettings) -> dict[str, Any]:
+    """The template values of one board, its map not drawn yet."""
     street, community = data.parent_name("street"), data.parent_name("community")
     names = {"grid": data.name, "community": community or "", "street": street or ""}
     trail = " / ".join(n for _, _, n in data.parents)
-    svg = board_map_svg(data, page.map_w, page.map_h, font_pt=page.font_pt * 0.85)
     qr = settings.board_qr_url.format_map(_Names({"code": data.code})) if settings.board_qr_url else None
     return {
         "code": data.code, "name": data.name, "trail": trail or data.name, "staff": data.staff,
-        "duties": duties(settings, names), "counts": data.counts,
-        "map_uri": _uri("image/svg+xml", svg.encode("utf-8")), "qr_uri": _qr(qr) if qr else None,
-        "street": street,
+        "duties": duties(settings, names), "counts": data.counts, "map_uri": None,
+        "qr_uri": _qr(qr) if qr else None, "street": street,
     }  # fmt: skip
+
+
+def _with_map(context: dict[str, Any], data: BoardData, page: PageLayout) -> dict[str, Any]:
+    """The board's values with its map drawn at the page's map size."""
+    svg = board_map_svg(data, page.map_w, page.map_h, font_pt=page.font_pt * 0.85)
+    return {**context, "map_uri": _uri("image/svg+xml", svg.encode("utf-8"))}
 
 
 FIT_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
@@ -143,28 +166,58 @@ def _today(settings: BoardSettings, today: dt.date | None) -> dt.date:
 
 
 def board_html(data: BoardData, page: PageLayout, settings: BoardSettings | None = None, *,
-               today: dt.date | None = None, text_scale: float = 1.0, context: dict[str, Any] | None = None
-               ) -> str:  # fmt: skip
-    """The HTML page of one board (``context``: a prepared board context, to reuse its drawn map)."""
+               today: dt.date | None = None, text_scale: float = 1.0, context: dict[str, Any] | None = None,
+               measure: bool = False) -> str:  # fmt: skip
+    """The HTML page of one board (``context``: a prepared board context, to reuse its drawn map; ``measure``:
+    no map and a panel as tall as its content, marked for :func:`panel_height`)."""
     settings = settings or defaults(BoardSettings)
     day = _today(settings, today)
-    ctx = context or _board_context(data, page, settings)
+    ctx = context or _board_context(data, settings)
+    if measure:
+        ctx = {**ctx, "map_uri": None}
+    elif ctx["map_uri"] is None:
+        ctx = _with_map(ctx, data, page)
     street = ctx["street"]
     return _template().render(
-        boards=[ctx], page=page, text_scale=text_scale, title=f"{ctx['name']} 网格公示牌",
+        boards=[ctx], page=page, text_scale=text_scale, title=f"{ctx['name']} 网格公示牌", measure=measure,
         hotline=settings.board_hotline, issuer=settings.board_issuer or (f"{street}办事处" if street else ""),
         date=f"{day.year}年{day.month}月{day.day}日",
     )  # fmt: skip
 
 
-def _render(data: BoardData, page: PageLayout, settings: BoardSettings, today: dt.date | None) -> Any:
-    """One board as a one-page WeasyPrint document, text shrunk step by step until it fits."""
+PX_PER_MM = 96 / 25.4  # WeasyPrint's positions are CSS pixels
+
+
+def panel_height(document: Any, code: str) -> float | None:
+    """Height in mm of the panel of a board laid out with ``measure=True`` (the lowest end of its columns);
+    None when it does not fit on one page."""
+    if len(document.pages) != 1:
+        return None
+    anchors = document.pages[0].anchors  # name → (x, y), or in newer WeasyPrint (x1, y1, x2, y2)
+    top = anchors[f"side-{code}"][1]
+    bottom = max(a[1] for name, a in anchors.items() if name.startswith(f"side-end-{code}-"))
+    return float(bottom - top) / PX_PER_MM
+
+
+def board_document(data: BoardData, page: PageLayout, settings: BoardSettings, today: dt.date | None = None) -> Any:
+    """One board as a one-page WeasyPrint document, text shrunk step by step until it fits; in portrait the map
+    takes all the height the panel under it leaves (the panel measured in a first layout without the map)."""
     import weasyprint
 
-    ctx = _board_context(data, page, settings)
-    doc = None
+    ctx = _board_context(data, settings)
+    maps: dict[tuple[float, float], dict[str, Any]] = {}
     for scale in FIT_SCALES:
-        html = board_html(data, page, settings, today=today, text_scale=scale, context=ctx)
+        fitted = page
+        if not page.landscape:
+            probe = board_html(data, page, settings, today=today, text_scale=scale, context=ctx, measure=True)
+            panel = panel_height(weasyprint.HTML(string=probe, base_url=str(TEMPLATES)).render(), data.code)
+            if panel is None or panel > page.side_h:
+                continue
+            fitted = page.fitted(panel)
+        key = (fitted.map_w, fitted.map_h)
+        if key not in maps:
+            maps[key] = _with_map(ctx, data, fitted)
+        html = board_html(data, fitted, settings, today=today, text_scale=scale, context=maps[key])
         doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render()
         if len(doc.pages) == 1:
             return doc
@@ -181,14 +234,14 @@ def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: BoardSet
 
     settings = settings or defaults(BoardSettings)
     if len(boards) == 1:
-        pdf: bytes = _render(boards[0], page, settings, today).write_pdf()
+        pdf: bytes = board_document(boards[0], page, settings, today).write_pdf()
         if progress is not None:
             progress(boards[0].code)
         return pdf
     merged = pypdfium2.PdfDocument.new()
     try:
         for b in boards:
-            part = pypdfium2.PdfDocument(_render(b, page, settings, today).write_pdf())
+            part = pypdfium2.PdfDocument(board_document(b, page, settings, today).write_pdf())
             merged.import_pages(part)
             part.close()
             if progress is not None:
