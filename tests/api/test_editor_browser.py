@@ -329,7 +329,9 @@ def test_draw_check_and_save_a_new_compound(browser: Browser, base_url: str, cle
     wait_checked(page)
     found = findings(page)
     overlaps = sorted(sorted(f["codes"]) for f in found if f["rule"] == "overlap")
-    assert overlaps == [[WEST, "draft-1"], [EAST, "draft-1"]], found
+    draft = "610103006001003"  # the code the dry run of the save gives the new grid
+    assert overlaps == [[WEST, draft], [EAST, draft]], found
+    assert all("“新网格1”" in f["text"] for f in found if f["rule"] == "overlap")  # its name, not the code
     assert all("同级网格重叠" in f["text"] and "平方米" in f["text"] for f in found if f["rule"] == "overlap")
     assert page.locator("path.gg-problem-area").count() >= 2  # hatched problem areas
     assert page.locator(".gg-finding-marker").count() == len(found)
@@ -340,9 +342,9 @@ def test_draw_check_and_save_a_new_compound(browser: Browser, base_url: str, cle
         assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 6  # nothing written yet
 
     # 2. Remove the draft (Geoman removal mode): clean again.
-    tool(page, "删除未保存的新网格")
+    tool(page, "删除网格（已有网格可并入相邻网格）")
     click_at(page, c, Y0 + D / 2 + h / 2)
-    tool(page, "删除未保存的新网格")
+    tool(page, "删除网格（已有网格可并入相邻网格）")
     wait_checked(page)
     assert findings(page) == []
     assert page.locator("path.gg-problem-area").count() == 0
@@ -364,7 +366,7 @@ def test_draw_check_and_save_a_new_compound(browser: Browser, base_url: str, cle
     assert page.locator("#gg-findings-empty").inner_text() == "未发现问题。"
     page.fill("#gg-name", "文艺北路45号院")
 
-    # 5. Save: PATCH for 001 (version 1), POST without a code for the new one.
+    # 5. Save: one batch with 001 (version 1) and the new one without a code.
     page.click("#gg-save")
     wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('已保存')")
     assert page.locator("#gg-status").inner_text() == "已保存（2 个网格）。"
@@ -406,7 +408,7 @@ def test_draw_check_and_save_a_new_compound(browser: Browser, base_url: str, cle
 def test_stale_version_is_refused_and_the_edit_kept(browser: Browser, base_url: str, clean_engine: Engine) -> None:
     # The browser itself logs a refused fetch ("Failed to load resource … 412"): that one line is expected.
     browser.watch.expected_console.append(
-        re.compile(rf"^Failed to load resource: the server responded with a status of 412 .*/api/grids/{WEST}$")
+        re.compile(r"^Failed to load resource: the server responded with a status of 412 .*/api/grids/batch$")
     )
     tab_a = open_editor(browser, base_url, "comm1")
     tab_b = open_editor(browser, base_url, "comm1")  # a second tab of the same logged-in browser
@@ -429,7 +431,7 @@ def test_stale_version_is_refused_and_the_edit_kept(browser: Browser, base_url: 
 
     assert save(tab_a) == "已保存（1 个网格）。"
     message = save(tab_b)
-    assert message.startswith("保存失败：网格 610103006001001 已被他人修改（当前版本 2"), message
+    assert message.startswith("保存失败，所有修改均未保存：网格 610103006001001 已被他人修改（当前版本 2"), message
     assert "请刷新后重试" in message
     assert "已被他人修改" in tab_b.locator("#gg-status").inner_text()
     row_b = tab_b.locator(f"#gg-grid-list tr[data-code='{WEST}']").inner_text().split("\t")
@@ -465,7 +467,7 @@ def test_scope_and_login_errors_show_the_servers_reason_and_a_rename_saves(
     browser: Browser, base_url: str, clean_engine: Engine
 ) -> None:
     browser.watch.expected_console.append(
-        re.compile(rf"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/{EAST}$")
+        re.compile(r"^Failed to load resource: the server responded with a status of 40[13] .*/api/grids/batch$")
     )
 
     def rename(page: Page) -> None:
@@ -488,7 +490,7 @@ def test_scope_and_login_errors_show_the_servers_reason_and_a_rename_saves(
     # The editor of the other community may open this one, but the server refuses the save, saying why.
     other = open_editor(browser, base_url, "comm2")
     rename(other)
-    refused = f"保存失败（网格 {EAST}）：超出权限范围：610103006001、{EAST} 不在 610103006002 及其下级网格内"
+    refused = f"保存失败，所有修改均未保存：超出权限范围：610103006001、{EAST} 不在 610103006002 及其下级网格内"
     assert save(other) == refused
     assert other.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[2:] == ["1", "保存失败"]
     assert east_versions() == 1
@@ -500,7 +502,7 @@ def test_scope_and_login_errors_show_the_servers_reason_and_a_rename_saves(
         conn.execute(text("UPDATE user_session SET revoked_at = now() WHERE user_id = "
                           "(SELECT id FROM app_user WHERE username = 'comm1')"))  # fmt: skip
     message = save(page)
-    assert message.startswith(f"保存失败（网格 {EAST}）：登录已失效，请重新登录。"), message
+    assert message.startswith("保存失败：登录已失效，请重新登录。"), message
     assert "请不要刷新本页" in message
     assert east_versions() == 1
     again = browser.new_page("comm1")
@@ -522,4 +524,183 @@ def test_scope_and_login_errors_show_the_servers_reason_and_a_rename_saves(
         EAST,
         "2",
     ]
+    browser.watch.assert_clean()
+
+
+# ------------------------------------------------------------------------------- topological editing
+
+MID = (X0 + D / 2, Y0 + D / 2)  # a vertex of the west compound on the edge it shares with the east one
+BULGE = (X0 + D / 2 + 0.001, Y0 + D / 2)  # where the tests drag it: the west compound grows by a triangle
+IN_STRIP = (X0 + D / 2 + 0.0005, Y0 + D / 2)  # a household in the east compound that the triangle takes
+
+
+def shared_edge_with_a_vertex(engine: Engine) -> None:
+    """Give the west compound a vertex in the middle of the edge it shares with the east one (the east one has
+    none there: a T-junction), and put a household with three residents just east of that edge."""
+    from shapely.geometry import Polygon
+
+    from gridgov.grids import service
+
+    x = X0 + D / 2
+    west = Polygon([(X0, Y0), (x, Y0), MID, (x, Y0 + D), (X0, Y0 + D)])
+    with session_scope(engine) as s:
+        service.update_grid(s, WEST, expected_version=1, actor=Actor.system("tests"), geometry=west.__geo_interface__)
+        hid = s.execute(text("INSERT INTO household (code, kind, geom) VALUES ('HX', '常住户', "
+                             "ST_SetSRID(ST_Point(:x, :y), 4326)) RETURNING id"),
+                        {"x": IN_STRIP[0], "y": IN_STRIP[1]}).scalar_one()  # fmt: skip
+        for i in range(3):
+            s.execute(text("INSERT INTO person (code, household_id, name) VALUES (:c, :h, '居民')"),
+                      {"c": f"PX{i}", "h": hid})  # fmt: skip
+
+
+def live_grids(engine: Engine) -> dict[str, tuple[int, float]]:
+    """The west community's live compounds: code → (version, area m²)."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, version, ST_Area(geom::geography) FROM grid WHERE valid_to IS NULL "
+                                 "AND lineage_id IS NULL AND level = 'compound' AND code LIKE :c || '%'"),
+                            {"c": COMMUNITY})  # fmt: skip
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
+
+
+def grid_of(engine: Engine, household: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT g.code FROM household h LEFT JOIN grid g ON g.id = h.grid_id "
+                                 "WHERE h.code = :c AND h.valid_to IS NULL"), {"c": household}).scalar()  # fmt: skip
+
+
+def drag_shared_vertex(page: Page) -> None:
+    tool(page, "编辑顶点")
+    drag(page, MID, BULGE)
+    tool(page, "编辑顶点")
+    wait_checked(page)
+
+
+def validate_community(engine: Engine) -> list[Any]:
+    from gridgov.grids.checks import check_live
+
+    with session_scope(engine) as s:
+        return check_live(s, parent_code=COMMUNITY)
+
+
+def test_a_shared_vertex_moves_both_grids_and_the_counts_show_before_saving(
+    browser: Browser, base_url: str, clean_engine: Engine
+) -> None:
+    shared_edge_with_a_vertex(clean_engine)
+    before = live_grids(clean_engine)
+    page = open_editor(browser, base_url, "comm1")
+    assert page.locator("#gg-moves-total").inner_text() == "尚无修改。"
+    drag_shared_vertex(page)
+    assert findings(page) == []  # no gap, no overlap: the east compound followed
+    rows = page.locator("#gg-grid-list tr").all_inner_texts()
+    assert [r.split("\t")[3] for r in rows] == ["已修改", "已修改"]
+    def vertices(code: str) -> set[tuple[float, float]]:
+        flat = page.evaluate(f"window.gridEditor.layerOf('{code}').toGeoJSON(false).geometry.coordinates.flat(3)")
+        return {(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    moved = min(vertices(WEST), key=lambda v: abs(v[0] - BULGE[0]) + abs(v[1] - BULGE[1]))
+    assert abs(moved[0] - BULGE[0]) < 5e-5 and abs(moved[1] - BULGE[1]) < 5e-5  # within a pixel or so
+    assert moved in vertices(EAST)  # the very same vertex in the east compound
+    # Before saving: one household with three residents will move from the east compound to the west one.
+    assert page.locator("#gg-moves-total").inner_text() == "保存后将有 1 户、3 人改属其他网格："
+    moves = [r.split("\t") for r in page.locator("#gg-moves tr").all_inner_texts()]
+    assert moves == [["第一网格", "—", "1 / 3"], ["第二网格", "1 / 3", "—"]]
+    assert live_grids(clean_engine) == before and grid_of(clean_engine, "HX") == EAST  # nothing written yet
+
+    page.click("#gg-save")
+    wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('已保存')")
+    assert page.locator("#gg-status").inner_text() == "已保存（2 个网格）。"
+    after = live_grids(clean_engine)
+    assert after[WEST][0] == before[WEST][0] + 1 and after[EAST][0] == before[EAST][0] + 1  # both new versions
+    grown = after[WEST][1] - before[WEST][1]
+    assert grown > 1000 and abs(grown + (after[EAST][1] - before[EAST][1])) < 0.5  # what one gains, the other loses
+    assert validate_community(clean_engine) == []
+    assert grid_of(clean_engine, "HX") == WEST
+    wait_checked(page)
+    assert page.locator("#gg-moves-total").inner_text() == "尚无修改。"
+    assert latin_words(page) == []
+    browser.watch.assert_clean()
+
+
+def test_a_save_that_fails_on_the_second_grid_changes_no_grid(
+    browser: Browser, base_url: str, clean_engine: Engine
+) -> None:
+    browser.watch.expected_console.append(
+        re.compile(r"^Failed to load resource: the server responded with a status of 412 .*/api/grids/batch$")
+    )
+    shared_edge_with_a_vertex(clean_engine)
+    page = open_editor(browser, base_url, "comm1")
+    drag_shared_vertex(page)
+    from gridgov.grids import service
+
+    with session_scope(clean_engine) as s:  # meanwhile someone renames the east compound
+        service.update_grid(s, EAST, expected_version=1, actor=Actor.system("tests"), name="第二网格（改）")
+    before = live_grids(clean_engine)
+    with clean_engine.connect() as conn:
+        rows_before = conn.execute(text("SELECT count(*) FROM grid")).scalar_one()
+    page.click("#gg-save")
+    wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('保存失败')")
+    message = page.locator("#gg-status").inner_text()
+    assert message.startswith(f"保存失败，所有修改均未保存：网格 {EAST} 已被他人修改"), message
+    assert live_grids(clean_engine) == before  # the west compound was not written either
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == rows_before
+    assert grid_of(clean_engine, "HX") == EAST
+    states = {r.split("\t")[1]: r.split("\t")[3] for r in page.locator("#gg-grid-list tr").all_inner_texts()}
+    assert states == {WEST: "已修改", EAST: "保存失败"}  # the edit stays on the map
+    browser.watch.assert_clean()
+
+
+def test_delete_a_grid_giving_its_area_to_a_neighbour(browser: Browser, base_url: str, clean_engine: Engine) -> None:
+    shared_edge_with_a_vertex(clean_engine)
+    before = live_grids(clean_engine)
+    page = open_editor(browser, base_url, "comm1")
+    page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
+    page.click("#gg-del")
+    options = page.locator("#gg-del-to option").all_inner_texts()
+    assert options == [f"并入 第一网格（{WEST}）", "不并入，留作空隙（校验将报告空隙）"]
+    page.select_option("#gg-del-to", WEST)
+    page.click("#gg-del-go")
+    wait_for(page, f"() => !!window.gridEditor.state.grids.get('{EAST}').retired")
+    wait_checked(page)
+    assert findings(page) == []
+    assert page.locator(f"#gg-grid-list tr[data-code='{EAST}']").inner_text().split("\t")[3] == f"待删除（并入 {WEST}）"
+    assert page.locator("#gg-moves-total").inner_text() == "保存后将有 1 户、3 人改属其他网格："
+    page.click("#gg-save")
+    wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('已保存')")
+    assert page.locator("#gg-status").inner_text() == "已保存（2 个网格，其中删除 1 个）。"
+    after = live_grids(clean_engine)
+    assert set(after) == {WEST} and after[WEST][0] == before[WEST][0] + 1
+    assert abs(after[WEST][1] - (before[WEST][1] + before[EAST][1])) < 0.5
+    with clean_engine.connect() as conn:
+        retired = conn.execute(text("SELECT valid_to IS NOT NULL, updated_by FROM grid WHERE code = :c AND "
+                                    "lineage_id IS NULL"), {"c": EAST}).one()  # fmt: skip
+    assert tuple(retired) == (True, "user:comm1")  # retired, not deleted
+    assert validate_community(clean_engine) == []
+    assert grid_of(clean_engine, "HX") == WEST
+    assert [r.split("\t")[1] for r in page.locator("#gg-grid-list tr").all_inner_texts()] == [WEST]
+    browser.watch.assert_clean()
+
+
+def test_split_along_a_line_keeps_the_outer_boundary(browser: Browser, base_url: str, clean_engine: Engine) -> None:
+    before = live_grids(clean_engine)
+    page = open_editor(browser, base_url, "comm1")
+    page.locator(f"#gg-grid-list tr[data-code='{EAST}']").click()
+    page.click("#gg-split")
+    y = Y0 + 0.3 * D
+    start, end = (X0 + D / 2 - 0.0008, y), (X0 + D + 0.0008, y)
+    click_at(page, *start)
+    x1, y1 = xy(page, *end)
+    page.mouse.move(x1, y1, steps=3)
+    page.mouse.dblclick(x1, y1)
+    wait_for(page, "() => window.gridEditor.state.drafts.length === 1")
+    wait_checked(page)
+    assert findings(page) == []
+    assert page.locator("#gg-name").input_value() == "第二网格（分2）"
+    page.fill("#gg-name", "第二网格南院")
+    page.click("#gg-save")
+    wait_for(page, "() => document.querySelector('#gg-status').textContent.startsWith('已保存')")
+    after = live_grids(clean_engine)
+    assert set(after) == {WEST, EAST, "610103006001003"}
+    assert abs(after[EAST][1] + after["610103006001003"][1] - before[EAST][1]) < 0.5
+    assert validate_community(clean_engine) == []
     browser.watch.assert_clean()

@@ -335,7 +335,7 @@ def change_grid(
     if row.version != expected_version:
         raise StaleVersion(
             f"网格 {grid_code} 已被他人修改（当前版本 {row.version}，您编辑的是版本 {expected_version}），请刷新后重试",
-            details={"current_version": row.version},
+            details={"current_version": row.version, "code": grid_code},
         )
     new_geom = as_multipolygon(geometry, max_vertices=max_vertices) if geometry is not None else None
     _snapshot(session, row.id)
@@ -466,7 +466,7 @@ def change_grids(session: Session, changes: Sequence[GridChange], *, actor: str)
         if current != c.expected_version:
             raise StaleVersion(
                 f"网格 {c.code} 已被他人修改（当前版本 {current}，您编辑的是版本 {c.expected_version}），请刷新后重试",
-                details={"current_version": current},
+                details={"current_version": current, "code": c.code},
             )
     geoms = [
         shapely.normalize(as_multipolygon(c.geometry, max_vertices=None)) if c.geometry is not None else None
@@ -493,7 +493,8 @@ def retire_grids(session: Session, versions: dict[str, int], *, actor: str) -> N
     for code, expected in versions.items():
         if rows[code].version != expected:
             raise StaleVersion(
-                f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": rows[code].version}
+                f"网格 {code} 已被他人修改，请刷新后重试",
+                details={"current_version": rows[code].version, "code": code},
             )
     ids = [r.id for r in rows.values()]
     child = session.execute(
@@ -522,7 +523,9 @@ def retire_grid(session: Session, code: str, *, expected_version: int, actor: st
     writers_lock(session)  # before any row lock: one lock order for every writer (gridgov.db.locks)
     row = _live(session, code)
     if row.version != expected_version:
-        raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
+        raise StaleVersion(
+            f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version, "code": code}
+        )
     child = session.scalar(select(Grid.code).where(Grid.parent_id == row.id, Grid.valid_to.is_(None)).limit(1))
     if child is not None:
         raise Conflict(f"网格 {code} 仍有下级网格（如 {child}），不能删除")
@@ -590,7 +593,9 @@ def recode(session: Session, renames: dict[str, str], versions: dict[str, int], 
     for code in renames:
         row = rows[code]
         if row.version != versions.get(code, row.version):
-            raise StaleVersion(f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version})
+            raise StaleVersion(
+                f"网格 {code} 已被他人修改，请刷新后重试", details={"current_version": row.version, "code": code}
+            )
     ids = [rows[c].id for c in renames]
     _snapshot_many(session, ids)
     taken = session.scalar(

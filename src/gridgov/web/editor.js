@@ -7,9 +7,12 @@
  *   2. small helpers (DOM, HTTP, geometry)
  *   3. state: one record per grid ("rec"), existing grids by code, unsaved drafts in a list
  *   4. map and layers (labels, styles), Geoman tools and their events
+ *   4b. topological editing: shared vertices move together, neighbours' edges are noded first
+ *   4c. split along a line, delete (retire) a grid giving its area to a neighbour
  *   5. panel (list, selection, status)
- *   6. live validation via POST /api/grids/validate (debounced) and problem highlights
- *   7. saving (PATCH with the loaded version / POST for drafts) and reverting, as the logged-in user
+ *   6. live validation: a dry run of the save (POST /api/grids/batch, dry_run) gives the findings and how many
+ *      households and residents change grid; without changes, POST /api/grids/validate lists what is there
+ *   7. saving: one POST /api/grids/batch for every change, all or nothing; reverting
  *   8. start-up; window.gridEditor exposes the map and state for tests
  */
 (function () {
@@ -19,6 +22,14 @@
 
   var VALIDATE_DELAY_MS = 300;
   var SNAP_DISTANCE_PX = 20;
+  // Two vertices closer than this (degrees, ~1 mm) are one shared vertex; a vertex within the topology tolerance
+  // (metres, from the server's settings) of a neighbour's edge is a node of that edge too.
+  var SAME_VERTEX_DEG = 1e-8;
+  var TOLERANCE_M = (function () {
+    var meta = document.querySelector('meta[name="gg-tolerance-m"]');
+    var v = meta ? parseFloat(meta.getAttribute('content')) : NaN;
+    return isFinite(v) && v > 0 ? Math.min(v, 5) : 0.5;
+  })();
 
   // The vocabulary (level names, child levels, finding rules) comes from the server: GET api/meta.
   var LEVEL_ZH = {};
@@ -57,7 +68,7 @@
       editButton: '编辑顶点',
       dragButton: '拖动网格',
       cutButton: '剪切（拆分）网格',
-      deleteButton: '删除未保存的新网格',
+      deleteButton: '删除网格（已有网格可并入相邻网格）',
       drawCircleMarkerButton: '绘制圆形标记',
       snappingButton: '吸附到相邻网格的边和顶点',
       pinningButton: '共享顶点一起移动',
@@ -188,12 +199,17 @@
     selected: null,
     findings: [],
     saving: false,
-    saveArmed: false
+    saveArmed: false,
+    topological: false, // on once Geoman is set up: shared vertices move together
+    moves: null, // the last dry run's households and residents that change grid
+    movesByCode: {},
+    splitting: null, // the rec a split line is being drawn for
+    deleting: null // the rec the delete form is open for
   };
   /*
    * rec = {key, code|null, isDraft, draftNo, name, version, layer, orig: {geometry, name},
    *        geomDirty, editSeq (counts geometry edits), conflict (message of the last failed save),
-   *        codeInput (drafts)}
+   *        codeInput (drafts), retired (null, or {giveTo: code|null} for a grid deleted in this session)}
    */
 
   function allRecs() {
@@ -201,8 +217,10 @@
     return list.concat(state.drafts);
   }
 
+  /** The grids on the map: saved ones not deleted in this session, and the drafts. */
+  function shownRecs() { return allRecs().filter(function (r) { return !r.retired; }); }
   function nameDirty(rec) { return !rec.isDraft && rec.name !== rec.orig.name; }
-  function isChanged(rec) { return rec.isDraft || rec.geomDirty || nameDirty(rec); }
+  function isChanged(rec) { return rec.isDraft || !!rec.retired || rec.geomDirty || nameDirty(rec); }
   function hasChanges() { return allRecs().some(isChanged); }
   function draftLabel(rec) { return rec.name ? rec.name : '新网格' + rec.draftNo; }
   function recTitle(rec) {
@@ -287,9 +305,13 @@
       layer._ggBound = true;
       layer.on('pm:edit', onLayerEdit);
       layer.on('click', onLayerClick);
+      layer.on('pm:markerdragstart', onMarkerDragStart);
+      layer.on('pm:markerdrag', onMarkerDrag);
+      layer.on('pm:markerdragend', onMarkerDragEnd);
+      layer.on('pm:vertexremoved', onVertexRemoved);
     }
     if (!layer._map) layer.addTo(map);
-    if (layer.pm) layer.pm.setOptions({ allowRemoval: rec.isDraft });
+
     refreshLabel(rec);
     applyStyle(rec);
   }
@@ -352,8 +374,16 @@
   }
 
   function onCreate(e) {
+    if (e.shape === 'Line' && state.splitting) {
+      var target = state.splitting;
+      state.splitting = null;
+      map.removeLayer(e.layer);
+      splitWith(target, layerGeometry(e.layer));
+      return;
+    }
     if (!(e.layer instanceof L.Polygon)) { map.removeLayer(e.layer); return; }
     var rec = newDraft(e.layer);
+    nodeAll();
     select(rec);
     renderList();
     scheduleValidate();
@@ -389,8 +419,10 @@
     }
     attach(rec, layer);
     changed(rec);
+    nodeAll();
   }
 
+  /** Geoman's removal tool: a draft goes at once; a saved grid is put back and the delete form opens for it. */
   function onRemove(e) {
     var layer = e.layer;
     var rec = layer && layer._ggRec;
@@ -401,8 +433,10 @@
       renderSelection();
       scheduleValidate();
     } else {
-      attach(rec, layer); // allowRemoval is off for saved grids; never drop one silently
-      setStatus('warn', '已有网格不能在编辑器中删除。');
+      attach(rec, layer); // never drop a saved grid silently: ask where its area goes
+      map.pm.disableGlobalRemovalMode();
+      select(rec);
+      openDelete();
     }
   }
 
@@ -437,6 +471,315 @@
     map.on('pm:create', onCreate);
     map.on('pm:cut', onCut);
     map.on('pm:remove', onRemove);
+    map.on('pm:drawend', function () {
+      if (state.splitting && !map.pm.globalDrawModeEnabled()) {
+        state.splitting = null; // cancelled (Esc) before a line was finished
+        setStatus('info', '已取消分割。');
+      }
+    });
+    state.topological = true;
+    nodeAll();
+  }
+
+  // ------------------------------------------------------------------ 4b. topological editing
+  //
+  // Grids are a coverage: neighbours share their boundary. Two rules keep it shared while editing, as QGIS's
+  // topological editing does: (1) every vertex lying on a neighbour's edge (within the tolerance) is a vertex of
+  // that edge too ("noding", done when grids are loaded, drawn or cut); (2) dragging a vertex drags every grid's
+  // vertex at the same place, and a vertex added on a shared edge is added to the neighbour as well. A vertex
+  // removed from a shared stretch is removed from the neighbour too.
+
+  var metric = { lat0: 34, kx: 92000, ky: 110950 };
+
+  function setMetric(latlng) {
+    metric.lat0 = latlng.lat;
+    metric.kx = 111320 * Math.cos(latlng.lat * Math.PI / 180);
+    metric.ky = 110574;
+  }
+
+  function xy(ll) { return { x: ll.lng * metric.kx, y: ll.lat * metric.ky }; }
+
+  function sameVertex(a, b) {
+    return Math.abs(a.lat - b.lat) < SAME_VERTEX_DEG && Math.abs(a.lng - b.lng) < SAME_VERTEX_DEG;
+  }
+
+  /** Every ring (array of L.LatLng, the layer's own objects) of a polygon layer. */
+  function ringsOf(layer) {
+    var out = [];
+    (function walk(a) {
+      if (!a.length) return;
+      if (a[0] instanceof L.LatLng) { out.push(a); return; }
+      a.forEach(walk);
+    })(layer.getLatLngs());
+    return out;
+  }
+
+  /** Where p lies on segment a–b: {t in (0, 1), d metres from it}, or null beyond the ends. */
+  function onSegment(p, a, b) {
+    var P = xy(p), A = xy(a), B = xy(b);
+    var dx = B.x - A.x, dy = B.y - A.y, len2 = dx * dx + dy * dy;
+    if (len2 === 0) return null;
+    var t = ((P.x - A.x) * dx + (P.y - A.y) * dy) / len2;
+    if (t <= 0 || t >= 1) return null;
+    var qx = A.x + t * dx - P.x, qy = A.y + t * dy - P.y;
+    return { t: t, d: Math.sqrt(qx * qx + qy * qy) };
+  }
+
+  function redraw(layer) { layer.setLatLngs(layer.getLatLngs()); }
+
+  /** Rebuild Geoman's vertex handles of a layer in edit mode after its vertices changed under it. */
+  function refreshHandles(layer) {
+    if (layer.pm && layer.pm.enabled()) {
+      layer.pm.disable();
+      layer.pm.enable();
+    }
+  }
+
+  /** Insert into layer's rings each vertex of ``points`` that lies on one of its edges (within the tolerance). */
+  function nodeLayer(layer, points) {
+    var changedAny = false;
+    var margin = TOLERANCE_M / metric.ky * 2;
+    var bounds = layer.getBounds().pad(0);
+    var near = points.filter(function (p) {
+      return p.lat >= bounds.getSouth() - margin && p.lat <= bounds.getNorth() + margin &&
+        p.lng >= bounds.getWest() - margin * 1.5 && p.lng <= bounds.getEast() + margin * 1.5;
+    });
+    if (!near.length) return false;
+    ringsOf(layer).forEach(function (ring) {
+      var out = [];
+      for (var i = 0; i < ring.length; i++) {
+        var a = ring[i], b = ring[(i + 1) % ring.length];
+        out.push(a);
+        var hits = [];
+        near.forEach(function (p) {
+          if (sameVertex(p, a) || sameVertex(p, b)) return;
+          var on = onSegment(p, a, b);
+          if (on && on.d <= TOLERANCE_M) hits.push({ t: on.t, p: p });
+        });
+        hits.sort(function (u, v) { return u.t - v.t; });
+        hits.forEach(function (h) {
+          var last = out[out.length - 1];
+          if (!sameVertex(last, h.p)) out.push(L.latLng(h.p.lat, h.p.lng));
+        });
+      }
+      if (out.length !== ring.length) {
+        ring.splice.apply(ring, [0, ring.length].concat(out));
+        changedAny = true;
+      }
+    });
+    if (changedAny) {
+      redraw(layer);
+      refreshHandles(layer);
+    }
+    return changedAny;
+  }
+
+  /** Node every shown grid against its neighbours' vertices (shape kept: the inserted vertices lie on the edge). */
+  function nodeAll() {
+    var recs = shownRecs().filter(function (r) { return r.layer && r.layer._map; });
+    var all = [];
+    recs.forEach(function (r) {
+      ringsOf(r.layer).forEach(function (ring) { ring.forEach(function (ll) { all.push({ ll: ll, rec: r }); }); });
+    });
+    recs.forEach(function (r) {
+      var others = all.filter(function (v) { return v.rec !== r; }).map(function (v) { return v.ll; });
+      nodeLayer(r.layer, others);
+    });
+  }
+
+  /** Other grids' vertices at ``ll``; a neighbour whose edge passes through ``ll`` gets a vertex there first. */
+  function partnersAt(rec, ll) {
+    var found = [];
+    shownRecs().forEach(function (other) {
+      if (other === rec || !other.layer || !other.layer._map) return;
+      var mine = [];
+      ringsOf(other.layer).forEach(function (ring) {
+        ring.forEach(function (v) { if (sameVertex(v, ll)) mine.push(v); });
+      });
+      if (!mine.length && nodeLayer(other.layer, [ll])) {
+        ringsOf(other.layer).forEach(function (ring) {
+          ring.forEach(function (v) { if (sameVertex(v, ll)) mine.push(v); });
+        });
+      }
+      mine.forEach(function (v) { found.push({ rec: other, ll: v }); });
+    });
+    return found;
+  }
+
+  function uniqueRecs(partners) {
+    var out = [];
+    partners.forEach(function (p) { if (out.indexOf(p.rec) < 0) out.push(p.rec); });
+    return out;
+  }
+
+  var vertexDrag = null; // {rec, partners: [{rec, ll}], start: LatLng}
+
+  function onMarkerDragStart(e) {
+    var rec = e.layer && e.layer._ggRec;
+    var marker = e.markerEvent && e.markerEvent.target;
+    if (!rec || rec.layer !== e.layer || !marker || !state.topological) { vertexDrag = null; return; }
+    var start = L.latLng(marker.getLatLng().lat, marker.getLatLng().lng);
+    var partners = partnersAt(rec, start);
+    // the moving neighbours are no snapping target for this drag (they follow the vertex)
+    uniqueRecs(partners).forEach(function (r) { r.layer.options.snapIgnore = true; });
+    vertexDrag = { rec: rec, partners: partners, start: start };
+  }
+
+  function movePartners(ll) {
+    vertexDrag.partners.forEach(function (p) { p.ll.lat = ll.lat; p.ll.lng = ll.lng; });
+    uniqueRecs(vertexDrag.partners).forEach(function (r) { redraw(r.layer); });
+  }
+
+  function onMarkerDrag(e) {
+    if (!vertexDrag || e.layer !== vertexDrag.rec.layer) return;
+    var marker = e.markerEvent && e.markerEvent.target;
+    if (marker) movePartners(marker.getLatLng());
+  }
+
+  function onMarkerDragEnd(e) {
+    if (!vertexDrag || e.layer !== vertexDrag.rec.layer) return;
+    var drag = vertexDrag;
+    vertexDrag = null;
+    var marker = e.markerEvent && e.markerEvent.target;
+    var reset = e.intersectionReset;
+    var end = reset ? drag.start : (marker ? marker.getLatLng() : drag.start);
+    drag.partners.forEach(function (p) { p.ll.lat = end.lat; p.ll.lng = end.lng; });
+    uniqueRecs(drag.partners).forEach(function (r) {
+      delete r.layer.options.snapIgnore;
+      redraw(r.layer);
+      refreshHandles(r.layer);
+      if (!reset) changed(r);
+    });
+  }
+
+  /** A vertex removed from a stretch two grids share: remove it from the neighbour too (both its edges shared). */
+  function onVertexRemoved(e) {
+    var rec = e.layer && e.layer._ggRec;
+    if (!rec || rec.layer !== e.layer || !state.topological || !e.marker) return;
+    var gone = e.marker.getLatLng();
+    var mine = [];
+    ringsOf(rec.layer).forEach(function (ring) { mine = mine.concat(ring); });
+    function shared(v) { return mine.some(function (m) { return sameVertex(m, v); }); }
+    shownRecs().forEach(function (other) {
+      if (other === rec || !other.layer || !other.layer._map) return;
+      var hit = false;
+      ringsOf(other.layer).forEach(function (ring) {
+        if (ring.length <= 3) return;
+        for (var i = 0; i < ring.length; i++) {
+          var prev = ring[(i + ring.length - 1) % ring.length], next = ring[(i + 1) % ring.length];
+          if (sameVertex(ring[i], gone) && shared(prev) && shared(next)) { ring.splice(i, 1); hit = true; return; }
+        }
+      });
+      if (hit) {
+        redraw(other.layer);
+        refreshHandles(other.layer);
+        changed(other);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ 4c. split, delete
+
+  /** Cut the selected grid along a line the user draws (from outside, across, to outside). */
+  function startSplit() {
+    var rec = state.selected;
+    if (!rec || rec.retired) return;
+    disableModes();
+    state.splitting = rec;
+    map.pm.enableDraw('Line', { snappable: true, snapDistance: SNAP_DISTANCE_PX, finishOn: 'dblclick' });
+    setStatus('info', '请画分割线：从网格“' + recLabel(rec) + '”外开始，依次单击穿过网格，在网格外双击结束（Esc 取消）。');
+  }
+
+  function recLabel(rec) { return rec.isDraft ? draftLabel(rec) : rec.name; }
+
+  /** The server cuts (so the outer boundary stays exact); the largest piece stays this grid, the others are new. */
+  function splitWith(rec, line) {
+    return api('POST', 'api/grids/shapes/split', { geometry: layerGeometry(rec.layer), line: line }).then(function (res) {
+      if (!res.ok) { setStatus('error', '分割失败：' + reason(res)); return null; }
+      var pieces = res.data.geometries;
+      replaceShape(rec, pieces[0]);
+      var made = pieces.slice(1).map(function (g, i) {
+        var d = newDraft(newGridLayer(g));
+        d.name = recLabel(rec) + '（分' + (i + 2) + '）';
+        refreshLabel(d);
+        return d;
+      });
+      nodeAll();
+      renderList();
+      if (made.length) select(made[0]);
+      setStatus('ok', '已分割为 ' + pieces.length + ' 块：较大的一块仍为“' + recLabel(rec) + '”，' +
+        '新网格请在右侧填写名称；保存后生效。');
+      scheduleValidate();
+      return made;
+    });
+  }
+
+  function replaceShape(rec, geometry) {
+    if (rec.layer && rec.layer._map) map.removeLayer(rec.layer);
+    attach(rec, newGridLayer(geometry));
+    changed(rec);
+  }
+
+  /** Saved grids sharing part of their boundary with rec (at least two shared vertices after noding). */
+  function neighboursOf(rec) {
+    var mine = [];
+    ringsOf(rec.layer).forEach(function (ring) { mine = mine.concat(ring); });
+    return shownRecs().filter(function (other) {
+      if (other === rec || other.isDraft || !other.layer) return false;
+      var n = 0;
+      ringsOf(other.layer).forEach(function (ring) {
+        ring.forEach(function (v) { if (mine.some(function (m) { return sameVertex(m, v); })) n += 1; });
+      });
+      return n >= 2;
+    }).sort(function (a, b) { return a.code < b.code ? -1 : 1; });
+  }
+
+  function openDelete() {
+    var rec = state.selected;
+    if (!rec || rec.retired) return;
+    if (rec.isDraft) {
+      dropDraft(rec);
+      renderList();
+      renderSelection();
+      setStatus('info', '已删除未保存的新网格。');
+      scheduleValidate();
+      return;
+    }
+    nodeAll();
+    var sel = $('gg-del-to');
+    sel.textContent = '';
+    neighboursOf(rec).forEach(function (n) {
+      sel.appendChild(el('option', { value: n.code, text: '并入 ' + n.name + '（' + n.code + '）' }));
+    });
+    sel.appendChild(el('option', { value: '', text: '不并入，留作空隙（校验将报告空隙）' }));
+    $('gg-del-what').textContent = '删除网格“' + rec.name + '”（' + rec.code + '）：其面积';
+    state.deleting = rec;
+    $('gg-delete').hidden = false;
+    sel.focus();
+  }
+
+  /** Delete (retire on save) a saved grid; its area goes to the neighbour ``giveTo`` (a code) or stays a gap. */
+  function retire(rec, giveTo) {
+    var taker = giveTo ? state.grids.get(giveTo) : null;
+    var merged = taker
+      ? api('POST', 'api/grids/shapes/merge', { geometries: [layerGeometry(taker.layer), layerGeometry(rec.layer)] })
+      : Promise.resolve(null);
+    return merged.then(function (res) {
+      if (res && !res.ok) { setStatus('error', '无法并入：' + reason(res)); return false; }
+      if (res) replaceShape(taker, res.data.geometries[0]);
+      rec.retired = { giveTo: taker ? taker.code : null };
+      if (rec.layer && rec.layer._map) map.removeLayer(rec.layer);
+      if (state.selected === rec) state.selected = taker || null;
+      $('gg-delete').hidden = true;
+      nodeAll();
+      renderList();
+      renderSelection();
+      restyleAll();
+      setStatus('info', '网格“' + rec.name + '”将在保存时删除' +
+        (taker ? '，其面积并入“' + taker.name + '”' : '，其面积留作空隙') + '。点“撤销修改”可恢复。');
+      scheduleValidate();
+      return true;
+    });
   }
 
   // ------------------------------------------------------------------ 5. panel
@@ -449,6 +792,7 @@
 
   function statusBadge(rec) {
     if (rec.conflict) return ['gg-conflict', '保存失败'];
+    if (rec.retired) return ['gg-retired', rec.retired.giveTo ? '待删除（并入 ' + rec.retired.giveTo + '）' : '待删除'];
     if (rec.isDraft) return ['gg-new', '新建'];
     if (isChanged(rec)) return ['gg-dirty', '已修改'];
     return ['', '未修改'];
@@ -470,7 +814,9 @@
         el('td', {}, [el('span', { className: 'gg-badge ' + badge[0], text: badge[1] })])
       ]);
       if (rec === state.selected) tr.className = 'gg-selected';
+      if (rec.retired) tr.className += ' gg-retired-row';
       tr.addEventListener('click', function () {
+        if (rec.retired) return;
         select(rec);
         if (rec.layer && rec.layer._map) map.fitBounds(rec.layer.getBounds(), { padding: [60, 60], maxZoom: map.getZoom() });
       });
@@ -490,6 +836,8 @@
     var name = $('gg-name');
     if (name.value !== rec.name) name.value = rec.name;
     $('gg-code-row').hidden = !rec.isDraft;
+    $('gg-del').textContent = rec.isDraft ? '删除新网格' : '删除网格…';
+    if (state.deleting !== rec) $('gg-delete').hidden = true;
     if (rec.isDraft && $('gg-code').value !== rec.codeInput) $('gg-code').value = rec.codeInput;
   }
 
@@ -531,6 +879,14 @@
     $('gg-code').addEventListener('input', function () {
       if (state.selected && state.selected.isDraft) state.selected.codeInput = this.value.trim();
     });
+    $('gg-split').addEventListener('click', startSplit);
+    $('gg-del').addEventListener('click', openDelete);
+    $('gg-del-cancel').addEventListener('click', function () { state.deleting = null; $('gg-delete').hidden = true; });
+    $('gg-del-go').addEventListener('click', function () {
+      var rec = state.deleting;
+      state.deleting = null;
+      if (rec && !rec.retired) retire(rec, $('gg-del-to').value || null);
+    });
     $('gg-save').addEventListener('click', function () { save(); });
     $('gg-revert').addEventListener('click', revert);
     window.addEventListener('beforeunload', function (e) {
@@ -555,45 +911,79 @@
     validation.timer = setTimeout(function () { validation.timer = null; validateNow(); }, VALIDATE_DELAY_MS);
   }
 
-  /** Send the changed and new grids to the server's checker; show what it finds. */
+  /** Everything changed since loading, as one batch request (without dry_run / accept_findings). */
+  function currentEdit() {
+    var edit = { create: [], update: [], retire: [] };
+    allRecs().forEach(function (rec) {
+      if (rec.isDraft) {
+        if (!rec.layer) return;
+        var c = {
+          key: rec.key,
+          name: rec.name.trim() || draftLabel(rec),
+          level: state.childLevel,
+          parent_code: state.parentCode,
+          geometry: layerGeometry(rec.layer)
+        };
+        if (rec.codeInput) c.code = rec.codeInput;
+        edit.create.push(c);
+      } else if (rec.retired) {
+        edit.retire.push({ code: rec.code, version: rec.version, give_to: rec.retired.giveTo });
+      } else if (rec.geomDirty || nameDirty(rec)) {
+        var u = { code: rec.code, version: rec.version };
+        if (rec.geomDirty) u.geometry = layerGeometry(rec.layer);
+        if (nameDirty(rec) && rec.name.trim()) u.name = rec.name.trim();
+        edit.update.push(u);
+      }
+    });
+    return edit;
+  }
+
+  function editIsEmpty(edit) { return !edit.create.length && !edit.update.length && !edit.retire.length; }
+
+  /** Codes the server gave (for this check, or for good) to drafts, by key; recs by code. */
+  function recsByCode(changes) {
+    var byCode = {};
+    state.grids.forEach(function (rec, code) { byCode[code] = rec; });
+    (changes || []).forEach(function (c) {
+      if (c.action !== 'create' || !c.key) return;
+      var rec = state.drafts.filter(function (d) { return d.key === c.key; })[0];
+      if (rec) byCode[c.code] = rec;
+    });
+    return byCode;
+  }
+
+  /** Check what is on screen: a dry run of the save (findings, and who changes grid); without changes, the
+   *  community's grids as they are. */
   function validateNow() {
     clearTimeout(validation.timer);
     validation.timer = null;
     if (!state.parent) return Promise.resolve();
     var seq = ++validation.seq;
-    var grids = [];
-    var sentDrafts = [];
-    allRecs().forEach(function (rec) {
-      if (!isChanged(rec) || !rec.layer) return;
-      grids.push({
-        code: rec.isDraft ? null : rec.code,
-        name: (rec.isDraft ? draftLabel(rec) : rec.name) || rec.code || '新网格',
-        level: state.childLevel,
-        parent_code: state.parentCode,
-        geometry: layerGeometry(rec.layer)
-      });
-      if (rec.isDraft) sentDrafts.push(rec);
-    });
+    var edit = currentEdit();
+    var empty = editIsEmpty(edit);
     setCheckState('', '校验中…');
-    var p = api('POST', 'api/grids/validate', { parent: state.parentCode, grids: grids }).then(function (res) {
+    var request = empty
+      ? api('POST', 'api/grids/validate', { parent: state.parentCode, grids: [] })
+      : api('POST', 'api/grids/batch', L.extend({ dry_run: true }, edit));
+    var p = request.then(function (res) {
       if (seq !== validation.seq) return; // a newer check is under way
       validation.pending = null;
       if (!res.ok) {
         state.findings = [];
+        state.moves = null;
         showFindings();
+        showMoves();
         setCheckState('bad', '校验失败：' + reason(res));
         return;
       }
-      // New drafts are sent without a code; the server names them draft-N for this check only.
+      var byCode = recsByCode(empty ? [] : res.data.changes);
       state.findings = (res.data.findings || []).map(function (f) {
-        var recs = (f.codes || []).map(function (code) {
-          var m = /^draft-(\d+)$/.exec(code);
-          if (m) return sentDrafts[Number(m[1]) - 1] || null;
-          return state.grids.get(code) || null;
-        });
-        return L.extend({}, f, { recs: recs });
+        return L.extend({}, f, { recs: (f.codes || []).map(function (code) { return byCode[code] || null; }) });
       });
+      state.moves = empty ? null : (res.data.moves || null);
+      state.movesByCode = byCode;
       showFindings();
+      showMoves();
     });
     validation.pending = p;
     return p;
@@ -614,12 +1004,47 @@
     return code;
   }
 
-  /** The server's message with the draft-N placeholders replaced by the drafts' names. */
+  /** The server's message with the codes it gave drafts for this check replaced by the drafts' names. */
   function readableMessage(f) {
-    return String(f.message || '').replace(/draft-(\d+)/g, function (m) {
-      var i = f.codes.indexOf(m);
-      var rec = i >= 0 ? f.recs[i] : null;
-      return rec ? '“' + draftLabel(rec) + '”' : '新网格';
+    var text = String(f.message || '');
+    f.codes.forEach(function (code, i) {
+      var rec = f.recs[i];
+      if (rec && rec.isDraft) text = text.split(code).join('“' + draftLabel(rec) + '”');
+    });
+    return text;
+  }
+
+  function gridLabel(code) {
+    var rec = state.movesByCode && state.movesByCode[code];
+    if (rec) return rec.isDraft ? draftLabel(rec) + '（新）' : rec.name;
+    return code || '（不属于任何网格）';
+  }
+
+  /** How many households and residents change grid if saved now, per grid. */
+  function showMoves() {
+    var total = $('gg-moves-total');
+    var body = $('gg-moves');
+    body.textContent = '';
+    var m = state.moves;
+    $('gg-moves-table').hidden = !m || !m.grids.length;
+    total.className = 'gg-hint';
+    if (!m) {
+      total.textContent = hasChanges() ? '无法预览住户变动（请先处理校验失败的原因）。' : '尚无修改。';
+      return;
+    }
+    if (!m.households) {
+      total.textContent = '保存后没有住户改变所属网格。';
+      return;
+    }
+    total.className = 'gg-hint gg-moves-total-some';
+    total.textContent = '保存后将有 ' + fmtNumber(m.households, 0) + ' 户、' + fmtNumber(m.persons, 0) +
+      ' 人改属其他网格：';
+    m.grids.forEach(function (g) {
+      body.appendChild(el('tr', { 'data-code': g.code }, [
+        el('td', { text: gridLabel(g.code) }),
+        el('td', { text: g.households_out ? g.households_out + ' / ' + g.persons_out : '—' }),
+        el('td', { text: g.households_in ? g.households_in + ' / ' + g.persons_in : '—' })
+      ]));
     });
   }
 
@@ -690,20 +1115,18 @@
 
   // ------------------------------------------------------------------ 7. saving and reverting
 
-  function saveError(rec, res) {
-    var what = rec.isDraft ? '新网格“' + draftLabel(rec) + '”' : '网格 ' + rec.code;
+  /** The Chinese message of a failed save (the whole batch: nothing was written). */
+  function saveError(res) {
     if (res.status === 412) {
-      var cur = res.data && res.data.details && res.data.details.current_version;
-      var detail = (res.data && typeof res.data.detail === 'string' && res.data.detail) ||
-        what + ' 已被他人修改' + (cur ? '（当前版本 ' + cur + '）' : '') + '，请刷新后重试';
-      return '保存失败：' + detail + '。您的修改仍保留在地图上，未覆盖他人的数据。';
+      var detail = (res.data && typeof res.data.detail === 'string' && res.data.detail) || '有网格已被他人修改，请刷新后重试';
+      return '保存失败，所有修改均未保存：' + detail + '。您的修改仍保留在地图上，未覆盖他人的数据。';
     }
     if (res.status === 401) {
       // Reloading this page would lose the edits: log in elsewhere, then save again here.
-      return '保存失败（' + what + '）：' + reason(res) + '。为保留地图上的修改，请不要刷新本页：' +
+      return '保存失败：' + reason(res).replace(/[。.]$/, '') + '。为保留地图上的修改，请不要刷新本页：' +
         '在新标签页中登录后，回到本页再点“保存”。';
     }
-    return '保存失败（' + what + '）：' + reason(res);
+    return '保存失败，所有修改均未保存：' + reason(res);
   }
 
   function disableModes() {
@@ -713,24 +1136,23 @@
     if (pm.globalDragModeEnabled()) pm.disableGlobalDragMode();
     if (pm.globalRemovalModeEnabled()) pm.disableGlobalRemovalMode();
     if (pm.globalCutModeEnabled()) pm.disableGlobalCutMode();
+    state.splitting = null;
   }
 
   function save() {
     if (state.saving) return Promise.resolve();
-    var edits = Array.from(state.grids.values()).filter(isChanged);
-    var drafts = state.drafts.slice();
-    if (!edits.length && !drafts.length) {
+    if (!hasChanges()) {
       setStatus('info', '没有需要保存的修改。');
       return Promise.resolve();
     }
-    var unnamed = drafts.filter(function (d) { return !d.name.trim(); });
+    var unnamed = state.drafts.filter(function (d) { return !d.name.trim(); });
     if (unnamed.length) {
       select(unnamed[0]);
       setStatus('error', '请为新网格填写名称后再保存。');
       $('gg-name').focus();
       return Promise.resolve();
     }
-    var emptyName = edits.filter(function (r) { return !r.name.trim(); });
+    var emptyName = shownRecs().filter(function (r) { return !r.isDraft && !r.name.trim(); });
     if (emptyName.length) {
       select(emptyName[0]);
       setStatus('error', '网格名称不能为空。');
@@ -747,87 +1169,69 @@
           '确认仍要保存，请再次点击“仍要保存”。');
         return;
       }
+      var accept = state.saveArmed;
       state.saveArmed = false;
       disableModes();
       setStatus('info', '正在保存…');
-      return doSave(edits, drafts);
+      return doSave(accept);
     });
   }
 
-  function doSave(edits, drafts) {
-    var errors = [];
-    var saved = 0;
-    var stop = false;
-
-    function patch(rec) {
-      if (stop) return Promise.resolve();
-      var body = { version: rec.version };
-      var seq = rec.editSeq;
-      if (rec.geomDirty) body.geometry = layerGeometry(rec.layer);
-      if (nameDirty(rec)) body.name = rec.name.trim();
-      return api('PATCH', 'api/grids/' + encodeURIComponent(rec.code), body).then(function (res) {
-        if (res.ok) {
-          rec.version = res.data.version;
-          if (rec.name.trim() === res.data.name) rec.name = res.data.name; // unless retyped meanwhile
-          rec.orig = { geometry: res.data.geometry || body.geometry || rec.orig.geometry, name: res.data.name };
-          rec.geomDirty = rec.editSeq !== seq; // still dirty if edited again while the request ran
-          rec.conflict = null;
-          saved += 1;
-        } else {
-          rec.conflict = saveError(rec, res);
-          errors.push(rec.conflict);
-          if (res.status === 401 || res.status === 0) stop = true;
-        }
-      });
-    }
-
-    function post(rec) {
-      if (stop) return Promise.resolve();
-      var body = {
-        name: rec.name.trim(),
-        level: state.childLevel,
-        parent_code: state.parentCode,
-        geometry: layerGeometry(rec.layer)
-      };
-      var seq = rec.editSeq;
-      if (rec.codeInput) body.code = rec.codeInput; // otherwise the server assigns the next code
-      return api('POST', 'api/grids', body).then(function (res) {
-        if (res.ok) {
-          state.drafts = state.drafts.filter(function (d) { return d !== rec; });
-          rec.isDraft = false;
-          rec.code = res.data.code;
-          rec.key = 'grid:' + rec.code;
-          rec.version = res.data.version;
-          if (rec.name.trim() === res.data.name) rec.name = res.data.name;
-          rec.orig = { geometry: res.data.geometry || body.geometry, name: res.data.name };
-          rec.geomDirty = rec.editSeq !== seq;
-          rec.conflict = null;
-          state.grids.set(rec.code, rec);
-          attach(rec, rec.layer);
-          saved += 1;
-        } else {
-          rec.conflict = saveError(rec, res);
-          errors.push(rec.conflict);
-          if (res.status === 401 || res.status === 0) stop = true;
-        }
-      });
-    }
-
-    var chain = Promise.resolve();
-    edits.forEach(function (rec) { chain = chain.then(function () { return patch(rec); }); });
-    drafts.forEach(function (rec) { chain = chain.then(function () { return post(rec); }); });
-    return chain.then(function () {
+  /** One request for every change: the server writes all of them or none. */
+  function doSave(acceptFindings) {
+    var edit = currentEdit();
+    var seqs = new Map();
+    allRecs().forEach(function (rec) { seqs.set(rec, rec.editSeq); });
+    return api('POST', 'api/grids/batch', L.extend({ accept_findings: !!acceptFindings }, edit)).then(function (res) {
       state.saving = false;
+      if (res.ok) {
+        applySaved(res.data.changes, seqs);
+        setStatus('ok', '已保存（' + res.data.changes.length + ' 个网格' +
+          (edit.retire.length ? '，其中删除 ' + edit.retire.length + ' 个' : '') + '）。');
+      } else {
+        // the grids the server names (a stale one, those out of scope), else every changed one: none was saved
+        var d = (res.data && res.data.details) || {};
+        var named = (d.code ? [d.code] : (Array.isArray(d.codes) ? d.codes : []))
+          .map(function (c) { return state.grids.get(c); }).filter(Boolean);
+        var message = saveError(res);
+        (named.length ? named : allRecs().filter(isChanged)).forEach(function (r) { r.conflict = message; });
+        setStatus('error', message);
+      }
       allRecs().forEach(refreshLabel);
       renderList();
       renderSelection();
       restyleAll();
-      if (errors.length) {
-        setStatus('error', (saved ? '已保存 ' + saved + ' 个网格，其余未保存。\n' : '') + errors.join('\n'));
-      } else {
-        setStatus('ok', '已保存（' + saved + ' 个网格）。');
-      }
       return validateNow();
+    });
+  }
+
+  /** Take the saved state from the server's answer; edits made while the request ran stay pending. */
+  function applySaved(changes, seqs) {
+    changes.forEach(function (c) {
+      if (c.action === 'retire') {
+        var gone = state.grids.get(c.code);
+        if (gone && gone.layer && gone.layer._map) map.removeLayer(gone.layer);
+        state.grids.delete(c.code);
+        if (state.selected === gone) state.selected = null;
+        return;
+      }
+      var rec = c.action === 'create'
+        ? state.drafts.filter(function (d) { return d.key === c.key; })[0]
+        : state.grids.get(c.code);
+      if (!rec) return;
+      if (rec.isDraft) {
+        state.drafts = state.drafts.filter(function (d) { return d !== rec; });
+        rec.isDraft = false;
+        rec.code = c.code;
+        rec.key = 'grid:' + c.code;
+        state.grids.set(c.code, rec);
+      }
+      rec.version = c.version;
+      if (rec.name.trim() === c.name) rec.name = c.name; // unless retyped meanwhile
+      rec.orig = { geometry: c.geometry || (rec.orig && rec.orig.geometry), name: c.name };
+      rec.geomDirty = rec.editSeq !== seqs.get(rec); // still dirty if edited again while the request ran
+      rec.conflict = null;
+      attach(rec, rec.layer);
     });
   }
 
@@ -835,16 +1239,20 @@
     if (state.saving) return;
     disableModes();
     state.drafts.slice().forEach(dropDraft);
+    state.deleting = null;
+    $('gg-delete').hidden = true;
     state.grids.forEach(function (rec) {
       rec.conflict = null;
-      if (rec.geomDirty) {
+      if (rec.geomDirty || rec.retired) {
         if (rec.layer && rec.layer._map) map.removeLayer(rec.layer);
         attach(rec, newGridLayer(rec.orig.geometry));
         rec.geomDirty = false;
+        rec.retired = null;
       }
       rec.name = rec.orig.name;
       refreshLabel(rec);
     });
+    nodeAll();
     renderSelection();
     renderList();
     restyleAll();
@@ -913,11 +1321,13 @@
           orig: { geometry: g.geometry, name: g.name },
           geomDirty: false,
           editSeq: 0,
-          conflict: null
+          conflict: null,
+          retired: null
         };
         state.grids.set(g.code, rec);
         attach(rec, newGridLayer(g.geometry));
       });
+      setMetric(parentLayer.getBounds().getCenter());
       map.fitBounds(parentLayer.getBounds(), { padding: [30, 30] });
       return true;
     });

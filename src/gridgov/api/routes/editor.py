@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import escape
 
-from gridgov.api.dependencies import EditorDep
+from gridgov.api.dependencies import EditorDep, SettingsDep
 from gridgov.errors import NotFound
 from gridgov.web.templating import csrf_token
 
@@ -28,6 +28,8 @@ FILES: dict[str, str] = {
 }
 PAGE = "editor.html"
 CSRF_SLOT = "{{csrf}}"  # the content of editor.html's <meta name="csrf-token">
+# The topology tolerance (metres): vertices closer than this to a neighbour's edge are nodes of that edge too.
+TOLERANCE_SLOT = "{{tolerance_m}}"
 
 # Everything the page loads comes from this server (users are offline); a stray external URL is blocked
 # by the browser instead of hanging on an intranet without internet.
@@ -49,10 +51,11 @@ def _file(name: str) -> Response:
 
 
 @router.get("/editor")
-def editor_page(request: Request, who: EditorDep, parent: str | None = None) -> Response:
+def editor_page(request: Request, who: EditorDep, settings: SettingsDep, parent: str | None = None) -> Response:
     """The editor for a logged-in user who may edit (``?parent=<community code>``; without it the page offers a
     list of communities); anonymous browsers are sent to the login page."""
-    html = _read(PAGE).decode("utf-8").replace(CSRF_SLOT, str(escape(csrf_token(request))), 1)
+    html = (_read(PAGE).decode("utf-8").replace(CSRF_SLOT, str(escape(csrf_token(request))), 1)
+            .replace(TOLERANCE_SLOT, repr(float(settings.tolerance_m)), 1))  # fmt: skip
     # no-store: the page carries this session's CSRF token
     return Response(html, media_type="text/html; charset=utf-8",
                     headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP})  # fmt: skip
