@@ -218,9 +218,11 @@ def assign_staged(session: Session, staging: str, table: str = "household") -> s
     return STAGED_TABLE
 
 
-def reassign_area(session: Session, area: BaseGeometry) -> dict[str, int]:
+def reassign_area(session: Session, area: BaseGeometry, *, patrol_figures: bool = True) -> dict[str, int]:
     """Re-assign only the entities touching a changed area (EPSG:4326), and bring the stored patrol figures of
-    the tracks near it up to date; the audit log records each move."""
+    the tracks near it up to date (unless ``patrol_figures`` is False: a preview that will be rolled back);
+    the audit log records each move."""
     moved = {t: _run(session, t, area)[0] for t in ASSIGNED_TABLES}
-    track_figures.after_grid_change(session, area)
+    if patrol_figures:
+        track_figures.after_grid_change(session, area)
     return moved

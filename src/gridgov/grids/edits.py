@@ -155,8 +155,11 @@ def _touches(plan: EditPlan) -> Touches:
     )
 
 
-def _write(session: Session, plan: EditPlan, actor: str, max_vertices: int | None) -> dict[str, int]:
-    """The unchecked writes of a plan (caller authorized it), set-based per kind of change; re-assigns the area."""
+def _write(session: Session, plan: EditPlan, actor: str, max_vertices: int | None, *, preview: bool = False
+           ) -> dict[str, int]:  # fmt: skip
+    """The unchecked writes of a plan (caller authorized it), set-based per kind of change; re-assigns the area
+    (a ``preview``, rolled back afterwards, leaves the patrol figures alone: they take seconds and nobody reads
+    them)."""
     for c in plan.changes:
         problem = vertex_problem(c.new, max_vertices) if c.new is not None else None
         if problem:
@@ -175,7 +178,7 @@ def _write(session: Session, plan: EditPlan, actor: str, max_vertices: int | Non
         session, [service.GridChange(c.code, c.version or 0, name=c.name, geometry=c.new) for c in updates], actor=actor
     )
     area = shapely.union_all([g for c in plan.changes for g in (c.old, c.new) if g is not None])
-    return reassign_area(session, area)
+    return reassign_area(session, area, patrol_figures=not preview)
 
 
 def apply_plan(session: Session, plan: EditPlan, actor: Actor, tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -204,7 +207,7 @@ def preview_moves(session: Session, plan: EditPlan, actor: Actor, tolerance_m: f
     session.execute(text(statements["before"]), params)  # outside the savepoint: it outlives the rollback
     savepoint = session.begin_nested()
     try:
-        _write(session, plan, actor.name, max_vertices)
+        _write(session, plan, actor.name, max_vertices, preview=True)
         rows = session.execute(text(statements["moves"])).all()
     finally:
         savepoint.rollback()
