@@ -89,7 +89,13 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
             _shoot(page, out, "07-公示牌")
             page.goto(base + "/maps")
             page.click("[data-testid=open-grid]")
-            page.frame_locator("iframe[name=mapframe]").locator(".leaflet-container").first.wait_for(timeout=180_000)
+            frame = page.frame_locator("iframe[name=mapframe]")
+            frame.locator(".leaflet-container").first.wait_for(timeout=180_000)
+            map_frame = page.frame(name="mapframe")
+            assert map_frame is not None
+            map_frame.wait_for_function(  # the labels placed (shown ones exist once sizes are known)
+                "() => document.querySelector('.gridgov-label:not(.gridgov-label-off)') !== null", timeout=30_000)
+            page.wait_for_timeout(1000)  # the opening zoom animation ends (labels are placed again after it)
             _shoot(page, out, "08-地图")
             page.goto(base + "/imports")
             _shoot(page, out, "09-数据导入")
@@ -107,9 +113,9 @@ def test_staff_pages(app: FastAPI, sample_engine: Engine, out: Path, tmp_path: P
             assert "没有权限" in page.content()
             _shoot(page, out, "13-没有权限")
             page.goto(base + f"/editor?parent={COMMUNITY}")
-            page.locator(".leaflet-container").first.wait_for(timeout=180_000)
+            page.wait_for_function("() => window.gridEditor && window.gridEditor.ready === true", timeout=180_000)
+            page.wait_for_load_state("networkidle")  # the editor's first validation request
             _shoot(page, out, "14-网格编辑")
-            page.wait_for_load_state("networkidle")  # the editor's validation request, before leaving it
             page.goto(base + f"/households?grid={COMPOUND}")
             _shoot(page, out, "17-住户")
             page.goto(base + f"/households/{household}")

@@ -2,25 +2,21 @@
     // Greedy label placement in screen space, redone after every move and layer change: the grid labels on the
     // map are taken in priority order (community labels first at the street's zooms, compounds first when zoomed
     // in; larger grids first within a level) and each is shown only when its box overlaps none already shown.
-    // A hidden label comes back as soon as zooming in gives it room. Positions come from the map's projection and
-    // each label's size is measured once, so later passes read no layout.
+    // A hidden label comes back as soon as zooming in gives it room. Positions come from the map's projection.
     var map = {{ this._parent.get_name() }};
     var compoundMinZoom = {{ this.compound_min_zoom|tojson }};
     var communityLeadBelow = {{ this.community_lead_below|tojson }};
     var pad = {{ this.padding|tojson }};
     var CELL = 128;
-    var known = new WeakMap();
+    var retries = 0;
 
+    // Measured on every pass (a hidden label keeps its box: visibility, not display), so a map laid out late
+    // (in a frame that was hidden or still sizing) is placed with its real sizes once it has them.
     function info(icon) {
-        var seen = known.get(icon);
-        if (seen) { return seen; }
         var text = icon.firstElementChild;
-        var w = text ? text.offsetWidth : 0, h = text ? text.offsetHeight : 0;
-        var it = {community: L.DomUtil.hasClass(icon, "gridgov-label-community"),
-                  rank: text ? parseInt(text.getAttribute("data-rank") || "0", 10) : 0, w: w, h: h};
-        // a map in a hidden frame lays nothing out: measure again once it shows
-        if (w > 0 && h > 0) { known.set(icon, it); }
-        return it;
+        return {community: L.DomUtil.hasClass(icon, "gridgov-label-community"),
+                rank: text ? parseInt(text.getAttribute("data-rank") || "0", 10) : 0,
+                w: text ? text.offsetWidth : 0, h: text ? text.offsetHeight : 0};
     }
 
     function cells(b, visit) {
@@ -43,6 +39,13 @@
                 items.push({layer: layer, icon: icon, it: it, lead: it.community === communitiesLead ? 0 : 1});
             }
         });
+        if (items.some(function (d) { return d.it.w === 0; }) && retries < 50) {
+            retries += 1;  // not laid out yet: place again shortly (at most ~10 s), meanwhile show none
+            items.forEach(function (d) { L.DomUtil.addClass(d.icon, "gridgov-label-off"); });
+            setTimeout(place, 200);
+            return;
+        }
+        retries = 0;
         items.sort(function (a, b) { return a.lead - b.lead || a.it.rank - b.it.rank; });
         var taken = {};
         items.forEach(function (d) {
@@ -72,4 +75,5 @@
     map.on("zoomend moveend viewreset resize", place);
     map.on("layeradd layerremove", later);
     map.whenReady(place);
+    if (window.ResizeObserver) { new ResizeObserver(later).observe(map.getContainer()); }
 })();
