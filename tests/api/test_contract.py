@@ -37,7 +37,7 @@ from tests.conftest import sample_database
 SEED = 20261121
 EXAMPLES = 8  # fuzzing examples per operation (the examples and coverage phases add their own cases)
 # Operations that compute patrol coverage over the whole street take ~10 s per call on the sample data
-# (gridgov.assign.tracks.grid_coverage), whatever the filters: fuzz them with two examples, no coverage phase and
+# (gridgov.patrol.tracks.grid_coverage), whatever the filters: fuzz them with two examples, no coverage phase and
 # no shrinking. Nothing else is excluded.
 SLOW_PATHS = r"^/(api/ledger(/file)?|maps/coverage)$"
 ROLES = ("admin", "community", "viewer", "anonymous")

@@ -17,12 +17,12 @@ import shapely.geometry
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import grid_coverage
 from gridgov.config import Settings
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.maps import external_urls, save_offline
 from gridgov.maps.basemap import basemap, display_geoms
 from gridgov.maps.coverage import _heat, coverage_map
+from gridgov.patrol.tracks import grid_coverage
 
 from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page, settle
 

@@ -19,13 +19,13 @@ from branca.element import Element
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import track_grid_stats
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, MetricFrame, from_wgs84
 from gridgov.maps import external_urls, save_offline
 from gridgov.maps.basemap import Basemap
 from gridgov.maps.elements import TitleLegend
 from gridgov.maps.patrol import arrow_marks, patrol_map
+from gridgov.patrol.tracks import track_grid_stats
 
 from tests.browser import COUNT_POLYGONS_JS, PageLog, assert_not_blank, colours, open_page, settle
 

@@ -27,11 +27,11 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.assign import track_figures
 from gridgov.db import sql
 from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.locks import writers_lock
 from gridgov.history import VERSIONED, live
+from gridgov.patrol import track_figures
 
 POINT_TABLES = ("household", "incident")
 ASSIGNED_TABLES = ("building", *POINT_TABLES)

@@ -125,7 +125,7 @@ def tracks(
     """导入巡逻轨迹（原子操作），按时间判定上半夜/下半夜，并列出超出巡逻区域的轨迹。"""
     from dataclasses import asdict
 
-    from gridgov.assign.gpx import import_gpx
+    from gridgov.patrol.gpx import import_gpx
 
     with acting() as (s, actor):
         settings = get_settings()

@@ -50,10 +50,10 @@ def serve(
 @app.command()
 def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """重新把楼栋、户、事件分配到网格，补算巡逻轨迹的网格统计，并打印分配与未分配数量。"""
-    from gridgov.assign import track_figures
     from gridgov.assign.points import assign_all
     from gridgov.auth.scope import authorize
     from gridgov.ledger.counts import level_counts
+    from gridgov.patrol import track_figures
     from gridgov.vocab import LEVEL_ZH
 
     with acting() as (s, actor):

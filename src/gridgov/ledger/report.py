@@ -208,7 +208,7 @@ def build_ledger(
 def _add_patrol(session: Session, rows: list[LedgerRow], date_from: dt.datetime | None,
                 date_to: dt.datetime | None, buffer_m: float | None, *, subtree: bool) -> None:  # fmt: skip
     """Patrol coverage, length and time for the period (live grids only; a subtree's grids only)."""
-    from gridgov.assign.tracks import grid_coverage
+    from gridgov.patrol.tracks import grid_coverage
 
     start = date_from.date() if date_from else None
     end = (date_to - dt.timedelta(microseconds=1)).date() if date_to else None

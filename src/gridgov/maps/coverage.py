@@ -22,7 +22,6 @@ from branca.element import MacroElement
 from folium.template import Template
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import Coverage, grid_coverage
 from gridgov.config import PatrolSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import GridRecord
@@ -31,6 +30,7 @@ from gridgov.maps.base import fmt_count, legend_html, line_swatch, new_map, swat
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.coverage_data import WEEKLY_AFTER_DAYS, Heat
 from gridgov.maps.elements import HeatCategoryFilter, TitleLegend
+from gridgov.patrol.tracks import Coverage, grid_coverage
 from gridgov.periods import DEFAULT_TIMEZONE
 
 __all__ = ["WEEKLY_AFTER_DAYS", "coverage_map"]

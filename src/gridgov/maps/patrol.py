@@ -16,7 +16,6 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import OutsideTrack, TrackGridStat
 from gridgov.db.models import SHIFTS
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids.service import GridRecord
@@ -26,6 +25,7 @@ from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.elements import DivMarkers, Stylesheet, TitleLegend, ZoomClass
 from gridgov.maps.patrol_data import PatrolNight, Team, Track, check_inputs, load_night
 from gridgov.maps.patrol_popups import UNVISITED_TEXT, grid_features, km, local_time, track_popup
+from gridgov.patrol.tracks import OutsideTrack, TrackGridStat
 from gridgov.periods import DEFAULT_TIMEZONE
 
 __all__ = ["ARROW_SPACING_M", "TEAM_COLOURS", "arrow_marks", "patrol_map"]

@@ -15,11 +15,11 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import OutsideTrack, TrackGridStat, track_grid_stats, tracks_outside_area
 from gridgov.db import sql
 from gridgov.db.models import SHIFTS
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.grids.service import GridRecord, leaves, list_grids
+from gridgov.patrol.tracks import OutsideTrack, TrackGridStat, track_grid_stats, tracks_outside_area
 
 __all__ = ["PatrolNight", "Team", "Track", "check_inputs", "load_night"]
 

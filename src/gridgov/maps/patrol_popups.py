@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridgov.assign.tracks import OutsideTrack, TrackGridStat
 from gridgov.grids.service import GridRecord
 from gridgov.maps.base import fmt_count
 from gridgov.maps.patrol_data import Track
+from gridgov.patrol.tracks import OutsideTrack, TrackGridStat
 
 __all__ = ["UNVISITED_TEXT", "grid_features", "km", "local_time", "track_popup"]
 

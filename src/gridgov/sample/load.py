@@ -3,8 +3,8 @@
 Every file goes through the importer a user's file goes through, with the same checks, staging and
 assignment: grids through :func:`gridgov.grids.importer.import_grids`; buildings, households, persons,
 staff and incidents through :func:`gridgov.importing.entities.import_entities`; patrol teams with their
-areas and routes through :func:`gridgov.assign.teams.import_patrol_teams`; each team's GPX through
-:func:`gridgov.assign.gpx.import_gpx`. A refused file refuses the whole load.
+areas and routes through :func:`gridgov.patrol.team_file.import_patrol_teams`; each team's GPX through
+:func:`gridgov.patrol.gpx.import_gpx`. A refused file refuses the whole load.
 
 Three steps are the sample's own, because no importer takes them yet: Party members' contact households
 (``party_contacts.csv``) and the closing time of closed incidents (the sample's files carry none: a closed
@@ -23,13 +23,13 @@ import pyogrio
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.gpx import import_gpx
-from gridgov.assign.teams import import_patrol_teams
 from gridgov.auth.scope import Actor, authorize
 from gridgov.config import GridSettings, defaults
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.grids.importer import import_grids
 from gridgov.importing.entities import EntityImportReport, import_entities
+from gridgov.patrol.gpx import import_gpx
+from gridgov.patrol.team_file import import_patrol_teams
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.sample.changes import apply_sample_changes
 from gridgov.sample.formats import CSV_COLUMNS

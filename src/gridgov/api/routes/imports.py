@@ -12,10 +12,10 @@ from gridgov.api.params import DateQuery
 from gridgov.api.responses import refused
 from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
-from gridgov.assign.gpx import TrackImportReport, import_gpx
 from gridgov.auth.views import log_view
 from gridgov.importing.columns import parse_field_map
 from gridgov.importing.entities import import_entities
+from gridgov.patrol.gpx import TrackImportReport, import_gpx
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
 Entity = Literal["households", "buildings", "persons", "incidents", "staff"]

@@ -2,7 +2,7 @@
 -- covered_m2 = area of (union of the tracks buffered by :buffer_m) ∩ grid, computed per grid geometry
 -- (parents too: coverage is not additive), in the metric projection :srid; area_m2 in the same frame.
 -- The union is built once from stored footprints (track_footprint: one buffer per track; night_footprint:
--- their union per night, for a period's every track; both made by gridgov.assign.track_figures; not one
+-- their union per night, for a period's every track; both made by gridgov.patrol.track_figures; not one
 -- buffer of all tracks, which explodes in memory), cut into small pieces and intersected with each grid
 -- through their bounding boxes.
 -- length_m / seconds: the stored leaf statistics (track_grid_stats_stored.sql, pasted in as the stats CTE) rolled up

@@ -1,6 +1,6 @@
 -- The selection of patrol tracks shared by track_grid_stats.sql, grid_coverage.sql and tracks_outside_area.sql:
 -- k = patrol_track, t = its patrol_team. :date_from/:date_to bound the night (inclusive), :team_code and
--- :track_ids narrow further; NULL means no filter. Pasted in by assign/tracks.py.
+-- :track_ids narrow further; NULL means no filter. Pasted in by patrol/tracks.py.
 (CAST(:date_from AS date) IS NULL OR k.night >= CAST(:date_from AS date))
        AND (CAST(:date_to AS date) IS NULL OR k.night <= CAST(:date_to AS date))
        AND (CAST(:team_code AS text) IS NULL OR t.code = CAST(:team_code AS text))

@@ -1,5 +1,5 @@
 -- Per live LEAF grid × patrol track: metres and seconds inside the grid, and entries.
--- Rule (documented in assign/tracks.py): a track is the chain of its timed points; each segment between
+-- Rule (documented in patrol/tracks.py): a track is the chain of its timed points; each segment between
 -- consecutive points is split between the leaf grids by the fraction of its length inside each grid
 -- (ST_Intersection with the grid), and its duration is split by the same fractions (constant speed
 -- within a segment). A segment on a shared edge counts in several grids, so fractions are normalised

@@ -1,4 +1,4 @@
--- The stored statistics (track_grid_stat, kept by gridgov.assign.track_figures) of the selected tracks
+-- The stored statistics (track_grid_stat, kept by gridgov.patrol.track_figures) of the selected tracks
 -- (track_filter.sql) inside the grids that are live leaves now: the same columns as track_grid_stats.sql,
 -- which computes them. A grid that stopped being a leaf keeps rows of tracks its change did not reach; they
 -- are left out here, as the computation would leave them out.

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.api.uploads import save_upload
-from gridgov.assign.gpx import TrackImportReport, import_gpx
 from gridgov.auth.scope import Actor, may
 from gridgov.auth.views import log_view
 from gridgov.config import Settings
@@ -43,6 +42,7 @@ from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
 from gridgov.importing.read import TABULAR, read_table
 from gridgov.importing.templates import LABELS, header, required, template_name, write_template
 from gridgov.jobs.runner import Outcome, Progress
+from gridgov.patrol.gpx import TrackImportReport, import_gpx
 from gridgov.periods import parse_date
 from gridgov.vocab import LEVEL_ZH
 from gridgov.web.templating import render

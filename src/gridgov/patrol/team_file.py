@@ -4,7 +4,7 @@ The file has a polygon layer ``areas`` (``team_code``, ``team_name``) and option
 ``routes`` (``team_code``) with each team's planned route. Every feature is checked first (codes, names,
 geometries, duplicates, teams that already exist); any problem refuses the whole file. Coordinates are
 converted to WGS84 from the layer's declared CRS. Tracks are imported afterwards, per team, with
-:func:`gridgov.assign.gpx.import_gpx`.
+:func:`gridgov.patrol.gpx.import_gpx`.
 """
 
 from __future__ import annotations

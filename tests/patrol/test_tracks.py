@@ -15,16 +15,16 @@ from pyproj import CRS, Transformer
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.tracks import (
+from gridgov.db.engine import session_scope
+from gridgov.errors import InvalidInput, NotFound
+from gridgov.geo.crs import MetricFrame
+from gridgov.patrol.tracks import (
     Coverage,
     TrackGridStat,
     grid_coverage,
     track_grid_stats,
     tracks_outside_area,
 )
-from gridgov.db.engine import session_scope
-from gridgov.errors import InvalidInput, NotFound
-from gridgov.geo.crs import MetricFrame
 
 from tests.factories import X0, Y0, D, make_street
 

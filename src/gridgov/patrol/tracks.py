@@ -31,13 +31,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgov.assign import track_figures
-from gridgov.assign.track_figures import metric_srid
 from gridgov.config import PatrolSettings, defaults
 from gridgov.db import cache
 from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.revisions import GRID, PATROL, revision
 from gridgov.errors import InvalidInput, NotFound
+from gridgov.patrol import track_figures
+from gridgov.patrol.track_figures import metric_srid
 from gridgov.vocab import LEVELS
 
 MAX_BUFFER_M = 1000.0

@@ -34,12 +34,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gridgov.assign import track_figures
-from gridgov.assign.tracks import OutsideTrack, tracks_outside_area
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.geo.extent import MAX_DISTANCE_M, coordinate_reasons
+from gridgov.patrol import track_figures
+from gridgov.patrol.tracks import OutsideTrack, tracks_outside_area
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import SHIFT_WINDOWS, SHIFTS
 

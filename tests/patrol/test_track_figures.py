@@ -10,15 +10,15 @@ from shapely.geometry import box, mapping
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign import track_figures
-from gridgov.assign.tracks import grid_coverage, track_grid_stats
 from gridgov.db.engine import session_scope
 from gridgov.db.revisions import GRID, revision
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids.service import change_grid, get_grid, insert_grid, retire_grid
+from gridgov.patrol import track_figures
+from gridgov.patrol.tracks import grid_coverage, track_grid_stats
 
-from tests.assign.test_tracks import A, B, add_track, hand_made_tracks, point_m, walk
 from tests.factories import X0, Y0, D
+from tests.patrol.test_tracks import A, B, add_track, hand_made_tracks, point_m, walk
 
 Key = tuple[int, int]
 

@@ -18,12 +18,12 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gridgov.assign.gpx import import_gpx, night_shift
-from gridgov.assign.tracks import track_grid_stats
 from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import MetricFrame
+from gridgov.patrol.gpx import import_gpx, night_shift
+from gridgov.patrol.tracks import track_grid_stats
 
 from tests.factories import X0, Y0, D, make_street
 from tests.geo.streets import LISBON, XIAN, inside, make_street_at

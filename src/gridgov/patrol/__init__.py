@@ -1,0 +1,1 @@
+"""Patrol operations: tracks and their figures, teams and areas, rosters and attendance."""
