@@ -97,7 +97,7 @@ def test_stale_version_is_refused_and_history_is_kept(
     assert r.status_code == 200 and r.json()["version"] == 2
     stale = client.patch("/api/grids/610103006001001", json={"version": 1, "name": "旧页面"}, headers=h)
     assert stale.status_code == 412 and "已被他人修改" in stale.json()["detail"]
-    assert stale.json()["details"] == {"current_version": 2}
+    assert stale.json()["details"] == {"current_version": 2, "code": "610103006001001"}  # which grid is stale
     assert client.get("/api/grids/610103006001001").json()["name"] == "文艺北路45号院"
     hist = client.get("/api/grids/610103006001001/history").json()
     assert [(v["version"], v["name"], v["valid_to"] is None) for v in hist] == [
