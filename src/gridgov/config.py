@@ -92,10 +92,26 @@ class GridSettings(_Group):
 
 
 class PatrolSettings(_Group):
-    """Patrol coverage."""
+    """Patrol coverage, track cleaning, attendance (考勤) and the night allowance."""
 
     patrol_buffer_m: float = 25.0
     coverage_threshold: float = Field(default=0.5, description="Grids with patrol coverage below this are highlighted.")
+    late_grace_minutes: float = Field(
+        default=15.0, ge=0, le=240, description="迟到: first fix inside the area later than the shift start plus this."
+    )
+    early_grace_minutes: float = Field(
+        default=15.0, ge=0, le=240, description="早退: last fix inside the area earlier than the shift end minus this."
+    )
+    max_speed_kmh: float = Field(
+        default=40.0, gt=0, le=500, description="A fix reached faster than this from the one before is a GPS jump."
+    )
+    max_gap_minutes: float = Field(
+        default=5.0, gt=0, le=600, description="A longer pause between fixes is a gap in the recording (not walked)."
+    )
+    allowance_per_night: float = Field(default=80.0, ge=0, description="Night allowance per person and shift (元).")
+    probation_months: int = Field(
+        default=0, ge=0, le=24, description="Months after joining a team without the allowance (试用期); 0: none."
+    )
 
 
 class MapSettings(_Group):

@@ -126,6 +126,26 @@ SHIFT_WINDOWS: dict[str, tuple[dt.time, dt.timedelta]] = {
 }
 
 
+# Patrol operations (巡逻勤务): who patrols, what a track is, how a rostered shift went.
+PATROL_TEAM_KINDS = Vocabulary(
+    "patrol_team_kinds", "巡逻队类型", ("机关干部", "社区志愿者", "党员巡回队", "专职"),
+    synonyms={"干部": "机关干部", "单位干部": "机关干部", "志愿者": "社区志愿者", "党员": "党员巡回队",
+              "专职巡逻队": "专职"},
+)  # fmt: skip
+TEAM_MEMBER_ROLES = Vocabulary("team_member_roles", "队内职务", ("队长", "队员"))
+TRACK_KINDS = Vocabulary(
+    "track_kinds", "轨迹类型", ("夜间巡逻", "日巡查"),
+    synonyms={"夜巡": "夜间巡逻", "巡逻": "夜间巡逻", "night": "夜间巡逻", "日间巡查": "日巡查", "day": "日巡查"},
+)  # fmt: skip
+NIGHT_PATROL, DAY_INSPECTION = TRACK_KINDS.terms
+# A point of a track the cleaning flagged: a GPS jump (impossible speed: left out of the line and the figures),
+# or the first fix after a long gap (the stretch before it was not recorded: not drawn, not counted).
+POINT_FLAGS = Vocabulary("point_flags", "轨迹点标记", ("跳点", "断点"))
+ROSTER_SOURCES = Vocabulary("roster_sources", "排班来源", ("规则", "手工"))
+ROSTER_CHANGES = Vocabulary("roster_changes", "排班变动", ("请假", "替班"))
+ATTENDANCE_STATUSES = Vocabulary("attendance_statuses", "考勤状态", ("出勤", "迟到", "早退", "缺勤"))
+
+
 def shift_hours(shift: str) -> str:
     """A shift's hours as people write them, e.g. 上半夜 → 20:00–23:30, 下半夜 → 23:30–次日 06:00."""
     start, length = SHIFT_WINDOWS[shift]
@@ -178,8 +198,9 @@ FINDING_RULES = Vocabulary(
 )  # fmt: skip
 
 ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, PERSON_TAGS,
-                               INCIDENT_CATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS, SHIFTS, ROLES,
-                               FINDING_RULES)  # fmt: skip
+                               INCIDENT_CATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS, SHIFTS, PATROL_TEAM_KINDS,
+                               TEAM_MEMBER_ROLES, TRACK_KINDS, POINT_FLAGS, ROSTER_SOURCES, ROSTER_CHANGES,
+                               ATTENDANCE_STATUSES, ROLES, FINDING_RULES)  # fmt: skip
 
 
 def meta() -> dict[str, Any]:

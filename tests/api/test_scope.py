@@ -54,8 +54,8 @@ def street(tokens: dict[str, dict[str, str]], clean_engine: Engine) -> dict[str,
         for team, grid in (("TW", OWN), ("TE", OTHER)):
             tid = s.execute(text("INSERT INTO patrol_team (code, name) VALUES (:c, :n) RETURNING id"),
                             {"c": team, "n": team}).scalar_one()  # fmt: skip
-            s.execute(text("INSERT INTO patrol_area (team_id, geom) SELECT :t, geom FROM grid WHERE code = :g "
-                           "AND valid_to IS NULL"), {"t": tid, "g": grid})  # fmt: skip
+            s.execute(text("INSERT INTO patrol_area (code, team_id, geom) SELECT 'A-' || :t, :t, geom FROM grid "
+                           "WHERE code = :g AND valid_to IS NULL"), {"t": tid, "g": grid})  # fmt: skip
         for code, home in (("PW", "HW"), ("PE", "HE")):
             create_record(s, "persons", {"code": code, "household_code": home, "name": f"居民{code}"}, OP)
         create_record(s, "buildings", {"code": "BE", "name": "东楼", "lon": EAST_LON, "lat": LAT + 0.2 * D}, OP)

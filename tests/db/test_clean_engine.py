@@ -29,10 +29,12 @@ ROWS = {
     ),
     "incident": f"INSERT INTO incident (code, category, geom, reported_at) VALUES ('i1', '市容', {P}, now())",
     "patrol_team": "INSERT INTO patrol_team (code, name) VALUES ('t1', '一队')",
-    "patrol_area": f"INSERT INTO patrol_area (team_id, geom, route) SELECT min(id), {AREA}, {LINE} FROM patrol_team",
+    "patrol_area": (
+        f"INSERT INTO patrol_area (code, team_id, geom, route) SELECT 'a1', min(id), {AREA}, {LINE} FROM patrol_team"
+    ),
     "patrol_track": (
         "INSERT INTO patrol_track (team_id, night, shift, started_at, ended_at, geom)"
-        f" SELECT min(id), current_date, '上半夜', now(), now(), {LINE} FROM patrol_team"
+        f" SELECT min(id), current_date, '上半夜', now(), now(), ST_Multi({LINE}) FROM patrol_team"
     ),
     "patrol_point": (
         f"INSERT INTO patrol_point (track_id, seq, t, geom) SELECT min(id), 1, now(), {P} FROM patrol_track"

@@ -22,7 +22,8 @@ from gridgov.auth.scope import Actor
 from gridgov.db.engine import session_scope
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import MetricFrame
-from gridgov.patrol.gpx import import_gpx, night_shift
+from gridgov.patrol.gpx import import_gpx
+from gridgov.patrol.shifts import night_shift
 from gridgov.patrol.tracks import track_grid_stats
 
 from tests.factories import X0, Y0, D, make_street
@@ -75,7 +76,7 @@ def setup_team(s: Session, code: str = "T1", area: str | None = "610103006001") 
     ).scalar_one()
     if area:
         s.execute(
-            text("INSERT INTO patrol_area (team_id, geom) SELECT :t, geom FROM grid WHERE code = :g"),
+            text("INSERT INTO patrol_area (code, team_id, geom) SELECT 'A-' || :t, :t, geom FROM grid WHERE code = :g"),
             {"t": team_id, "g": area},
         )
 

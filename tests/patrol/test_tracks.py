@@ -53,7 +53,8 @@ def add_team(s: Session, code: str, area_grid: str | None) -> int:
     )
     if area_grid is not None:
         s.execute(
-            text("INSERT INTO patrol_area (team_id, name, geom) SELECT :t, '区域', geom FROM grid WHERE code = :g"),
+            text("INSERT INTO patrol_area (code, team_id, name, geom) SELECT 'A-' || :t, :t, '区域', geom FROM grid "
+                 "WHERE code = :g"),
             {"t": team_id, "g": area_grid},
         )
     return team_id
@@ -67,7 +68,8 @@ def add_track(s: Session, team_id: int, lonlat: np.ndarray, times: Sequence[dt.d
                 "INSERT INTO patrol_track (team_id, night, shift, started_at, ended_at, geom) "
                 "VALUES (:t, :n, :s, :a, :b, ST_GeomFromWKB(:w, 4326)) RETURNING id"
             ),
-            {"t": team_id, "n": NIGHT, "s": shift, "a": times[0], "b": times[-1], "w": shapely.LineString(lonlat).wkb},
+            {"t": team_id, "n": NIGHT, "s": shift, "a": times[0], "b": times[-1],
+             "w": shapely.MultiLineString([lonlat]).wkb},
         ).scalar_one()
     )
     s.execute(

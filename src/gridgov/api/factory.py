@@ -30,6 +30,9 @@ from gridgov.api.routes import (
     locate,
     maps,
     meta,
+    patrol_attendance,
+    patrol_rosters,
+    patrol_teams,
     records,
     staffing,
     tokens,
@@ -53,6 +56,9 @@ from gridgov.web.pages import grids as grid_pages
 from gridgov.web.pages import imports as import_pages
 from gridgov.web.pages import jobs as job_pages
 from gridgov.web.pages import ledger as ledger_pages
+from gridgov.web.pages import patrol_attendance as patrol_report_pages
+from gridgov.web.pages import patrol_rosters as patrol_roster_pages
+from gridgov.web.pages import patrol_teams as patrol_team_pages
 from gridgov.web.pages import records as record_pages
 from gridgov.web.pages import staffing as staffing_pages
 from gridgov.web.pages import vocab as vocab_pages
@@ -92,10 +98,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
     for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor, records, staffing,
-                   vocab):
+                   vocab, patrol_teams, patrol_rosters, patrol_attendance):
         app.include_router(router.router, responses=ERRORS)
     for page in (account, home, grid_pages, staffing_pages, record_pages, ledger_pages, board_pages, maps_pages,
-                 import_pages, job_pages, users, vocab_pages, static_files):
+                 import_pages, job_pages, users, vocab_pages, patrol_team_pages, patrol_roster_pages,
+                 patrol_report_pages, static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
     # Middleware, innermost first (each add wraps the ones before).

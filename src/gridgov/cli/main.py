@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from gridgov.cli import chinese, db, export, grids, imports, ledger, maps, records, sample, token, user, vocab
+from gridgov.cli import chinese, db, export, grids, imports, ledger, maps, patrol, records, sample, token, user, vocab
 from gridgov.cli.common import COMMITS, acting, echo_json, engine, get_settings
 from gridgov.cli.errors import report
 
@@ -28,6 +28,7 @@ app.command("ledger")(ledger.ledger)
 app.add_typer(maps.app, name="map")
 app.add_typer(export.app, name="export")
 app.add_typer(vocab.app, name="vocab")
+app.add_typer(patrol.app, name="patrol")
 for _word, _records in records.apps().items():
     app.add_typer(_records, name=_word)
 

@@ -70,6 +70,8 @@ TRACKED = {
                "is_volunteer", "is_party_member", "member_type", "sensitive_tags"),
     "building": ("code", "name", "address", "floors", "geom"),
     "staff": ("code", "name", "phone", "organisation"),
+    "patrol_team": ("code", "name", "kind", "shift", "unit", "grid_id", "leader_staff_id"),
+    "patrol_area": ("code", "name", "team_id", "geom", "route", "rota_grid_ids"),
 }  # fmt: skip
 
 
@@ -278,50 +280,94 @@ class Incident(Base):
     )
 
 
-class PatrolTeam(Base):
-    """A patrol team (巡逻队)."""
+class PatrolTeam(Versioned, Base):
+    """A patrol team (巡逻队): its kind, usual shift, the unit it comes from (notified each afternoon), the grid
+    it serves (a community or the street: its scope) and its leader; history kept like records'."""
 
     __tablename__ = "patrol_team"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    shift: Mapped[str | None] = mapped_column(String(4))
+    unit: Mapped[str | None] = mapped_column(Text)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
     leader_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    __table_args__ = (
+        CheckConstraint("shift IS NULL OR " + _in("shift", vocab.SHIFTS.terms), name="patrol_team_shift_known"),
+        *_versioned("patrol_team"),
+    )
 
 
-class PatrolArea(Base):
-    """The area a team patrols, with its planned route where one exists."""
+class PatrolTeamMember(Base):
+    """A staff member (cadre, volunteer) in a team, on the days ``since <= day < until``, as 队长 or 队员."""
+
+    __tablename__ = "patrol_team_member"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(8), server_default="队员")
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("role", vocab.TEAM_MEMBER_ROLES.terms), name="patrol_team_member_role_known"),
+        CheckConstraint("until IS NULL OR until >= since", name="patrol_team_member_dates_order"),
+        Index("patrol_team_member_once", "team_id", "staff_id", unique=True, postgresql_where=text("until IS NULL")),
+    )
+
+
+class PatrolArea(Versioned, Base):
+    """A patrol area (巡逻区域), with its planned route where one exists; it may span several communities, which
+    then lead it in turn (``rota_grid_ids``: the first leads in odd months, the second in even months)."""
 
     __tablename__ = "patrol_area"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"),
+                                                index=True)  # fmt: skip
     name: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     route: Mapped[Any | None] = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True))
-    __table_args__ = (*_geom_checks("patrol_area", nullable=False), *_geom_checks("patrol_area", "route"))
+    rota_grid_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
+    __table_args__ = (
+        *_geom_checks("patrol_area", nullable=False),
+        *_geom_checks("patrol_area", "route"),
+        *_versioned("patrol_area"),
+    )
 
 
 class PatrolTrack(Base):
-    """One team's track for one night shift (上半夜 20:00–23:30, 下半夜 23:30–06:00)."""
+    """A recorded walk: a team's (or one member's) night patrol of one shift (上半夜 20:00–23:30, 下半夜
+    23:30–06:00), or a grid worker's daytime inspection (日巡查, no shift). ``geom``: the walked parts (a gap in
+    the recording splits it)."""
 
     __tablename__ = "patrol_track"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"),
+                                                index=True)  # fmt: skip
+    staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8), server_default=vocab.NIGHT_PATROL)
     night: Mapped[dt.date] = mapped_column(Date, index=True)
-    shift: Mapped[str] = mapped_column(String(4))
+    shift: Mapped[str | None] = mapped_column(String(4))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=True), nullable=False)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)
     source: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
-        CheckConstraint(_in("shift", SHIFTS), name="patrol_track_shift_known"),
+        CheckConstraint("shift IS NULL OR " + _in("shift", vocab.SHIFTS.terms), name="patrol_track_shift_known"),
+        CheckConstraint(_in("kind", vocab.TRACK_KINDS.terms), name="patrol_track_kind_known"),
+        CheckConstraint(f"(kind = '{vocab.DAY_INSPECTION}') = (shift IS NULL)", name="patrol_track_shift_if_night"),
+        CheckConstraint("team_id IS NOT NULL OR staff_id IS NOT NULL", name="patrol_track_walker"),
         CheckConstraint("ended_at >= started_at", name="patrol_track_time_order"),
-        UniqueConstraint("team_id", "night", "shift", "started_at", name="patrol_track_once"),
+        UniqueConstraint("team_id", "staff_id", "night", "shift", "started_at", name="patrol_track_once"),
         *_geom_checks("patrol_track", nullable=False),
     )
 
 
 class PatrolPoint(Base):
-    """A timed point of a track, so the time spent inside each grid can be computed."""
+    """A timed point of a track, so the time spent inside each grid can be computed; ``flag`` marks what the
+    cleaning found (gridgov.vocab.POINT_FLAGS): a jump (left out) or the first fix after a gap."""
 
     __tablename__ = "patrol_point"
     track_id: Mapped[int] = mapped_column(
@@ -331,7 +377,57 @@ class PatrolPoint(Base):
     t: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
     elevation: Mapped[float | None] = mapped_column(Float)
-    __table_args__ = (*_geom_checks("patrol_point", nullable=False),)
+    flag: Mapped[str | None] = mapped_column(String(4))
+    __table_args__ = (
+        CheckConstraint("flag IS NULL OR " + _in("flag", vocab.POINT_FLAGS.terms), name="patrol_point_flag_known"),
+        *_geom_checks("patrol_point", nullable=False),
+    )
+
+
+class PatrolRoster(Base):
+    """Who patrols on one night and shift (排班): a team, its area (and the community leading it that month),
+    the leader present, the on-duty cadre (值班领导) and the community staff member (社区值班人员); made by the
+    rules of a month (``source`` 规则) or by hand (手工)."""
+
+    __tablename__ = "patrol_roster"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    night: Mapped[dt.date] = mapped_column(Date, index=True)
+    shift: Mapped[str] = mapped_column(String(4))
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_team.id", ondelete="CASCADE"), index=True)
+    area_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("patrol_area.id"))
+    lead_grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"))
+    leader_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    duty_cadre_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    community_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    source: Mapped[str] = mapped_column(String(4), server_default="手工")
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint(_in("shift", vocab.SHIFTS.terms), name="patrol_roster_shift_known"),
+        CheckConstraint(_in("source", vocab.ROSTER_SOURCES.terms), name="patrol_roster_source_known"),
+        UniqueConstraint("night", "shift", "team_id", name="patrol_roster_once"),
+    )
+
+
+class RosterChange(Base):
+    """A change to a rostered shift: 请假 (``staff_id`` away) or 替班 (``substitute_staff_id`` stands in for
+    ``staff_id``), with a note; kept, never overwritten."""
+
+    __tablename__ = "roster_change"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    roster_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("patrol_roster.id", ondelete="CASCADE"),
+                                           index=True)  # fmt: skip
+    kind: Mapped[str] = mapped_column(String(4))
+    staff_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    substitute_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.ROSTER_CHANGES.terms), name="roster_change_kind_known"),
+        CheckConstraint("(kind = '替班') = (substitute_staff_id IS NOT NULL)", name="roster_change_substitute"),
+    )
 
 
 class DataRevision(Base):

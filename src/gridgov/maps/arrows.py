@@ -30,7 +30,8 @@ def arrow_marks(
     """Direction arrows along EPSG:4326 lines: (lon, lat, bearing° clockwise from north), thinned."""
     kept: list[tuple[float, float, float]] = []
     cells: dict[tuple[int, int], list[int]] = defaultdict(list)  # kept arrows by min_gap_m square
-    for line in frame.to_m(np.asarray(list(lines), dtype=object)):
+    # each walked part on its own (a gap in a recording splits a track: no arrow across it)
+    for line in shapely.get_parts(frame.to_m(np.asarray(list(lines), dtype=object))):
         length = float(line.length)
         if line.is_empty or length <= 0:
             continue

@@ -45,7 +45,8 @@ def area(session: Session, parent_code: str | None) -> tuple[list[GridRecord], l
 
 def team_name(session: Session, team_code: str) -> str:
     """The patrol team's name, or ``NotFound``."""
-    name = session.execute(text("SELECT name FROM patrol_team WHERE code = :c"), {"c": team_code}).scalar()
+    name = session.execute(text("SELECT name FROM patrol_team WHERE code = :c AND lineage_id IS NULL"),
+                           {"c": team_code}).scalar()  # fmt: skip
     if name is None:
         raise NotFound(f"巡逻队不存在：{team_code}")
     return str(name)

@@ -38,10 +38,12 @@ from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.geo.crs import GCJ02, parse_crs, to_wgs84
 from gridgov.geo.extent import MAX_DISTANCE_M, coordinate_reasons
+from gridgov.history import live
 from gridgov.patrol import track_figures
+from gridgov.patrol.shifts import night_shift
 from gridgov.patrol.tracks import OutsideTrack, tracks_outside_area
 from gridgov.periods import DEFAULT_TIMEZONE
-from gridgov.vocab import SHIFT_WINDOWS, SHIFTS
+from gridgov.vocab import SHIFTS
 
 NAME_RE = re.compile(rf"^\s*(\d{{4}}-\d{{2}}-\d{{2}})(?:\s*({'|'.join(SHIFTS)}))?")
 MAX_REASONS_PER_TRACK = 5
@@ -88,35 +90,6 @@ class _Track:
     times: list[dt.datetime]
     lonlat: np.ndarray
     elevation: list[float | None]
-
-
-def shift_window(night: dt.date, shift: str, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-    """Start and end of a night's shift (上半夜 20:00–23:30, 下半夜 23:30–06:00 next day) in ``tz``."""
-    start_time, length = SHIFT_WINDOWS[shift]
-    start = dt.datetime.combine(night, start_time, tzinfo=tz)
-    return start, start + length
-
-
-def night_shift(started_at: dt.datetime, ended_at: dt.datetime, tz: dt.tzinfo | None = None) -> tuple[dt.date, str]:
-    """The (night, shift) a patrol between two instants belongs to: the shift window it overlaps longest."""
-    zone = tz or ZoneInfo(DEFAULT_TIMEZONE)
-    s, e = started_at.astimezone(zone), ended_at.astimezone(zone)
-    best: tuple[dt.timedelta, dt.date, str] | None = None
-    night = s.date() - dt.timedelta(days=1)
-    while night <= e.date():
-        for shift in SHIFTS:
-            a, b = shift_window(night, shift, zone)
-            overlap = min(b, e) - max(a, s)
-            if s == e and a <= s < b:  # a single instant
-                overlap = dt.timedelta(microseconds=1)
-            if overlap > dt.timedelta(0) and (best is None or overlap > best[0]):
-                best = (overlap, night, shift)
-        night += dt.timedelta(days=1)
-    if best is None:
-        raise InvalidInput(
-            f"时间 {s:%Y-%m-%d %H:%M}–{e:%H:%M} 不在夜间巡逻时段（上半夜 20:00–23:30，下半夜 23:30–次日 06:00）"
-        )
-    return best[1], best[2]
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -268,7 +241,7 @@ def _write(session: Session, team_id: int, tracks: list[_Track], source: str) ->
             "shift": [t.shift for t in tracks],
             "started": [t.times[0] for t in tracks],
             "ended": [t.times[-1] for t in tracks],
-            "wkb": [shapely.to_wkb(shapely.LineString(t.lonlat)) for t in tracks],
+            "wkb": [shapely.to_wkb(shapely.MultiLineString([t.lonlat])) for t in tracks],
         },
     ).all()
     ids = {(r.night, r.shift, r.started_at): int(r.id) for r in rows}
@@ -321,15 +294,18 @@ def import_gpx(
     """
     path = Path(path)
     authorize(session, actor, "patrol")
-    team = session.execute(text("SELECT id FROM patrol_team WHERE code = :c"), {"c": team_code}).first()
+    team = session.execute(text(f"SELECT id FROM patrol_team t WHERE t.code = :c AND {live('t')}"),
+                           {"c": team_code}).first()  # fmt: skip
     if team is None:
         raise NotFound(f"巡逻队不存在：{team_code}")
     areas = [shapely.from_wkb(bytes(w)) for w in session.scalars(
-        text("SELECT ST_AsBinary(geom) FROM patrol_area WHERE team_id = :t"), {"t": team.id})]  # fmt: skip
+        text(f"SELECT ST_AsBinary(a.geom) FROM patrol_area a WHERE a.team_id = :t AND {live('a')}"),
+        {"t": team.id})]  # fmt: skip
     if areas:
         authorize(session, actor, "patrol", Touches(area=areas))
     other_teams = set(
-        session.execute(text("SELECT code FROM patrol_team WHERE code <> :c"), {"c": team_code}).scalars()
+        session.execute(text(f"SELECT t.code FROM patrol_team t WHERE t.code <> :c AND {live('t')}"),
+                        {"c": team_code}).scalars()  # fmt: skip
     )
     src_crs = _check_crs(crs)
     tz = ZoneInfo(timezone)

@@ -94,7 +94,9 @@ def import_patrol_teams(session: Session, path: Path, *, actor: Actor) -> TeamIm
     authorize(session, actor, "patrol", Touches(area=area_geoms))
     writers_lock(session)
     codes = [r["team_code"] for r in areas]
-    existing = list(session.scalars(text("SELECT code FROM patrol_team WHERE code = ANY(:c)"), {"c": codes}))
+    # a retired team's code stays its own (reviving it is an edit, not a file import)
+    existing = list(session.scalars(text("SELECT code FROM patrol_team WHERE code = ANY(:c) AND lineage_id IS NULL"),
+                                    {"c": codes}))  # fmt: skip
     if existing:
         raise Conflict(f"巡逻队已存在：{', '.join(sorted(existing))}", details={"codes": sorted(existing)})
     session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor.name})
@@ -104,11 +106,12 @@ def import_patrol_teams(session: Session, path: Path, *, actor: Actor) -> TeamIm
     )
     session.execute(
         text(
-            """INSERT INTO patrol_area (team_id, name, geom, route)
-               SELECT t.id, t.name || :suffix, ST_Multi(ST_GeomFromWKB(u.area, 4326)), ST_GeomFromWKB(u.route, 4326)
+            """INSERT INTO patrol_area (code, team_id, name, geom, route)
+               SELECT t.code, t.id, t.name || :suffix, ST_Multi(ST_GeomFromWKB(u.area, 4326)),
+                      ST_GeomFromWKB(u.route, 4326)
                  FROM unnest(CAST(:c AS text[]), CAST(:area AS bytea[]), CAST(:route AS bytea[]))
                       AS u(code, area, route)
-                 JOIN patrol_team t ON t.code = u.code"""
+                 JOIN patrol_team t ON t.code = u.code AND t.lineage_id IS NULL"""
         ),
         {
             "suffix": AREA_SUFFIX,

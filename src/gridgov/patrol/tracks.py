@@ -36,6 +36,7 @@ from gridgov.db import cache
 from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.revisions import GRID, PATROL, revision
 from gridgov.errors import InvalidInput, NotFound
+from gridgov.history import live
 from gridgov.patrol import track_figures
 from gridgov.patrol.track_figures import metric_srid
 from gridgov.vocab import LEVELS
@@ -100,7 +101,8 @@ def _filters(
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"日期范围无效：起始日期 {date_from} 晚于结束日期 {date_to}")
     if team_code is not None:
-        found = session.execute(text("SELECT 1 FROM patrol_team WHERE code = :c"), {"c": team_code}).first()
+        found = session.execute(text(f"SELECT 1 FROM patrol_team t WHERE t.code = :c AND {live('t')}"),
+                                {"c": team_code}).first()  # fmt: skip
         if found is None:
             raise NotFound(f"巡逻队不存在：{team_code}")
     return {

@@ -6,7 +6,8 @@ SELECT * FROM (
            a.name AS area_name, ST_AsBinary(a.geom) AS area_wkb, ST_AsBinary(a.route) AS route_wkb,
            (SELECT max(k.night) FROM patrol_track k WHERE k.team_id = t.id) AS last_night
       FROM patrol_team t
-      LEFT JOIN patrol_area a ON a.team_id = t.id
+      LEFT JOIN patrol_area a ON a.team_id = t.id AND a.valid_to IS NULL
+     WHERE t.valid_to IS NULL
 ) x
  WHERE CAST(:team_code AS text) IS NULL OR x.code = CAST(:team_code AS text)
  ORDER BY x.code, x.area_name

@@ -17,7 +17,7 @@ WITH trk AS (
     SELECT team_id, area, ST_Buffer(area, CAST(:buffer_m AS float8)) AS z
       FROM (SELECT a.team_id, ST_Union(ST_Transform(a.geom, CAST(:srid AS int))) AS area
               FROM patrol_area a
-             WHERE a.team_id IN (SELECT team_id FROM trk)
+             WHERE a.team_id IN (SELECT team_id FROM trk) AND a.valid_to IS NULL
              GROUP BY a.team_id) u
 ), cand AS MATERIALIZED (
     SELECT k.id, k.gm, z.area, z.z

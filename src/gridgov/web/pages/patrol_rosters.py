@@ -1,0 +1,7 @@
+"""Patrol operations pages: rosters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
