@@ -53,6 +53,7 @@ ROUTES: dict[str, tuple[str, str, bool, bool]] = {
     "/boards/download": ("/boards/download?code={code}", "read", True, True),
     "/maps": ("/maps", "read", False, True),
     "/maps/open/{kind}": ("/maps/open/grid", "read", False, True),
+    "/patrol": ("/patrol", "patrol", False, True),
     "/imports": ("/imports", "patrol", False, True),
     "/imports/template/{entity}.xlsx": ("/imports/template/households.xlsx", "read", False, True),
     "/jobs": ("/jobs", "read", False, True),

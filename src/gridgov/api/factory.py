@@ -50,7 +50,7 @@ from gridgov.maps import assets
 from gridgov.web import errors as web_errors
 from gridgov.web import static_files
 from gridgov.web.csrf import csrf_protect
-from gridgov.web.pages import account, home, maps_pages, users
+from gridgov.web.pages import account, home, maps_pages, patrol_hub, users
 from gridgov.web.pages import boards as board_pages
 from gridgov.web.pages import grids as grid_pages
 from gridgov.web.pages import imports as import_pages
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                    vocab, patrol_teams, patrol_rosters, patrol_attendance):
         app.include_router(router.router, responses=ERRORS)
     for page in (account, home, grid_pages, staffing_pages, record_pages, ledger_pages, board_pages, maps_pages,
-                 import_pages, job_pages, users, vocab_pages, patrol_team_pages, patrol_roster_pages,
+                 import_pages, job_pages, users, vocab_pages, patrol_hub, patrol_team_pages, patrol_roster_pages,
                  patrol_report_pages, static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
