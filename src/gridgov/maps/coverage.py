@@ -29,7 +29,8 @@ from gridgov.maps import coverage_data as data
 from gridgov.maps.base import fmt_count, legend_html, line_swatch, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.coverage_data import WEEKLY_AFTER_DAYS, Heat
-from gridgov.maps.elements import HeatCategoryFilter, TitleLegend
+from gridgov.maps.elements import HeatCategoryFilter, RankedList, TitleLegend
+from gridgov.maps.gridmap import GridLabels, grid_label_markers
 from gridgov.patrol.tracks import Coverage, grid_coverage
 from gridgov.periods import DEFAULT_TIMEZONE
 
@@ -103,9 +104,10 @@ def _period_text(date_from: dt.date | None, date_to: dt.date | None) -> str:
 
 
 def _choropleth_features(
-    leaves: list[GridRecord], geoms: np.ndarray, coverage: dict[int, Coverage], threshold: float
+    leaves: list[GridRecord], geoms: np.ndarray, coverage: dict[int, Coverage], threshold: float, duty: set[int]
 ) -> dict[str, Any]:
-    """GeoJSON of the leaves with escaped, formatted popup fields and what the style needs."""
+    """GeoJSON of the leaves with escaped, formatted popup fields and what the style needs; ``low`` only where
+    the coverage is below the threshold inside a rostered team's area (``duty``): a missed duty."""
     features = []
     for g, geom in zip(leaves, geoms, strict=True):
         c = coverage.get(g.id)
@@ -116,12 +118,33 @@ def _choropleth_features(
             "length_km": f"{c.length_m / 1000:.2f}" if c else "—",
             "hours": f"{c.seconds / 3600:.2f}" if c else "—",
             "ratio": c.ratio if c else None,
-            "low": bool(c is not None and c.ratio < threshold),
+            "low": bool(c is not None and c.ratio < threshold and g.id in duty),
         }
         features.append(
             {"type": "Feature", "id": g.code, "properties": props, "geometry": shapely.geometry.mapping(geom)}
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+LEAST_COVERED = 10  # rows of the ranked list beside the map
+
+
+def _least_covered(leaves: list[GridRecord], geoms: np.ndarray, coverage: dict[int, Coverage], duty: set[int],
+                   threshold: float, with_roster: bool) -> RankedList:  # fmt: skip
+    """The least-covered grids, lowest first (ties by code); those in a rostered area and below the threshold in
+    red (missed duties)."""
+    ranked = sorted((c.ratio, g.code, g, geom) for g, geom in zip(leaves, geoms, strict=True)
+                    if (c := coverage.get(g.id)) is not None)[:LEAST_COVERED]  # fmt: skip
+    rows = [
+        {"name": g.name, "code": g.code, "pct": f"{ratio * 100:.0f}%",
+         "duty": g.id in duty and ratio < threshold,
+         "tip": f"{g.name}（{g.code}）覆盖率 {ratio * 100:.1f}%" + ("，在排班巡逻区域内" if with_roster and g.id in duty
+                                                                 else ""),
+         "bbox": [round(float(v), 6) for v in shapely.bounds(geom)]}
+        for ratio, _, g, geom in ranked
+    ]  # fmt: skip
+    note = "红色：排班巡逻区域内、低于阈值" if with_roster else "红色：低于阈值（本期没有排班）"
+    return RankedList(f"覆盖率最低的 {len(rows)} 个网格", rows, note)
 
 
 def coverage_map(
@@ -152,6 +175,8 @@ def coverage_map(
     coverage = grid_coverage(session, date_from=date_from, date_to=date_to, level=level, team_code=team_code,
                              buffer_m=patrol_buffer_m)
     heat = _heat(session, [g.id for g in leaves], date_from, date_to, basemap, timezone)
+    rostered = data.rostered(session, [g.id for g in leaves], date_from, date_to, team_code)
+    duty = {g.id for g in leaves} if rostered is None else rostered
 
     leaf_geoms = display_geoms([g.geom for g in leaves], basemap)
     outline_geoms = display_geoms([g.geom for g in outlines], basemap) if outlines else np.asarray([], dtype=object)
@@ -160,9 +185,10 @@ def coverage_map(
     streets = [g.name for g in outlines if g.level == "street"]
     area_name = parent_name or (streets[0] if len(streets) == 1 else "")
     title = f"{area_name}巡逻覆盖率图"
-    low = [g for g in leaves if g.id in coverage and coverage[g.id].ratio < ratio_min]
+    low = [g for g in leaves if g.id in coverage and coverage[g.id].ratio < ratio_min and g.id in duty]
     pct = f"{ratio_min * 100:g}%"
-    low_text = f"覆盖率低于 {pct} 的网格：{len(low)} 个"
+    where = "" if rostered is None else "排班区域内"
+    low_text = f"{where}覆盖率低于 {pct} 的网格：{len(low)} 个"
     subtitle = " · ".join(
         p for p in (_period_text(date_from, date_to), f"巡逻队：{team}" if team else None, low_text) if p
     )
@@ -182,7 +208,7 @@ def coverage_map(
     leaf_label = "、".join(LEVEL_NAMES.get(lv, lv) for lv in sorted(leaf_levels))
     choropleth = folium.FeatureGroup(name=f"巡逻覆盖率（{leaf_label}）", show=True)
     folium.GeoJson(
-        _choropleth_features(leaves, leaf_geoms, coverage, ratio_min),
+        _choropleth_features(leaves, leaf_geoms, coverage, ratio_min, duty),
         control=False,
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.85},
@@ -193,7 +219,13 @@ def coverage_map(
         ),
         tooltip=folium.GeoJsonTooltip(fields=["name", "ratio_pct"], aliases=["名称", "覆盖率 (%)"], labels=True),
     ).add_to(choropleth)
+    for lv in sorted(leaf_levels):
+        part = [(g, geom) for g, geom in zip(leaves, leaf_geoms, strict=True) if g.level == lv]
+        grid_label_markers(lv, [g.name for g, _ in part], [g.code for g, _ in part],
+                           np.asarray([geom for _, geom in part], dtype=object)).add_to(choropleth)  # fmt: skip
     choropleth.add_to(m)
+    GridLabels(None, None).add_to(m)
+    _least_covered(leaves, leaf_geoms, coverage, duty, ratio_min, rostered is not None).add_to(m)
 
     outline_counts = Counter(g.level for g in outlines)
     if outlines:

@@ -16,7 +16,7 @@ from gridgov.db import sql
 from gridgov.errors import NotFound
 from gridgov.grids.service import GridRecord, leaves, list_grids, subtree
 
-__all__ = ["WEEKLY_AFTER_DAYS", "Heat", "area", "heat_frames", "incidents", "team_name"]
+__all__ = ["WEEKLY_AFTER_DAYS", "Heat", "area", "heat_frames", "incidents", "rostered", "team_name"]
 
 WEEKLY_AFTER_DAYS = 120
 """Periods longer than this many days get one heatmap frame per week instead of per day."""
@@ -50,6 +50,17 @@ def team_name(session: Session, team_code: str) -> str:
     if name is None:
         raise NotFound(f"巡逻队不存在：{team_code}")
     return str(name)
+
+
+def rostered(
+    session: Session, leaf_ids: list[int], date_from: dt.date | None, date_to: dt.date | None,
+    team_code: str | None = None,
+) -> set[int] | None:  # fmt: skip
+    """The leaves (ids) that lay in a rostered team's patrol area on some night of the period; None when the
+    period has no roster at all (then every leaf counts: nobody planned otherwise)."""
+    params = {"leaf_ids": leaf_ids, "date_from": date_from, "date_to": date_to, "team_code": team_code}
+    n, ids = session.execute(text(sql.load("coverage_rostered")), params).one()
+    return None if not n else {int(i) for i in ids or ()}
 
 
 def incidents(

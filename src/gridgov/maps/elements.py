@@ -22,6 +22,7 @@ __all__ = [
     "GridSearch",
     "GridTiles",
     "HeatCategoryFilter",
+    "RankedList",
     "Stylesheet",
     "TitleLegend",
     "ZoomClass",
@@ -125,6 +126,19 @@ class CircleMarkers(MacroElement):
         super().__init__()
         self._name = "CircleMarkers"
         self.data, self.colour, self.radius, self.border = data, colour, radius, border
+
+
+class RankedList(MacroElement):
+    """A list beside the map (``rows``: dicts with name, code, pct, tip, bbox [minx, miny, maxx, maxy] and
+    ``duty`` to mark a row), in order; clicking a row fits the map to its box."""
+
+    _template = macro_template(css="ranked_list.css", js="ranked_list.js")
+
+    def __init__(self, title: str, rows: list[dict[str, Any]], note: str = "") -> None:
+        super().__init__()
+        self._name = "RankedList"
+        self.fonts = LABEL_FONTS
+        self.title, self.rows, self.note = title, rows, note
 
 
 class GridSearch(JSCSSMixin, MacroElement):

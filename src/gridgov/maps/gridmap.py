@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +182,17 @@ def _label_html(level: str, name: str, code: str, rank: int) -> str:
     )
 
 
+def grid_label_markers(level: str, names: Sequence[str], codes: Sequence[str], geoms: np.ndarray) -> DivMarkers:
+    """One level's labels at a point inside each grid, ranked by area for :class:`GridLabels` (which shows only
+    the labels that overlap none of higher rank); any map with labelled grids uses these two."""
+    points = shapely.point_on_surface(geoms)
+    labels = [
+        (round(float(p.y), 6), round(float(p.x), 6), _label_html(level, str(n), str(c), int(r)))
+        for p, n, c, r in zip(points, names, codes, _area_ranks(geoms), strict=True)
+    ]
+    return DivMarkers(labels, f"gridgov-label gridgov-label-{level}")
+
+
 def _area_ranks(geoms: np.ndarray) -> np.ndarray:
     """Each geometry's place when sorted by area, largest first (ties keep their order)."""
     order = np.argsort(-shapely.area(geoms), kind="stable")
@@ -238,11 +249,7 @@ def grid_map(
             zoom_on_click=False,
         ).add_to(group)
         if level != "street" and len(part) <= LABEL_LIMIT:
-            labels = [
-                (*anchors[str(c)], _label_html(level, str(n), str(c), int(r)))
-                for n, c, r in zip(part["name"], part["code"], _area_ranks(geoms), strict=True)
-            ]
-            DivMarkers(labels, f"gridgov-label gridgov-label-{level}").add_to(group)
+            grid_label_markers(level, part["name"].astype(str), part["code"].astype(str), geoms).add_to(group)
             labelled = True
         group.add_to(m)
     if labelled:
