@@ -8,6 +8,7 @@ them afterwards. Nothing here skips: no database is a failure.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -93,8 +94,12 @@ def clean_engine(engine: Engine) -> Engine:
 
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
-    """The generated sample street (generated here when missing, deterministic)."""
-    if not (SAMPLE_DIR / "sample_meta.json").exists():
+    """The generated sample street (generated here when missing or made by another generator version;
+    deterministic)."""
+    from gridgov.sample.generate.constants import GENERATOR_VERSION
+
+    meta = SAMPLE_DIR / "sample_meta.json"
+    if not meta.exists() or json.loads(meta.read_text(encoding="utf-8")).get("generator_version") != GENERATOR_VERSION:
         from gridgov.sample.generate import generate
 
         generate(SAMPLE_DIR)

@@ -176,3 +176,31 @@ def test_the_sample_street_has_months_of_history(sample_engine: Engine) -> None:
     moved = len(MOVED_OUT) - len(MOVED_IN)
     assert then[street].households - now[street].households == moved
     assert dict(retired) == {"搬离": len(MOVED_OUT)} and handed == len(HANDED_OVER)
+
+
+def test_the_patrols_follow_a_roster_with_some_shifts_missed_late_or_short(sample_engine: Engine) -> None:
+    """Every track is a rostered shift of its team; some rostered shifts have no track, some tracks start well
+    after the shift began or stop well before it ends (the demo's attendance has something to show)."""
+    with sample_engine.connect() as conn:
+        unrostered = conn.execute(text(
+            """SELECT count(*) FROM patrol_track k WHERE NOT EXISTS (SELECT 1 FROM patrol_roster r
+                WHERE r.team_id = k.team_id AND r.night = k.night AND r.shift = k.shift)""")).scalar_one()
+        absent, late, early, teams = conn.execute(text(
+            """WITH w AS (
+                 SELECT r.night, r.shift, k.started_at, k.ended_at,
+                        (r.night + CASE r.shift WHEN '上半夜' THEN time '20:00' ELSE time '23:30' END)
+                            AT TIME ZONE 'Asia/Shanghai' AS a,
+                        (r.night + CASE r.shift WHEN '上半夜' THEN time '23:30' ELSE time '06:00' END
+                            + CASE r.shift WHEN '下半夜' THEN interval '1 day' ELSE interval '0' END)
+                            AT TIME ZONE 'Asia/Shanghai' AS b
+                   FROM patrol_roster r
+                   LEFT JOIN patrol_track k ON k.team_id = r.team_id AND k.night = r.night AND k.shift = r.shift)
+               SELECT count(*) FILTER (WHERE started_at IS NULL),
+                      count(*) FILTER (WHERE started_at > a + interval '15 minutes'),
+                      count(*) FILTER (WHERE ended_at < b - interval '15 minutes'),
+                      (SELECT count(*) FROM patrol_team WHERE kind IS NOT NULL AND unit IS NOT NULL
+                                                          AND grid_id IS NOT NULL)
+                 FROM w""")).one()  # fmt: skip
+    assert unrostered == 0
+    assert absent >= 3 and late >= 5 and early >= 5, (absent, late, early)
+    assert teams == 4  # each sample team has its kind, unit and community

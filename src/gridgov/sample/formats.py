@@ -9,6 +9,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
         "is_resident_rep", "is_volunteer", "is_party_member", "member_type", "tags",
     ],
     "party_contacts.csv": ["person_code", "household_code"],
+    "patrol_roster.csv": ["night", "shift", "team_code"],
     "staff.csv": ["staff_code", "name", "phone", "grid_code", "role"],
     "incidents.csv": [
         "code", "category", "subcategory", "description", "lon", "lat", "reported_at", "status", "level", "source",

@@ -6,9 +6,10 @@ staff and incidents through :func:`gridgov.importing.entities.import_entities`; 
 areas and routes through :func:`gridgov.patrol.team_file.import_patrol_teams`; each team's GPX through
 :func:`gridgov.patrol.gpx.import_gpx`. A refused file refuses the whole load.
 
-Three steps are the sample's own, because no importer takes them yet: Party members' contact households
-(``party_contacts.csv``) and the closing time of closed incidents (the sample's files carry none: a closed
-incident is taken as closed two days after it was reported), and the months of changes of
+Four steps are the sample's own, because no importer takes them yet: Party members' contact households
+(``party_contacts.csv``), the closing time of closed incidents (the sample's files carry none: a closed
+incident is taken as closed two days after it was reported), the patrol roster (``patrol_roster.csv``: which
+team was due which night and shift, some of them missed), and the months of changes of
 :mod:`gridgov.sample.changes`.
 
 The transaction runs in bulk mode (``gridgov.bulk``): the audit log gets one summary row per statement.
@@ -61,6 +62,7 @@ COUNTED = (
     "patrol_area",
     "patrol_track",
     "patrol_point",
+    "patrol_roster",
 )
 
 # Unchecked fast path for benchmarks of 10^5 grids (the importer checks topology feature by feature).
@@ -131,6 +133,46 @@ def load_party_contacts(session: Session, path: Path) -> int:
     )
 
 
+def load_patrol_roster(session: Session, path: Path, actor: Actor) -> int:
+    """Sample-only step: the nights and shifts each team was rostered (``patrol_roster.csv``), written as set by
+    hand (the sample's teams patrol every night, which no rotation rule produces); returns rows written. The
+    roster's area is the team's; the community staff member on duty is one with a post in the team's community,
+    in turn by night."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CSV_COLUMNS[path.name] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(f"{path.name} 缺少列：{', '.join(missing)}")
+        rows = list(reader)
+    written = session.execute(
+        text(
+            """INSERT INTO patrol_roster (night, shift, team_id, area_id, lead_grid_id, community_staff_id, source,
+                                         updated_by)
+               SELECT u.night, u.shift, t.id,
+                      (SELECT min(a.id) FROM patrol_area a WHERE a.team_id = t.id AND a.valid_to IS NULL),
+                      t.grid_id,
+                      (SELECT s.id FROM (SELECT DISTINCT st.id, st.code FROM grid_role r
+                                           JOIN staff st ON st.id = r.staff_id AND st.valid_to IS NULL
+                                           JOIN grid g ON g.id = r.grid_id
+                                          WHERE (g.id = t.grid_id OR g.parent_id = t.grid_id) AND r.until IS NULL) s
+                        ORDER BY s.code
+                        OFFSET (u.night - DATE '2000-01-03') % greatest(1, (
+                               SELECT count(DISTINCT r2.staff_id) FROM grid_role r2 JOIN grid g2 ON g2.id = r2.grid_id
+                                WHERE (g2.id = t.grid_id OR g2.parent_id = t.grid_id) AND r2.until IS NULL))
+                        LIMIT 1),
+                      '手工', :actor
+                 FROM unnest(CAST(:night AS date[]), CAST(:shift AS text[]), CAST(:team AS text[]))
+                      AS u(night, shift, team)
+                 JOIN patrol_team t ON t.code = u.team AND t.valid_to IS NULL"""
+        ),
+        {"night": [r["night"] for r in rows], "shift": [r["shift"] for r in rows],
+         "team": [r["team_code"] for r in rows], "actor": actor.name},
+    ).rowcount  # type: ignore[attr-defined]
+    if written != len(rows):
+        raise _refused(path, [f"{len(rows) - written} 行的巡逻队不存在"])
+    return int(written)
+
+
 def close_sample_incidents(session: Session) -> int:
     """Sample-only step: closed incidents without a closing time are closed two days after their report."""
     return int(
@@ -193,6 +235,8 @@ def load_sample(
             if gpx.stem not in teams.teams:
                 raise InvalidInput(f"样例轨迹 {gpx.name} 没有对应的巡逻队（文件名应为巡逻队编码）")
             import_gpx(session, gpx, team_code=gpx.stem, actor=actor, timezone=timezone, buffer_m=patrol_buffer_m)
+        if (directory / "patrol_roster.csv").exists():
+            load_patrol_roster(session, directory / "patrol_roster.csv", actor)
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
     if with_history:
         _bulk(session)  # the backdating is one audit row per table

@@ -1,4 +1,5 @@
-"""Patrol teams: areas, planned routes along the road graph, and GPX night-shift tracks."""
+"""Patrol teams: areas, planned routes along the road graph, GPX night-shift tracks, and the roster they follow
+(with a few shifts missed, started late or left early)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ TEAMS = (
     ("PT03", "街道综治巡逻队", "walk", SHIFTS),
     ("PT04", "平安志愿者巡逻队", "walk", ("上半夜",)),
 )
+# Each team's kind, unit (notified each afternoon) and usual shift (None: both), in TEAMS order.
+TEAM_DETAILS = (
+    ("专职", "文艺路派出所", None),
+    ("专职", "文艺路派出所", None),
+    ("机关干部", "文艺路街道办事处", None),
+    ("社区志愿者", "社区志愿者协会", "上半夜"),
+)
+# How often a rostered shift goes wrong, so the attendance (考勤) has something to show: the team never starts
+# (缺勤), starts late, or stops early; minutes drawn in the ranges (well beyond a 15-minute grace).
+ABSENT_P, LATE_P, EARLY_P = 0.04, 0.07, 0.05
+LATE_MIN, EARLY_MIN = (20, 55), (25, 50)
 
 
 @dataclass
@@ -165,6 +177,8 @@ def _track(
 def write_patrols(seed: int, out: Path, grids: Grids, frame: Frame, nights: int, end: date) -> tuple[int, int]:
     """Patrol teams (areas, planned routes) and GPX night-shift tracks; returns (teams, tracks)."""
     rng = random_stream(seed, "patrol")
+    duty = random_stream(seed, "patrol-duty")  # late, early and absent shifts: their own stream
+    roster: list[tuple[str, str, str]] = []  # (night, shift, team) rostered, including the absent ones
     n_comm = len(grids.comm_codes)
     cen = shapely.get_coordinates(shapely.centroid(grids.comm_m))
     street_c = cen.mean(axis=0)
@@ -226,8 +240,16 @@ def write_patrols(seed: int, out: Path, grids: Grids, frame: Frame, nights: int,
                 else:
                     a_t = datetime(night.year, night.month, night.day, 23, 30, tzinfo=_TZ)
                     b_t = a_t + timedelta(hours=6, minutes=30)
+                roster.append((night.isoformat(), shift, code))
                 t0 = a_t + timedelta(seconds=int(rng.integers(0, 600)))
                 t1 = b_t - timedelta(seconds=int(rng.integers(0, 900)))
+                luck = float(duty.random())
+                if luck < ABSENT_P:
+                    continue
+                if luck < ABSENT_P + LATE_P:
+                    t0 = a_t + timedelta(minutes=int(duty.integers(*LATE_MIN)))
+                elif luck < ABSENT_P + LATE_P + EARLY_P:
+                    t1 = b_t - timedelta(minutes=int(duty.integers(*EARLY_MIN)))
                 speed = rng.uniform(3.6, 4.4) if mode == "ebike" else rng.uniform(1.2, 1.6)
                 xy, times = _track(rng, g, start, t0, t1, speed)
                 ll = frame.to_lonlat(xy)
@@ -240,13 +262,19 @@ def write_patrols(seed: int, out: Path, grids: Grids, frame: Frame, nights: int,
                 gpx.tracks.append(trk)
                 n_tracks += 1
         (out / "patrol" / f"{code}.gpx").write_text(gpx.to_xml(version="1.1"), encoding="utf-8")
+    communities = [grids.comm_codes[int(idx[0])] for idx in areas_idx]  # each team serves its area's first
     write_gpkg(
         out / "patrol_teams.gpkg",
         "areas",
-        {"team_code": [r[0] for r in area_rows], "team_name": [r[1] for r in area_rows]},
+        {"team_code": [r[0] for r in area_rows], "team_name": [r[1] for r in area_rows],
+         "kind": [d[0] for d in TEAM_DETAILS], "unit": [d[1] for d in TEAM_DETAILS],
+         "shift": [d[2] for d in TEAM_DETAILS], "grid_code": communities},
         [r[2] for r in area_rows],
         "MultiPolygon",
-    )
+    )  # fmt: skip
+    with (out / "patrol_roster.csv").open("w", encoding="utf-8", newline="") as f:
+        f.write("night,shift,team_code\n")
+        f.writelines(f"{n},{sh},{c}\n" for n, sh, c in sorted(roster))
     write_gpkg(
         out / "patrol_teams.gpkg",
         "routes",

@@ -87,6 +87,7 @@ def generate(
             "staff.csv",
             "incidents.csv",
             "patrol_teams.gpkg",
+            "patrol_roster.csv",
             *[f"patrol/{t[0]}.gpx" for t in TEAMS],
         ]
     summary = SampleSummary(
