@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 gg=.venv/bin/gridgov
 $gg db up
 $gg db migrate
-[ -f geodata/sample/sample_meta.json ] || $gg sample generate
+$gg sample generate --if-outdated
 $gg sample load --skip-existing
 $gg assign
 $gg map grid -o maps/grid.html --if-changed

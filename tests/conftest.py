@@ -8,7 +8,6 @@ them afterwards. Nothing here skips: no database is a failure.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -96,12 +95,9 @@ def clean_engine(engine: Engine) -> Engine:
 def sample_dir() -> Path:
     """The generated sample street (generated here when missing or made by another generator version;
     deterministic)."""
-    from gridgov.sample.generate.constants import GENERATOR_VERSION
+    from gridgov.sample.generate import generate, is_current
 
-    meta = SAMPLE_DIR / "sample_meta.json"
-    if not meta.exists() or json.loads(meta.read_text(encoding="utf-8")).get("generator_version") != GENERATOR_VERSION:
-        from gridgov.sample.generate import generate
-
+    if not is_current(SAMPLE_DIR):
         generate(SAMPLE_DIR)
     return SAMPLE_DIR
 

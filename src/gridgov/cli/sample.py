@@ -17,12 +17,17 @@ def generate(
     households: int = typer.Option(20_000, help="户数"),
     compounds: int | None = typer.Option(None, help="楼院网格数（默认按户数推算）"),
     seed: int = typer.Option(20261121, help="随机种子"),
+    if_outdated: bool = typer.Option(False, "--if-outdated", help="目录中已有本版本生成的样例时不再生成"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """生成样例街道数据文件。"""
     from gridgov.sample.generate import generate as run
+    from gridgov.sample.generate import is_current
 
     target = out or get_settings().geodata_dir / "sample"
+    if if_outdated and is_current(target):
+        typer.echo(f"样例数据已是最新：{target}")
+        return
     summary = run(target, households=households, compounds=compounds, seed=seed)
     info = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(summary).items()}
     if as_json:

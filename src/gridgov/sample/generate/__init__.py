@@ -96,7 +96,7 @@ from gridgov.sample.generate.constants import (
 )
 from gridgov.sample.generate.frame import LARGE_SCALE_HOUSEHOLDS
 from gridgov.sample.generate.grids import community_display_name
-from gridgov.sample.generate.run import SampleSummary, generate
+from gridgov.sample.generate.run import SampleSummary, generate, is_current
 
 __all__ = [
     "COMMUNITIES",
@@ -110,4 +110,5 @@ __all__ = [
     "TAGS",
     "community_display_name",
     "generate",
+    "is_current",
 ]

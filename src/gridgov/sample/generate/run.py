@@ -131,3 +131,14 @@ def generate(
     }
     (out / "sample_meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return summary
+
+
+def is_current(out: Path) -> bool:
+    """Whether ``out`` holds a sample made by this generator version (else it should be generated again)."""
+    meta = out / "sample_meta.json"
+    if not meta.exists():
+        return False
+    try:
+        return bool(json.loads(meta.read_text(encoding="utf-8")).get("generator_version") == GENERATOR_VERSION)
+    except (ValueError, OSError):
+        return False
