@@ -19,6 +19,7 @@ MAX_DATE = dt.date(2100, 12, 31)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?")
 _RANGE = f"{MIN_DATE.isoformat()} 至 {MAX_DATE.isoformat()}"
 
@@ -111,3 +112,22 @@ def day_range(
     start = dt.datetime.combine(date_from, dt.time(0), zone) if date_from else None
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), zone) if date_to else None
     return start, end
+
+
+def parse_month(value: object) -> dt.date:
+    """The first day of a month given as ``YYYY-MM`` (or 2026年10月, or a date in it), in the accepted range."""
+    if isinstance(value, dt.date):
+        return check_date(value).replace(day=1)
+    m = _MONTH_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None or not 1 <= int(m.group(2)) <= 12:
+        raise InvalidInput(f"月份格式应为 YYYY-MM（如 2026-10）：{_shown(value)}")
+    year, number = int(m.group(1)), int(m.group(2))
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise InvalidInput(f"月份超出范围（{MIN_DATE:%Y-%m} 至 {MAX_DATE:%Y-%m}）：{m.group(1)}-{number:02d}")
+    return dt.date(year, number, 1)
+
+
+def month_range(value: object) -> tuple[dt.date, dt.date]:
+    """A month (as :func:`parse_month` reads it) as its first and last day."""
+    first = parse_month(value)
+    return first, (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
