@@ -367,3 +367,45 @@ def test_far_and_swapped_tracks_are_refused_for_a_street_anywhere(
     with session_scope(clean_engine) as s:
         report = import_gpx(s, good, team_code="T1", actor=Actor.system("t"))
     assert report.tracks == 1 and counts(clean_engine) == (1, 40)
+
+
+# --------------------------------------------------------------------------------------------- cleaning, inspections
+
+
+def test_a_gap_and_a_jump_are_flagged_reported_and_left_out_of_the_figures(
+    clean_engine: Engine, tmp_path: Path
+) -> None:
+    points = walk_points(local(2026, 10, 1, 20, 30), 40)  # a fix every 20 s
+    points = points[:20] + [(la, lo, t + dt.timedelta(minutes=8)) for la, lo, t in points[20:]]  # 8 min 20 s pause
+    la, lo, t = points[30]
+    points[30] = (la + 0.01, lo, t)  # 1.1 km north for one fix
+    path = write_gpx(tmp_path / "gaps.gpx", [{"points": points}])
+    with session_scope(clean_engine) as s:
+        setup_team(s)
+        report = import_gpx(s, path, team_code="T1", actor=Actor.system("t"), max_gap_minutes=5)
+        row = s.execute(text("SELECT id, started_at, ended_at, ST_NumGeometries(geom) AS parts, ST_NPoints(geom) AS n "
+                             "FROM patrol_track")).one()  # fmt: skip
+        flags = s.execute(text("SELECT seq, flag FROM patrol_point WHERE flag IS NOT NULL ORDER BY seq")).all()
+        stats = track_grid_stats(s, track_ids=[row.id])
+    item = report.items[0]
+    assert (report.jumps, report.gaps, item.jumps) == (1, 1, [points[30][2]])
+    assert [(g.after, g.at) for g in item.gaps] == [(points[19][2], points[20][2])]
+    assert [tuple(f) for f in flags] == [(20, "断点"), (30, "跳点")]
+    assert (row.parts, row.n) == (2, 39)
+    walked = (row.ended_at - row.started_at).total_seconds() - (points[20][2] - points[19][2]).total_seconds()
+    assert sum(x.seconds_inside for x in stats) == pytest.approx(walked, abs=1e-6)
+
+
+def test_a_daytime_inspection_of_one_person(clean_engine: Engine, tmp_path: Path) -> None:
+    morning = walk_points(local(2026, 10, 1, 10), 30)
+    path = write_gpx(tmp_path / "day.gpx", [{"name": "2026-10-01 日巡查", "points": morning}])
+    with session_scope(clean_engine) as s:
+        setup_team(s)
+        s.execute(text("INSERT INTO staff (code, name) VALUES ('S01', '张三')"))
+        with pytest.raises(InvalidInput, match="不在夜间巡逻时段"):
+            import_gpx(s, path, team_code="T1", actor=Actor.system("t"))
+        report = import_gpx(s, path, staff_code="S01", kind="日巡查", actor=Actor.system("t"))
+        row = s.execute(text("SELECT kind, night, shift, team_id, (SELECT code FROM staff WHERE id = staff_id) "
+                             "FROM patrol_track")).one()  # fmt: skip
+    assert (report.kind, report.shifts, report.items[0].staff_name) == ("日巡查", {}, "张三")
+    assert tuple(row) == ("日巡查", dt.date(2026, 10, 1), None, None, "S01")

@@ -26,7 +26,7 @@ Key = tuple[int, int]
 def live_stats(s: Session) -> dict[Key, tuple[float, float, int]]:
     """The figures computed from scratch by the rule's own statement (track_grid_stats.sql)."""
     stmt = track_figures.with_filter("track_grid_stats").strip().rstrip(";")
-    rows = s.execute(text(stmt), {"date_from": None, "date_to": None, "team_code": None, "track_ids": None})
+    rows = s.execute(text(stmt), track_figures.ALL_TRACKS)
     return {(r.track_id, r.grid_id): (r.length_m, r.seconds_inside, r.entries) for r in rows}
 
 
@@ -68,8 +68,7 @@ def test_written_on_first_read_then_read_back(street_with_tracks: Engine) -> Non
         first = assert_same(s)
         assert s.execute(text("SELECT count(*) FROM track_grid_stat")).scalar_one() == len(first)
         assert stale_count(s) == 0
-        assert track_figures.ensure_stats(s, {"date_from": None, "date_to": None, "team_code": None,
-                                              "track_ids": None}) == 0  # fmt: skip
+        assert track_figures.ensure_stats(s, track_figures.ALL_TRACKS) == 0
 
 
 def test_grid_edits_through_the_services_keep_them_current(street_with_tracks: Engine) -> None:

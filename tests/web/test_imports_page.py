@@ -250,7 +250,7 @@ def test_the_import_flow_in_chromium_at_office_size(users: dict, clean_engine: E
         page.wait_for_url(f"{url}/imports")
         assert page.locator("[data-team]").is_hidden()  # the team code is for tracks only
         page.select_option("#entity", "tracks")
-        assert page.locator("[data-team]").is_visible() and page.get_attribute("#file", "accept") == ".gpx"
+        assert page.locator("[data-team]").is_visible() and page.get_attribute("#file", "accept") == ".gpx,.csv"
         assert page.locator("[data-field-map]").is_hidden()  # a GPX file has no columns
         assert page.locator("[data-mode]").is_hidden()  # nor modes
         page.select_option("#entity", "households")

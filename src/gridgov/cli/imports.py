@@ -1,4 +1,4 @@
-"""``gridgov import``: households, buildings, persons, incidents, staff (CSV/XLSX/GeoJSON/GPKG) and GPX tracks."""
+"""``gridgov import``: households, buildings, persons, incidents, staff (CSV/XLSX/GeoJSON/GPKG) and GPX/CSV tracks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gridgov.periods import parse_date
 
 if TYPE_CHECKING:
     from gridgov.importing.modes import ImportDiff
+    from gridgov.patrol.track_import import TrackImportReport
 
 app = typer.Typer(help="导入户、楼栋、人员、事件、网格工作人员（CSV/XLSX/GeoJSON/GeoPackage）与巡逻轨迹（GPX）。")
 CrsOpt = typer.Option(None, help="坐标系：EPSG:4326、4490、4491–4554 或 gcj02（默认取文件声明或 WGS84）")
@@ -114,31 +115,57 @@ for _entity in ("households", "buildings", "persons", "incidents", "staff"):
     _command(_entity)
 
 
+def _track_lines(report: TrackImportReport, timezone: str) -> list[str]:
+    """Each track on one line, with what the cleaning found (jumps and gaps, with their times)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    out = []
+    for i in report.items:
+        who = "".join(p for p in (i.team_code, f" {i.staff_name}（{i.staff_code}）" if i.staff_code else "") if p)
+        line = f"  {i.name or f'第 {i.index} 条轨迹'}：{i.night} {i.shift or i.kind} {who.strip()}，{i.points} 个点"
+        if i.jumps:
+            shown = "、".join(f"{t.astimezone(tz):%H:%M:%S}" for t in i.jumps[:5]) + ("…" if len(i.jumps) > 5 else "")
+            line += f"；跳点 {len(i.jumps)} 个（{shown}，不计入轨迹）"
+        if i.gaps:
+            shown = "、".join(f"{g.after.astimezone(tz):%H:%M}–{g.at.astimezone(tz):%H:%M}" for g in i.gaps[:5])
+            line += f"；断点 {len(i.gaps)} 处（{shown}{'…' if len(i.gaps) > 5 else ''} 未记录，不画线、不计入）"
+        out.append(line)
+    return out
+
+
 @app.command("tracks")
 def tracks(
-    file: Path = typer.Argument(..., help="GPX 文件（每个 <trk> 为一次巡逻，点须带时间）"),
-    team: str = typer.Option(..., "--team", help="巡逻队编码"),
-    crs: str | None = typer.Option(None, help="gcj02：轨迹来自高德/腾讯坐标（GPX 默认 WGS84）"),
+    file: Path = typer.Argument(..., help="GPX（每个 <trk> 为一次巡逻，点须带时间）或 CSV（time,lon,lat[,person]，"
+                                          "或 时间,经度,纬度[,人员]；UTF-8 或 GBK）"),
+    team: str | None = typer.Option(None, "--team", help="巡逻队编码（夜间巡逻：不填时取人员所在的巡逻队）"),
+    person: str | None = typer.Option(None, "--person",
+                                      help="人员编码：一个人的轨迹（日巡查必填，或用文件中的人员列）"),
+    kind: str = typer.Option("夜间巡逻", "--kind", help="轨迹类型：夜间巡逻 或 日巡查（任何时段，按日期统计）"),
+    crs: str | None = typer.Option(None, help="gcj02：轨迹来自高德/腾讯坐标（默认 WGS84）"),
     dry_run: bool = DryOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """导入巡逻轨迹（原子操作），按时间判定上半夜/下半夜，并列出超出巡逻区域的轨迹。"""
+    """导入巡逻轨迹（原子操作）：夜间巡逻按时间判定上半夜/下半夜，日巡查按日期；标出跳点和断点，并列出超出巡逻区域的轨迹。"""
     from dataclasses import asdict
 
-    from gridgov.patrol.gpx import import_gpx
+    from gridgov.patrol.track_import import import_track_file
 
+    settings = get_settings()
     with acting() as (s, actor):
-        settings = get_settings()
-        report = import_gpx(s, file, team_code=team, actor=actor, crs=crs, dry_run=dry_run,
-                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
-                            max_distance_m=settings.import_max_distance_m)
+        report = import_track_file(s, file, actor=actor, team_code=team, staff_code=person, kind=kind, crs=crs,
+                                   dry_run=dry_run, timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
+                                   max_distance_m=settings.import_max_distance_m,
+                                   max_speed_kmh=settings.max_speed_kmh, max_gap_minutes=settings.max_gap_minutes)
     if as_json:
         echo_json(asdict(report))
         return
     state = "试运行（未写入）" if dry_run else "已导入"
     shifts = "，".join(f"{k} {v}" for k, v in report.shifts.items())
-    typer.echo(
-        f"{file.name}：{state} {report.tracks} 条轨迹、{report.points} 个点，{len(report.nights)} 个夜晚（{shifts}）"
-    )
+    when = f"{len(report.nights)} 个夜晚（{shifts}）" if report.kind != "日巡查" else f"{len(report.nights)} 天日巡查"
+    typer.echo(f"{file.name}：{state} {report.tracks} 条轨迹、{report.points} 个点，{when}；"
+               f"跳点 {report.jumps} 个，断点 {report.gaps} 处")
+    for line in _track_lines(report, settings.timezone):
+        typer.echo(line)
     for o in report.outside:
         typer.echo(f"  超出巡逻区域：{o.night} {o.shift} 约 {o.outside_m:.0f} 米（{o.share:.0%}）")

@@ -69,11 +69,11 @@ def _lock(session: Session) -> None:
 
 
 def _no_filter(track_ids: Sequence[int] | None = None) -> dict[str, object]:
-    return {"date_from": None, "date_to": None, "team_code": None,
+    return {"date_from": None, "date_to": None, "team_code": None, "kind": None,
             "track_ids": [int(i) for i in track_ids] if track_ids is not None else None}  # fmt: skip
 
 
-# The track selection of every track (for ensure_stats / ensure_footprints).
+# The track selection of every track, night patrols and daytime inspections (for ensure_stats / ensure_footprints).
 ALL_TRACKS = _no_filter()
 
 
@@ -113,7 +113,7 @@ def ensure_stats(session: Session, filters: dict[str, object]) -> int:
 def ensure_footprints(session: Session, filters: dict[str, object], srid: int, buffer_m: float) -> None:
     """Make the footprints the selected tracks lack for this buffer and projection."""
     probe = (
-        "SELECT 1 FROM patrol_track k JOIN patrol_team t ON t.id = k.team_id WHERE {track_filter}"
+        "SELECT 1 FROM patrol_track k LEFT JOIN patrol_team t ON t.id = k.team_id WHERE {track_filter}"
         " AND NOT EXISTS (SELECT 1 FROM track_footprint f WHERE f.track_id = k.id"
         " AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)) LIMIT 1"
     ).replace("{track_filter}", track_filter())

@@ -8,8 +8,10 @@ between two fixes. A segment lying on an edge shared by two grids would count in
 a segment are normalised to sum to at most 1 (it is then split evenly); a stationary segment (two identical
 fixes) gives its duration to the grid covering the point (split evenly when on a shared edge). Hence every
 metre and second is counted at most once, and for a track wholly inside the street the seconds inside all
-leaf grids sum to the track's duration (``ended_at - started_at``). Segments outside every leaf grid are not
-counted. ``length_m`` is the distance walked inside the grid: a stretch walked twice counts twice (unlike the
+leaf grids sum to the track's duration (``ended_at - started_at``) less its gaps. Segments outside every leaf
+grid are not counted. The cleaning's flags (:mod:`gridgov.patrol.cleaning`) hold: a GPS jump (跳点) is not in the
+chain, and the segment ending at the first fix after a gap (断点) was not walked, so it counts nowhere.
+``length_m`` is the distance walked inside the grid: a stretch walked twice counts twice (unlike the
 length of one ``ST_Intersection`` of the whole line, which merges exactly overlapping parts). Metres are
 measured on the spheroid (geography); fractions along the EPSG:4326 segment. ``entries``: the number of runs
 of consecutive segments inside the grid (a track starting inside counts one entry).
@@ -18,6 +20,9 @@ Coverage: the union of the selected tracks buffered by ``patrol_buffer_m`` (in t
 projection chosen from the grids' centroid), intersected with each grid — parents included, since coverage
 is not additive — over the grid's area in the same projection. Its ``length_m``/``seconds`` are the leaf
 statistics rolled up through the hierarchy, so a parent equals the sum of its leaf children.
+
+Kinds: every figure is of one kind of track (``kind``): night patrols (夜间巡逻, the default) or the grid staff's
+daytime inspections (日巡查), which get their own figures through the same statements.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from gridgov.errors import InvalidInput, NotFound
 from gridgov.history import live
 from gridgov.patrol import track_figures
 from gridgov.patrol.track_figures import metric_srid
-from gridgov.vocab import LEVELS
+from gridgov.vocab import LEVELS, NIGHT_PATROL, TRACK_KINDS
 
 MAX_BUFFER_M = 1000.0
 
@@ -50,9 +55,9 @@ class TrackGridStat:
     """One track inside one live leaf grid: metres walked, seconds spent, entries."""
 
     track_id: int
-    team_code: str
+    team_code: str | None
     night: dt.date
-    shift: str
+    shift: str | None
     grid_id: int
     grid_code: str
     length_m: float
@@ -96,8 +101,11 @@ def _filters(
     date_to: dt.date | None,
     team_code: str | None,
     track_ids: Sequence[int] | None,
+    kind: str | None = NIGHT_PATROL,
 ) -> dict[str, Any]:
-    """Bind parameters shared by the patrol SQL files, after checking them."""
+    """Bind parameters shared by the patrol SQL files, after checking them (``kind`` None: every kind)."""
+    if kind is not None and kind not in TRACK_KINDS.terms:
+        raise InvalidInput(f"轨迹类型应为 {' / '.join(TRACK_KINDS.terms)}：{kind}")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"日期范围无效：起始日期 {date_from} 晚于结束日期 {date_to}")
     if team_code is not None:
@@ -110,6 +118,7 @@ def _filters(
         "date_to": date_to,
         "team_code": team_code,
         "track_ids": [int(i) for i in track_ids] if track_ids is not None else None,
+        "kind": kind,
     }
 
 
@@ -138,9 +147,11 @@ def track_grid_stats(
     date_to: dt.date | None = None,
     team_code: str | None = None,
     track_ids: Sequence[int] | None = None,
+    kind: str | None = NIGHT_PATROL,
 ) -> list[TrackGridStat]:
-    """Metres and seconds of each track inside each live leaf grid (nights in [date_from, date_to])."""
-    params = _filters(session, date_from, date_to, team_code, track_ids)
+    """Metres and seconds of each track of ``kind`` (None: every kind) inside each live leaf grid (nights in
+    [date_from, date_to])."""
+    params = _filters(session, date_from, date_to, team_code, track_ids, kind)
     track_figures.ensure_stats(session, params)
     stmt = f"{_stats_sql()}\n ORDER BY k.night, k.shift, t.code, k.started_at, g.code"
     rows = session.execute(text(stmt), params).all()
@@ -169,22 +180,24 @@ def grid_coverage(
     level: str | None = None,
     team_code: str | None = None,
     grid_ids: Sequence[int] | None = None,
+    kind: str = NIGHT_PATROL,
 ) -> dict[int, Coverage]:
-    """Coverage of every live grid (or of one level, or of the grids ``grid_ids``) by the tracks of the period,
-    keyed by grid id.
+    """Coverage of every live grid (or of one level, or of the grids ``grid_ids``) by the tracks of ``kind`` (night
+    patrols, or the daytime inspections) of the period, keyed by grid id.
 
     Reads the stored per-track figures (computing those missing) and keeps the answer for the same question
     until a grid or a track changes.
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
-    params = _filters(session, date_from, date_to, team_code, None)
+    params = _filters(session, date_from, date_to, team_code, None, kind)
     params.update(buffer_m=_buffer(buffer_m), level=level, srid=metric_srid(session),
                   grid_ids=sorted({int(i) for i in grid_ids}) if grid_ids is not None else None)  # fmt: skip
     revisions = f"{revision(session, GRID)}:{revision(session, PATROL)}"
 
-    # every track of a period: the stored per-night unions; a team: its tracks' own footprints
-    params["by_night"] = team_code is None
+    # every night track of a period: the stored per-night unions; a team, or daytime inspections: the tracks' own
+    # footprints
+    params["by_night"] = team_code is None and kind == NIGHT_PATROL
 
     def compute() -> list[list[float]]:
         srid, buffer = int(params["srid"]), float(params["buffer_m"])
@@ -215,7 +228,8 @@ def tracks_outside_area(
     buffer_m: float | None = None,
     min_outside_m: float = 50.0,
 ) -> list[OutsideTrack]:
-    """Tracks leaving their team's patrol area by more than ``buffer_m`` (a fix, or ``min_outside_m`` of line)."""
+    """Night tracks leaving their team's patrol area by more than ``buffer_m`` (a fix, or ``min_outside_m`` of
+    line)."""
     params = _filters(session, date_from, date_to, team_code, track_ids)
     params.update(buffer_m=_buffer(buffer_m), srid=metric_srid(session), min_outside_m=float(min_outside_m))
     with local_settings(session, NO_JIT):

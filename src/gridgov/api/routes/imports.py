@@ -15,33 +15,41 @@ from gridgov.api.uploads import save_upload
 from gridgov.auth.views import log_view
 from gridgov.importing.columns import parse_field_map
 from gridgov.importing.entities import import_entities
-from gridgov.patrol.gpx import TrackImportReport, import_gpx
+from gridgov.patrol.track_import import TrackImportReport, import_track_file
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
 Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
 Mode = Literal["insert", "upsert", "sync"]
+TRACK_FILE = ("GPX（每个 <trk> 为一次巡逻，点须带时间）或 CSV（time,lon,lat[,person]，或 时间,经度,纬度[,人员]；"
+              "UTF-8 或 GBK；人员列把文件分为每人每班一条轨迹）")
 
 
 @router.post(
     "/tracks",
     response_model=TrackImportReport,
-    summary="导入巡逻轨迹（GPX）",
-    responses={422: {"description": "文件被拒绝（列出轨迹与点的序号），未写入任何数据"}},
+    summary="导入巡逻轨迹（GPX / CSV）",
+    responses={422: {"description": "文件被拒绝（列出轨迹与点的序号、CSV 的行号），未写入任何数据"},
+               404: {"description": "巡逻队或人员不存在（说明如何新建巡逻队）"}},
 )
 def import_tracks(
     session: SessionDep,
     settings: SettingsDep,
     who: PatrolDep,
-    file: Annotated[UploadFile, File(description="GPX，每个 <trk> 为一次巡逻，点须带时间")],
-    team: Annotated[str, Form(description="巡逻队编码")],
+    file: Annotated[UploadFile, File(description=TRACK_FILE)],
+    team: Annotated[str | None, Form(max_length=40, description="巡逻队编码（不填：人员所在的队）")] = None,
+    person: Annotated[str | None, Form(max_length=40, description="人员编码：一个人的轨迹（日巡查必填）")] = None,
+    kind: Annotated[str, Form(max_length=10, description="夜间巡逻（默认）或 日巡查（任何时段，按日期）")] = "夜间巡逻",
     crs: Annotated[str | None, Form(description="gcj02 表示高德/腾讯坐标")] = None,
     dry_run: Annotated[bool, Form()] = False,
 ) -> TrackImportReport:
-    """Import patrol tracks atomically; night and shift come from the timestamps."""
+    """Import patrol tracks atomically: night patrols get their night and shift from the timestamps, daytime
+    inspections their date; GPS jumps and gaps are flagged and listed per track (``jumps``, ``gaps``)."""
     with save_upload(file, settings.max_upload_mb) as path:
-        report = import_gpx(session, path, team_code=team, actor=who, crs=crs, dry_run=dry_run,
-                            timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
-                            max_distance_m=settings.import_max_distance_m)  # fmt: skip
+        report = import_track_file(session, path, actor=who, team_code=team, staff_code=person, kind=kind, crs=crs,
+                                   dry_run=dry_run, timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
+                                   max_distance_m=settings.import_max_distance_m,
+                                   max_speed_kmh=settings.max_speed_kmh,
+                                   max_gap_minutes=settings.max_gap_minutes)  # fmt: skip
     return report
 
 

@@ -35,7 +35,7 @@ WITH RECURSIVE live AS (
             SELECT f.geom
               FROM track_footprint f
               JOIN patrol_track k ON k.id = f.track_id
-              JOIN patrol_team t ON t.id = k.team_id
+              LEFT JOIN patrol_team t ON t.id = k.team_id  -- a daytime inspection may have no team
              WHERE NOT CAST(:by_night AS boolean)
                AND {track_filter}
                AND f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)) x

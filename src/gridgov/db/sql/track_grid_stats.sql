@@ -8,13 +8,17 @@
 -- grid are not counted anywhere. Entries = runs of consecutive segments inside the grid.
 -- Fractions are measured along the EPSG:4326 segment (a ratio, the same along any straight
 -- parametrisation); metres come from the segment's length on the spheroid (geography).
+-- The cleaning's flags (patrol/cleaning.py): a point flagged 跳点 (a GPS jump) is not in the chain at all, so no
+-- segment touches it; a segment ending at a 断点 (the first fix after a gap) was not walked and is left out, so
+-- the runs on either side of a gap are separate entries and the gap's time counts nowhere.
 -- Cheap native tests first: a segment that does not touch a grid's boundary is wholly inside or wholly
 -- outside it (point-in-polygon of its start), so GEOS intersections run only for boundary-touching pairs.
--- Filters: :date_from, :date_to (night, inclusive), :team_code, :track_ids (NULL = no filter): track_filter.sql.
+-- Filters: :date_from, :date_to (night, inclusive), :team_code, :track_ids, :kind (NULL = no filter):
+-- track_filter.sql.
 WITH trk AS (
     SELECT k.id
       FROM patrol_track k
-      JOIN patrol_team t ON t.id = k.team_id
+      LEFT JOIN patrol_team t ON t.id = k.team_id
      WHERE {track_filter}
 ), leaf AS MATERIALIZED (
     SELECT g.id, g.geom, ST_Boundary(g.geom) AS bnd
@@ -26,11 +30,13 @@ WITH trk AS (
 ), seg AS MATERIALIZED (
     SELECT track_id, n, a, b, g, ST_Length(g) AS deg_len, ST_Length(g::geography) AS len_m, dt
       FROM (SELECT p.track_id, row_number() OVER w AS n, p.geom AS a, lead(p.geom) OVER w AS b,
-                   ST_MakeLine(p.geom, lead(p.geom) OVER w) AS g, extract(epoch FROM lead(p.t) OVER w - p.t) AS dt
+                   lead(p.flag) OVER w AS b_flag, ST_MakeLine(p.geom, lead(p.geom) OVER w) AS g,
+                   extract(epoch FROM lead(p.t) OVER w - p.t) AS dt
               FROM patrol_point p
               JOIN trk ON trk.id = p.track_id
+             WHERE p.flag IS DISTINCT FROM '跳点'
             WINDOW w AS (PARTITION BY p.track_id ORDER BY p.seq)) x
-     WHERE b IS NOT NULL
+     WHERE b IS NOT NULL AND b_flag IS DISTINCT FROM '断点'
 ), pair AS MATERIALIZED (
     SELECT s.track_id, s.n, s.len_m, s.dt, l.id AS grid_id,
            CASE WHEN s.deg_len = 0 OR NOT ST_DWithin(l.bnd, s.g, 0)
@@ -59,5 +65,5 @@ SELECT agg.track_id, t.code AS team_code, k.night, k.shift, agg.grid_id, g.code 
        agg.length_m::float8 AS length_m, agg.seconds_inside::float8 AS seconds_inside, agg.entries::int AS entries
   FROM agg
   JOIN patrol_track k ON k.id = agg.track_id
-  JOIN patrol_team t ON t.id = k.team_id
+  LEFT JOIN patrol_team t ON t.id = k.team_id
   JOIN grid g ON g.id = agg.grid_id

@@ -6,7 +6,7 @@ SELECT s.track_id, t.code AS team_code, k.night, k.shift, s.grid_id, g.code AS g
        s.length_m, s.seconds_inside, s.entries
   FROM track_grid_stat s
   JOIN patrol_track k ON k.id = s.track_id
-  JOIN patrol_team t ON t.id = k.team_id
+  LEFT JOIN patrol_team t ON t.id = k.team_id  -- a daytime inspection may have no team
   JOIN grid g ON g.id = s.grid_id
  WHERE {track_filter}
    AND g.valid_to IS NULL AND g.lineage_id IS NULL

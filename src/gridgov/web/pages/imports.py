@@ -42,20 +42,20 @@ from gridgov.importing.read import SPATIAL as SPATIAL_FORMATS
 from gridgov.importing.read import TABULAR, read_table
 from gridgov.importing.templates import LABELS, header, required, template_name, write_template
 from gridgov.jobs.runner import Outcome, Progress
-from gridgov.patrol.gpx import TrackImportReport, import_gpx
+from gridgov.patrol.track_import import TrackImportReport, import_track_file
 from gridgov.periods import parse_date
-from gridgov.vocab import LEVEL_ZH
+from gridgov.vocab import DAY_INSPECTION, LEVEL_ZH, NIGHT_PATROL, TRACK_KINDS
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 TRACKS = "tracks"
-KINDS = {**{e: LABELS[e] for e in ENTITIES}, TRACKS: "巡逻轨迹（GPX）"}
+KINDS = {**{e: LABELS[e] for e in ENTITIES}, TRACKS: "巡逻轨迹（GPX）或定位点表（CSV）"}
 UNITS = {"households": "户", "buildings": "栋楼", "persons": "人", "incidents": "件事件", "staff": "个岗位"}
 # Form value → label; "" leaves the file's own CRS (GeoJSON, GeoPackage) or WGS84.
 CRS_CHOICES = {"": "WGS84（GPS、天地图，默认）", "EPSG:4490": "CGCS2000（国家 2000 经纬度）",
                "gcj02": "gcj02（高德、腾讯地图坐标）"}  # fmt: skip
-FORMATS = {TRACKS: (".gpx",), **{e: (*TABULAR, *SPATIAL_FORMATS) for e in ENTITIES}}
+FORMATS = {TRACKS: (".gpx", ".csv"), **{e: (*TABULAR, *SPATIAL_FORMATS) for e in ENTITIES}}
 DIRECT_MAX_ROWS = 20_000  # larger files are imported as a background job
 MAX_MAP_CHARS = 4000  # the 列名对应 field
 PREVIEW_ROWS = 20
@@ -94,6 +94,19 @@ class Options:
 
 
 @dataclass(frozen=True)
+class TrackOptions:
+    """How a track file is imported: night patrols or daytime inspections (日巡查), and whose (a staff code)."""
+
+    kind: str = NIGHT_PATROL
+    person: str = ""
+
+    @property
+    def label(self) -> str:
+        """The options in words, for the report's heading."""
+        return self.kind + (f" · 人员 {self.person}" if self.person else "")
+
+
+@dataclass(frozen=True)
 class Upload:
     """A checked file waiting for its confirmation."""
 
@@ -106,6 +119,7 @@ class Upload:
     rows: int
     field_map: dict[str, str]
     options: Options
+    track: TrackOptions = TrackOptions()
 
 
 def _kind(value: str) -> str:
@@ -133,6 +147,16 @@ def _options(kind: str, mode: str, scope: str, effective: str) -> Options:
         raise InvalidInput("同步导入须选择同步范围：文件即该范围内的全部记录")
     day = parse_date(effective) if effective.strip() else None
     return Options(mode, scope.strip() if mode == "sync" else "", day.isoformat() if day else "")
+
+
+def _track_options(kind: str, track_kind: str, person: str) -> TrackOptions:
+    """The form's track options, checked (other imports have none)."""
+    if kind != TRACKS:
+        return TrackOptions()
+    canon = TRACK_KINDS.canonical(track_kind.strip() or NIGHT_PATROL)
+    if canon not in TRACK_KINDS.terms:
+        raise InvalidInput(f"轨迹类型应为 {' / '.join(TRACK_KINDS.terms)}：{track_kind}")
+    return TrackOptions(canon, person.strip())
 
 
 def _safe_name(filename: str | None) -> str:
@@ -183,10 +207,11 @@ def _field_map(kind: str, lines: str) -> dict[str, str]:
 
 
 def _note(folder: Path, who: Actor, kind: str, crs: str, team: str, rows: int, file: Path,
-          field_map: dict[str, str], options: Options) -> None:  # fmt: skip
+          field_map: dict[str, str], options: Options, track: TrackOptions = TrackOptions()) -> None:  # fmt: skip
     """Keep who checked the file and how, for the confirmation."""
     note = {"owner": who.name, "kind": kind, "crs": crs, "team": team, "rows": rows, "file": file.name,
             "field_map": field_map, "mode": options.mode, "scope": options.scope, "effective": options.effective,
+            "track_kind": track.kind, "person": track.person,
             "checked_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
     (folder / NOTE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
 
@@ -208,18 +233,21 @@ def _claim(settings: Settings, token: str, who: Actor) -> Upload:
     except OSError as exc:  # another confirm got there first
         raise NotFound(GONE) from exc
     options = Options(note.get("mode") or "insert", note.get("scope") or "", note.get("effective") or "")
+    track = TrackOptions(note.get("track_kind") or NIGHT_PATROL, note.get("person") or "")
     return Upload(claimed, claimed / note["file"], note["owner"], note["kind"], note["crs"], note["team"],
-                  int(note["rows"]), dict(note.get("field_map") or {}), options)  # fmt: skip
+                  int(note["rows"]), dict(note.get("field_map") or {}), options, track)  # fmt: skip
 
 
 def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path, crs: str, team: str,
-         dry_run: bool, field_map: dict[str, str],
-         options: Options = Options()) -> EntityImportReport | TrackImportReport:  # fmt: skip
+         dry_run: bool, field_map: dict[str, str], options: Options = Options(),
+         track: TrackOptions = TrackOptions()) -> EntityImportReport | TrackImportReport:  # fmt: skip
     """The service's import (or dry run) of one file."""
     if kind == TRACKS:
-        return import_gpx(session, path, team_code=team, actor=who, crs=crs or None, dry_run=dry_run,
-                          timezone=settings.timezone, buffer_m=settings.patrol_buffer_m,
-                          max_distance_m=settings.import_max_distance_m)  # fmt: skip
+        return import_track_file(session, path, actor=who, team_code=team or None, staff_code=track.person or None,
+                                 kind=track.kind, crs=crs or None, dry_run=dry_run, timezone=settings.timezone,
+                                 buffer_m=settings.patrol_buffer_m, max_distance_m=settings.import_max_distance_m,
+                                 max_speed_kmh=settings.max_speed_kmh,
+                                 max_gap_minutes=settings.max_gap_minutes)  # fmt: skip
     return import_entities(session, kind, path, actor=who, crs=crs or None, dry_run=dry_run,
                            timezone=settings.timezone, field_map=field_map,
                            max_distance_m=settings.import_max_distance_m, mode=options.mode,
@@ -253,8 +281,14 @@ def _summary(report: EntityImportReport | TrackImportReport) -> str:
     """One sentence: what the import writes (or wrote)."""
     verb = "将新增" if report.dry_run else "已导入"
     if isinstance(report, TrackImportReport):
-        shifts = "，".join(f"{s} {n} 条" for s, n in report.shifts.items())
-        return f"{verb} {report.tracks} 条巡逻轨迹（{report.points} 个点；{shifts}）"
+        if report.kind == DAY_INSPECTION:
+            text = f"{verb} {report.tracks} 条日巡查轨迹（{report.points} 个点；{len(report.nights)} 天）"
+        else:
+            shifts = "，".join(f"{s} {n} 条" for s, n in report.shifts.items())
+            text = f"{verb} {report.tracks} 条巡逻轨迹（{report.points} 个点；{shifts}）"
+        if report.jumps or report.gaps:
+            text += f"；跳点 {report.jumps} 个、断点 {report.gaps} 处已标出（不画线、不计入统计）"
+        return text
     d, unit = report.diff, UNITS[report.entity]
     if d is not None and d.mode != "insert":
         will = "将" if report.dry_run else "已"
@@ -282,7 +316,7 @@ def _column_zh(kind: str) -> dict[str, str]:
 def _page(request: Request, who: Actor, kind: str, report: EntityImportReport | TrackImportReport, *,
           token: str | None = None, crs: str = "", team: str = "", preview: Preview = ([], []),
           field_map: dict[str, str] | None = None, options: Options = Options(),
-          status_code: int = 200) -> Response:  # fmt: skip
+          track: TrackOptions = TrackOptions(), status_code: int = 200) -> Response:  # fmt: skip
     """The check (dry run) or import report: a refused file lists its first errors, then counts the rest; an
     update shows its diff (created, updated old → new, retired, unchanged)."""
     rows = report if isinstance(report, EntityImportReport) else None
@@ -294,7 +328,7 @@ def _page(request: Request, who: Actor, kind: str, report: EntityImportReport | 
                   error_summary=rows.error_summary if rows else [], token=token, crs=crs,
                   crs_label=CRS_CHOICES[crs], team=team, preview_heads=preview[0], preview_rows=preview[1],
                   field_map=field_map or {}, column_zh=_column_zh(kind), options=options, diff=diff,
-                  unit=UNITS.get(kind, ""))  # fmt: skip
+                  unit=UNITS.get(kind, ""), track=track)  # fmt: skip
 
 
 def _scopes(session: Session, who: Actor) -> list[tuple[str, str]]:
@@ -326,7 +360,7 @@ def imports_page(request: Request, session: SessionDep, settings: SettingsDep, w
                   crs_choices=CRS_CHOICES, templates=templates, accept=accept, targets=targets,
                   all_formats=",".join(sorted({f for k in kinds for f in FORMATS[k]})), modes=MODES,
                   scopes=_scopes(session, who) if writer else [], today=day_of(None, settings.timezone).isoformat(),
-                  writer=writer)  # fmt: skip
+                  writer=writer, track_kinds=TRACK_KINDS.terms)  # fmt: skip
 
 
 @router.post("/imports/check", dependencies=[Throttled])
@@ -343,11 +377,17 @@ def imports_check(
     mode: Annotated[str, Form(max_length=10)] = "insert",
     scope: Annotated[str, Form(max_length=40)] = "",
     effective: Annotated[str, Form(max_length=20)] = "",
+    track_kind: Annotated[str, Form(max_length=10)] = "",
+    person: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Save the upload, run the dry run and show its report (with the confirm button when nothing is wrong)."""
+    """Save the upload, run the dry run and show its report (with the confirm button when nothing is wrong).
+
+    Tracks: ``track_kind`` 夜间巡逻 (default) or 日巡查, ``person`` a staff code for one person's tracks; a GPX file
+    needs a team or a person (a CSV may name its people in a column)."""
     kind, crs, team = _kind(entity), _crs(crs), team.strip()
-    if kind == TRACKS and not team:
-        raise InvalidInput("导入巡逻轨迹须填写巡逻队编码")
+    track = _track_options(kind, track_kind, person)
+    if kind == TRACKS and not team and not track.person and not (file.filename or "").lower().endswith(".csv"):
+        raise InvalidInput("导入巡逻轨迹须填写巡逻队编码（一个人的轨迹填写人员编码）")
     mapping = _field_map(kind, field_map)
     options = _options(kind, mode, scope, effective)
     token, path = _store(file, settings)
@@ -356,7 +396,7 @@ def imports_check(
         checked = session.begin_nested()  # whatever the service leaves behind, a check writes nothing
         try:
             report = _run(session, settings, who, kind, path, crs, team, dry_run=True, field_map=mapping,
-                          options=options)  # fmt: skip
+                          options=options, track=track)  # fmt: skip
         finally:
             checked.rollback()
         refused = isinstance(report, EntityImportReport) and report.refused
@@ -365,15 +405,16 @@ def imports_check(
             log_view(session, who, PERSONAL[kind], options.scope or who.scope_code, page="/imports/check",
                      rows=len(preview[1]) or _changed(report))  # fmt: skip
         if not refused:
-            _note(path.parent, who, kind, crs, team, _rows(report), path, mapping, options)
+            _note(path.parent, who, kind, crs, team, _rows(report), path, mapping, options, track)
             keep = True
         return _page(request, who, kind, report, token=token if keep else None, crs=crs, team=team, preview=preview,
-                     field_map=mapping, options=options, status_code=422 if refused else 200)  # fmt: skip
+                     field_map=mapping, options=options, track=track,
+                     status_code=422 if refused else 200)  # fmt: skip
     except InvalidInput as exc:  # the file as a whole is unusable (format, columns, GPX tracks): say so on the form
         return render(request, "imports_report.html", actor=who, active="imports", status_code=422,
                       title="导入检查结果", kind=kind, kind_label=KINDS[kind], report=None, failure=exc.message,
                       file=path.name, crs_label=CRS_CHOICES[crs], team=team, field_map=mapping,
-                      column_zh=_column_zh(kind), options=options)  # fmt: skip
+                      column_zh=_column_zh(kind), options=options, track=track)  # fmt: skip
     finally:
         if not keep:
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -392,14 +433,18 @@ def imports_confirm(
     mode: Annotated[str, Form(max_length=10)] = "insert",
     scope: Annotated[str, Form(max_length=40)] = "",
     effective: Annotated[str, Form(max_length=20)] = "",
+    track_kind: Annotated[str, Form(max_length=10)] = "",
+    person: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Import the checked file for real, with the options it was checked with: at once when small, else as a
-    background job (then its progress page)."""
+    background job (then its progress page). The track options come from the check (a form may repeat them)."""
     upload = _claim(settings, token, who)
     handed_over = False  # to the background job, which removes the folder when done
     try:
         asked = (entity, crs, team.strip(), mode.strip() or "insert", scope.strip(), effective.strip())
-        if asked != (upload.kind, upload.crs, upload.team, *astuple(upload.options)):
+        repeated = (track_kind.strip() or upload.track.kind, person.strip() or upload.track.person)
+        checked = (upload.kind, upload.crs, upload.team, *astuple(upload.options))
+        if asked != checked or repeated != astuple(upload.track):
             raise InvalidInput("确认的导入内容与检查时不一致，请重新上传并检查")
         if upload.kind != TRACKS and upload.rows > DIRECT_MAX_ROWS:
             title = f"导入{KINDS[upload.kind]}：{upload.file.name}（{upload.rows:,} 行）"
@@ -411,13 +456,13 @@ def imports_confirm(
             handed_over = True
             return RedirectResponse(f"/jobs/{job_id}", status_code=303)
         report = _run(session, settings, who, upload.kind, upload.file, upload.crs, upload.team, dry_run=False,
-                      field_map=upload.field_map, options=upload.options)  # fmt: skip
+                      field_map=upload.field_map, options=upload.options, track=upload.track)  # fmt: skip
         refused = isinstance(report, EntityImportReport) and report.refused  # the data changed since the check
         if upload.kind in PERSONAL and isinstance(report, EntityImportReport) and refused:
             log_view(session, who, PERSONAL[upload.kind], who.scope_code, page="/imports/confirm",
                      rows=len(report.errors))  # fmt: skip
         return _page(request, who, upload.kind, report, crs=upload.crs, team=upload.team,
-                     field_map=upload.field_map, options=upload.options,
+                     field_map=upload.field_map, options=upload.options, track=upload.track,
                      status_code=422 if refused else 200)  # fmt: skip
     finally:
         if not handed_over:
