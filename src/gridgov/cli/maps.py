@@ -125,7 +125,7 @@ def patrol(
         from gridgov.maps.basemap import basemap as pick
         from gridgov.maps.patrol import patrol_map
 
-        return patrol_map(s, night=date, team_code=team, basemap=pick(basemap, get_settings()),
+        return patrol_map(s, night=date, team_code=team, basemap=pick(basemap, get_settings()), rules=get_settings(),
                           timezone=get_settings().timezone)  # fmt: skip
 
     _draw("patrol.html", out, if_changed, {"map": "patrol", "date": date, "team": team, "basemap": basemap}, build)

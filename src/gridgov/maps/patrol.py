@@ -1,5 +1,6 @@
 """巡逻路线图: one night's patrol tracks by team and shift, with direction, time spent per grid, the planned
-routes, the patrol areas, and the leaf grids nobody patrolled that night."""
+routes, the patrol areas, the leaf grids nobody patrolled that night, the late and absent teams of the roster,
+and that date's daytime inspections (日巡查) as a layer of their own."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from gridgov.config import PatrolSettings
 from gridgov.db.models import SHIFTS
 from gridgov.geo.crs import MetricFrame
 from gridgov.grids.service import GridRecord
@@ -23,8 +25,9 @@ from gridgov.maps.arrows import ARROW_SPACING_M, arrow_marks
 from gridgov.maps.base import dot_swatch, legend_html, line_swatch, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms, display_xy
 from gridgov.maps.elements import DivMarkers, Stylesheet, TitleLegend, ZoomClass
-from gridgov.maps.patrol_data import PatrolNight, Team, Track, check_inputs, load_night
+from gridgov.maps.patrol_data import DayTrack, PatrolNight, Team, Track, check_inputs, load_night
 from gridgov.maps.patrol_popups import UNVISITED_TEXT, grid_features, km, local_time, track_popup
+from gridgov.patrol.attendance import Attendance
 from gridgov.patrol.tracks import OutsideTrack, TrackGridStat
 from gridgov.periods import DEFAULT_TIMEZONE
 
@@ -51,6 +54,9 @@ ROUTE_COLOUR = "#495057"
 VISITED_STYLE: dict[str, Any] = {
     "color": "#adb5bd", "weight": 1, "opacity": 0.9, "fill": True, "fillColor": "#dee2e6", "fillOpacity": 0.25,
 }  # fmt: skip
+DAY_COLOUR = "#2f9e44"  # daytime inspections: green, dotted
+# How a rostered shift that went wrong is marked in the legend (出勤 is not listed).
+STATUS_COLOURS = {"缺勤": "#c92a2a", "迟到": "#e8590c", "早退": "#e8590c"}
 UNVISITED_STYLE: dict[str, Any] = {
     "color": "#d9480f", "weight": 2, "opacity": 1.0, "fill": True, "fillColor": "#ff922b", "fillOpacity": 0.5,
 }  # fmt: skip
@@ -167,6 +173,8 @@ def _add_tracks(
     tz: ZoneInfo,
 ) -> list[tuple[str, str]]:
     """One layer per team × shift: tracks with popups, direction arrows, start/end badges; legend rows."""
+    if not tracks:
+        return []
     frame = MetricFrame.for_geoms([k.geom for k in tracks])
     layers: dict[tuple[int, str], list[tuple[Track, BaseGeometry]]] = defaultdict(list)
     for k, disp in zip(tracks, display_geoms([k.geom for k in tracks], basemap), strict=True):
@@ -210,6 +218,40 @@ def _add_tracks(
     return rows
 
 
+def _add_day_tracks(m: folium.Map, day: list[DayTrack], basemap: Basemap | None, tz: ZoneInfo
+                    ) -> list[tuple[str, str]]:  # fmt: skip
+    """The date's daytime inspections as one layer (green, dotted), apart from the night's; legend rows."""
+    if not day:
+        return []
+    group = folium.FeatureGroup(name=f"日巡查（{len(day)} 条）", show=True)
+    for k, disp in zip(day, display_geoms([k.geom for k in day], basemap), strict=True):
+        tip = f"日巡查：{k.walker} {local_time(k.started_at, tz)}–{local_time(k.ended_at, tz)}，{km(k.length_m)}"
+        folium.PolyLine(_latlon(disp), tooltip=html.escape(tip), color=DAY_COLOUR, weight=3, opacity=0.9,
+                        dash_array="2 6", className=f"gridgov-day gridgov-day-{k.id}").add_to(group)  # fmt: skip
+    group.add_to(m)
+    total = km(sum(k.length_m for k in day))
+    return [(line_swatch(DAY_COLOUR, dash=True, weight=3), f"日巡查：{len(day)} 条，{total}")]
+
+
+def _clock(t: dt.datetime, night: dt.date, tz: ZoneInfo) -> str:
+    """A moment of a night as people say it: 20:40, or 次日 05:10 after midnight."""
+    local = t.astimezone(tz)
+    return ("次日 " if local.date() > night else "") + f"{local:%H:%M}"
+
+
+def _attendance_rows(duty: list[Attendance], tz: ZoneInfo) -> list[tuple[str, str]]:
+    """Legend rows of the rostered shifts that went wrong (缺勤, 迟到, 早退), worst first."""
+    order = {"缺勤": 0, "迟到": 1, "早退": 2}
+    rows = []
+    for a in sorted((a for a in duty if a.status in order), key=lambda a: (order[a.status], a.shift, a.team_code)):
+        what = {"缺勤": "当晚无轨迹" if not a.tracks else "未进入巡逻区域",
+                "迟到": f"{_clock(a.first_seen, a.night, tz)} 才到" if a.first_seen else "迟到",
+                "早退": f"{_clock(a.last_seen, a.night, tz)} 离开" if a.last_seen else "早退"}[a.status]  # fmt: skip
+        mark = f'<span class="gridgov-status" style="background:{STATUS_COLOURS[a.status]}">{a.status}</span>'
+        rows.append((mark, html.escape(f"{a.team_name} {a.shift}：{what}")))
+    return rows
+
+
 def _street_names(grids: Sequence[GridRecord], focus: Sequence[BaseGeometry]) -> str:
     """The street(s) the patrol took place in (all streets when none intersects), for the title."""
     streets = [g for g in grids if g.level == "street" and g.geom is not None]
@@ -225,10 +267,12 @@ def patrol_map(
     team_code: str | None = None,
     basemap: Basemap | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    rules: PatrolSettings | None = None,
 ) -> folium.Map:
-    """Build the 巡逻路线图 of one night (default: the latest night with tracks), for one team or all."""
+    """Build the 巡逻路线图 of one night (default: the latest night with tracks), for one team or all; ``rules``:
+    the configured grace periods of the attendance shown in the legend."""
     night, team_code = check_inputs(night, team_code)
-    pn = load_night(session, night, team_code)
+    pn = load_night(session, night, team_code, rules=rules, timezone=timezone)
     tracks, teams = pn.tracks, pn.teams
     title = " ".join(
         p
@@ -237,7 +281,11 @@ def patrol_map(
     )
     who = teams[0].label if team_code is not None else f"全部巡逻队（{len({k.team.id for k in tracks})} 支出勤）"
     subtitle = f"{who} · 轨迹 {len(tracks)} 条 · 总里程 {km(sum(k.length_m for k in tracks))}"
-    extent = [k.geom for k in tracks] + pn.areas + [g.geom for g in pn.visited + pn.unvisited]
+    if pn.attendance:
+        counts = {s_: sum(1 for a in pn.attendance if a.status == s_) for s_ in ("出勤", "迟到", "早退", "缺勤")}
+        subtitle += " · 排班 " + "、".join(f"{k_} {n}" for k_, n in counts.items() if n)
+    extent = ([k.geom for k in tracks] + [k.geom for k in pn.day_tracks] + pn.areas
+              + [g.geom for g in pn.visited + pn.unvisited])  # fmt: skip
     bounds = shapely.total_bounds(display_geoms(extent, basemap))
     m = new_map(bounds, title=title, basemap=basemap)
     Stylesheet("patrol.css").add_to(m)
@@ -249,10 +297,13 @@ def patrol_map(
     track_rows = _add_tracks(m, tracks, pn.by_track, {g.code: g for g in pn.all_grids}, pn.outside, basemap,
                              ZoneInfo(timezone))
 
+    day_rows = _add_day_tracks(m, pn.day_tracks, basemap, ZoneInfo(timezone))
     rows: list[tuple[str, str]] = [
+        *_attendance_rows(pn.attendance, ZoneInfo(timezone)),
         (line_swatch("#495057", weight=3.5), f"上半夜 {SHIFT_HOURS['上半夜']}：实线"),
         (line_swatch("#212529", dash=True, weight=3.5), f"下半夜 {SHIFT_HOURS['下半夜']}：虚线、颜色较深"),
         *track_rows,
+        *day_rows,
     ]
     active = {k.team.id for k in tracks}
     rows += [

@@ -15,13 +15,16 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgov.config import PatrolSettings
 from gridgov.db import sql
 from gridgov.db.models import SHIFTS
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.grids.service import GridRecord, leaves, list_grids
+from gridgov.patrol.attendance import Attendance, attendance
 from gridgov.patrol.tracks import OutsideTrack, TrackGridStat, track_grid_stats, tracks_outside_area
+from gridgov.periods import DEFAULT_TIMEZONE
 
-__all__ = ["PatrolNight", "Team", "Track", "check_inputs", "load_night"]
+__all__ = ["DayTrack", "PatrolNight", "Team", "Track", "check_inputs", "load_night"]
 
 
 @dataclass
@@ -56,6 +59,19 @@ class Track:
 
 
 @dataclass(frozen=True)
+class DayTrack:
+    """A daytime inspection (日巡查) of the date: who walked it, when, the line."""
+
+    id: int
+    walker: str
+    team_code: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    geom: BaseGeometry
+    length_m: float
+
+
+@dataclass(frozen=True)
 class PatrolNight:
     """Everything the patrol route map draws for one night (of one team, or all)."""
 
@@ -72,6 +88,10 @@ class PatrolNight:
     """Leaf grids shown that no track of the night entered."""
     all_grids: list[GridRecord]
     """Every live grid (for names in popups and the street in the title)."""
+    attendance: list[Attendance]
+    """The night's rostered shifts and how each went (late and absent teams are flagged on the map)."""
+    day_tracks: list[DayTrack]
+    """The daytime inspections of that date (their own layer)."""
 
     @property
     def areas(self) -> list[BaseGeometry]:
@@ -149,12 +169,23 @@ def _in_areas(leaves: Sequence[GridRecord], areas: Sequence[BaseGeometry]) -> li
     return [g for g, ok in zip(leaves, inside, strict=True) if ok]
 
 
-def load_night(session: Session, night: dt.date | None, team_code: str | None) -> PatrolNight:
-    """One night's patrol (default: the latest night with tracks) of one team or all; NotFound without tracks."""
+def _day_tracks(session: Session, night: dt.date, team_code: str | None) -> list[DayTrack]:
+    """The daytime inspections of the date: one query."""
+    rows = session.execute(text(sql.load("map_day_tracks")), {"night": night, "team_code": team_code}).all()
+    return [DayTrack(int(r.id), str(r.walker), r.team_code, r.started_at, r.ended_at, geom, float(r.length_m))
+            for r in rows if (geom := _wkb(r.wkb)) is not None]  # fmt: skip
+
+
+def load_night(session: Session, night: dt.date | None, team_code: str | None, *,
+               rules: PatrolSettings | None = None, timezone: str = DEFAULT_TIMEZONE) -> PatrolNight:  # fmt: skip
+    """One night's patrol (default: the latest night with tracks) of one team or all, with its attendance (the
+    roster against the tracks, ``rules`` the configured grace periods); NotFound only for a night with neither
+    tracks nor a roster (a rostered night without tracks is every team absent, every grid unpatrolled)."""
     teams = load_teams(session, team_code)
     night = _resolve_night(night, teams, team_code)
     tracks = _load_tracks(session, night, team_code, teams)
-    if not tracks:
+    duty = attendance(session, night, team_code=team_code, rules=rules, timezone=timezone)
+    if not tracks and not duty:
         nights = [t.last_night for t in teams if t.last_night is not None]
         hint = f"（最近有轨迹的一晚：{max(nights).isoformat()}）" if nights else "（没有任何巡逻轨迹）"
         raise NotFound(
@@ -178,4 +209,5 @@ def load_night(session: Session, night: dt.date | None, team_code: str | None) -
     return PatrolNight(
         night, team_code, teams, tracks, by_track, by_grid, {o.track_id: o for o in flagged},
         [g for g in shown if g.code in by_grid], [g for g in shown if g.code not in by_grid], all_grids,
+        duty, _day_tracks(session, night, team_code),
     )  # fmt: skip

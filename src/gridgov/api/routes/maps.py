@@ -88,7 +88,7 @@ def patrol_page(
     """Tracks of one night by shift and team, time per grid, planned routes and unvisited grids."""
     from gridgov.maps.patrol import patrol_map
 
-    m = patrol_map(session, night=date, team_code=team, basemap=pick_basemap(basemap, settings),
+    m = patrol_map(session, night=date, team_code=team, basemap=pick_basemap(basemap, settings), rules=settings,
                    timezone=settings.timezone)
     return render_offline(m, "http", node_modules=settings.node_modules)
 
