@@ -77,6 +77,11 @@ def fingerprint(engine: Engine) -> dict[str, Any]:
                       (SELECT count(*) FROM building) AS buildings, (SELECT count(*) FROM incident) AS incidents,
                       (SELECT count(*) FROM staff) AS staff, (SELECT count(*) FROM grid_role) AS roles,
                       (SELECT count(*) FROM patrol_track) AS tracks,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM patrol_team) AS teams,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM patrol_area) AS areas,
+                      (SELECT count(*) FROM patrol_team_member) AS members,
+                      (SELECT count(*) FROM patrol_roster) AS rosters,
+                      (SELECT count(*) FROM roster_change) AS roster_changes,
                       (SELECT count(*) FROM api_token WHERE revoked_at IS NULL) AS tokens,
                       (SELECT count(*) FROM vocab_term WHERE retired_at IS NULL) AS terms,
                       (SELECT sum(cardinality(synonyms)) FROM vocab_term) AS synonyms"""
@@ -103,6 +108,11 @@ def grid_file(*features: tuple[str, str, str, str | None, Any]) -> bytes:
 
 
 OVER_THE_BORDER = square(X0 + 0.5 * D, Y0, 0.75 * D, D)  # …001002 stretched 0.25 D into community …002
+WEST_SQUARE = mapping(box(X0 + 0.1 * D, Y0 + 0.1 * D, X0 + 0.4 * D, Y0 + 0.4 * D))  # inside …001
+EAST_TRIANGLE = {"type": "Polygon", "coordinates": [[[X0 + 1.1 * D, Y0 + 0.1 * D], [X0 + 1.3 * D, Y0 + 0.1 * D],
+                                                     [X0 + 1.3 * D, Y0 + 0.3 * D], [X0 + 1.1 * D, Y0 + 0.1 * D]]]}
+EAST_LINE = {"type": "LineString", "coordinates": [[X0 + 1.2 * D, Y0 + 0.2 * D], [X0 + 1.3 * D, Y0 + 0.3 * D]]}
+ACROSS_LINE = {"type": "LineString", "coordinates": [[X0 + 0.5 * D, Y0 + 0.5 * D], [X0 + 1.5 * D, Y0 + 0.5 * D]]}
 Request = Callable[[TestClient, dict[str, str], dict[str, dict[str, str]]], Any]
 
 
@@ -152,6 +162,133 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
             "retire": [{"code": "610103006002002", "version": 1, "give_to": "610103006002001"}]}),
         "even as a preview": lambda c, h, t: c.post("/api/grids/batch", headers=h, json={
             "retire": [{"code": "610103006002002", "version": 1}], "dry_run": True}),
+    },
+    # Patrol teams and areas (gridgov.patrol.teams): the team's community (else its areas), the area's geometry,
+    # its route and its rota communities are touched.
+    ("POST", "/api/patrol/teams"): {
+        "a team serving another community": lambda c, h, t: c.post("/api/patrol/teams", headers=h, json={
+            "code": "T9", "name": "新队", "grid": OTHER}),
+    },
+    ("PATCH", "/api/patrol/teams/{code}"): {
+        "another community's team (where its area is)": lambda c, h, t: c.patch(
+            "/api/patrol/teams/TE", headers={**h, **V1}, json={"name": "改"}),
+        "own team moved to another community": lambda c, h, t: c.patch(
+            "/api/patrol/teams/TW", headers={**h, **V1}, json={"grid": OTHER}),
+    },
+    ("DELETE", "/api/patrol/teams/{code}"): {
+        "another community's team": lambda c, h, t: c.delete("/api/patrol/teams/TE?reason=合并", headers={**h, **V1}),
+    },
+    ("POST", "/api/patrol/teams/{code}/members"): {
+        "a member for another community's team": lambda c, h, t: c.post(
+            "/api/patrol/teams/TE/members", headers=h, json={"staff_code": "SE"}),
+    },
+    ("POST", "/api/patrol/teams/{code}/members/{staff_code}/end"): {
+        "a member of another community's team": lambda c, h, t: c.post(
+            "/api/patrol/teams/TE/members/SE/end", headers=h, json={"reason": "离队"}),
+    },
+    ("POST", "/api/patrol/areas"): {
+        "an area over the border": lambda c, h, t: c.post("/api/patrol/areas", headers=h, json={
+            "code": "A9", "name": "新区", "geometry": OVER_THE_BORDER}),
+        "own area for another community's team": lambda c, h, t: c.post("/api/patrol/areas", headers=h, json={
+            "code": "A9", "name": "新区", "geometry": WEST_SQUARE, "team": "TE"}),
+        "own area led in turn by another community": lambda c, h, t: c.post("/api/patrol/areas", headers=h, json={
+            "code": "A9", "name": "新区", "geometry": WEST_SQUARE, "rota": [OWN, OTHER]}),
+    },
+    ("PATCH", "/api/patrol/areas/{code}"): {
+        "another community's area": lambda c, h, t: c.patch("/api/patrol/areas/A-2", headers={**h, **V1},
+                                                            json={"name": "改"}),
+        "own area stretched over the border": lambda c, h, t: c.patch("/api/patrol/areas/A-1", headers={**h, **V1},
+                                                                      json={"geometry": OVER_THE_BORDER}),
+    },
+    ("DELETE", "/api/patrol/areas/{code}"): {
+        "another community's area": lambda c, h, t: c.delete("/api/patrol/areas/A-2?reason=调整", headers={**h, **V1}),
+    },
+    ("PUT", "/api/patrol/areas/{code}/route"): {
+        "a route on another community's area": lambda c, h, t: c.put("/api/patrol/areas/A-2/route", headers=h,
+                                                                     json={"geometry": EAST_LINE}),
+        "own area's route into another community": lambda c, h, t: c.put("/api/patrol/areas/A-1/route", headers=h,
+                                                                          json={"geometry": ACROSS_LINE}),
+    },
+    ("DELETE", "/api/patrol/areas/{code}/route"): {
+        "another community's area": lambda c, h, t: c.delete("/api/patrol/areas/A-2/route", headers=h),
+    },
+    ("POST", "/patrol/teams"): {
+        "a team serving another community": lambda c, h, t: c.post("/patrol/teams", headers=h, data={
+            "code": "T9", "name": "新队", "grid": OTHER}),
+    },
+    ("POST", "/patrol/teams/{code}/edit"): {
+        "another community's team": lambda c, h, t: c.post("/patrol/teams/TE/edit", headers=h,
+                                                           data={"version": "1", "name": "改"}),
+    },
+    ("POST", "/patrol/teams/{code}/retire"): {
+        "another community's team": lambda c, h, t: c.post("/patrol/teams/TE/retire", headers=h,
+                                                           data={"version": "1", "reason": "合并"}),
+    },
+    ("POST", "/patrol/teams/{code}/members"): {
+        "a member for another community's team": lambda c, h, t: c.post("/patrol/teams/TE/members", headers=h,
+                                                                        data={"staff_code": "SE"}),
+    },
+    ("POST", "/patrol/teams/{code}/members/{staff_code}/end"): {
+        "a member of another community's team": lambda c, h, t: c.post("/patrol/teams/TE/members/SE/end",
+                                                                       headers=h, data={"reason": "离队"}),
+    },
+    ("POST", "/patrol/areas/new"): {
+        "an area in another community": lambda c, h, t: c.post("/patrol/areas/new", headers=h, data={
+            "code": "A9", "name": "新区", "geojson": json.dumps(EAST_TRIANGLE)}),
+    },
+    ("POST", "/patrol/areas/{code}/edit"): {
+        "another community's area": lambda c, h, t: c.post("/patrol/areas/A-2/edit", headers=h,
+                                                           data={"version": "1", "name": "改"}),
+    },
+    ("POST", "/patrol/areas/{code}/route"): {
+        "own area's route into another community": lambda c, h, t: c.post("/patrol/areas/A-1/route", headers=h,
+                                                                           data={"version": "1",
+                                                                                 "geojson": json.dumps(ACROSS_LINE)}),
+    },
+    ("POST", "/patrol/areas/{code}/retire"): {
+        "another community's area": lambda c, h, t: c.post("/patrol/areas/A-2/retire", headers=h,
+                                                           data={"version": "1", "reason": "调整"}),
+    },
+    # Patrol rosters (gridgov.patrol.rosters): the team's community and the lead community are touched.
+    ("POST", "/api/patrol/roster/generate"): {
+        "another community's teams": lambda c, h, t: c.post("/api/patrol/roster/generate", headers=h, json={
+            "month": "2026-10", "grid": OTHER}),
+    },
+    ("PUT", "/api/patrol/roster/{night}/{shift}/{team}"): {
+        "a team patrolling another community": lambda c, h, t: c.put("/api/patrol/roster/2026-10-01/下半夜/TE",
+                                                                      headers=h, json={}),
+    },
+    ("DELETE", "/api/patrol/roster/{night}/{shift}/{team}"): {
+        "a team patrolling another community": lambda c, h, t: c.delete("/api/patrol/roster/2026-10-01/下半夜/TE",
+                                                                         headers=h),
+    },
+    ("POST", "/api/patrol/roster/{night}/{shift}/{team}/leave"): {
+        "a team patrolling another community": lambda c, h, t: c.post(
+            "/api/patrol/roster/2026-10-01/下半夜/TE/leave", headers=h, json={"staff": "SE"}),
+    },
+    ("POST", "/api/patrol/roster/{night}/{shift}/{team}/substitute"): {
+        "a team patrolling another community": lambda c, h, t: c.post(
+            "/api/patrol/roster/2026-10-01/下半夜/TE/substitute", headers=h, json={"staff": "SE", "substitute": "SE"}),
+    },
+    ("POST", "/patrol/roster/generate"): {
+        "another community's teams": lambda c, h, t: c.post("/patrol/roster/generate", headers=h, data={
+            "month": "2026-10", "grid": OTHER}),
+    },
+    ("POST", "/patrol/roster/set"): {
+        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/set", headers=h, data={
+            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "adding": "1"}),
+    },
+    ("POST", "/patrol/roster/remove"): {
+        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/remove", headers=h, data={
+            "night": "2026-10-01", "shift": "下半夜", "team": "TE"}),
+    },
+    ("POST", "/patrol/roster/leave"): {
+        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/leave", headers=h, data={
+            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "staff": "SE"}),
+    },
+    ("POST", "/patrol/roster/substitute"): {
+        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/substitute", headers=h, data={
+            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "staff": "SE", "substitute": "SE"}),
     },
     ("POST", "/api/grids/repair"): {
         "merge another community's grids": lambda c, h, t: c.post("/api/grids/repair", headers=h, json={
@@ -467,6 +604,9 @@ CLI_READ_ONLY = {
        for verb in ("list", "show", "history", "fields")},
     "staff roles": "reads (private posts only within the token's scope)",
     "vocab list": "reads",
+    **{f"patrol {what}": "reads" for what in (
+        "team list", "team show", "team history", "team member list", "area list", "area show", "area history",
+        "roster list", "roster notice", "roster export", "attendance")},
 }
 # CLI write commands that touch no grid, with why (as NOT_GRID_WRITES for the API).
 CLI_NOT_SCOPED = {"staff add": "a staff member without a post lies in no grid; posts are scoped (staff assign)"}
@@ -504,6 +644,8 @@ def test_cli_acts_with_the_token_it_is_given(
         "incidents.csv": f"code,category,reported_at,lon,lat\nE9,市容环境,2026-10-01 10:00,{EAST_LON},{LAT}\n",
         "buildings.csv": f"code,name,lon,lat\nB9,楼,{EAST_LON},{LAT}\n",
     }
+    files["east_area.geojson"] = json.dumps(EAST_TRIANGLE)
+    files["east_route.geojson"] = json.dumps(EAST_LINE)
     for name, body in files.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
     grids = tmp_path / "g.geojson"
@@ -554,6 +696,25 @@ def test_cli_acts_with_the_token_it_is_given(
         "vocab add": ["vocab", "add", "staff_roles", "网格安全员"],
         "vocab synonym": ["vocab", "synonym", "staff_roles", "网格员", "网格联络员"],
         "vocab retire": ["vocab", "retire", "household_kinds", "底商"],
+        "patrol team add": ["patrol", "team", "add", "T9", "--name", "新队", "--grid", OTHER],
+        "patrol team edit": ["patrol", "team", "edit", "TE", "--name", "改"],
+        "patrol team retire": ["patrol", "team", "retire", "TE", "--reason", "合并"],
+        "patrol team member add": ["patrol", "team", "member", "add", "TE", "--staff", "SE"],
+        "patrol team member end": ["patrol", "team", "member", "end", "TE", "--staff", "SE"],
+        "patrol area add": ["patrol", "area", "add", "A9", "--name", "新区", "--file",
+                            str(tmp_path / "east_area.geojson")],
+        "patrol area edit": ["patrol", "area", "edit", "A-2", "--name", "改"],
+        "patrol area retire": ["patrol", "area", "retire", "A-2", "--reason", "调整"],
+        "patrol route set": ["patrol", "route", "set", "A-2", "--file", str(tmp_path / "east_route.geojson")],
+        "patrol route clear": ["patrol", "route", "clear", "A-2"],
+        "patrol roster generate": ["patrol", "roster", "generate", "--month", "2026-10", "--grid", OTHER],
+        "patrol roster set": ["patrol", "roster", "set", "--date", "2026-10-01", "--shift", "下半夜", "--team", "TE"],
+        "patrol roster remove": ["patrol", "roster", "remove", "--date", "2026-10-01", "--shift", "下半夜",
+                                 "--team", "TE"],
+        "patrol roster leave": ["patrol", "roster", "leave", "--date", "2026-10-01", "--shift", "下半夜", "--team",
+                                "TE", "--staff", "SE"],
+        "patrol roster substitute": ["patrol", "roster", "substitute", "--date", "2026-10-01", "--shift", "下半夜",
+                                     "--team", "TE", "--staff", "SE", "--by", "SE"],
     }  # fmt: skip
     commands = cli_commands()
     listed = set(refused) | set(CLI_READ_ONLY) | set(CLI_NOT_SCOPED)

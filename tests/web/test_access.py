@@ -54,6 +54,29 @@ ROUTES: dict[str, tuple[str, str, bool, bool]] = {
     "/maps": ("/maps", "read", False, True),
     "/maps/open/{kind}": ("/maps/open/grid", "read", False, True),
     "/patrol": ("/patrol", "patrol", False, True),
+    "/patrol/teams": ("/patrol/teams", "patrol", False, True),
+    "/patrol/teams/{code}": ("/patrol/teams/TX", "patrol", False, True),
+    "/patrol/areas/new": ("/patrol/areas/new", "patrol", False, True),
+    "/patrol/areas/{code}": ("/patrol/areas/AX", "patrol", False, True),
+    "/api/patrol/teams": ("/api/patrol/teams", "read", False, False),
+    "/api/patrol/teams/{code}": ("/api/patrol/teams/TX", "read", False, False),
+    "/api/patrol/teams/{code}/history": ("/api/patrol/teams/TX/history", "read", False, False),
+    "/api/patrol/teams/{code}/members": ("/api/patrol/teams/TX/members", "read", False, False),
+    "/api/patrol/areas": ("/api/patrol/areas", "read", False, False),
+    "/api/patrol/areas/{code}": ("/api/patrol/areas/AX", "read", False, False),
+    "/patrol/roster": ("/patrol/roster?month=2026-10", "read", False, True),
+    "/patrol/roster/night": ("/patrol/roster/night?date=2026-10-01", "read", False, True),
+    "/patrol/roster/file": ("/patrol/roster/file?month=2026-10&format=xlsx", "read", False, True),
+    "/patrol/notice": ("/patrol/notice?date=2026-10-01", "read", False, True),
+    "/patrol/notice/file": ("/patrol/notice/file?date=2026-10-01", "read", False, True),
+    "/api/patrol/roster": ("/api/patrol/roster?month=2026-10", "read", False, False),
+    "/api/patrol/roster/night": ("/api/patrol/roster/night?date=2026-10-01", "read", False, False),
+    "/api/patrol/roster/file": ("/api/patrol/roster/file?month=2026-10&format=xlsx", "read", False, False),
+    "/api/patrol/notice": ("/api/patrol/notice?date=2026-10-01", "read", False, False),
+    "/api/patrol/notice/file": ("/api/patrol/notice/file?date=2026-10-01", "read", False, False),
+    "/patrol/report": ("/patrol/report?date=2026-10-01", "read", False, True),
+    "/api/patrol/attendance": ("/api/patrol/attendance?date=2026-10-01", "read", False, False),
+    "/api/patrol/attendance/file": ("/api/patrol/attendance/file?month=2026-10", "read", False, False),
     "/imports": ("/imports", "patrol", False, True),
     "/imports/template/{entity}.xlsx": ("/imports/template/households.xlsx", "read", False, True),
     "/jobs": ("/jobs", "read", False, True),
@@ -110,7 +133,13 @@ ELSEWHERE = {
 }
 WHO = ["anonymous", *USERS]
 DOCS = ("/openapi.json", "/docs")
-NO_DATA = {"/maps/patrol": "没有"}  # the factory street has no tracks: reached, answered with a Chinese 404 page
+# The factory street has no tracks, teams or areas: reached, answered with a Chinese 404 (page or JSON).
+NO_DATA = {
+    "/maps/patrol": "没有",
+    "/patrol/teams/{code}": "巡逻队不存在", "/api/patrol/teams/{code}": "巡逻队不存在",
+    "/api/patrol/teams/{code}/history": "巡逻队不存在", "/api/patrol/teams/{code}/members": "巡逻队不存在",
+    "/patrol/areas/{code}": "巡逻区域不存在", "/api/patrol/areas/{code}": "巡逻区域不存在",
+}  # fmt: skip
 
 
 def get_routes(app: Any) -> set[str]:
