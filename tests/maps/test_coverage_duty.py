@@ -60,3 +60,22 @@ def test_without_a_roster_every_low_grid_is_outlined(clean_engine: Engine) -> No
     assert low == {B, C}
     assert shows(html, "覆盖率低于 2% 的网格：2 个") and not shows(html, "排班区域内")
     assert shows(html, "红色：低于阈值（本期没有排班）")
+
+
+def test_daytime_inspections_have_a_coverage_map_of_their_own(clean_engine: Engine) -> None:
+    """A grid worker's daytime walk through B covers B on the 日巡查 map and nothing on the night patrols' map."""
+    _street_with_a_walk(clean_engine, rostered=False)
+    with session_scope(clean_engine) as s:
+        staff = s.execute(text("INSERT INTO staff (code, name) VALUES ('S1', '网格员甲') RETURNING id")).scalar_one()
+        lon = np.linspace(X0 + D / 2 + 0.001, X0 + D - 0.001, 40)
+        start = dt.datetime.combine(NIGHT, dt.time(9, 0), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        s.execute(text("INSERT INTO patrol_track (staff_id, kind, night, started_at, ended_at, geom) VALUES "
+                       "(:s, '日巡查', :n, :a, :b, ST_GeomFromText(:w, 4326))"),
+                  {"s": staff, "n": NIGHT, "a": start, "b": start + dt.timedelta(minutes=20),
+                   "w": "MULTILINESTRING((" + ",".join(f"{x} {Y0 + D / 2}" for x in lon) + "))"})  # fmt: skip
+    with session_scope(clean_engine) as s:
+        day = coverage_map(s, date_from=NIGHT, date_to=NIGHT, threshold=0.02, kind="日巡查").get_root().render()
+        night = coverage_map(s, date_from=NIGHT, date_to=NIGHT, threshold=0.02).get_root().render()
+    assert shows(day, "日巡查覆盖率图") and shows(night, "巡逻覆盖率图")
+    assert shows(day, "覆盖率低于 2% 的网格：2 个")  # A and C: the day walk covered only B
+    assert shows(night, "覆盖率低于 2% 的网格：2 个")  # B and C: the night walk covered only A

@@ -90,6 +90,7 @@ def coverage(
     date_to: dt.date | None = typer.Option(None, "--to", parser=parse_date, metavar="YYYY-MM-DD", help="截止夜（含）"),
     threshold: float | None = typer.Option(None, help="覆盖率低于此值（0–1）的网格突出显示，默认 0.5"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
+    kind: str = typer.Option("夜间巡逻", "--kind", help="轨迹类型：夜间巡逻（默认）或 日巡查（网格员日间巡查）"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
     if_changed: bool = IfChangedOpt,
 ) -> None:
@@ -104,10 +105,11 @@ def coverage(
             s, parent_code=parent, date_from=date_from, date_to=date_to,
             threshold=settings.coverage_threshold if threshold is None else threshold, team_code=team,
             basemap=pick(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
+            kind=kind,
         )  # fmt: skip
 
     options = {"map": "coverage", "parent": parent, "from": date_from, "to": date_to, "threshold": threshold,
-               "team": team, "basemap": basemap}  # fmt: skip
+               "team": team, "basemap": basemap, "kind": kind}  # fmt: skip
     _draw("coverage.html", out, if_changed, options, build)
 
 

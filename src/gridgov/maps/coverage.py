@@ -33,6 +33,7 @@ from gridgov.maps.elements import HeatCategoryFilter, RankedList, TitleLegend
 from gridgov.maps.gridmap import GridLabels, grid_label_markers
 from gridgov.patrol.tracks import Coverage, grid_coverage
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.vocab import NIGHT_PATROL, TRACK_KINDS
 
 __all__ = ["WEEKLY_AFTER_DAYS", "coverage_map"]
 
@@ -158,8 +159,13 @@ def coverage_map(
     basemap: Basemap | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     patrol_buffer_m: float | None = None,
+    kind: str = NIGHT_PATROL,
 ) -> folium.Map:
-    """Build the 巡逻覆盖率图: leaf-grid coverage choropleth, low-coverage outlines, incident heatmap by day."""
+    """Build the 巡逻覆盖率图: leaf-grid coverage choropleth, low-coverage outlines, incident heatmap by day; of
+    the night patrols, or (``kind`` 日巡查) of the grid staff's daytime inspections, which no roster plans."""
+    kind = TRACK_KINDS.canonical(kind) or kind
+    if kind not in TRACK_KINDS.terms:
+        raise InvalidInput(f"轨迹类型应为 {' / '.join(TRACK_KINDS.terms)}：{kind}")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise InvalidInput(f"日期范围无效：起始日期 {date_from} 晚于结束日期 {date_to}")
     ratio_min = _check_threshold(threshold)
@@ -173,9 +179,10 @@ def coverage_map(
     leaf_levels = {g.level for g in leaves}
     level = next(iter(leaf_levels)) if len(leaf_levels) == 1 else None  # one level: skip the parents' coverage
     coverage = grid_coverage(session, date_from=date_from, date_to=date_to, level=level, team_code=team_code,
-                             buffer_m=patrol_buffer_m)
+                             buffer_m=patrol_buffer_m, kind=kind)  # fmt: skip
     heat = _heat(session, [g.id for g in leaves], date_from, date_to, basemap, timezone)
-    rostered = data.rostered(session, [g.id for g in leaves], date_from, date_to, team_code)
+    rostered = data.rostered(session, [g.id for g in leaves], date_from, date_to, team_code) \
+        if kind == NIGHT_PATROL else None
     duty = {g.id for g in leaves} if rostered is None else rostered
 
     leaf_geoms = display_geoms([g.geom for g in leaves], basemap)
@@ -184,7 +191,7 @@ def coverage_map(
 
     streets = [g.name for g in outlines if g.level == "street"]
     area_name = parent_name or (streets[0] if len(streets) == 1 else "")
-    title = f"{area_name}巡逻覆盖率图"
+    title = f"{area_name}{'巡逻' if kind == NIGHT_PATROL else '日巡查'}覆盖率图"
     low = [g for g in leaves if g.id in coverage and coverage[g.id].ratio < ratio_min and g.id in duty]
     pct = f"{ratio_min * 100:g}%"
     where = "" if rostered is None else "排班区域内"

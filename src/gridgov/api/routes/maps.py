@@ -65,14 +65,17 @@ def coverage_page(
     threshold: Annotated[float | None, Query(ge=0, le=1, description="覆盖率低于此值的网格突出显示")] = None,
     team: Annotated[str | None, Query(description="巡逻队编码")] = None,
     basemap: BasemapQuery = None,
+    kind: Annotated[str, Query(description="轨迹类型：夜间巡逻（默认）或 日巡查", max_length=16)] = "夜间巡逻",
 ) -> str:
-    """Patrol coverage per grid for the period, and the incident heatmap with a time slider."""
+    """Patrol coverage per grid for the period (night patrols, or the daytime inspections), and the incident
+    heatmap with a time slider."""
     from gridgov.maps.coverage import coverage_map
 
     m = coverage_map(
         session, parent_code=parent, date_from=date_from, date_to=date_to, team_code=team,
         threshold=settings.coverage_threshold if threshold is None else threshold,
         basemap=pick_basemap(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
+        kind=kind,
     )  # fmt: skip
     return render_offline(m, "http", node_modules=settings.node_modules)
 

@@ -64,6 +64,7 @@ def open_map(
     date_to: Annotated[str, Query(alias="to", max_length=40)] = "",
     team: Text = "",
     as_of: Text = "",
+    track_kind: Text = "",
 ) -> Response:
     """The map the form asked for: its address with the chosen values (empty ones left out), as a redirect."""
     params: dict[str, str | None] = {}
@@ -79,7 +80,8 @@ def open_map(
         first, last = _day(date_from, "起始日期"), _day(date_to, "截止日期")
         if first and last and first > last:
             raise InvalidInput(f"日期范围无效：起始日期 {first} 晚于截止日期 {last}")
-        params = {"parent": parent.strip(), "from": first, "to": last, "team": team.strip()}
+        params = {"parent": parent.strip(), "from": first, "to": last, "team": team.strip(),
+                  "kind": track_kind.strip()}
     else:
         params = {"date": _day(date, "巡逻日期"), "team": team.strip()}
     query = urlencode({k: v for k, v in params.items() if v})
