@@ -102,11 +102,13 @@ class PatrolSettings(_Group):
     early_grace_minutes: float = Field(
         default=15.0, ge=0, le=240, description="早退: last fix inside the area earlier than the shift end minus this."
     )
+    # Phones that record only when moving leave minutes between fixes while someone stands still. A fix faster
+    # than max_speed_kmh is a jump only when the track comes back (a spike): a patrol car at 60 km/h is travel.
     max_speed_kmh: float = Field(
-        default=40.0, gt=0, le=500, description="A fix reached faster than this from the one before is a GPS jump."
+        default=40.0, gt=0, le=500, description="A fix reached faster than this, off the way and back, is a GPS jump."
     )
     max_gap_minutes: float = Field(
-        default=5.0, gt=0, le=600, description="A longer pause between fixes is a gap in the recording (not walked)."
+        default=10.0, gt=0, le=600, description="A longer pause between fixes is a gap in the recording (not walked)."
     )
     allowance_per_night: float = Field(default=80.0, ge=0, description="Night allowance per person and shift (元).")
     probation_months: int = Field(

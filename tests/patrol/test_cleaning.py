@@ -43,7 +43,7 @@ def test_a_jump_is_left_out_and_judged_from_the_last_kept_fix() -> None:
 def test_a_bad_first_fix_does_not_make_every_other_one_a_jump() -> None:
     times, xy = fixes(6)
     xy[0] = (108.99, Y)  # 3.5 km away a minute before the walk
-    got = clean(times, xy)
+    got = clean(times, xy, max_speed_kmh=40)  # a walking patrol's limit
     assert got.flags == ["跳点", None, None, None, None, None]
     assert np.array_equal(got.parts[0], xy[1:])
 
@@ -72,9 +72,9 @@ def test_a_run_too_short_to_draw_stays_as_points() -> None:
 def test_equal_timestamps_count_as_one_second() -> None:
     times, xy = fixes(3)
     times[1] = times[0]  # 27 m in "no time": 100 km/h at the timestamps' one-second resolution
-    assert clean(times, xy).flags == [None, "跳点", None]
+    assert clean(times, xy, max_speed_kmh=40).flags == [None, "跳点", None]
     xy[1] = xy[0] + [0.00005, 0]  # 4.6 m: a walker's second
-    assert clean(times, xy).flags == [None, None, None]
+    assert clean(times, xy, max_speed_kmh=40).flags == [None, None, None]
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -82,3 +82,12 @@ def test_too_few_fixes(n: int) -> None:
     times, xy = fixes(n)
     got = clean(times, xy)
     assert got.flags == [None] * n and got.parts == []
+
+
+def test_a_patrol_car_is_travel_not_a_run_of_jumps() -> None:
+    """A car at about 60 km/h is faster than the default limit at every fix, but never comes back: no jump."""
+    times, xy = fixes(8, every_s=10)
+    xy[:, 0] = 108.951 + 0.0018 * np.arange(8)  # ≈ 166 m per 10 s
+    assert clean(times, xy).flags == [None] * 8
+    xy[4, 1] += 0.01  # one fix 1.1 km to the north, then back on the road: a spike
+    assert clean(times, xy).flags == [None] * 4 + ["跳点"] + [None] * 3

@@ -3,8 +3,10 @@
 A fix is judged against the last fix kept before it (never against a jump):
 
 - **跳点** (GPS jump): reached from the last kept fix faster than ``max_speed_kmh`` (distance on the WGS84
-  ellipsoid over the time between them, at least one second: timestamps have a resolution of one second). The
-  fix stays in ``patrol_point`` with its flag but is left out of the line and of every figure.
+  ellipsoid over the time between them, at least one second: timestamps have a resolution of one second) while
+  one of the next :data:`LOOK_AHEAD` fixes is reachable again: a spike off the way, of one fix or a short
+  cluster. A run of fast fixes that never comes back is travel (a patrol car), not a jump. The fix stays in
+  ``patrol_point`` with its flag but is left out of the line and of every figure.
 - **断点** (first fix after a gap): more than ``max_gap_minutes`` after the last kept fix (a phone that stopped
   recording with its screen locked). The line is split there: the stretch ending at a 断点 was not walked, so it
   is neither drawn nor counted.
@@ -28,6 +30,11 @@ from gridgov.config import PatrolSettings, defaults
 from gridgov.vocab import POINT_FLAGS
 
 JUMP, GAP = POINT_FLAGS.terms
+# How many later fixes may show that a fast one was a spike (a GPS jump often lands two or three fixes away).
+LOOK_AHEAD = 3
+# A vehicle keeps its pace: while travelling faster than the limit, a fix is judged against this much more than
+# the pace of the step before it.
+TRAVEL_MARGIN = 1.5
 DEFAULT_MAX_SPEED_KMH = defaults(PatrolSettings).max_speed_kmh  # faces pass settings.max_speed_kmh
 DEFAULT_MAX_GAP_MINUTES = defaults(PatrolSettings).max_gap_minutes  # faces pass settings.max_gap_minutes
 MIN_STEP_S = 1.0
@@ -83,20 +90,25 @@ def clean(
     max_gap_s = max_gap_minutes * 60
     flags: list[str | None] = [None] * n
 
-    def reachable(i: int, j: int) -> bool:
+    def reachable(i: int, j: int, limit: float = max_mps) -> bool:
         metres = step_m[i] if j == i + 1 else _distance_m(lon, lat, i, j)
-        return _speed_ok(metres, secs[j] - secs[i], max_mps)
+        return _speed_ok(metres, secs[j] - secs[i], limit)
 
     start = next((i for i in range(n - 1) if reachable(i, i + 1) or (i + 2 < n and reachable(i, i + 2))), 0)
     for i in range(start):
         flags[i] = JUMP
-    kept = start
+    kept, limit = start, max_mps  # limit: the speed limit, raised to the pace of a vehicle travelling faster
     for i in range(start + 1, n):
         metres = step_m[i - 1] if kept == i - 1 else _distance_m(lon, lat, kept, i)
-        seconds = secs[i] - secs[kept]
-        if not _speed_ok(metres, seconds, max_mps):
+        seconds = max(secs[i] - secs[kept], MIN_STEP_S)
+        fast = not _speed_ok(metres, seconds, limit)
+        # the last fix has nothing after it: off the way unless the track was already travelling fast
+        comes_back = limit == max_mps if i == n - 1 else any(
+            reachable(kept, j, limit) for j in range(i + 1, min(n, i + 1 + LOOK_AHEAD)))  # fmt: skip
+        if fast and comes_back:
             flags[i] = JUMP
             continue
+        limit = max(max_mps, TRAVEL_MARGIN * metres / seconds)
         if seconds > max_gap_s:
             flags[i] = GAP
         kept = i
