@@ -78,7 +78,9 @@ def test_yesterday_by_default_and_a_night_without_roster(client: TestClient) -> 
     login(client, "reader")  # reading is enough
     page = client.get("/patrol/report")
     assert page.status_code == 200
-    assert f"巡逻日报 {yesterday().isoformat()}" in page.text and f'value="{yesterday().isoformat()}"' in page.text
+    # yesterday had no roster: the latest night that had one is shown, and the page says so
+    assert f"昨日（{yesterday().isoformat()}）没有排班，显示最近有排班的一晚。" in page.text
+    assert "巡逻日报 2026-10-15" in page.text and 'value="2026-10-15"' in page.text
     empty = client.get("/patrol/report", params={"date": "2026-10-20"})
     assert "2026-10-20 没有排班。" in empty.text and rows(empty.text) == []
     none = client.get("/patrol/report", params={"date": "2026-10-15"})  # rostered, no tracks: all absent

@@ -935,3 +935,8 @@ def record_substitution(session: Session, actor: Actor, night: dt.date, shift: s
         named = e.on_shift()[sub]
         raise Conflict(f"{named.name}（{named.code}）已在本班次的排班中，不能再替班")
     return _add_change(session, actor, e, SUBSTITUTION, person.id, sub, note)
+
+
+def latest_rostered_night(session: Session, before: dt.date) -> dt.date | None:
+    """The latest night before ``before`` with any roster entry (None: no roster yet)."""
+    return session.execute(text("SELECT max(night) FROM patrol_roster WHERE night < :d"), {"d": before}).scalar()

@@ -14,6 +14,7 @@ from gridgov.api.dependencies import SessionDep, SettingsDep, ViewerDep
 from gridgov.api.params import DateQuery
 from gridgov.history import day_of
 from gridgov.patrol.attendance import ABSENT, LATE, LEFT_EARLY, PRESENT, Attendance, attendance, worst_first
+from gridgov.patrol.rosters import latest_rostered_night
 from gridgov.vocab import shift_hours
 from gridgov.web.templating import render
 
@@ -54,12 +55,18 @@ def patrol_report(request: Request, session: SessionDep, settings: SettingsDep, 
     """The night's report: every rostered team × shift, the absent and late first, with the figures and the grids
     not visited; a date picker and the month's 考勤表."""
     zone = ZoneInfo(settings.timezone)
-    night = date or day_of(None, settings.timezone) - dt.timedelta(days=1)
+    today = day_of(None, settings.timezone)
+    night, skipped = date or today - dt.timedelta(days=1), None
     entries = worst_first(attendance(session, night, rules=settings, timezone=settings.timezone))
+    if date is None and not entries:  # nothing rostered last night: the latest night that had a roster
+        latest = latest_rostered_night(session, today)
+        if latest is not None:
+            night, skipped = latest, night
+            entries = worst_first(attendance(session, night, rules=settings, timezone=settings.timezone))
     counts = {s: sum(1 for e in entries if e.status == s) for s in (PRESENT, LATE, LEFT_EARLY, ABSENT)}
     return render(request, "patrol_report.html", actor=who, active="patrol", title=f"巡逻日报 {night}",
                   night=night, weekday=WEEKDAYS[night.weekday()], rows=[_row(e, zone) for e in entries],
                   counts=counts, month=f"{night:%Y-%m}", previous=night - dt.timedelta(days=1),
-                  next=night + dt.timedelta(days=1), today=day_of(None, settings.timezone),
+                  next=night + dt.timedelta(days=1), today=today,
                   late_grace=settings.late_grace_minutes, early_grace=settings.early_grace_minutes,
-                  badge=BADGE_CLASS)  # fmt: skip
+                  badge=BADGE_CLASS, skipped=skipped)  # fmt: skip
