@@ -195,6 +195,8 @@ def test_moving_out_retires_the_household_and_its_residents(as_user: LoginAs, re
     assert [tuple(p) for p in people] == [("P1", "整户出国"), ("P2", "整户出国")]
     shown = comm1.get(done.headers["location"]).text
     assert "户 HW1 已注销（整户出国）" in alert(shown) and "注销：整户出国" in shown
+    # the history lists the retirement once and each version once (the state before it, then the retirement)
+    assert re.findall(r'<tr data-version="(\d+)"', shown) == ["2", "1"]
     assert 'data-testid="edit-household"' not in shown and "不能再修改" in shown
     again = comm1.post("/households/HW1/retire", data={**form, "version": "2", "reason": "搬离"})
     assert again.status_code == 409 and "已于" in alert(again.text)

@@ -83,19 +83,20 @@ class Version:
 
 
 def versions_of(session: Session, kind: RecordKind, records: Sequence[Record]) -> list[Version]:
-    """A record's history for the table, newest first: each state, and its retirement (a retirement keeps no
-    state of its own: the state before it is the retired row, whose writer is then the one who retired it)."""
+    """A record's history for the table, newest first: each state, and its retirement. Since migration 0010 the
+    last state before a retirement is a history row of its own (with its editor), and the retired live row is the
+    retirement itself, in force at no moment: it is listed once, as the retirement, never as a state."""
     people = display_names(session, [r.updated_by for r in records])
     out = []
     last = len(records) - 1
     for i, r in enumerate(records):
-        retired = i == last and r.valid_to is not None
-        who = "—" if retired else actor_label(r.updated_by, people)
-        out.append(Version(r.version - 1 if retired else r.version, r.valid_from, r.valid_to,
-                           "；".join(changes_between(kind, records[i - 1] if i else None, r)), who))  # fmt: skip
-        if retired and r.valid_to is not None:
+        if i == last and r.valid_to is not None:
             out.append(Version(r.version, r.valid_to, None, f"注销：{r.end_reason or ''}",
                                actor_label(r.updated_by, people), retirement=True))  # fmt: skip
+            continue
+        out.append(Version(r.version, r.valid_from, r.valid_to,
+                           "；".join(changes_between(kind, records[i - 1] if i else None, r)),
+                           actor_label(r.updated_by, people)))  # fmt: skip
     return out[::-1]
 
 
