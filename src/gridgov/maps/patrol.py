@@ -28,8 +28,10 @@ from gridgov.maps.elements import DivMarkers, Stylesheet, TitleLegend, ZoomClass
 from gridgov.maps.patrol_data import DayTrack, PatrolNight, Team, Track, check_inputs, load_night
 from gridgov.maps.patrol_popups import UNVISITED_TEXT, grid_features, km, local_time, track_popup
 from gridgov.patrol.attendance import Attendance
+from gridgov.patrol.shifts import night_clock
 from gridgov.patrol.tracks import OutsideTrack, TrackGridStat
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.vocab import shift_hours
 
 __all__ = ["ARROW_SPACING_M", "TEAM_COLOURS", "arrow_marks", "patrol_map"]
 
@@ -46,7 +48,7 @@ TEAM_COLOURS: tuple[tuple[str, str], ...] = (
 """Per team (by code order): the 上半夜 colour (solid line) and the darker 下半夜 colour (dashed line)."""
 
 SHIFT_DASH: dict[str, str | None] = {"上半夜": None, "下半夜": "8 6"}
-SHIFT_HOURS = {"上半夜": "20:00–23:30", "下半夜": "23:30–次日 06:00"}
+SHIFT_HOURS = {s: shift_hours(s) for s in SHIFTS}
 
 ARROW_MIN_ZOOM = 14
 
@@ -233,20 +235,14 @@ def _add_day_tracks(m: folium.Map, day: list[DayTrack], basemap: Basemap | None,
     return [(line_swatch(DAY_COLOUR, dash=True, weight=3), f"日巡查：{len(day)} 条，{total}")]
 
 
-def _clock(t: dt.datetime, night: dt.date, tz: ZoneInfo) -> str:
-    """A moment of a night as people say it: 20:40, or 次日 05:10 after midnight."""
-    local = t.astimezone(tz)
-    return ("次日 " if local.date() > night else "") + f"{local:%H:%M}"
-
-
 def _attendance_rows(duty: list[Attendance], tz: ZoneInfo) -> list[tuple[str, str]]:
     """Legend rows of the rostered shifts that went wrong (缺勤, 迟到, 早退), worst first."""
     order = {"缺勤": 0, "迟到": 1, "早退": 2}
     rows = []
     for a in sorted((a for a in duty if a.status in order), key=lambda a: (order[a.status], a.shift, a.team_code)):
         what = {"缺勤": "当晚无轨迹" if not a.tracks else "未进入巡逻区域",
-                "迟到": f"{_clock(a.first_seen, a.night, tz)} 才到" if a.first_seen else "迟到",
-                "早退": f"{_clock(a.last_seen, a.night, tz)} 离开" if a.last_seen else "早退"}[a.status]  # fmt: skip
+                "迟到": f"{night_clock(a.first_seen, a.night, tz)} 才到",
+                "早退": f"{night_clock(a.last_seen, a.night, tz)} 离开"}[a.status]  # fmt: skip
         mark = f'<span class="gridgov-status" style="background:{STATUS_COLOURS[a.status]}">{a.status}</span>'
         rows.append((mark, html.escape(f"{a.team_name} {a.shift}：{what}")))
     return rows

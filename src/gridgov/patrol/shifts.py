@@ -41,3 +41,11 @@ def night_shift(started_at: dt.datetime, ended_at: dt.datetime, tz: dt.tzinfo | 
             f"时间 {s:%Y-%m-%d %H:%M}–{e:%H:%M} 不在夜间巡逻时段（上半夜 20:00–23:30，下半夜 23:30–次日 06:00）"
         )
     return best[1], best[2]
+
+
+def night_clock(t: dt.datetime | None, night: dt.date, tz: dt.tzinfo) -> str:
+    """A moment of a night as people say it: ``20:10``, or ``次日 05:30`` after midnight; ``—`` when none."""
+    if t is None:
+        return "—"
+    local = t.astimezone(tz)
+    return f"{'次日 ' if local.date() > night else ''}{local:%H:%M}"

@@ -15,6 +15,7 @@ from gridgov.api.params import DateQuery
 from gridgov.history import day_of
 from gridgov.patrol.attendance import ABSENT, LATE, LEFT_EARLY, PRESENT, Attendance, attendance, worst_first
 from gridgov.patrol.rosters import latest_rostered_night
+from gridgov.patrol.shifts import night_clock as clock
 from gridgov.vocab import shift_hours
 from gridgov.web.templating import render
 
@@ -24,14 +25,6 @@ WEEKDAYS = "一二三四五六日"
 ROW_CLASS = {ABSENT: "table-danger", LATE: "table-warning", LEFT_EARLY: "table-warning", PRESENT: ""}
 BADGE_CLASS = {ABSENT: "text-bg-danger", LATE: "text-bg-warning", LEFT_EARLY: "text-bg-warning",
                PRESENT: "text-bg-success"}  # fmt: skip
-
-
-def clock(t: dt.datetime | None, night: dt.date, zone: ZoneInfo) -> str:
-    """A time of the night as people say it: ``20:10``, or ``次日 05:30`` after midnight; ``—`` when none."""
-    if t is None:
-        return "—"
-    local = t.astimezone(zone)
-    return f"{'次日 ' if local.date() > night else ''}{local:%H:%M}"
 
 
 def _row(e: Attendance, zone: ZoneInfo) -> dict[str, Any]:
