@@ -8,6 +8,7 @@ them afterwards. Nothing here skips: no database is a failure.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -28,9 +29,11 @@ SAMPLE_DIR = ROOT / "geodata" / "sample"
 # Every table the models declare (so a new table can never be missed); Alembic's bookkeeping
 # table is not in the metadata, and is left alone if it ever is.
 # Tables seeded by migrations: emptied of what tests added, not of their seed.
+_SEEDED = importlib.import_module("gridgov.db.migrations.versions.0012_incident_workflow").SEED
 REFERENCE_TABLES = {"vocab_term": ("DELETE FROM vocab_term WHERE NOT builtin",
                                    "UPDATE vocab_term SET synonyms = '{}', retired_at = NULL "
-                                   "WHERE synonyms <> '{}' OR retired_at IS NOT NULL")}  # fmt: skip
+                                   "WHERE synonyms <> '{}' OR retired_at IS NOT NULL"),
+                    **{table: (f"DELETE FROM {table}", seed) for table, seed in _SEEDED.items()}}  # fmt: skip
 DOMAIN_TABLES = tuple(t.name for t in Base.metadata.sorted_tables
                       if t.name != "alembic_version" and t.name not in REFERENCE_TABLES)  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -116,6 +117,24 @@ class PatrolSettings(_Group):
     )
 
 
+class IncidentSettings(_Group):
+    """The incident loop (事件处置): working hours for deadlines, photos, escalation and what the public sees."""
+
+    workday_start: dt.time = Field(default=dt.time(8, 30), description="Working hours start (deadlines count them).")
+    workday_end: dt.time = Field(default=dt.time(17, 30), description="Working hours end.")
+    photo_max_mb: float = Field(default=10.0, gt=0, le=50, description="Largest photo a step may carry.")
+    photos_per_step: int = Field(default=6, ge=1, le=20, description="Photos one step may carry.")
+    escalate_overdue: bool = Field(
+        default=True, description="Cases whose step is overdue at 网格 or 社区 level go up a level by themselves."
+    )
+    sweep_minutes: float = Field(
+        default=5.0, gt=0, description="How often the server looks for overdue cases (escalation, marks)."
+    )
+    public_round_m: float = Field(
+        default=100.0, ge=0, description="Public outputs (Open311, public map) round a case's place to this grid."
+    )
+
+
 class MapSettings(_Group):
     """Maps: basemaps, vector tiles and the local front-end assets."""
 
@@ -147,7 +166,8 @@ class BoardSettings(ClockSettings):
 
 
 class Settings(
-    DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, MapSettings, BoardSettings
+    DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, IncidentSettings, MapSettings,
+    BoardSettings,
 ):
     """Every tunable of gridgov (the clock comes with the boards' group), read once per process by the faces
     (API, CLI). Services take the group they need (a ``Settings`` is each of them) or plain values, and never

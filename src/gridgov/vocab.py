@@ -111,12 +111,49 @@ INCIDENT_CATEGORIES = Vocabulary(
               "治安": "治安隐患", "安全隐患": "治安隐患", "纠纷": "矛盾纠纷", "矛盾": "矛盾纠纷",
               "民生": "民生服务", "便民服务": "民生服务", "消防": "消防安全"},
 )  # fmt: skip
-# The vocabularies an administrator may extend (terms and synonyms kept in ``vocab_term``; see gridgov.terms).
-CONFIGURABLE = ("staff_roles", "household_kinds", "person_tags", "incident_categories")
 
-INCIDENT_STATUSES = Vocabulary("incident_statuses", "事件状态", ("上报", "立案", "派遣", "处置", "核查", "结案"))
+# Small categories (小类) per 大类: a case names "大类/小类" or the 大类 alone. Seeded with the common 数字城管 and
+# 综治 items; the street may add its own (vocabulary "incident_subcategories", terms written "大类/小类").
+INCIDENT_SUBCATEGORIES = Vocabulary(
+    "incident_subcategories", "事件小类",
+    ("市容环境/暴露垃圾", "市容环境/积存垃圾渣土", "市容环境/道路不洁", "市容环境/乱堆物料", "市容环境/私搭乱建",
+     "市容环境/油烟污染", "宣传广告/非法小广告", "宣传广告/违规户外广告", "施工管理/施工扰民", "施工管理/道路破损",
+     "施工管理/工地扬尘", "街面秩序/占道经营", "街面秩序/店外经营", "街面秩序/乱停车辆", "街面秩序/共享单车乱放",
+     "突发事件/路面塌陷", "突发事件/积水", "突发事件/燃气泄漏", "园林绿化/树木倒伏", "园林绿化/绿地脏乱",
+     "治安隐患/可疑人员", "治安隐患/群租房", "治安隐患/防盗设施损坏", "矛盾纠纷/邻里纠纷", "矛盾纠纷/物业纠纷",
+     "矛盾纠纷/劳资纠纷", "民生服务/井盖缺失", "民生服务/路灯不亮", "民生服务/供水供暖", "民生服务/求助",
+     "消防安全/消防通道堵塞", "消防安全/电动车违规充电", "消防安全/楼道堆物"),
+)  # fmt: skip
+# The vocabularies an administrator may extend (terms and synonyms kept in ``vocab_term``; see gridgov.terms).
+CONFIGURABLE = ("staff_roles", "household_kinds", "person_tags", "incident_categories", "incident_subcategories")
+
+# An incident's status is the last step done; the step it waits for is ``INCIDENT_WAITING[status]``.
+# 挂账: accepted but cannot be solved now (reviewed on a date); 作废: not accepted (不予立案).
+INCIDENT_STATUSES = Vocabulary(
+    "incident_statuses", "事件状态", ("上报", "立案", "派遣", "处置", "核查", "结案", "挂账", "作废"),
+    synonyms={"待受理": "上报", "已立案": "立案", "已派遣": "派遣", "处置中": "派遣", "已处置": "处置",
+              "已核查": "核查", "已结案": "结案", "办结": "结案", "不予立案": "作废"},
+)  # fmt: skip
 INCIDENT_CLOSED = "结案"
+INCIDENT_ENDED = ("结案", "作废")  # nothing waits on these (a closed case may still be reopened)
 INCIDENT_LEVELS = Vocabulary("incident_levels", "处置层级", ("网格", "社区", "街道"))
+INCIDENT_URGENCIES = Vocabulary("incident_urgencies", "紧急程度", ("一般", "紧急"),
+                                synonyms={"急": "紧急", "普通": "一般"})
+INCIDENT_SOURCES = Vocabulary(
+    "incident_sources", "事件来源", ("网格员上报", "巡逻发现", "居民反映", "12345热线", "其他系统", "导入"),
+    synonyms={"网格员": "网格员上报", "巡查": "网格员上报", "巡逻": "巡逻发现", "居民": "居民反映",
+              "群众反映": "居民反映", "热线": "12345热线", "12345": "12345热线", "open311": "其他系统"},
+)  # fmt: skip
+# The step each status waits for, whose time limit runs (working days, gridgov.workdays): the limits are kept
+# per step, category and urgency in ``incident_time_limit``.
+INCIDENT_WAITING = {"上报": "受理", "立案": "派遣", "派遣": "处置", "处置": "核查", "核查": "结案"}
+INCIDENT_STEPS = Vocabulary("incident_steps", "处置环节", ("受理", "派遣", "处置", "核查", "结案"))
+# What a transition is recorded as in a case's timeline (``incident_event.action``).
+INCIDENT_ACTIONS = Vocabulary(
+    "incident_actions", "事件操作",
+    ("上报", "立案", "不予立案", "派遣", "处置", "核查通过", "返工", "结案", "退回", "上报上级", "超期上报", "挂账",
+     "解除挂账", "重新打开", "回访", "导入"),
+)  # fmt: skip
 
 # Night patrol shifts: start (local time) and length; 下半夜 belongs to the evening's date.
 SHIFTS = Vocabulary("shifts", "巡逻班次", ("上半夜", "下半夜"))
@@ -198,9 +235,10 @@ FINDING_RULES = Vocabulary(
 )  # fmt: skip
 
 ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, PERSON_TAGS,
-                               INCIDENT_CATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS, SHIFTS, PATROL_TEAM_KINDS,
-                               TEAM_MEMBER_ROLES, TRACK_KINDS, POINT_FLAGS, ROSTER_SOURCES, ROSTER_CHANGES,
-                               ATTENDANCE_STATUSES, ROLES, FINDING_RULES)  # fmt: skip
+                               INCIDENT_CATEGORIES, INCIDENT_SUBCATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS,
+                               INCIDENT_URGENCIES, INCIDENT_SOURCES, INCIDENT_STEPS, INCIDENT_ACTIONS, SHIFTS,
+                               PATROL_TEAM_KINDS, TEAM_MEMBER_ROLES, TRACK_KINDS, POINT_FLAGS, ROSTER_SOURCES,
+                               ROSTER_CHANGES, ATTENDANCE_STATUSES, ROLES, FINDING_RULES)  # fmt: skip
 
 
 def meta() -> dict[str, Any]:

@@ -20,19 +20,21 @@ from sqlalchemy.orm import Session
 from gridgov.errors import Forbidden, InvalidInput, NotFound
 from gridgov.vocab import LEVEL_ZH, ROLE_SCOPE_LEVELS, ROLES, ROLES_NEEDING_SCOPE
 
-Action = Literal["read", "patrol", "write", "personal", "admin"]
-# What each role may do (where: its scope). read: figures, maps, boards; patrol: patrol teams, areas and tracks;
-# write: grids and records; personal: residents' names, phones and ID numbers, and the Party layer;
-# admin: users, tokens and operations on everything.
+Action = Literal["read", "report", "patrol", "write", "personal", "admin"]
+# What each role may do (where: its scope). read: figures, maps, boards; report: report an incident (上报);
+# patrol: patrol teams, areas and tracks; write: grids, records and working incidents; personal: residents'
+# names, phones and ID numbers, reporters and photos of incidents, and the Party layer; admin: users, tokens,
+# the calendar and time limits, and operations on everything.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
-    "patrol": frozenset({"read", "patrol"}),
-    "grid": frozenset({"read", "patrol", "write", "personal"}),
-    "community": frozenset({"read", "patrol", "write", "personal"}),
-    "street": frozenset({"read", "patrol", "write", "personal"}),
-    "admin": frozenset({"read", "patrol", "write", "personal", "admin"}),
+    "patrol": frozenset({"read", "report", "patrol"}),
+    "grid": frozenset({"read", "report", "patrol", "write", "personal"}),
+    "community": frozenset({"read", "report", "patrol", "write", "personal"}),
+    "street": frozenset({"read", "report", "patrol", "write", "personal"}),
+    "admin": frozenset({"read", "report", "patrol", "write", "personal", "admin"}),
 }
-ACTION_ZH = {"read": "查看", "patrol": "巡逻管理", "write": "编辑", "personal": "查看个人信息", "admin": "系统管理"}
+ACTION_ZH = {"read": "查看", "report": "上报事件", "patrol": "巡逻管理", "write": "编辑", "personal": "查看个人信息",
+             "admin": "系统管理"}
 DEFAULT_TOLERANCE_M = 0.5
 
 
@@ -47,6 +49,7 @@ class Actor:
     token_id: int | None = None
     user_id: int | None = None
     display_name: str | None = None
+    staff_id: int | None = None  # the user's own staff record (whose inbox: cases dispatched to them)
 
     @property
     def audit_name(self) -> str:

@@ -65,7 +65,8 @@ def session_actor(session: Session, plain: str, policy: SessionPolicy) -> Actor:
         raise Unauthenticated("登录已超时，请重新登录")
     _touch(session, us.id)
     return Actor(name=f"user:{user.username}", role=user.role, scope_grid_id=user.scope_grid_id,
-                 scope_code=scope_code, user_id=user.id, display_name=user.display_name or user.username)  # fmt: skip
+                 scope_code=scope_code, user_id=user.id, display_name=user.display_name or user.username,
+                 staff_id=user.staff_id)  # fmt: skip
 
 
 def _touch(session: Session, session_id: int) -> None:

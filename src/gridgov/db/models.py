@@ -20,8 +20,11 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
+    LargeBinary,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -258,7 +261,9 @@ class PartyContact(Base):
 
 
 class Incident(Base):
-    """An incident (事件) in the 数字城管 workflow."""
+    """An incident (事件) in the 数字城管 workflow: its place, category, status (the last step done), level (who
+    handles it), the staff it is dispatched to and the deadline of the step it waits for. ``version`` counts the
+    steps: two people acting at once, one wins. Its timeline is ``incident_event``."""
 
     __tablename__ = "incident"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -273,11 +278,102 @@ class Incident(Base):
     level: Mapped[str] = mapped_column(String(8), server_default="网格")
     grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
     source: Mapped[str | None] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(4), server_default="一般")
+    address: Mapped[str | None] = mapped_column(Text)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    reported_by: Mapped[str | None] = mapped_column(Text)
+    assignee_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"), index=True)
+    step_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     __table_args__ = (
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="incident_status_known"),
         CheckConstraint(_in("level", INCIDENT_LEVELS), name="incident_level_known"),
+        CheckConstraint(_in("urgency", vocab.INCIDENT_URGENCIES.terms), name="incident_urgency_known"),
+        Index("incident_open_deadline_idx", "deadline",
+              postgresql_where=text(f"status NOT IN {vocab.INCIDENT_ENDED!r}")),
         *_geom_checks("incident", nullable=False),
     )
+
+
+class IncidentEvent(Base):
+    """A step of a case's timeline: who did what when, the status and level before and after, the staff it was
+    dispatched to, a note, the deadline of the step it started and whether the step it ended was overdue."""
+
+    __tablename__ = "incident_event"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    from_status: Mapped[str | None] = mapped_column(String(4))
+    to_status: Mapped[str] = mapped_column(String(4))
+    from_level: Mapped[str | None] = mapped_column(String(4))
+    to_level: Mapped[str] = mapped_column(String(4))
+    actor: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("app_user.id"))
+    staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    deadline: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    overdue: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class IncidentPhoto(Base):
+    """A photo of a case, attached to the step that took it (上报: before, 处置: after), with a thumbnail; kept
+    in the database so a step and its photos are written in one transaction and backed up together."""
+
+    __tablename__ = "incident_photo"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incident_event.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IncidentTimeLimit(Base):
+    """A step's time limit in working days, for a category ('' = every category) and urgency ('' = either); the
+    most specific row applies."""
+
+    __tablename__ = "incident_time_limit"
+    category: Mapped[str] = mapped_column(String(16), primary_key=True, server_default="")
+    step: Mapped[str] = mapped_column(String(4), primary_key=True)
+    urgency: Mapped[str] = mapped_column(String(4), primary_key=True, server_default="")
+    working_days: Mapped[float] = mapped_column(Numeric(6, 3))
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("working_days > 0 AND working_days <= 365", name="incident_time_limit_positive"),
+        CheckConstraint(_in("step", vocab.INCIDENT_STEPS.terms), name="incident_time_limit_step_known"),
+        CheckConstraint(_in("urgency", ("", *vocab.INCIDENT_URGENCIES.terms)),
+                        name="incident_time_limit_urgency_known"),
+    )
+
+
+class IncidentDispatchRule(Base):
+    """The staff role a category's cases are dispatched to by default (a category without a rule: 网格员)."""
+
+    __tablename__ = "incident_dispatch_rule"
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    staff_role: Mapped[str] = mapped_column(String(16))
+    updated_by: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkCalendar(Base):
+    """A day that is not as the week says: a public holiday (休) or a make-up working day (班)."""
+
+    __tablename__ = "work_calendar"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("kind IN ('休', '班')", name="work_calendar_kind_known"),)
 
 
 class PatrolTeam(Versioned, Base):
@@ -555,6 +651,7 @@ class AppUser(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
     __table_args__ = (
         CheckConstraint(_in("role", USER_ROLES), name="app_user_role_known"),
         CheckConstraint("username ~ '^[A-Za-z0-9_.@-]{2,64}$'", name="app_user_username_plain"),
