@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from gridgov import __version__
-from gridgov.api import errors
+from gridgov.api import errors, open311
 from gridgov.api.dependencies import ClientLimiter
 from gridgov.api.options import MethodsMiddleware
 from gridgov.api.responses import ERRORS, declare_errors
@@ -25,6 +25,9 @@ from gridgov.api.routes import (
     grids,
     health,
     imports,
+    incident_admin,
+    incident_kpi,
+    incidents,
     jobs,
     ledger,
     locate,
@@ -54,6 +57,9 @@ from gridgov.web.pages import account, home, maps_pages, patrol_hub, users
 from gridgov.web.pages import boards as board_pages
 from gridgov.web.pages import grids as grid_pages
 from gridgov.web.pages import imports as import_pages
+from gridgov.web.pages import incident_admin as incident_admin_pages
+from gridgov.web.pages import incident_kpi as incident_kpi_pages
+from gridgov.web.pages import incidents as incident_pages
 from gridgov.web.pages import jobs as job_pages
 from gridgov.web.pages import ledger as ledger_pages
 from gridgov.web.pages import patrol_attendance as patrol_report_pages
@@ -98,11 +104,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # One error table for every route (see api/responses.py); /healthz reports 503 as its own Health body.
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
     for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor, records, staffing,
-                   vocab, patrol_teams, patrol_rosters, patrol_attendance):
+                   vocab, patrol_teams, patrol_rosters, patrol_attendance, incidents, incident_kpi, incident_admin,
+                   open311):
         app.include_router(router.router, responses=ERRORS)
     for page in (account, home, grid_pages, staffing_pages, record_pages, ledger_pages, board_pages, maps_pages,
                  import_pages, job_pages, users, vocab_pages, patrol_hub, patrol_team_pages, patrol_roster_pages,
-                 patrol_report_pages, static_files):
+                 patrol_report_pages, incident_pages, incident_kpi_pages, incident_admin_pages, static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
     # Middleware, innermost first (each add wraps the ones before).

@@ -7,7 +7,22 @@ import sys
 
 import typer
 
-from gridgov.cli import chinese, db, export, grids, imports, ledger, maps, patrol, records, sample, token, user, vocab
+from gridgov.cli import (
+    chinese,
+    db,
+    export,
+    grids,
+    imports,
+    incidents,
+    ledger,
+    maps,
+    patrol,
+    records,
+    sample,
+    token,
+    user,
+    vocab,
+)
 from gridgov.cli.common import COMMITS, acting, echo_json, engine, get_settings
 from gridgov.cli.errors import report
 
@@ -29,6 +44,8 @@ app.add_typer(maps.app, name="map")
 app.add_typer(export.app, name="export")
 app.add_typer(vocab.app, name="vocab")
 app.add_typer(patrol.app, name="patrol")
+app.add_typer(incidents.app, name="incident")
+app.add_typer(incidents.calendar_app, name="calendar")
 for _word, _records in records.apps().items():
     app.add_typer(_records, name=_word)
 
