@@ -47,6 +47,7 @@ from gridgov.auth.keys import derive, load_or_create_key
 from gridgov.config import Settings, get_settings
 from gridgov.db.engine import get_engine
 from gridgov.db.errors import first_line
+from gridgov.jobs.periodic import Periodic
 from gridgov.jobs.runner import JobRunner
 from gridgov.jobs.store import fail_interrupted
 from gridgov.maps import assets
@@ -85,7 +86,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _start_jobs(app)
+        sweep = _incident_sweep(app) if s.escalate_overdue else None
         yield
+        if sweep is not None:
+            sweep.stop()
         app.state.jobs.shutdown()
 
     app = FastAPI(
@@ -140,6 +144,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return FileResponse(assets.resolve_vendor(path, s.node_modules, cache_dir=s.home_abs / "vendor-cache"))
 
     return app
+
+
+def _incident_sweep(app: FastAPI) -> Periodic:
+    """Escalate overdue incidents every ``sweep_minutes`` (gridgov.incidents.sweep), in a thread of its own."""
+    settings: Settings = app.state.settings
+
+    def work(session: Session) -> None:
+        from gridgov.incidents.sweep import escalate_overdue
+        from gridgov.workdays import load_calendar
+
+        calendar = load_calendar(session, settings.timezone, settings.workday_start, settings.workday_end)
+        result = escalate_overdue(session, calendar)
+        if result.total:
+            log.info("超期事件自动上报：%s", result.escalated)
+
+    return Periodic(app.state.engine, "incident_sweep", settings.sweep_minutes * 60, work).start()
 
 
 def _start_jobs(app: FastAPI) -> None:
