@@ -135,6 +135,23 @@ class IncidentSettings(_Group):
     )
 
 
+class PartySettings(_Group):
+    """The rules Party building on the grid is checked against (党建网格); cities differ, so they are settings."""
+
+    party_general_branch_min: int = Field(default=50, ge=1, description="Members from which a 党总支 is formed.")
+    party_committee_over: int = Field(default=100, ge=1, description="Members above which a 党委 is formed.")
+    party_branch_min: int = Field(default=3, ge=1, description="Fewest members of a 党支部.")
+    party_contacts_min: int = Field(default=1, ge=0, description="Fewest households a member links (党员联系户).")
+    party_contacts_max: int = Field(default=3, ge=1, description="Most households a member links.")
+    party_volunteer_share: float = Field(default=0.5, ge=0, le=1, description="Share of members who volunteer.")
+    volunteer_team_min: int = Field(default=15, ge=1, description="Fewest people in a volunteer team.")
+    volunteer_hours_min: float = Field(default=4.0, gt=0, description="A team's monthly activity lasts at least this.")
+    party_ageing_age: int = Field(default=60, ge=30, le=100, description="Members this old or older count as older.")
+    party_ageing_share: float = Field(
+        default=0.5, ge=0, le=1, description="An organisation is ageing when older members exceed this share."
+    )
+
+
 class MapSettings(_Group):
     """Maps: basemaps, vector tiles and the local front-end assets."""
 
@@ -166,8 +183,8 @@ class BoardSettings(ClockSettings):
 
 
 class Settings(
-    DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, IncidentSettings, MapSettings,
-    BoardSettings,
+    DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, IncidentSettings, PartySettings,
+    MapSettings, BoardSettings,
 ):
     """Every tunable of gridgov (the clock comes with the boards' group), read once per process by the faces
     (API, CLI). Services take the group they need (a ``Settings`` is each of them) or plain values, and never

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from gridgov.periods import DEFAULT_TIMEZONE
 
-VERSIONED = ("household", "person", "building", "staff", "patrol_team", "patrol_area")
+VERSIONED = ("household", "person", "building", "staff", "patrol_team", "patrol_area", "resident_unit", "party_org",
+             "volunteer_team", "party_duty_area")
 # The reasons a record ends (退出原因), shown in forms; any other text is accepted too.
 END_REASONS = ("搬离", "死亡", "拆迁", "录入错误", "调离", "离职", "合并", "同步移除", "其他")
 SYNC_REASON = "同步移除"

@@ -190,6 +190,57 @@ def shift_hours(shift: str) -> str:
     return f"{start:%H:%M}–{'次日 ' if end.date() > dt.date(2000, 1, 1) else ''}{end:%H:%M}"
 
 
+# Party organisation on the grid (党建网格).
+PARTY_ORG_KINDS = Vocabulary(
+    "party_org_kinds", "党组织类别", ("党委", "党总支", "党支部", "党小组"),
+    synonyms={"党工委": "党委", "社区党委": "党委", "总支": "党总支", "支部": "党支部", "小组": "党小组"},
+)  # fmt: skip
+PARTY_COMMITTEE, PARTY_GENERAL_BRANCH, PARTY_BRANCH, PARTY_GROUP = PARTY_ORG_KINDS.terms
+# What an organisation is built on or for (its form); the kinds each form may take are PARTY_FORM_KINDS.
+PARTY_ORG_FORMS = Vocabulary(
+    "party_org_forms", "党组织形式",
+    ("社区党组织", "网格党支部", "楼院党支部", "驻区单位党组织", "两新党组织", "离退休党支部", "特设党支部",
+     "楼栋党小组", "楼道党小组", "其他"),
+    synonyms={"社区党委": "社区党组织", "社区党总支": "社区党组织", "网格支部": "网格党支部",
+              "小区党支部": "楼院党支部", "院落党支部": "楼院党支部", "单位党组织": "驻区单位党组织",
+              "非公党组织": "两新党组织", "社会组织党组织": "两新党组织", "退休党支部": "离退休党支部",
+              "流动党员党支部": "特设党支部", "功能型党支部": "特设党支部", "楼栋党小组长": "楼栋党小组",
+              "单元党小组": "楼道党小组"},
+)  # fmt: skip
+PARTY_POSTS = Vocabulary(
+    "party_posts", "党内职务",
+    ("书记", "副书记", "组织委员", "宣传委员", "纪检委员", "青年委员", "统战委员", "委员", "兼职委员", "党小组长"),
+    synonyms={"支部书记": "书记", "党委书记": "书记", "总支书记": "书记", "组长": "党小组长"},
+)  # fmt: skip
+PARTY_FLOWS = Vocabulary("party_flows", "流动方向", ("流入", "流出"))
+PARTY_FLOW_MODES = Vocabulary("party_flow_modes", "管理方式", ("直管", "代管", "协管"))
+UNIT_KINDS = Vocabulary(
+    "unit_kinds", "单位类型", ("机关事业单位", "国有企业", "非公企业", "社会组织", "学校", "医院", "其他"),
+    synonyms={"驻区单位": "机关事业单位", "机关": "机关事业单位", "事业单位": "机关事业单位", "民营企业": "非公企业",
+              "私营企业": "非公企业", "两新组织": "非公企业"},
+)  # fmt: skip
+VOLUNTEER_TEAM_KINDS = Vocabulary(
+    "volunteer_team_kinds", "志愿服务队类型",
+    ("治安巡逻", "环境维护", "扶贫助困", "文明宣传", "邻里互助", "为老服务", "应急救援", "其他"),
+    synonyms={"巡逻": "治安巡逻", "环境": "环境维护", "帮扶": "扶贫助困", "助困": "扶贫助困", "宣传": "文明宣传",
+              "互助": "邻里互助", "助老": "为老服务"},
+)  # fmt: skip
+# Meetings (三会一课 and others) and how often each is due, in months (None: as needed).
+PARTY_MEETING_KINDS = Vocabulary(
+    "party_meeting_kinds", "会议类型", ("党员大会", "支部委员会", "党小组会", "党课", "组织生活会", "民主生活会",
+                                     "联席会议"),
+    synonyms={"支委会": "支部委员会", "委员会": "支部委员会", "党委会": "支部委员会", "小组会": "党小组会",
+              "上党课": "党课"},
+)  # fmt: skip
+PARTY_MEETING_EVERY_MONTHS: dict[str, int | None] = {
+    "党员大会": 3, "支部委员会": 1, "党小组会": 1, "党课": 3, "组织生活会": 12, "民主生活会": 6, "联席会议": None,
+}  # fmt: skip
+PARTY_DUTIES = Vocabulary(
+    "party_duties", "责任区职责", ("环境维护", "治安防范", "纠纷调解", "政策宣传", "联系群众", "关爱帮扶", "其他"),
+    synonyms={"环境": "环境维护", "治安": "治安防范", "调解": "纠纷调解", "宣传": "政策宣传", "帮扶": "关爱帮扶"},
+)  # fmt: skip
+
+
 # Roles of users and API tokens (the same six), least first. What each may do is ``auth.scope.PERMISSIONS``;
 # the grid levels its scope may be, ``ROLE_SCOPE_LEVELS``.
 ROLES = Vocabulary(
@@ -238,7 +289,9 @@ ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER
                                INCIDENT_CATEGORIES, INCIDENT_SUBCATEGORIES, INCIDENT_STATUSES, INCIDENT_LEVELS,
                                INCIDENT_URGENCIES, INCIDENT_SOURCES, INCIDENT_STEPS, INCIDENT_ACTIONS, SHIFTS,
                                PATROL_TEAM_KINDS, TEAM_MEMBER_ROLES, TRACK_KINDS, POINT_FLAGS, ROSTER_SOURCES,
-                               ROSTER_CHANGES, ATTENDANCE_STATUSES, ROLES, FINDING_RULES)  # fmt: skip
+                               ROSTER_CHANGES, ATTENDANCE_STATUSES, PARTY_ORG_KINDS, PARTY_ORG_FORMS, PARTY_POSTS,
+                               PARTY_FLOWS, PARTY_FLOW_MODES, UNIT_KINDS, VOLUNTEER_TEAM_KINDS, PARTY_MEETING_KINDS,
+                               PARTY_DUTIES, ROLES, FINDING_RULES)  # fmt: skip
 
 
 def meta() -> dict[str, Any]:

@@ -200,7 +200,7 @@ def test_grid_edit_reassigns_only_the_changed_area_and_logs_the_moves(clean_engi
         again = reassign_area(s, box(X0 + 0.3 * D, Y0, X0 + D / 2, Y0 + D))
     assert got == {"west": A, "strip": None, "east": C}
     assert logged == [("strip", True, True)]
-    assert again == {"building": 0, "household": 0, "incident": 0}
+    assert again == {"building": 0, "household": 0, "incident": 0, "resident_unit": 0}
 
 
 def test_a_building_keeps_its_larger_overlap_outside_the_edited_area(clean_engine: Engine) -> None:

@@ -49,8 +49,8 @@ def test_every_geometry_column_has_a_gist_index(engine: Engine) -> None:
             {"k": list(KEYED_ONLY)},
         ).scalar()
     assert missing == []
-    assert n == 10  # grid, building, household, incident, patrol_area geom + route, patrol_track, patrol_point,
-    # grid_finding location + geom
+    assert n == 12  # grid, building, household, incident, patrol_area geom + route, patrol_track, patrol_point,
+    # grid_finding location + geom, resident_unit, party_duty_area
 
 
 @pytest.mark.parametrize(

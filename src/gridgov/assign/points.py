@@ -33,7 +33,7 @@ from gridgov.db.locks import writers_lock
 from gridgov.history import VERSIONED, live
 from gridgov.patrol import track_figures
 
-POINT_TABLES = ("household", "incident")
+POINT_TABLES = ("household", "incident", "resident_unit")
 ASSIGNED_TABLES = ("building", *POINT_TABLES)
 
 # Advisory lock class shared with gridgov_assign_on_write() (migration 0003); the key is the table's oid.

@@ -36,7 +36,7 @@ T = TypeVar("T")
 # The advisory lock class of gridgov.assign.points.LOCK_CLASS and migration 0003; the key is the table's oid.
 LOCK_CLASS = 1735551332
 # The tables whose writers' lock every writer takes, in this order (gridgov.assign.points.ASSIGNED_TABLES).
-LOCKED_TABLES = ("building", "household", "incident")
+LOCKED_TABLES = ("building", "household", "incident", "resident_unit")
 _HELD = "gridgov.writers_lock"
 
 _SQL = "SELECT " + ", ".join(

@@ -75,6 +75,12 @@ TRACKED = {
     "staff": ("code", "name", "phone", "organisation"),
     "patrol_team": ("code", "name", "kind", "shift", "unit", "grid_id", "leader_staff_id"),
     "patrol_area": ("code", "name", "team_id", "geom", "route", "rota_grid_ids"),
+    "resident_unit": ("code", "name", "kind", "address", "geom", "contact_name", "contact_phone", "has_party_org",
+                      "member_of_org_id", "joined_on"),
+    "party_org": ("code", "name", "kind", "form", "parent_id", "grid_ids", "unit_id", "secretary_person_id",
+                  "secretary_staff_id", "founded_on", "phone"),
+    "volunteer_team": ("code", "name", "kind", "grid_id", "org_id", "leader_person_id"),
+    "party_duty_area": ("code", "name", "duty", "geom", "org_id", "person_ids"),
 }  # fmt: skip
 
 
@@ -251,13 +257,15 @@ class Person(Versioned, Base):
 
 
 class PartyContact(Base):
-    """党员联系户: a Party member linked to a household (1–3 per member)."""
+    """党员联系户: a Party member linked to a household (1–3 per member), since a day."""
 
     __tablename__ = "party_contact"
     person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("household.id", ondelete="CASCADE"), primary_key=True
     )
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    created_by: Mapped[str | None] = mapped_column(Text)
 
 
 class Incident(Base):
@@ -523,6 +531,229 @@ class RosterChange(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.ROSTER_CHANGES.terms), name="roster_change_kind_known"),
         CheckConstraint("(kind = '替班') = (substitute_staff_id IS NOT NULL)", name="roster_change_substitute"),
+    )
+
+
+class ResidentUnit(Versioned, Base):
+    """A resident unit (驻区单位) or 两新 organisation: its place (assigned to a grid by the boundary rule), its
+    Party contact (personal data), whether it has a Party organisation, and the 大党委 it joined as a member unit."""
+
+    __tablename__ = "resident_unit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=True)
+    grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(Text, info={"private": True})
+    contact_phone: Mapped[str | None] = mapped_column(String(32), info={"private": True})
+    has_party_org: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    member_of_org_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id"))
+    joined_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.UNIT_KINDS.terms), name="resident_unit_kind_known"),
+        *_geom_checks("resident_unit"),
+        *_versioned("resident_unit"),
+    )
+
+
+class PartyOrg(Versioned, Base):
+    """A Party organisation (党委, 党总支, 党支部, 党小组): its form, parent, the grids it is built on, the unit it
+    belongs to (驻区单位党组织), its secretary (a resident member or a staff member) and founding date;
+    dissolution is a retirement with its date and reason."""
+
+    __tablename__ = "party_org"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(4))
+    form: Mapped[str] = mapped_column(String(8))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id"), index=True)
+    grid_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'::bigint[]"))
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("resident_unit.id"))
+    secretary_person_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("person.id"))
+    secretary_staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    founded_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.PARTY_ORG_KINDS.terms), name="party_org_kind_known"),
+        CheckConstraint(_in("form", vocab.PARTY_ORG_FORMS.terms), name="party_org_form_known"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="party_org_not_own_parent"),
+        Index("party_org_grid_ids_idx", "grid_ids", postgresql_using="gin"),
+        *_versioned("party_org"),
+    )
+
+
+class PartyOrgPost(Base):
+    """A committee post of an organisation held by a member or a staff member (a 兼职委员 may come from a member
+    unit), on the days ``since <= day < until``."""
+
+    __tablename__ = "party_org_post"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("party_org.id", ondelete="CASCADE"), index=True)
+    post: Mapped[str] = mapped_column(String(8))
+    person_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("person.id"))
+    staff_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    unit_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("resident_unit.id"))
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("(person_id IS NULL) <> (staff_id IS NULL)", name="party_org_post_holder"),
+        CheckConstraint("until IS NULL OR until >= since", name="party_org_post_dates_order"),
+    )
+
+
+class PartyMembership(Base):
+    """A Party member's organisation on the days ``since <= day < until`` (one at a time; moves keep history)."""
+
+    __tablename__ = "party_membership"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"))
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("party_org.id"), index=True)
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("until IS NULL OR until >= since", name="party_membership_dates_order"),
+        Index("party_membership_once", "person_id", unique=True, postgresql_where=text("until IS NULL")),
+    )
+
+
+class PartyRegister(Base):
+    """A member's registers: when they joined the Party, 在职党员报到 (employer, its Party organisation, the day
+    they reported to the community), 流动党员 (direction, from/to, 活动证 and how they are managed) and their
+    consent to 亮身份 (shown by name on public boards). Personal data."""
+
+    __tablename__ = "party_register"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    joined_party_on: Mapped[dt.date | None] = mapped_column(Date)
+    employer: Mapped[str | None] = mapped_column(Text)
+    employer_org: Mapped[str | None] = mapped_column(Text)
+    reported_on: Mapped[dt.date | None] = mapped_column(Date)
+    flow: Mapped[str | None] = mapped_column(String(2))
+    flow_place: Mapped[str | None] = mapped_column(Text)
+    certificate_no: Mapped[str | None] = mapped_column(String(40))
+    certificate_on: Mapped[dt.date | None] = mapped_column(Date)
+    flow_mode: Mapped[str | None] = mapped_column(String(2))
+    shows_identity: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("flow IS NULL OR " + _in("flow", vocab.PARTY_FLOWS.terms), name="party_register_flow_known"),
+        CheckConstraint("flow_mode IS NULL OR " + _in("flow_mode", vocab.PARTY_FLOW_MODES.terms),
+                        name="party_register_flow_mode_known"),
+    )
+
+
+class PartyContactVisit(Base):
+    """A visit of a member to a household they are linked to (党员联系户走访)."""
+
+    __tablename__ = "party_contact_visit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("household.id", ondelete="CASCADE"))
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VolunteerTeam(Versioned, Base):
+    """A volunteer team (志愿服务队) of a grid: its kind, the organisation that leads it and its leader."""
+
+    __tablename__ = "volunteer_team"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8))
+    grid_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("grid.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id"))
+    leader_person_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("person.id"))
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.VOLUNTEER_TEAM_KINDS.terms), name="volunteer_team_kind_known"),
+        *_versioned("volunteer_team"),
+    )
+
+
+class VolunteerTeamMember(Base):
+    """A resident in a volunteer team on the days ``since <= day < until``."""
+
+    __tablename__ = "volunteer_team_member"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("volunteer_team.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("person.id", ondelete="CASCADE"))
+    since: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("until IS NULL OR until >= since", name="volunteer_team_member_dates_order"),
+        Index("volunteer_team_member_once", "team_id", "person_id", unique=True,
+              postgresql_where=text("until IS NULL")),
+    )
+
+
+class VolunteerActivity(Base):
+    """An activity of a volunteer team: the day, hours, what, how many took part."""
+
+    __tablename__ = "volunteer_activity"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("volunteer_team.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Numeric(5, 1))
+    title: Mapped[str] = mapped_column(Text)
+    participants: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("hours > 0 AND hours <= 24", name="volunteer_activity_hours"),
+        CheckConstraint("participants IS NULL OR participants >= 0", name="volunteer_activity_participants"),
+    )
+
+
+class PartyMeeting(Base):
+    """A meeting of an organisation (三会一课 and others): kind, day, topic, attendance and the minutes file; a
+    meeting recorded by mistake is cancelled with a reason, not deleted."""
+
+    __tablename__ = "party_meeting"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("party_org.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    topic: Mapped[str | None] = mapped_column(Text)
+    attendees: Mapped[int | None] = mapped_column(Integer)
+    expected: Mapped[int | None] = mapped_column(Integer)
+    minutes_name: Mapped[str | None] = mapped_column(Text)
+    minutes_type: Mapped[str | None] = mapped_column(String(100))
+    minutes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("kind", vocab.PARTY_MEETING_KINDS.terms), name="party_meeting_kind_known"),
+        CheckConstraint("attendees IS NULL OR attendees >= 0", name="party_meeting_attendees"),
+        CheckConstraint("(cancelled_at IS NULL) = (cancel_reason IS NULL)", name="party_meeting_cancel_reason"),
+    )
+
+
+class PartyDutyArea(Versioned, Base):
+    """A 党员责任区: a polygon with its duty, the organisation it belongs to and the members responsible."""
+
+    __tablename__ = "party_duty_area"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    duty: Mapped[str] = mapped_column(String(8))
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    org_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id"))
+    person_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'::bigint[]"))
+    __table_args__ = (
+        CheckConstraint(_in("duty", vocab.PARTY_DUTIES.terms), name="party_duty_area_duty_known"),
+        *_geom_checks("party_duty_area", nullable=False),
+        *_versioned("party_duty_area"),
     )
 
 
