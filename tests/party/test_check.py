@@ -105,7 +105,8 @@ def test_branches_on_grids_and_members_in_organisations(street: Engine) -> None:
     # volunteers: BA 2 of 4 (50%: passes); CP counts its subtree: 3 of 6 (50%) passes
     assert _failing(report, "volunteer_share") == []
     # CP: 6 members in its subtree, a 党委 for 6 is wrong (should be 党支部)
-    assert [(f.org, f.detail) for f in _failing(report, "org_form")] == [("CP", "CP党组织有 6 名党员，按规定应设党支部")]
+    assert [(f.org, f.detail) for f in _failing(report, "org_form")] == \
+        [("CP", "CP党组织有 6 名党员，按规定应设党支部")]
 
 
 @pytest.mark.parametrize(("volunteers", "fails"), [(1, True), (2, False)])
