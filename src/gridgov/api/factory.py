@@ -33,6 +33,9 @@ from gridgov.api.routes import (
     locate,
     maps,
     meta,
+    party_activity,
+    party_check,
+    party_orgs,
     patrol_attendance,
     patrol_rosters,
     patrol_teams,
@@ -63,6 +66,9 @@ from gridgov.web.pages import incident_kpi as incident_kpi_pages
 from gridgov.web.pages import incidents as incident_pages
 from gridgov.web.pages import jobs as job_pages
 from gridgov.web.pages import ledger as ledger_pages
+from gridgov.web.pages import party_activity as party_activity_pages
+from gridgov.web.pages import party_check as party_check_pages
+from gridgov.web.pages import party_orgs as party_org_pages
 from gridgov.web.pages import patrol_attendance as patrol_report_pages
 from gridgov.web.pages import patrol_rosters as patrol_roster_pages
 from gridgov.web.pages import patrol_teams as patrol_team_pages
@@ -109,11 +115,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(health.router, responses={**ERRORS, 503: {"model": Health, "description": "数据库不可用"}})
     for router in (meta, grids, locate, tokens, imports, jobs, ledger, maps, boards, web, editor, records, staffing,
                    vocab, patrol_teams, patrol_rosters, patrol_attendance, incidents, incident_kpi, incident_admin,
-                   open311):
+                   open311, party_orgs, party_activity, party_check):
         app.include_router(router.router, responses=ERRORS)
     for page in (account, home, grid_pages, staffing_pages, record_pages, ledger_pages, board_pages, maps_pages,
                  import_pages, job_pages, users, vocab_pages, patrol_hub, patrol_team_pages, patrol_roster_pages,
-                 patrol_report_pages, incident_pages, incident_kpi_pages, incident_admin_pages, static_files):
+                 patrol_report_pages, incident_pages, incident_kpi_pages, incident_admin_pages, party_org_pages,
+                 party_activity_pages, party_check_pages, static_files):
         app.include_router(page.router)
     key = s.secret_key or load_or_create_key(s.home_abs / "secret_key")
     # Middleware, innermost first (each add wraps the ones before).

@@ -16,6 +16,7 @@ from gridgov.cli import (
     incidents,
     ledger,
     maps,
+    party,
     patrol,
     records,
     sample,
@@ -45,6 +46,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(vocab.app, name="vocab")
 app.add_typer(patrol.app, name="patrol")
 app.add_typer(incidents.app, name="incident")
+app.add_typer(party.app, name="party")
 app.add_typer(incidents.calendar_app, name="calendar")
 for _word, _records in records.apps().items():
     app.add_typer(_records, name=_word)

@@ -41,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("maps", "地图", "/maps", "read"),
     NavItem("incidents", "事件", "/incidents", "report"),
     NavItem("patrol", "巡逻", "/patrol", "patrol"),
+    NavItem("party", "党建", "/party", "personal"),
     NavItem("imports", "数据导入", "/imports", "patrol"),
     NavItem("jobs", "任务", "/jobs", "read"),
     NavItem("users", "用户", "/users", "admin"),
