@@ -341,6 +341,7 @@ class CaseRow:
     lon: float
     lat: float
     address: str | None = None
+    step_started_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
