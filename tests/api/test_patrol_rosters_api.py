@@ -1,7 +1,7 @@
 """``/api/patrol/roster…`` and ``/api/patrol/notice…`` on the hand-made rota street (tests/patrol/test_rosters.py):
 reads, generation, an entry set and removed by hand, leave and substitution, the notice list and the files, the
-refusals (Chinese messages with their status codes) and the scope rule; last, the cases proposed for
-tests/api/test_scope.py's OUT_OF_SCOPE, run against the same street that file builds."""
+refusals (Chinese messages with their status codes) and the scope rule; last, writes inside the scope on the street
+of tests/api/test_scope.py (whose OUT_OF_SCOPE holds these routes' refusals)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,7 @@ from sqlalchemy import Engine, text
 from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.db.engine import session_scope
-from gridgov.records.roles import add_role
-from gridgov.records.service import create_record
 
-from tests.factories import make_street
 from tests.patrol.test_rosters import build_rota_street
 
 OP = Actor.system("tests")
@@ -140,90 +137,13 @@ def test_refusals(client: TestClient, who: dict[str, Headers], clean_engine: Eng
         assert conn.execute(text("SELECT count(*) FROM roster_change")).scalar_one() == 0
 
 
-# The cases proposed for tests/api/test_scope.py (its street: community …001 is the editor's, …002 another; teams TW
-# and TE without a grid, patrolling areas A-TW = …001 and A-TE = …002). A team serving no grid is judged by its area,
-# and each write is refused before it says whether the entry exists.
-OTHER = "610103006002"
-SCOPE_CASES: dict[tuple[str, str], dict[str, Callable[[TestClient, Headers, Any], Any]]] = {
-    ("POST", "/api/patrol/roster/generate"): {
-        "another community's teams": lambda c, h, t: c.post("/api/patrol/roster/generate", headers=h, json={
-            "month": "2026-10", "grid": OTHER}),
-    },
-    ("PUT", "/api/patrol/roster/{night}/{shift}/{team}"): {
-        "a team patrolling another community": lambda c, h, t: c.put("/api/patrol/roster/2026-10-01/下半夜/TE",
-                                                                      headers=h, json={}),
-    },
-    ("DELETE", "/api/patrol/roster/{night}/{shift}/{team}"): {
-        "a team patrolling another community": lambda c, h, t: c.delete("/api/patrol/roster/2026-10-01/下半夜/TE",
-                                                                         headers=h),
-    },
-    ("POST", "/api/patrol/roster/{night}/{shift}/{team}/leave"): {
-        "a team patrolling another community": lambda c, h, t: c.post(
-            "/api/patrol/roster/2026-10-01/下半夜/TE/leave", headers=h, json={"staff": "SE"}),
-    },
-    ("POST", "/api/patrol/roster/{night}/{shift}/{team}/substitute"): {
-        "a team patrolling another community": lambda c, h, t: c.post(
-            "/api/patrol/roster/2026-10-01/下半夜/TE/substitute", headers=h, json={"staff": "SE", "substitute": "SE"}),
-    },
-    ("POST", "/patrol/roster/generate"): {
-        "another community's teams": lambda c, h, t: c.post("/patrol/roster/generate", headers=h, data={
-            "month": "2026-10", "grid": OTHER}),
-    },
-    ("POST", "/patrol/roster/set"): {
-        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/set", headers=h, data={
-            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "adding": "1"}),
-    },
-    ("POST", "/patrol/roster/remove"): {
-        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/remove", headers=h, data={
-            "night": "2026-10-01", "shift": "下半夜", "team": "TE"}),
-    },
-    ("POST", "/patrol/roster/leave"): {
-        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/leave", headers=h, data={
-            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "staff": "SE"}),
-    },
-    ("POST", "/patrol/roster/substitute"): {
-        "a team patrolling another community": lambda c, h, t: c.post("/patrol/roster/substitute", headers=h, data={
-            "night": "2026-10-01", "shift": "下半夜", "team": "TE", "staff": "SE", "substitute": "SE"}),
-    },
-}  # fmt: skip
+# The out-of-scope writes of these routes are cases of tests/api/test_scope.py's OUT_OF_SCOPE, on its street; the
+# same writes inside the editor's community (…001) go through, on the part of that street they touch.
 
 
-@pytest.fixture
-def scope_street(client: TestClient, clean_engine: Engine) -> Headers:
-    """The part of tests/api/test_scope.py's street these writes touch: teams TW/TE (no grid) with areas over …001
-    and …002, staff SE with a post in …002; and its editor token (community …001)."""
-    with session_scope(clean_engine) as s:
-        make_street(s)
-        for team, grid in (("TW", "610103006001"), ("TE", OTHER)):
-            tid = s.execute(text("INSERT INTO patrol_team (code, name) VALUES (:c, :n) RETURNING id"),
-                            {"c": team, "n": team}).scalar_one()  # fmt: skip
-            s.execute(text("INSERT INTO patrol_area (code, team_id, geom) SELECT 'A-' || :t, :t, geom FROM grid "
-                           "WHERE code = :g AND valid_to IS NULL"), {"t": tid, "g": grid})  # fmt: skip
-        create_record(s, "staff", {"code": "SE", "name": "东网格员", "phone": "13800000008"}, OP)
-        add_role(s, OP, grid_code="610103006002001", role="网格员", staff_code="SE")
-        editor = create_token(s, OP, "一社区", "community", "610103006001")[0]
-    return {"Authorization": f"Bearer {editor}"}
-
-
-def _rows(engine: Engine) -> tuple[int, int]:
-    with engine.connect() as conn:
-        return tuple(conn.execute(text("SELECT (SELECT count(*) FROM patrol_roster), "
-                                       "(SELECT count(*) FROM roster_change)")).one())  # type: ignore[return-value]
-
-
-@pytest.mark.parametrize(("route", "case"), [(r, c) for r, cases in SCOPE_CASES.items() for c in cases])
-def test_the_cases_for_the_scope_test(client: TestClient, scope_street: Headers, clean_engine: Engine,
-                                      route: tuple[str, str], case: str) -> None:  # fmt: skip
-    send = SCOPE_CASES[route][case]
-    assert send(client, {}, None).status_code == 401
-    r = send(client, scope_street, None)
-    assert r.status_code == 403, r.text
-    assert r.json()["detail"].startswith(("超出权限范围", "权限不足")), r.json()
-    assert _rows(clean_engine) == (0, 0)
-
-
-def test_the_same_writes_inside_the_scope_go_through(client: TestClient, scope_street: Headers) -> None:
-    h = scope_street
+def test_the_same_writes_inside_the_scope_go_through(client: TestClient,
+                                                     patrol_street: dict[str, Headers]) -> None:  # fmt: skip
+    h = patrol_street["editor1"]
     ok(client.put("/api/patrol/roster/2026-10-01/下半夜/TW", headers=h, json={"note": "本社区"}))
     refused = client.post("/api/patrol/roster/2026-10-01/下半夜/TW/leave", headers=h, json={"staff": "SE"})
     assert refused.status_code == 422  # in scope; SE is simply not on TW's shift

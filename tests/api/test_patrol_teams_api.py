@@ -86,6 +86,37 @@ def test_a_team_over_http(client: TestClient, street: dict[str, dict[str, str]],
                                         (3, "一队（夜）", None, False, "合并")]  # fmt: skip
 
 
+def test_a_volunteer_joins_over_http(client: TestClient, street: dict[str, dict[str, str]],
+                                     clean_engine: Engine) -> None:  # fmt: skip
+    """A volunteer not on record joins by name and phone: the staff row and the membership in one request."""
+    h = street["editor1"]
+    joined = client.post("/api/patrol/teams/TW/members", headers=h, json={
+        "name": "赵志愿", "phone": "13912345678", "organisation": "西社区", "role": "队长"})  # fmt: skip
+    assert joined.status_code == 201, joined.text
+    body = joined.json()
+    assert (body["staff_name"], body["phone"], body["organisation"], body["role"], body["in_force"]) == (
+        "赵志愿", "13912345678", "西社区", "队长", True)  # fmt: skip
+    with clean_engine.connect() as conn:
+        staff = conn.execute(text("SELECT code, organisation, updated_by, version FROM staff "
+                                  "WHERE name = '赵志愿'")).all()  # fmt: skip
+        member = conn.execute(text("SELECT t.code, m.role FROM patrol_team_member m JOIN patrol_team t "
+                                   "ON t.id = m.team_id JOIN staff s ON s.id = m.staff_id "
+                                   "WHERE s.name = '赵志愿'")).all()  # fmt: skip
+    assert [tuple(r) for r in staff] == [(body["staff_code"], "西社区", "token:一社区", 1)]
+    assert body["staff_code"].startswith("S-") and [tuple(r) for r in member] == [("TW", "队长")]
+
+    cases = [({"staff_code": "SW", "name": "钱志愿", "phone": "13912345679"}, 422, "只给出人员编码"),
+             ({"name": "钱志愿"}, 422, "请填写电话"), ({"name": "钱志愿", "phone": "12"}, 422, "电话号码格式错误"),
+             ({"phone": "13912345679"}, 422, "姓名：必填项为空")]  # fmt: skip
+    for sent, status, message in cases:
+        r = client.post("/api/patrol/teams/TW/members", headers=h, json=sent)
+        assert r.status_code == status and message in r.json()["detail"], (sent, r.text)
+    outside = client.post("/api/patrol/teams/TE/members", headers=h, json={"name": "孙志愿", "phone": "13912345670"})
+    assert outside.status_code == 403 and outside.json()["detail"].startswith("超出权限范围"), outside.text
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM staff WHERE name IN ('钱志愿', '孙志愿')")).scalar_one() == 0
+
+
 def test_an_area_and_its_route_over_http(client: TestClient, street: dict[str, dict[str, str]],
                                          clean_engine: Engine) -> None:  # fmt: skip
     h = street["editor1"]

@@ -47,6 +47,8 @@ def test_a_night_as_json_records_and_as_text(env: dict[str, str]) -> None:
     assert night == "2026-10-14"
     assert line.startswith("  上半夜 机关二队（T2）  迟到  到达 20:20 离开 23:25，区域内 185 分钟、")
     assert line.endswith("米，覆盖 100%")
+    late_night = run_cli(["patrol", "attendance", "--date", "2026-10-14", "--team", "T3"], env).stdout.splitlines()
+    assert "  早退  到达 23:40 离开 次日 05:30，" in late_night[1]  # after midnight: the night's clock
 
 
 def test_a_month_writes_the_workbook(env: dict[str, str], tmp_path: Path) -> None:

@@ -185,3 +185,34 @@ def test_a_scoped_token_is_refused_outside_its_community(clean_engine: Engine, e
              ["patrol", "team", "member", "list", "TE"], ["patrol", "area", "list"], ["patrol", "area", "show", "A-2"],
              ["patrol", "area", "history", "A-2"]]  # fmt: skip
     assert [run_cli(args, scoped).returncode for args in reads] == [0] * len(reads)
+
+
+def test_a_volunteer_joins_from_the_shell(clean_engine: Engine, env: dict[str, str]) -> None:
+    """``member add --name --phone``: the staff record and the membership in one command; a token scoped to
+    another community is refused and writes neither."""
+    from gridgov.auth.scope import Actor
+    from gridgov.auth.tokens import create_token
+
+    with Session(clean_engine) as s, s.begin():
+        s.execute(text("INSERT INTO patrol_team (code, name, grid_id) SELECT :c, :n, id FROM grid WHERE code = :g"),
+                  [{"c": "TW", "n": "西队", "g": OWN}, {"c": "TE", "n": "东队", "g": OTHER}])  # fmt: skip
+        token = create_token(s, Actor.system(), "二社区", "community", OTHER)[0]
+    made = cli_json(["patrol", "team", "member", "add", "TW", "--name", "赵志愿", "--phone", "13912345678",
+                     "--organisation", "西社区"], env)  # fmt: skip
+    assert (made["staff_name"], made["phone"], made["organisation"], made["role"]) == (
+        "赵志愿", "13912345678", "西社区", "队员")  # fmt: skip
+    with clean_engine.connect() as conn:
+        rows = conn.execute(text("SELECT s.code, s.name, s.phone, t.code FROM staff s JOIN patrol_team_member m "
+                                 "ON m.staff_id = s.id JOIN patrol_team t ON t.id = m.team_id")).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [(made["staff_code"], "赵志愿", "13912345678", "TW")]
+    plain = run_cli(["patrol", "team", "member", "add", "TW", "--name", "钱志愿", "--phone", "13912345679"], env)
+    assert plain.returncode == 0 and "已加入巡逻队 TW：队员 钱志愿（S-" in plain.stdout, plain.stderr
+
+    scoped = env | {"GRIDGOV_TOKEN": token}
+    refused = run_cli(["patrol", "team", "member", "add", "TW", "--name", "孙志愿", "--phone", "13912345670"], scoped)
+    assert refused.returncode == 5 and "超出权限范围" in refused.stderr, refused.stderr
+    both = run_cli(["patrol", "team", "member", "add", "TE", "--staff", "X", "--name", "孙志愿"], scoped)
+    assert both.returncode == 1 and "请只给出人员编码，或只给出新队员的姓名和电话" in both.stderr, both.stderr
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM staff WHERE name = '孙志愿'")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM patrol_team_member")).scalar_one() == 2

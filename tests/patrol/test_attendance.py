@@ -321,7 +321,9 @@ def test_the_month_and_its_workbook(scenario: Engine, tmp_path: Path) -> None:
     assert rows[-1][0] == "合计" and rows[-1][-1] == 480
     daily = list(wb["每日考勤"].iter_rows(min_row=4, values_only=True))
     t4 = next(r for r in daily if r[2] == "机关四队（T4）")
-    assert (t4[0], t4[1], t4[8], t4[14]) == ("2026-10-14", "上半夜", "缺勤", "第一网格")
+    assert (t4[0], t4[1], t4[8], t4[9], t4[10], t4[14]) == ("2026-10-14", "上半夜", "缺勤", None, None, "第一网格")
+    t3 = next(r for r in daily if r[2] == "西社区夜巡队（T3）")
+    assert (t3[9], t3[10]) == ("23:40", "次日 05:30")  # the night's clock, as the 巡逻日报 writes it
     t5 = next(r for r in daily if r[2] == "东社区夜巡队（T5）")
     assert "郑七（队员 请假）" in t5[15] and "王八（队员 由冯九替班）" in t5[15] and "冯九（替王八 出勤）" in t5[15]
 

@@ -142,6 +142,37 @@ def test_members_join_and_leave_through_the_forms(as_user: LoginAs, street: None
         "队长", TODAY, TODAY, "调岗")  # fmt: skip
 
 
+def test_a_volunteer_joins_in_one_step(as_user: LoginAs, street: None, clean_engine: Engine) -> None:
+    """「新队员（未登记的志愿者）」: the staff record and the membership in one step, in the team's scope only."""
+    c = as_user("patrol1")
+    post(c, "/patrol/teams", "/patrol/teams", {"code": "TW", "name": "西队"})
+    page = c.get("/patrol/teams/TW").text
+    assert 'data-testid="add-volunteer"' in page and "新队员（未登记的志愿者）" in page
+    volunteer = {"name": "赵志愿", "phone": "13912345678", "organisation": "西社区", "role": "队员",
+                 "day": TODAY.isoformat()}  # fmt: skip
+    added = post(c, "/patrol/teams/TW", "/patrol/teams/TW/members", volunteer)
+    assert added.status_code == 303, alert(added.text)
+    code, organisation, by = one(clean_engine, "SELECT code, organisation, updated_by FROM staff "
+                                               "WHERE name = '赵志愿' AND phone = '13912345678'")  # fmt: skip
+    assert code.startswith("S-") and (organisation, by) == ("西社区", "user:patrol1")
+    shown = c.get(added.headers["location"]).text
+    assert alert(shown) == f"已加入：队员 赵志愿（{code}），自 {TODAY.isoformat()} 起"
+    assert one(clean_engine, "SELECT t.code, m.role, m.since FROM patrol_team_member m JOIN patrol_team t "
+                             "ON t.id = m.team_id JOIN staff s ON s.id = m.staff_id WHERE s.code = :c", c=code) == (
+        "TW", "队员", TODAY)  # fmt: skip
+    assert f'data-member="{code}"' in shown
+
+    again = post(c, "/patrol/teams/TW", "/patrol/teams/TW/members", volunteer)  # the same person: the same record
+    assert again.status_code == 409 and f"赵志愿（{code}） 已是巡逻队 TW 的队员" in alert(again.text)
+    no_phone = post(c, "/patrol/teams/TW", "/patrol/teams/TW/members", {"name": "钱志愿", "phone": ""})
+    assert no_phone.status_code == 422 and "请填写电话" in alert(no_phone.text)
+    assert 'value="钱志愿"' in no_phone.text and "<details class=\"mb-4 no-print\" open>" in no_phone.text
+    outside = post(c, "/patrol/teams/TW", "/patrol/teams/TE/members", volunteer | {"name": "孙志愿"})
+    assert outside.status_code == 403 and "超出权限范围" in outside.text
+    assert one(clean_engine, "SELECT count(*) FROM staff WHERE name IN ('钱志愿', '孙志愿')") == (0,)
+    assert one(clean_engine, "SELECT count(*) FROM patrol_team_member") == (1,)
+
+
 def test_an_area_from_a_file_and_from_pasted_geojson(as_user: LoginAs, street: None, clean_engine: Engine) -> None:
     c = as_user("street")  # an area shared by two communities: the street's staff set it up
     post(c, "/patrol/teams", "/patrol/teams", {"code": "TW", "name": "西队", "grid": OWN})

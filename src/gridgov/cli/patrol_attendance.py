@@ -15,12 +15,6 @@ if TYPE_CHECKING:
     from gridgov.patrol.attendance import Attendance
 
 
-def _clock(t: dt.datetime | None, timezone: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return t.astimezone(ZoneInfo(timezone)).strftime("%H:%M") if t is not None else "—"
-
-
 def _line(e: Attendance, timezone: str) -> str:
     """One entry on one line: status and flags, times, minutes, metres, coverage, grids not visited."""
     flags = "、".join(f for f, on in (("迟到", e.late), ("早退", e.left_early)) if on and f != e.status)
@@ -28,8 +22,14 @@ def _line(e: Attendance, timezone: str) -> str:
     cover = f"，覆盖 {e.coverage:.0%}" if e.coverage is not None else ""
     missed = f"，未巡：{'、'.join(f'{n}（{c}）' for n, c in zip(e.unvisited_names, e.unvisited, strict=True))}" \
         if e.unvisited else ""  # fmt: skip
-    return (f"  {e.shift} {e.team_name}（{e.team_code}）  {status}  到达 {_clock(e.first_seen, timezone)} 离开 "
-            f"{_clock(e.last_seen, timezone)}，区域内 {e.minutes_inside:.0f} 分钟、{e.metres:.0f} 米{cover}{missed}")
+    from zoneinfo import ZoneInfo
+
+    from gridgov.patrol.shifts import night_clock
+
+    zone = ZoneInfo(timezone)
+    return (f"  {e.shift} {e.team_name}（{e.team_code}）  {status}  到达 {night_clock(e.first_seen, e.night, zone)} "
+            f"离开 {night_clock(e.last_seen, e.night, zone)}，区域内 {e.minutes_inside:.0f} 分钟、{e.metres:.0f} 米"
+            f"{cover}{missed}")
 
 
 def _local(value: object, timezone: str) -> object:

@@ -226,19 +226,24 @@ def _print_history(versions: list[Any], changes: Any) -> None:
             typer.echo(f"    {line}")
 
 
-@member_app.command("add", help="把网格工作人员加入巡逻队（按人员编码）。")
+@member_app.command("add", help="把网格工作人员加入巡逻队（--staff 人员编码）；未登记的志愿者用 --name 和 --phone，"
+                                "一并登记为网格工作人员。")
 def member_add(
     code: str = typer.Argument(..., help="巡逻队编码"),
-    staff: str = typer.Option(..., "--staff", help="人员编码（网格工作人员，含志愿者）"),
+    staff: str | None = typer.Option(None, "--staff", help="人员编码（网格工作人员，含志愿者）"),
+    name: str | None = typer.Option(None, "--name", help="新队员（未登记的志愿者）的姓名"),
+    phone: str | None = typer.Option(None, "--phone", help="新队员的电话"),
+    organisation: str | None = typer.Option(None, "--organisation", help="新队员的单位"),
     role: str = typer.Option("队员", "--role", help="队内职务：队长 或 队员"),
     since: dt.date | None = typer.Option(None, "--since", parser=parse_date, metavar=DATE, help="入队日期（默认今天）"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Add a member."""
+    """Add a member: a staff member on record, or a volunteer entered as staff in the same transaction."""
     from gridgov.patrol.teams import add_member
 
     with acting() as (s, actor):
-        m = add_member(s, code, actor, staff_code=staff, role=role, since=since, timezone=_timezone())
+        m = add_member(s, code, actor, staff_code=staff, name=name, phone=phone, organisation=organisation, role=role,
+                       since=since, timezone=_timezone())  # fmt: skip
     if as_json:
         echo_json(m.as_dict())
     else:

@@ -23,6 +23,7 @@ from gridgov.grids.service import GridRecord, leaves, list_grids
 from gridgov.patrol.attendance import Attendance, attendance
 from gridgov.patrol.tracks import OutsideTrack, TrackGridStat, track_grid_stats, tracks_outside_area
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.vocab import NIGHT_PATROL
 
 __all__ = ["DayTrack", "PatrolNight", "Team", "Track", "check_inputs", "load_night"]
 
@@ -133,7 +134,8 @@ def load_teams(session: Session, team_code: str | None) -> list[Team]:
 def _load_tracks(session: Session, night: dt.date, team_code: str | None, teams: list[Team]) -> list[Track]:
     """Every track of the night (of the team), with its shift, times and length: one query."""
     by_id = {t.id: t for t in teams}
-    rows = session.execute(text(sql.load("map_patrol_tracks")), {"night": night, "team_code": team_code}).all()
+    rows = session.execute(text(sql.load("map_patrol_tracks")),
+                           {"night": night, "team_code": team_code, "night_kind": NIGHT_PATROL}).all()
     tracks = [
         Track(int(r.id), by_id[int(r.team_id)], r.shift, r.started_at, r.ended_at, r.source, geom, float(r.length_m))
         for r in rows

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from sqlalchemy import text
@@ -42,6 +43,7 @@ from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.errors import InvalidInput, NotFound
 from gridgov.history import live
 from gridgov.patrol import track_figures
+from gridgov.patrol.shifts import night_clock
 from gridgov.periods import DEFAULT_TIMEZONE, month_range
 from gridgov.vocab import ATTENDANCE_STATUSES, NIGHT_PATROL, SHIFT_WINDOWS, SHIFTS
 
@@ -161,7 +163,7 @@ def _params(session: Session, first: dt.date, last: dt.date, team_code: str | No
             raise NotFound(f"巡逻队不存在：{team_code}")
     starts = [SHIFT_WINDOWS[s][0] for s in SHIFTS]
     return {
-        "date_from": first, "date_to": last, "team_code": team_code, "tz": timezone,
+        "date_from": first, "date_to": last, "team_code": team_code, "tz": timezone, "night_kind": NIGHT_PATROL,
         "srid": track_figures.metric_srid(session), "buffer_m": float(rules.patrol_buffer_m),
         "late_s": float(rules.late_grace_minutes) * 60, "early_s": float(rules.early_grace_minutes) * 60,
         "probation": int(rules.probation_months), "w_shift": list(SHIFTS),
@@ -275,12 +277,6 @@ PEOPLE_HEADINGS = ("人员编码", "姓名", "巡逻队", "排班班次", "出�
                    "补贴班次", "补贴金额（元）")  # fmt: skip
 
 
-def _clock(t: dt.datetime | None, timezone: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    return t.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M") if t is not None else ""
-
-
 def _people_text(e: Attendance) -> str:
     """The people of an entry in one cell: 姓名（角色 状态 / 请假 / 由谁替班）."""
     parts = []
@@ -294,7 +290,7 @@ def _people_text(e: Attendance) -> str:
 def write_month_xlsx(month: MonthAttendance, path: Path, *, unit: str = "", made_at: dt.datetime | None = None,
                      timezone: str = DEFAULT_TIMEZONE) -> Path:  # fmt: skip
     """The 考勤表 workbook: 考勤汇总 (per person, with the allowance), 每日考勤 (per entry) and 说明; A4 landscape."""
-    path = Path(path)
+    path, zone = Path(path), ZoneInfo(timezone)
     wb = xlsxwriter.Workbook(str(path))
     title_fmt = wb.add_format({"bold": True, "font_size": 14})
     head = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
@@ -336,8 +332,9 @@ def write_month_xlsx(month: MonthAttendance, path: Path, *, unit: str = "", made
     for i, e in enumerate(month.entries, start=3):
         ws.write_row(i, 0, (e.night.isoformat(), e.shift, f"{e.team_name}（{e.team_code}）", e.unit or "",
                             e.area_name or e.area_code or "", e.leader_name or "", e.duty_cadre_name or "",
-                            e.community_staff_name or "", e.status + _flags(e), _clock(e.first_seen, timezone),
-                            _clock(e.last_seen, timezone)), cell)  # fmt: skip
+                            e.community_staff_name or "", e.status + _flags(e),
+                            night_clock(e.first_seen, e.night, zone, ""), night_clock(e.last_seen, e.night, zone, "")),
+                     cell)  # fmt: skip
         ws.write_number(i, 11, e.minutes_inside, cell)
         ws.write_number(i, 12, round(e.metres), cell)
         if e.coverage is None:
@@ -366,6 +363,7 @@ def write_month_xlsx(month: MonthAttendance, path: Path, *, unit: str = "", made
         ("迟到", f"首次到达晚于班次开始 {month.late_grace_minutes:g} 分钟以上"),
         ("早退", f"最后离开早于班次结束 {month.early_grace_minutes:g} 分钟以上"),
         ("缺勤", "没有轨迹，或轨迹没有进入巡逻区域"),
+        ("首次到达、最后离开", "当地时间；「次日」为该夜过了午夜之后"),
         ("补贴", f"每人每班 {month.rate:g} 元：出勤、迟到、早退的班次计发；请假不计；被替班的由替班人员领取；"
                f"入队后 {month.probation_months} 个月内（试用期）不计"),
         ("网格覆盖率", "巡逻区域内的网格（过半在区域内的最小网格）中有巡逻里程的比例"),

@@ -43,9 +43,10 @@ def night_shift(started_at: dt.datetime, ended_at: dt.datetime, tz: dt.tzinfo | 
     return best[1], best[2]
 
 
-def night_clock(t: dt.datetime | None, night: dt.date, tz: dt.tzinfo) -> str:
-    """A moment of a night as people say it: ``20:10``, or ``次日 05:30`` after midnight; ``—`` when none."""
+def night_clock(t: dt.datetime | None, night: dt.date, tz: dt.tzinfo, missing: str = "—") -> str:
+    """A moment of a night as people say it: ``20:10``, or ``次日 05:30`` after midnight; ``missing`` when none (a
+    spreadsheet leaves the cell empty)."""
     if t is None:
-        return "—"
+        return missing
     local = t.astimezone(tz)
     return f"{'次日 ' if local.date() > night else ''}{local:%H:%M}"

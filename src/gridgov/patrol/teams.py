@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,16 +30,25 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, Touches, authorize
-from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from gridgov.errors import Conflict, InvalidInput, NotFound
+from gridgov.fields import parse_code as _code
+from gridgov.fields import parse_reason as _reason
+from gridgov.fields import parse_term as _term
+from gridgov.fields import parse_text as _text
 from gridgov.geo.checks import as_multipolygon, geometry_problem
 from gridgov.geo.crs import parse_crs, to_wgs84
-from gridgov.history import as_of, day_of, identity, role_in_force, set_effective, start_of
+from gridgov.history import as_of, day_of, identity, role_in_force
 from gridgov.periods import DEFAULT_TIMEZONE
+from gridgov.records.kinds import record_kind
+from gridgov.records.roles import STAFF_CODE_SQL
 from gridgov.records.service import MAX_PAGE, list_records
-from gridgov.vocab import LEVEL_ZH, PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES, Vocabulary
+from gridgov.versioned import begin as _begin
+from gridgov.versioned import check_version as _check_version
+from gridgov.versioned import dated_day as _member_day
+from gridgov.versioned import effective_moment as _moment
+from gridgov.versioned import ensure_code_free as _ensure_code_free
+from gridgov.vocab import LEVEL_ZH, PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES
 
-CODE_RE = re.compile(r"[^\s/\\?#%]{1,40}")
-MAX_TEXT = 200
 LEAD_ROLE = "队长"
 DEFAULT_MEMBER_ROLE = "队员"
 MEMBER_END_REASON = "离队"
@@ -409,88 +417,6 @@ def _named(name: str | None, code: str | None) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------ input
-
-
-def _code(value: Any, label: str) -> str:
-    code = str(value or "").strip()
-    if not code:
-        raise InvalidInput(f"{label}：必填项为空")
-    if not CODE_RE.fullmatch(code):
-        raise InvalidInput(f"{label}：应为 1–40 个字符，不含空格和 / \\ ? # %：{code[:60]}")
-    return code
-
-
-def _text(value: Any, label: str, *, required: bool = False) -> str | None:
-    clean = str(value).strip() if value is not None else ""
-    if not clean:
-        if required:
-            raise InvalidInput(f"{label}：必填项为空")
-        return None
-    if len(clean) > MAX_TEXT:
-        raise InvalidInput(f"{label}：过长（最多 {MAX_TEXT} 个字符）")
-    if "\x00" in clean:
-        raise InvalidInput(f"{label}：不能包含空字符")
-    return clean
-
-
-def _term(words: Vocabulary, value: Any, label: str) -> str | None:
-    """A vocabulary term from what a user typed (the term or a synonym); None when left empty."""
-    raw = str(value).strip() if value is not None else ""
-    if not raw:
-        return None
-    term = words.canonical(raw)
-    if term is None:
-        raise InvalidInput(f"{label}：未知的取值 {raw[:40]}（可选：{'、'.join(words.terms)}）")
-    return term
-
-
-def _reason(value: str | None, default: str | None = None) -> str:
-    reason = (value or "").strip() or (default or "")
-    if not reason:
-        raise InvalidInput("请填写撤销原因（如 合并、调整、录入错误）")
-    if len(reason) > MAX_TEXT:
-        raise InvalidInput(f"原因过长（最多 {MAX_TEXT} 个字符）")
-    return reason
-
-
-def _check_version(what: str, code: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise StaleVersion(f"{what} {code} 已被他人修改（当前版本 {current}，您编辑的是版本 {expected}）："
-                           "请刷新后重试", details={"current_version": current})  # fmt: skip
-
-
-def _moment(day: dt.date | None, since: dt.datetime | None, timezone: str) -> dt.datetime | None:
-    """When a change dated ``day`` takes effect (None: now, also for today); not in the future, not before the
-    last change (``since``)."""
-    if day is None or day == day_of(None, timezone):
-        return None
-    if day > day_of(None, timezone):
-        raise InvalidInput(f"日期不能晚于今天：{day.isoformat()}")
-    if since is not None and day < day_of(since, timezone):
-        raise InvalidInput(f"日期 {day.isoformat()} 早于上次变更的日期 {day_of(since, timezone)}：请按时间顺序登记变更")
-    return start_of(day, timezone)
-
-
-def _member_day(day: dt.date | None, timezone: str) -> dt.date:
-    today = day_of(None, timezone)
-    if day is None:
-        return today
-    if day > today + dt.timedelta(days=366):
-        raise InvalidInput(f"日期过远：{day.isoformat()}")
-    return day
-
-
-def _begin(session: Session, actor: Actor, moment: dt.datetime | None = None) -> None:
-    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor.audit_name})
-    set_effective(session, moment)
-
-
-def _ensure_code_free(session: Session, table: str, code: str, label: str) -> None:
-    assert table in ("patrol_team", "patrol_area")
-    found = session.execute(text(f"SELECT valid_to FROM {table} WHERE code = :c AND lineage_id IS NULL"),
-                            {"c": code}).first()  # fmt: skip
-    if found is not None:
-        raise Conflict(f"{label}编码已存在{'（已撤销）' if found.valid_to is not None else ''}：{code}")
 
 
 def _team_grid(session: Session, actor: Actor, grid: str | None) -> int | None:
@@ -868,27 +794,62 @@ def add_member(
     code: str,
     actor: Actor,
     *,
-    staff_code: str,
+    staff_code: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    organisation: str | None = None,
     role: str | None = None,
     since: dt.date | None = None,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> Member:
-    """Make a staff member (by code) a member of a team as 队长 or 队员 (default) from ``since`` (today)."""
+    """Make a staff member a member of a team as 队长 or 队员 (default) from ``since`` (today): one on record, by
+    ``staff_code``, or a volunteer not on record yet, by ``name`` and ``phone`` (and ``organisation``), entered as
+    staff in the same transaction once the actor may manage the team."""
     team = _writable_team(session, code, actor, timezone)
     term = _term(TEAM_MEMBER_ROLES, role, "队内职务") or DEFAULT_MEMBER_ROLE
-    sid = _staff_id(session, staff_code)
     day = _member_day(since, timezone)
+    _begin(session, actor)
+    sid, who = _joining(session, actor, staff_code, name, phone, organisation)
     clash = session.execute(text("SELECT since, until FROM patrol_team_member WHERE team_id = :t AND staff_id = :s "
                                  "AND (until IS NULL OR until > :d) ORDER BY since LIMIT 1"),
                             {"t": team.id, "s": sid, "d": day}).first()  # fmt: skip
     if clash is not None:
         until = f"至 {clash.until:%Y-%m-%d}" if clash.until else "至今"
-        raise Conflict(f"{staff_code.strip()} 已是巡逻队 {team.code} 的队员（自 {clash.since:%Y-%m-%d} {until}）")
-    _begin(session, actor)
+        raise Conflict(f"{who} 已是巡逻队 {team.code} 的队员（自 {clash.since:%Y-%m-%d} {until}）")
     mid = session.execute(text("INSERT INTO patrol_team_member (team_id, staff_id, role, since) "
                                "VALUES (:t, :s, :r, :d) RETURNING id"),
                           {"t": team.id, "s": sid, "r": term, "d": day}).scalar_one()  # fmt: skip
     return _member(session, int(mid), timezone)
+
+
+# A volunteer entered here gets the code records.roles gives a staff member entered by name and phone (the staff
+# importer's rule): the same person entered again, here or for a grid post, is the same record.
+_VOLUNTEER = f"""
+WITH found AS (SELECT id, code, valid_to FROM staff WHERE code = {STAFF_CODE_SQL} AND lineage_id IS NULL),
+made AS (INSERT INTO staff (code, name, phone, organisation, updated_by)
+         SELECT {STAFF_CODE_SQL}, :name, :phone, :organisation, :by WHERE NOT EXISTS (SELECT 1 FROM found)
+         RETURNING id, code, valid_to)
+SELECT * FROM found UNION ALL SELECT * FROM made"""
+
+
+def _joining(session: Session, actor: Actor, staff_code: str | None, name: str | None, phone: str | None,
+             organisation: str | None) -> tuple[int, str]:  # fmt: skip
+    """The staff id of who joins, and how to name them: a staff member on record by code, or a volunteer entered
+    now (a volunteer already on record with the same name and phone is that record)."""
+    code = (staff_code or "").strip()
+    volunteer = {"name": name, "phone": phone, "organisation": organisation}
+    if code and any((v or "").strip() for v in volunteer.values()):
+        raise InvalidInput("请只给出人员编码，或只给出新队员的姓名和电话")
+    if code or not any((v or "").strip() for v in volunteer.values()):
+        return _staff_id(session, code), code
+    staff = record_kind("staff")
+    values = {k: staff.field(k).parse(v) for k, v in volunteer.items()}
+    if values["phone"] is None:
+        raise InvalidInput("新队员（未登记的志愿者）：请填写电话（巡逻通知要用）")
+    row = session.execute(text(_VOLUNTEER), {**values, "by": actor.audit_name}).one()
+    if row.valid_to is not None:
+        raise Conflict(f"{values['name']}（{row.code}）已离职：请先恢复其人员记录，再加入巡逻队")
+    return int(row.id), f"{values['name']}（{row.code}）"
 
 
 def end_member(

@@ -31,6 +31,7 @@ from gridgov.db import sql
 from gridgov.db.engine import NO_JIT, local_settings
 from gridgov.db.revisions import GRID, revision
 from gridgov.geo.crs import metric_epsg
+from gridgov.vocab import NIGHT_PATROL
 
 # The advisory lock (class, key) under which stored figures are written.
 LOCK = (1735551333, 1)
@@ -131,7 +132,8 @@ def ensure_night_unions(session: Session, srid: int, buffer_m: float, date_from:
     """Make the per-night footprint unions of the nights in [date_from, date_to] (None = open) that are missing
     or were made from other footprints than the nights have now."""
     _lock(session)
-    params = {"srid": srid, "buffer_m": buffer_m, "date_from": date_from, "date_to": date_to}
+    params = {"srid": srid, "buffer_m": buffer_m, "date_from": date_from, "date_to": date_to,
+              "night_kind": NIGHT_PATROL}  # fmt: skip
     with local_settings(session, NO_JIT):
         for stmt in sql.statements("night_footprints"):
             session.execute(text(stmt), params)

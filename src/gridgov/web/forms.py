@@ -1,9 +1,12 @@
-"""What the workspace's forms share: dates typed in a form, the reason a record or post ends, the notice after a
-redirect, a refusal shown on the form, and the choices a vocabulary offers."""
+"""What the workspace's forms share: dates typed in a form, the reason a record or post ends, the one way a form's
+write runs (a savepoint, a refusal shown on the form, a redirect with a notice when done), and the choices a
+vocabulary offers."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -11,12 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gridgov.api.errors import status_for
-from gridgov.errors import GridgovError, InvalidInput
+from gridgov.errors import Conflict, GridgovError, InvalidInput, NotFound, StaleVersion
 from gridgov.history import END_REASONS, day_of
 from gridgov.periods import parse_date
 from gridgov.terms import stored_vocabulary
 
 OTHER = "其他"  # the reason whose text the user types
+# Refusals shown on the form itself; Forbidden goes to the error page (or the API's JSON for a token).
+REFUSALS: tuple[type[GridgovError], ...] = (InvalidInput, Conflict, NotFound, StaleVersion)
 
 
 def reasons(*wanted: str) -> tuple[str, ...]:
@@ -48,8 +53,10 @@ def end_reason(choice: str, other: str) -> str:
 
 
 def back_to(url: str, message: str) -> Response:
-    """303 back to ``url`` with a notice of what changed."""
-    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}done={quote(message)}", status_code=303)
+    """303 back to ``url`` (a ``#fragment`` stays last) with a notice of what changed."""
+    path, hash_, fragment = url.partition("#")
+    return RedirectResponse(f"{path}{'&' if '?' in path else '?'}done={quote(message)}{hash_}{fragment}",
+                            status_code=303)  # fmt: skip
 
 
 def notices(done_text: str | None) -> list[tuple[str, str]]:
@@ -60,6 +67,40 @@ def notices(done_text: str | None) -> list[tuple[str, str]]:
 def refused(exc: GridgovError, what: str) -> dict[str, Any]:
     """The status and the notice of a refused form."""
     return {"status_code": status_for(exc), "messages": [("danger", f"{what}：{exc.message}")]}
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a form's write returns when the page to go back to depends on what it made (a new record's own page)."""
+
+    url: str
+    message: str
+
+
+def run_form(
+    session: Session,
+    write: Callable[[], str | Done],
+    *,
+    back: str = "",
+    what: str,
+    again: Callable[..., Response],
+    keep: Mapping[str, Any] | None = None,
+    status_code: int | None = None,
+) -> Response:
+    """Run a form's write in a savepoint (a refusal leaves nothing behind). Done: 303 to ``back`` (or the ``Done``'s
+    page) with the notice ``write`` returns. Refused (``REFUSALS``): the form's page again, ``again(**keep,
+    status_code=…, messages=…)`` with the reason after ``what`` and the status of the error (or ``status_code``);
+    ``keep`` (what was typed) is left out after a stale version, for the page to show the current state to redo
+    the change on. Arguments the page always needs are bound in ``again``."""
+    try:
+        with session.begin_nested():
+            done = write()
+    except REFUSALS as exc:
+        shown = refused(exc, what)
+        if status_code is not None:
+            shown["status_code"] = status_code
+        return again(**({} if isinstance(exc, StaleVersion) else dict(keep or {})), **shown)
+    return back_to(done.url, done.message) if isinstance(done, Done) else back_to(back, done)
 
 
 def words_of(session: Session, vocabulary: str) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, ViewerDep
 from gridgov.api.params import DateQuery, MomentQuery
-from gridgov.api.routes.records import ETAG_HEADER, LOCATION_HEADER, WRITE_ERRORS, IfMatch, Text, expected_version
+from gridgov.api.routes.records import Text
+from gridgov.api.versions import CREATED, TAGGED, WRITE_ERRORS, IfMatch, expected_version, optional_version, tagged
 from gridgov.patrol import teams as svc
 from gridgov.periods import as_of_moment
 from gridgov.vocab import PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES
@@ -33,8 +34,6 @@ TeamPath = Annotated[Text, Path(description="巡逻队编码")]
 AreaPath = Annotated[Text, Path(description="巡逻区域编码")]
 StaffPath = Annotated[Text, Path(description="人员编码")]
 AsOf = Annotated[MomentQuery, Query(description="历史时点：YYYY-MM-DD（当日结束时）或 ISO 8601 时间")]
-ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER}}
-CREATED: dict[int | str, dict[str, Any]] = {201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}}}
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -118,10 +117,15 @@ class MemberPublic(BaseModel):
 
 
 class MemberCreate(BaseModel):
-    """A staff member joining a team."""
+    """A staff member joining a team: one on record (``staff_code``), or a volunteer not on record yet (``name`` and
+    ``phone``), entered as staff in the same request."""
 
     model_config = ConfigDict(extra="forbid")
-    staff_code: Text = Field(description="人员编码（网格工作人员，含志愿者）")
+    staff_code: Text | None = Field(default=None, description="人员编码（网格工作人员，含志愿者）")
+    name: Text | None = Field(default=None, max_length=200,
+                              description="新队员（未登记的志愿者）的姓名（不给人员编码时必填）")
+    phone: Text | None = Field(default=None, max_length=32, description="新队员的电话（不给人员编码时必填）")
+    organisation: Text | None = Field(default=None, max_length=200, description="新队员的单位")
     role: Text | None = Field(default=None, description=ROLE_HELP + "（默认 队员）")
     since: DateQuery = Field(default=None, description="入队日期 YYYY-MM-DD（默认今天）")
 
@@ -205,15 +209,6 @@ class RoutePut(BaseModel):
 # ------------------------------------------------------------------------------------------------ teams
 
 
-def _tagged(response: Response, item: svc.Team | svc.Area) -> None:
-    response.headers["ETag"] = item.etag
-
-
-def _optional_version(if_match: str | None) -> int | None:
-    """The version ``If-Match`` names, or None when it is not given (a route may be set without it)."""
-    return expected_version(if_match) if (if_match or "").strip() else None
-
-
 @router.get("/teams", response_model=list[TeamPublic], summary="巡逻队列表")
 def list_teams(
     session: SessionDep,
@@ -235,24 +230,21 @@ def create_team(
 ) -> dict[str, Any]:
     """Add a team serving a community or the street (default: the caller's scope)."""
     team = svc.create_team(session, who, **body.model_dump(), timezone=settings.timezone)
-    _tagged(response, team)
-    response.headers["Location"] = f"/api/patrol/teams/{quote(team.code, safe='')}"
-    return team.as_dict()
+    return tagged(response, team, f"/api/patrol/teams/{quote(team.code, safe='')}")
 
 
-@router.get("/teams/{code}", response_model=TeamPublic, summary="巡逻队详情（含 ETag）", responses=ETAG)
+@router.get("/teams/{code}", response_model=TeamPublic, summary="巡逻队详情（含 ETag）", responses=TAGGED)
 def get_team(
     session: SessionDep, settings: SettingsDep, who: ViewerDep, response: Response, code: TeamPath, as_of: AsOf = None
 ) -> dict[str, Any]:
     """The team's current state (live or retired), or its state at ``as_of``."""
     team = svc.get_team(session, code, who, as_of_moment=as_of_moment(as_of, settings.timezone),
                         timezone=settings.timezone)  # fmt: skip
-    _tagged(response, team)
-    return team.as_dict()
+    return tagged(response, team)
 
 
 @router.patch("/teams/{code}", response_model=TeamPublic, summary="修改巡逻队（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **ETAG})  # fmt: skip
+              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
 def update_team(
     session: SessionDep,
     settings: SettingsDep,
@@ -268,11 +260,10 @@ def update_team(
     effective = changes.pop("effective", None)
     team = svc.update_team(session, code, changes, who, expected_version=expected, effective=effective,
                            timezone=settings.timezone)  # fmt: skip
-    _tagged(response, team)
-    return team.as_dict()
+    return tagged(response, team)
 
 
-@router.delete("/teams/{code}", response_model=TeamPublic, responses={**WRITE_ERRORS, **ETAG},
+@router.delete("/teams/{code}", response_model=TeamPublic, responses={**WRITE_ERRORS, **TAGGED},
                summary="撤销巡逻队（需 If-Match 与原因；队员当日离队，记录与历史保留）")  # fmt: skip
 def retire_team(
     session: SessionDep,
@@ -293,8 +284,7 @@ def retire_team(
     team = svc.retire_team(session, code, who, reason=given.reason or reason or "", expected_version=expected,
                            day=given.date or date, cancel_rosters=given.cancel_rosters or cancel_rosters,
                            timezone=settings.timezone)  # fmt: skip
-    _tagged(response, team)
-    return team.as_dict()
+    return tagged(response, team)
 
 
 @router.get("/teams/{code}/history", response_model=list[TeamPublic], summary="巡逻队变更历史")
@@ -318,13 +308,13 @@ def team_members(
 
 
 @router.post("/teams/{code}/members", response_model=MemberPublic, status_code=status.HTTP_201_CREATED,
-             summary="队员入队")  # fmt: skip
+             summary="队员入队（已登记人员，或新的志愿者）")  # fmt: skip
 def add_member(
     session: SessionDep, settings: SettingsDep, who: PatrolDep, code: TeamPath, body: MemberCreate
 ) -> dict[str, Any]:
-    """Make a staff member (by code) a member of the team from ``since`` (today)."""
-    member = svc.add_member(session, code, who, staff_code=body.staff_code, role=body.role, since=body.since,
-                            timezone=settings.timezone)  # fmt: skip
+    """Make a staff member (by code), or a volunteer not on record yet (by name and phone, entered as staff), a
+    member of the team from ``since`` (today)."""
+    member = svc.add_member(session, code, who, **body.model_dump(), timezone=settings.timezone)
     return member.as_dict()
 
 
@@ -373,24 +363,21 @@ def create_area(
                            geometry=svc.area_shape(body.geometry, crs=body.crs), team=body.team, rota=body.rota,
                            route=svc.route_shape(body.route, crs=body.crs) if body.route is not None else None,
                            effective=body.effective, timezone=settings.timezone)  # fmt: skip
-    _tagged(response, area)
-    response.headers["Location"] = f"/api/patrol/areas/{quote(area.code, safe='')}"
-    return area.as_dict()
+    return tagged(response, area, f"/api/patrol/areas/{quote(area.code, safe='')}")
 
 
 @router.get("/areas/{code}", response_model=AreaPublic, summary="巡逻区域详情（含范围、路线与 ETag）",
-            responses=ETAG)  # fmt: skip
+            responses=TAGGED)  # fmt: skip
 def get_area(
     session: SessionDep, settings: SettingsDep, who: ViewerDep, response: Response, code: AreaPath, as_of: AsOf = None
 ) -> dict[str, Any]:
     """The area's current state (live or retired) with its geometry and route, or its state at ``as_of``."""
     area = svc.get_area(session, code, who, as_of_moment=as_of_moment(as_of, settings.timezone))
-    _tagged(response, area)
-    return area.as_dict()
+    return tagged(response, area)
 
 
 @router.patch("/areas/{code}", response_model=AreaPublic, summary="修改巡逻区域（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **ETAG})  # fmt: skip
+              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
 def update_area(
     session: SessionDep,
     settings: SettingsDep,
@@ -409,11 +396,10 @@ def update_area(
         changes["route"] = svc.route_shape(changes["route"], crs=body.crs)
     area = svc.update_area(session, code, changes, who, expected_version=expected, effective=body.effective,
                            timezone=settings.timezone)  # fmt: skip
-    _tagged(response, area)
-    return area.as_dict()
+    return tagged(response, area)
 
 
-@router.delete("/areas/{code}", response_model=AreaPublic, responses={**WRITE_ERRORS, **ETAG},
+@router.delete("/areas/{code}", response_model=AreaPublic, responses={**WRITE_ERRORS, **TAGGED},
                summary="撤销巡逻区域（需 If-Match 与原因；记录、范围与历史保留）")  # fmt: skip
 def retire_area(
     session: SessionDep,
@@ -431,12 +417,11 @@ def retire_area(
     given = body or AreaRetire()
     area = svc.retire_area(session, code, who, reason=given.reason or reason or "", expected_version=expected,
                            day=given.date or date, timezone=settings.timezone)  # fmt: skip
-    _tagged(response, area)
-    return area.as_dict()
+    return tagged(response, area)
 
 
 @router.put("/areas/{code}/route", response_model=AreaPublic, summary="设置计划路线（If-Match 可选）",
-            responses={412: WRITE_ERRORS[412], **ETAG})  # fmt: skip
+            responses={412: WRITE_ERRORS[412], **TAGGED})  # fmt: skip
 def put_route(
     session: SessionDep,
     settings: SettingsDep,
@@ -448,19 +433,17 @@ def put_route(
 ) -> dict[str, Any]:
     """Set the area's planned route (a new version of the area)."""
     area = svc.set_route(session, code, svc.route_shape(body.geometry, crs=body.crs), who,
-                         expected_version=_optional_version(if_match), timezone=settings.timezone)  # fmt: skip
-    _tagged(response, area)
-    return area.as_dict()
+                         expected_version=optional_version(if_match), timezone=settings.timezone)  # fmt: skip
+    return tagged(response, area)
 
 
 @router.delete("/areas/{code}/route", response_model=AreaPublic, summary="清除计划路线（If-Match 可选）",
-               responses={412: WRITE_ERRORS[412], **ETAG})  # fmt: skip
+               responses={412: WRITE_ERRORS[412], **TAGGED})  # fmt: skip
 def delete_route(
     session: SessionDep, settings: SettingsDep, who: PatrolDep, response: Response, code: AreaPath,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Clear the area's planned route (a new version of the area)."""
-    area = svc.set_route(session, code, None, who, expected_version=_optional_version(if_match),
+    area = svc.set_route(session, code, None, who, expected_version=optional_version(if_match),
                          timezone=settings.timezone)  # fmt: skip
-    _tagged(response, area)
-    return area.as_dict()
+    return tagged(response, area)

@@ -10,20 +10,18 @@ names exactly the fields the service takes. The services check the role and the 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
 from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, ViewerDep
 from gridgov.api.params import DateQuery
-from gridgov.api.schemas import ErrorPublic
-from gridgov.errors import InvalidInput
+from gridgov.api.versions import CREATED, TAGGED, WRITE_ERRORS, IfMatch, expected_version, tagged
 from gridgov.history import END_REASONS
 from gridgov.records import service
 from gridgov.records.kinds import KINDS, RecordKind
@@ -58,35 +56,9 @@ COMPUTED: dict[str, dict[str, tuple[Any, str]]] = {
                   "households": (int | None, "在册户数")},  # fmt: skip
     "staff": {"roles": (str | None, "现任岗位：「网格编码 名称：岗位」，以「；」分隔")},
 }
-PRECONDITION_MESSAGE = ("修改或注销须带 If-Match 请求头：取自读取该记录时的 ETag 响应头（如 \"3\"），"
-                        "以免覆盖他人在此期间的修改")  # fmt: skip
-_ETAG = re.compile(r'(?:W/)?"?(\d{1,18})"?')
-ETAG_HEADER = {"ETag": {"description": "此记录当前版本的实体标签（修改、注销时原样放入 If-Match）",
-                        "schema": {"type": "string"}}}  # fmt: skip
-LOCATION_HEADER = {"Location": {"description": "新记录的地址", "schema": {"type": "string"}}}
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    412: {"model": ErrorPublic, "description": "If-Match 的版本已过期：他人已修改此记录，未写入；请重新读取后重试"},
-    428: {"model": ErrorPublic, "description": "缺少 If-Match 请求头（取自 GET 响应的 ETag）"},
-}
-
 CodePath = Annotated[Text, Path(description="记录编码")]
-IfMatch = Annotated[Text | None, Header(alias="If-Match",
-                                         description="读取时得到的 ETag，如 \"3\"（* 表示不检查版本）")]  # fmt: skip
 
 router = APIRouter()
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` header names (None for ``*``); 428 when it is missing, 422 when unreadable."""
-    value = (if_match or "").strip()
-    if not value:
-        raise HTTPException(status.HTTP_428_PRECONDITION_REQUIRED, PRECONDITION_MESSAGE)
-    if value == "*":
-        return None
-    m = _ETAG.fullmatch(value)
-    if m is None:
-        raise InvalidInput(f"If-Match 应为一个 ETag，如 \"3\"（取自读取该记录时的 ETag 响应头）：{value[:40]}")
-    return int(m.group(1))
 
 
 def _describe(f: RecordField) -> str:
@@ -211,9 +183,7 @@ def _register(kind: RecordKind) -> None:
 
     def get_record(session: SessionDep, who: ViewerDep, response: Response, code: CodePath) -> dict[str, Any]:
         """The record's current state (live or retired), with its ``ETag``."""
-        rec = service.get_record(session, kind.name, code, who)
-        response.headers["ETag"] = rec.etag
-        return rec.as_dict()
+        return tagged(response, service.get_record(session, kind.name, code, who))
 
     def record_history(session: SessionDep, who: ViewerDep, code: CodePath) -> list[dict[str, Any]]:
         """Every state the record has had, oldest first."""
@@ -226,9 +196,7 @@ def _register(kind: RecordKind) -> None:
         values = body.model_dump(exclude_unset=True)
         effective = values.pop("effective", None)
         rec = service.create_record(session, kind.name, values, who, effective=effective, timezone=settings.timezone)
-        response.headers["ETag"] = rec.etag
-        response.headers["Location"] = _location(kind, rec.code)
-        return rec.as_dict()
+        return tagged(response, rec, _location(kind, rec.code))
 
     def update_record(
         session: SessionDep,
@@ -245,8 +213,7 @@ def _register(kind: RecordKind) -> None:
         effective = values.pop("effective", None)
         rec = service.update_record(session, kind.name, code, values, who, expected_version=expected,
                                     effective=effective, timezone=settings.timezone)  # fmt: skip
-        response.headers["ETag"] = rec.etag
-        return rec.as_dict()
+        return tagged(response, rec)
 
     def retire_record(
         session: SessionDep,
@@ -265,8 +232,7 @@ def _register(kind: RecordKind) -> None:
         rec = service.retire_record(session, kind.name, code, who, reason=given.reason or reason or "",
                                     expected_version=expected, effective=given.effective or effective,
                                     timezone=settings.timezone)  # fmt: skip
-        response.headers["ETag"] = rec.etag
-        return rec.as_dict()
+        return tagged(response, rec)
 
     def add(path: str, endpoint: Callable[..., Any], method: str, summary: str, described: str,
             **extra: Any) -> None:  # fmt: skip
@@ -275,16 +241,15 @@ def _register(kind: RecordKind) -> None:
                              response_description=described, name=f"{kind.name}_{endpoint.__name__}",
                              **extra)  # fmt: skip
 
-    etag = {200: {"headers": ETAG_HEADER}}
     add("", list_records, "GET", f"{tag}列表与搜索", "一页记录及总数", response_model=m.page)
-    add("/{code}", get_record, "GET", f"{tag}详情（含 ETag）", "记录的当前状态", responses=etag)
+    add("/{code}", get_record, "GET", f"{tag}详情（含 ETag）", "记录的当前状态", responses=TAGGED)
     add("/{code}/history", record_history, "GET", f"{tag}变更历史", "全部版本，最早的在前", response_model=m.history)
     add("", _with_body(create_record, m.create), "POST", f"新增{tag}", "新记录", status_code=status.HTTP_201_CREATED,
-        responses={201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}}})
+        responses=CREATED)
     add("/{code}", _with_body(update_record, m.update), "PATCH", f"修改{tag}（需 If-Match，保留历史）", "修改后的记录",
-        responses={**WRITE_ERRORS, **etag})
+        responses={**WRITE_ERRORS, **TAGGED})
     add("/{code}", retire_record, "DELETE", f"注销{tag}（需 If-Match 与原因；保留记录与历史，不删除）", "已注销的记录",
-        responses={**WRITE_ERRORS, **etag})
+        responses={**WRITE_ERRORS, **TAGGED})
 
 
 for _kind in KINDS.values():

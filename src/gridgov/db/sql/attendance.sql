@@ -1,6 +1,6 @@
 -- Attendance (考勤) of every roster entry of the nights [:date_from, :date_to] (of team :team_code, or every team),
 -- in one statement: a row per entry (level 'team') and a row per person on it (level 'person').
--- The rule (documented in patrol/attendance.py): an entry's tracks are its team's night patrols (夜间巡逻) of that
+-- The rule (documented in patrol/attendance.py): an entry's tracks are its team's night patrols (:night_kind) of that
 -- night and shift; the zone is the entry's patrol area (else the team's first live area by code) buffered by
 -- :buffer_m (the GPS tolerance), in the metric projection :srid. Fixes flagged 跳点 are ignored. first_seen /
 -- last_seen: the first and last fix inside the zone. minutes_inside: the time of the segments inside the zone
@@ -53,7 +53,8 @@ WITH win AS (
 ), trk AS MATERIALIZED (
     SELECT r.id AS ros_id, k.id AS track_id, k.staff_id
       FROM ros r
-      JOIN patrol_track k ON k.team_id = r.team_id AND k.night = r.night AND k.shift = r.shift AND k.kind = '夜间巡逻'
+      JOIN patrol_track k ON k.team_id = r.team_id AND k.night = r.night AND k.shift = r.shift
+                       AND k.kind = CAST(:night_kind AS text)
 ), pt AS MATERIALIZED (
     SELECT tr.ros_id, tr.track_id, tr.staff_id, p.seq, p.t, p.flag, p.geom,
            ST_Transform(p.geom, CAST(:srid AS int)) AS g

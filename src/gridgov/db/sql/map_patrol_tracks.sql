@@ -5,6 +5,6 @@ SELECT k.id, k.team_id, k.shift, k.started_at, k.ended_at, k.source,
   FROM patrol_track k
   JOIN patrol_team t ON t.id = k.team_id
  WHERE k.night = :night
-   AND k.kind = '夜间巡逻'
+   AND k.kind = CAST(:night_kind AS text)
    AND (CAST(:team_code AS text) IS NULL OR t.code = CAST(:team_code AS text))
  ORDER BY t.code, k.started_at, k.id

@@ -1,11 +1,12 @@
 -- Make again the per-night unions of track footprints (buffer :buffer_m, projection :srid) whose nights in
 -- [:date_from, :date_to] (NULL = open) gained or lost footprints, and drop those of nights left without any.
--- Night patrols only: daytime inspections (日巡查) have coverage of their own, never merged into the nights'.
+-- Night patrols (:night_kind) only: daytime inspections have coverage of their own, never merged into the nights'.
 WITH cur AS (
     SELECT k.night, array_agg(f.track_id ORDER BY f.track_id) AS ids
       FROM track_footprint f
       JOIN patrol_track k ON k.id = f.track_id
-     WHERE f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int) AND k.kind = '夜间巡逻'
+     WHERE f.buffer_m = CAST(:buffer_m AS float8) AND f.srid = CAST(:srid AS int)
+       AND k.kind = CAST(:night_kind AS text)
        AND (CAST(:date_from AS date) IS NULL OR k.night >= CAST(:date_from AS date))
        AND (CAST(:date_to AS date) IS NULL OR k.night <= CAST(:date_to AS date))
      GROUP BY k.night
@@ -27,5 +28,5 @@ DELETE FROM night_footprint n
    AND (CAST(:date_from AS date) IS NULL OR n.night >= CAST(:date_from AS date))
    AND (CAST(:date_to AS date) IS NULL OR n.night <= CAST(:date_to AS date))
    AND NOT EXISTS (SELECT 1 FROM track_footprint f JOIN patrol_track k ON k.id = f.track_id
-                    WHERE k.night = n.night AND k.kind = '夜间巡逻' AND f.buffer_m = n.buffer_m
+                    WHERE k.night = n.night AND k.kind = CAST(:night_kind AS text) AND f.buffer_m = n.buffer_m
                       AND f.srid = n.srid);

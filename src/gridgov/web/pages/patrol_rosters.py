@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -19,18 +20,16 @@ from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, Throttled, ViewerDep
 from gridgov.auth.scope import Actor, may
-from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.history import day_of
 from gridgov.patrol import roster_files
 from gridgov.patrol import rosters as svc
 from gridgov.periods import parse_month
 from gridgov.vocab import SHIFTS, shift_hours
-from gridgov.web.forms import back_to, form_day, notices, refused
+from gridgov.web.forms import form_day, notices, run_form
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-REFUSALS = (InvalidInput, Conflict, NotFound)
 Short = Annotated[str, Field(max_length=200)]
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
@@ -126,6 +125,13 @@ def _night_url(night: str) -> str:
     return f"/patrol/roster/night?date={quote(night)}"
 
 
+def _night_form(request: Request, session: Session, settings: SettingsDep, who: Actor, night: dt.date,
+                write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
+    """Run one change of a night's roster: back to the night with the notice ``write`` returns, or the refusal."""
+    return run_form(session, write, back=_night_url(f"{night:%Y-%m-%d}"), what=what, keep=keep,
+                    again=partial(_night_page, request, session, settings, who, night))  # fmt: skip
+
+
 @router.get("/patrol/roster")
 def roster_page(
     request: Request,
@@ -149,12 +155,12 @@ def roster_generate(
 ) -> Response:
     """Generate the month from the rules (all teams, or those serving the chosen grid)."""
     month = _month_of(form.month, settings.timezone)
-    try:
-        with session.begin_nested():
-            report = svc.generate_month(session, month, who, grid=form.grid.strip() or None)
-    except REFUSALS as exc:
-        return _month_page(request, session, settings, who, month, **refused(exc, "未生成"))
-    return back_to(f"/patrol/roster?month={month:%Y-%m}", report.message)
+
+    def write() -> str:
+        return svc.generate_month(session, month, who, grid=form.grid.strip() or None).message
+
+    return run_form(session, write, back=f"/patrol/roster?month={month:%Y-%m}", what="未生成",
+                    again=partial(_month_page, request, session, settings, who, month))  # fmt: skip
 
 
 @router.get("/patrol/roster/night")
@@ -186,15 +192,13 @@ def roster_set(
     def given(value: str) -> str | None:
         return (value.strip() or None) if adding else value
 
-    try:
-        with session.begin_nested():
-            e = svc.set_entry(session, who, night, form.shift, form.team, area=given(form.area),
-                              leader=given(form.leader), duty_cadre=given(form.duty_cadre),
-                              community_staff=given(form.community_staff), note=given(form.note))  # fmt: skip
-    except REFUSALS as exc:
-        return _night_page(request, session, settings, who, night, form={"entry": form.model_dump()},
-                           **refused(exc, "未保存"))  # fmt: skip
-    return back_to(_night_url(f"{night:%Y-%m-%d}"), f"已保存排班：{e.shift} {e.team_name}（手工）")
+    def write() -> str:
+        e = svc.set_entry(session, who, night, form.shift, form.team, area=given(form.area),
+                          leader=given(form.leader), duty_cadre=given(form.duty_cadre),
+                          community_staff=given(form.community_staff), note=given(form.note))  # fmt: skip
+        return f"已保存排班：{e.shift} {e.team_name}（手工）"
+
+    return _night_form(request, session, settings, who, night, write, "未保存", form={"entry": form.model_dump()})
 
 
 @router.post("/patrol/roster/remove")
@@ -207,12 +211,17 @@ def roster_remove(
 ) -> Response:
     """Take a team off a night's shift."""
     night = _night_of(form.night, settings.timezone)
-    try:
-        with session.begin_nested():
-            e = svc.remove_entry(session, who, night, form.shift, form.team)
-    except REFUSALS as exc:
-        return _night_page(request, session, settings, who, night, **refused(exc, "未删除"))
-    return back_to(_night_url(f"{night:%Y-%m-%d}"), f"已删除排班：{e.shift} {e.team_name}")
+
+    def write() -> str:
+        e = svc.remove_entry(session, who, night, form.shift, form.team)
+        return f"已删除排班：{e.shift} {e.team_name}"
+
+    return _night_form(request, session, settings, who, night, write, "未删除")
+
+
+def _changed(e: svc.RosterEntry) -> str:
+    """The notice of a leave or a substitution recorded on an entry."""
+    return f"已登记：{e.changes[-1].text}（{e.shift} {e.team_name}）"
 
 
 @router.post("/patrol/roster/leave")
@@ -225,13 +234,12 @@ def roster_leave(
 ) -> Response:
     """Record a leave on an entry."""
     night = _night_of(form.night, settings.timezone)
-    try:
-        with session.begin_nested():
-            e = svc.record_leave(session, who, night, form.shift, form.team, form.staff, form.note)
-    except REFUSALS as exc:
-        return _night_page(request, session, settings, who, night, form={"change": form.model_dump()},
-                           **refused(exc, "未登记请假"))  # fmt: skip
-    return back_to(_night_url(f"{night:%Y-%m-%d}"), f"已登记：{e.changes[-1].text}（{e.shift} {e.team_name}）")
+
+    def write() -> str:
+        return _changed(svc.record_leave(session, who, night, form.shift, form.team, form.staff, form.note))
+
+    return _night_form(request, session, settings, who, night, write, "未登记请假",
+                       form={"change": form.model_dump()})  # fmt: skip
 
 
 @router.post("/patrol/roster/substitute")
@@ -244,14 +252,13 @@ def roster_substitute(
 ) -> Response:
     """Record a substitution on an entry."""
     night = _night_of(form.night, settings.timezone)
-    try:
-        with session.begin_nested():
-            e = svc.record_substitution(session, who, night, form.shift, form.team, form.staff, form.substitute,
-                                        form.note)  # fmt: skip
-    except REFUSALS as exc:
-        return _night_page(request, session, settings, who, night, form={"change": form.model_dump()},
-                           **refused(exc, "未登记替班"))  # fmt: skip
-    return back_to(_night_url(f"{night:%Y-%m-%d}"), f"已登记：{e.changes[-1].text}（{e.shift} {e.team_name}）")
+
+    def write() -> str:
+        return _changed(svc.record_substitution(session, who, night, form.shift, form.team, form.staff,
+                                                form.substitute, form.note))  # fmt: skip
+
+    return _night_form(request, session, settings, who, night, write, "未登记替班",
+                       form={"change": form.model_dump()})  # fmt: skip
 
 
 def _download(data: bytes, fmt: str, name: str) -> Response:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -29,16 +30,15 @@ from gridgov.api.uploads import save_upload
 from gridgov.auth.scope import Actor
 from gridgov.auth.users import display_names
 from gridgov.config import Settings
-from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from gridgov.errors import InvalidInput
 from gridgov.history import day_of
 from gridgov.patrol import teams as svc
 from gridgov.vocab import PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES, actor_label, shift_hours
-from gridgov.web.forms import OTHER, back_to, end_reason, form_day, notices, refused
+from gridgov.web.forms import OTHER, Done, end_reason, form_day, notices, run_form
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-REFUSALS = (InvalidInput, Conflict, NotFound, StaleVersion)
 TEAM_REASONS = ("合并", "调整", "解散", "录入错误", OTHER)
 AREA_REASONS = ("调整", "合并", "录入错误", OTHER)
 MEMBER_REASONS = ("离队", "调离", "离职", OTHER)
@@ -90,9 +90,13 @@ class RetireForm(BaseModel):
 
 
 class MemberForm(BaseModel):
-    """A staff member joining a team, or leaving it."""
+    """A staff member joining a team (one on record by code, or a volunteer not on record by name and phone), or
+    leaving it."""
 
     staff_code: Short = ""
+    name: Short = ""
+    phone: Short = ""
+    organisation: Short = ""
     role: Short = ""
     day: Short = ""
     reason: Short = ""
@@ -254,14 +258,15 @@ def team_add(
     form: Annotated[TeamForm, Form()],
 ) -> Response:
     """Add a team."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            team = svc.create_team(session, who, code=form.code, name=form.name, kind=form.kind, shift=form.shift,
-                                   unit=form.unit, grid=form.grid, leader=form.leader,
-                                   effective=form_day(form.effective), timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _teams_page(request, session, who, form=form.model_dump(), **refused(exc, "未新建"))
-    return back_to(f"/patrol/teams/{quote(team.code)}", f"已新建巡逻队 {team.code} {team.name}")
+
+    def write() -> Done:
+        team = svc.create_team(session, who, code=form.code, name=form.name, kind=form.kind, shift=form.shift,
+                               unit=form.unit, grid=form.grid, leader=form.leader, effective=form_day(form.effective),
+                               timezone=settings.timezone)  # fmt: skip
+        return Done(_team_url(team.code), f"已新建巡逻队 {team.code} {team.name}")
+
+    return run_form(session, write, what="未新建", again=partial(_teams_page, request, session, who),
+                    keep={"form": form.model_dump()})  # fmt: skip
 
 
 def _team_page(request: Request, session: Session, settings: Settings, who: Actor, code: str, *,
@@ -299,16 +304,15 @@ TEAM_LABELS = {"name": "名称", "kind": "类型", "shift": "班次", "unit": "�
                "leader": "队长"}  # fmt: skip
 
 
+def _team_url(code: str) -> str:
+    return f"/patrol/teams/{quote(code)}"
+
+
 def _team_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
                 write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
     """Run one write on a team: back to its page with the notice ``write`` returns, or with the refusal."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            message = write()
-    except REFUSALS as exc:
-        return _team_page(request, session, settings, who, code, **({} if isinstance(exc, StaleVersion) else keep),
-                          **refused(exc, what))  # fmt: skip
-    return back_to(f"/patrol/teams/{quote(code)}", message)
+    return run_form(session, write, back=_team_url(code), what=what, keep=keep,
+                    again=partial(_team_page, request, session, settings, who, code))  # fmt: skip
 
 
 @router.post("/patrol/teams/{code}/edit")
@@ -362,11 +366,12 @@ def member_add(
     code: str,
     form: Annotated[MemberForm, Form()],
 ) -> Response:
-    """A staff member joins the team from a day."""
+    """A staff member joins the team from a day: one on record, or a volunteer entered as staff in the same step."""
 
     def write() -> str:
-        m = svc.add_member(session, code, who, staff_code=form.staff_code, role=form.role or None,
-                           since=form_day(form.day), timezone=settings.timezone)  # fmt: skip
+        m = svc.add_member(session, code, who, staff_code=form.staff_code, name=form.name, phone=form.phone,
+                           organisation=form.organisation, role=form.role or None, since=form_day(form.day),
+                           timezone=settings.timezone)  # fmt: skip
         return f"已加入：{m.role} {m.staff_name}（{m.staff_code}），自 {m.since:%Y-%m-%d} 起"
 
     return _team_write(request, session, settings, who, code, write, "未加入", member=form.model_dump())
@@ -457,17 +462,18 @@ def area_add(
     """Add an area from an uploaded file (GeoJSON, GeoPackage, zipped Shapefile, KML) or pasted GeoJSON."""
     typed = {"code": code, "name": name, "team": team, "rota_odd": rota_odd, "rota_even": rota_even, "crs": crs,
              "geojson": geojson}  # fmt: skip
-    try:
-        with session.begin_nested():
-            geom = _shape("area", file, geojson, crs, settings)
-            if geom is None:
-                raise InvalidInput("请上传区域文件，或粘贴 GeoJSON")
-            area = svc.create_area(session, who, code=code, name=name, geometry=geom, team=team or None,
-                                   rota=[c for c in (rota_odd, rota_even) if c.strip()],
-                                   timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _new_area_page(request, session, who, form=typed, **refused(exc, "未新建"))
-    return back_to(f"/patrol/areas/{quote(area.code)}", f"已新建巡逻区域 {area.code}（{area.area_m2 / 1e4:.2f} 公顷）")
+
+    def write() -> Done:
+        geom = _shape("area", file, geojson, crs, settings)
+        if geom is None:
+            raise InvalidInput("请上传区域文件，或粘贴 GeoJSON")
+        area = svc.create_area(session, who, code=code, name=name, geometry=geom, team=team or None,
+                               rota=[c for c in (rota_odd, rota_even) if c.strip()],
+                               timezone=settings.timezone)  # fmt: skip
+        return Done(_area_url(area.code), f"已新建巡逻区域 {area.code}（{area.area_m2 / 1e4:.2f} 公顷）")
+
+    return run_form(session, write, what="未新建", again=partial(_new_area_page, request, session, who),
+                    keep={"form": typed})  # fmt: skip
 
 
 def _area_page(request: Request, session: Session, who: Actor, code: str, *, status_code: int = 200,
@@ -491,15 +497,15 @@ def area_page(request: Request, session: SessionDep, who: PatrolDep, code: str, 
     return _area_page(request, session, who, code, messages=notices(done))
 
 
+def _area_url(code: str) -> str:
+    return f"/patrol/areas/{quote(code)}"
+
+
 def _area_write(request: Request, session: Session, who: Actor, code: str, write: Callable[[], str], what: str,
-                **keep: Any) -> Response:  # fmt: skip
-    try:
-        with session.begin_nested():
-            message = write()
-    except REFUSALS as exc:
-        kept = {k: v for k, v in keep.items() if k == "open_form" or not isinstance(exc, StaleVersion)}
-        return _area_page(request, session, who, code, **kept, **refused(exc, what))
-    return back_to(f"/patrol/areas/{quote(code)}", message)
+                open_form: str = "", **keep: Any) -> Response:  # fmt: skip
+    """Run one write on an area: back to its page with the notice, or with the refusal (the form left open)."""
+    return run_form(session, write, back=_area_url(code), what=what, keep=keep,
+                    again=partial(_area_page, request, session, who, code, open_form=open_form))  # fmt: skip
 
 
 @router.post("/patrol/areas/{code}/edit")

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from gridgov.api.dependencies import EditorDep, PersonalDep, SessionDep, SettingsDep
 from gridgov.auth.scope import Actor, may
 from gridgov.auth.users import display_names
-from gridgov.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from gridgov.errors import InvalidInput
 from gridgov.grids.service import grids_in_scope
 from gridgov.history import day_of
 from gridgov.records.changes import changes_between, shown
@@ -41,16 +42,7 @@ from gridgov.records.service import (
 )
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import CONFIGURABLE, LEVEL_ZH, MEMBER_TYPES, SEXES, actor_label
-from gridgov.web.forms import (
-    OTHER,
-    back_to,
-    effective_day,
-    end_reason,
-    notices,
-    reasons,
-    refused,
-    words_of,
-)
+from gridgov.web.forms import OTHER, Done, effective_day, end_reason, notices, reasons, run_form, words_of
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,8 +52,6 @@ PAGE_SIZE = 50
 
 HOUSEHOLD_REASONS = reasons("搬离", "拆迁", "合并", "录入错误", OTHER)
 PERSON_REASONS = reasons("搬离", "死亡", "录入错误", OTHER)
-# Refusals shown on the form itself; Forbidden goes to the error page (or the API's JSON for a token).
-REFUSALS = (InvalidInput, Conflict, NotFound, StaleVersion)
 DoneQuery = Annotated[str | None, Query(max_length=300)]
 Short = Annotated[str, Field(max_length=200)]
 Long = Annotated[str, Field(max_length=2000)]
@@ -252,15 +242,16 @@ def household_add(
     form: Annotated[HouseholdForm, Form()],
 ) -> Response:
     """Add a household; its grid follows from its place (or its building's)."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            rec = create_record(session, "households", {"code": form.code, **form.values()}, who,
-                                effective=effective_day(form.effective, settings.timezone),
-                                timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _new_page(request, session, settings, who, form=form.model_dump(), **refused(exc, "未添加"))
-    where = f"（{rec.grid_name} {rec.grid_code}）" if rec.grid_code else "（不在任何网格内）"
-    return back_to(f"/households/{quote(rec.code)}", f"已添加户 {rec.code}{where}")
+
+    def write() -> Done:
+        rec = create_record(session, "households", {"code": form.code, **form.values()}, who,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        where = f"（{rec.grid_name} {rec.grid_code}）" if rec.grid_code else "（不在任何网格内）"
+        return Done(_household_url(rec.code), f"已添加户 {rec.code}{where}")
+
+    return run_form(session, write, what="未添加", again=partial(_new_page, request, session, settings, who),
+                    keep={"form": form.model_dump()})  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ one household
@@ -307,6 +298,17 @@ def household_page(request: Request, session: SessionDep, settings: SettingsDep,
     return _household_page(request, session, settings, who, code, messages=notices(done))
 
 
+def _household_url(code: str) -> str:
+    return f"/households/{quote(code)}"
+
+
+def _household_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
+                     write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
+    """Run one write on a household: back to its page with the notice ``write`` returns, or with the refusal."""
+    return run_form(session, write, back=_household_url(code), what=what, keep=keep,
+                    again=partial(_household_page, request, session, settings, who, code))  # fmt: skip
+
+
 @router.post("/households/{code}/edit")
 def household_edit(
     request: Request,
@@ -318,20 +320,19 @@ def household_edit(
 ) -> Response:
     """Change a household (the version read must still be the current one: else 412, nothing written)."""
     kind = KINDS["households"]
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            current = get_record(session, "households", code, who, viewed_from=request.url.path)
-            changes = changed(session, kind, current, form.values())
-            rec = update_record(session, "households", code, changes, who, expected_version=form.version,
-                                effective=effective_day(form.effective, settings.timezone),
-                                timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        keep = None if isinstance(exc, StaleVersion) else form.values()  # stale: show the current state to redo
-        return _household_page(request, session, settings, who, code, edit=keep, **refused(exc, "未保存"))
-    if not changes:
-        return back_to(f"/households/{quote(code)}", "未作改动")
-    labels = "、".join(dict.fromkeys("位置" if n in ("lon", "lat") else kind.field(n).label for n in changes))
-    return back_to(f"/households/{quote(code)}", f"已保存户 {code} 的修改（{labels}），现为第 {rec.version} 版")
+
+    def write() -> str:
+        current = get_record(session, "households", code, who, viewed_from=request.url.path)
+        changes = changed(session, kind, current, form.values())
+        rec = update_record(session, "households", code, changes, who, expected_version=form.version,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        if not changes:
+            return "未作改动"
+        labels = "、".join(dict.fromkeys("位置" if n in ("lon", "lat") else kind.field(n).label for n in changes))
+        return f"已保存户 {code} 的修改（{labels}），现为第 {rec.version} 版"
+
+    return _household_write(request, session, settings, who, code, write, "未保存", edit=form.values())
 
 
 @router.post("/households/{code}/retire")
@@ -344,15 +345,12 @@ def household_retire(
     form: Annotated[RetireForm, Form()],
 ) -> Response:
     """Move a household out (迁出/注销) with a reason and a day; its residents end with it."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            rec = retire_record(session, "households", code, who, reason=end_reason(form.reason, form.reason_other),
-                                expected_version=form.version,
-                                effective=effective_day(form.effective, settings.timezone),
-                                timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _household_page(request, session, settings, who, code, **refused(exc, "未注销"))
-    return back_to(f"/households/{quote(code)}", f"户 {code} 已注销（{rec.end_reason}），其在册人员一并注销")
+
+    def write() -> str:
+        rec = _retire(session, settings, who, "households", code, form)
+        return f"户 {code} 已注销（{rec.end_reason}），其在册人员一并注销"
+
+    return _household_write(request, session, settings, who, code, write, "未注销")
 
 
 @router.post("/households/{code}/persons")
@@ -365,15 +363,21 @@ def household_add_person(
     form: Annotated[PersonForm, Form()],
 ) -> Response:
     """Add a resident to the household."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            rec = create_record(session, "persons", {"code": form.code, "household_code": code, **form.values()},
-                                who, effective=effective_day(form.effective, settings.timezone),
-                                timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _household_page(request, session, settings, who, code, add=form.model_dump(),
-                               **refused(exc, "未添加人员"))  # fmt: skip
-    return back_to(f"/households/{quote(code)}", f"已添加人员 {rec.values['name']}（{rec.code}）")
+
+    def write() -> str:
+        rec = create_record(session, "persons", {"code": form.code, "household_code": code, **form.values()}, who,
+                            effective=effective_day(form.effective, settings.timezone),
+                            timezone=settings.timezone)  # fmt: skip
+        return f"已添加人员 {rec.values['name']}（{rec.code}）"
+
+    return _household_write(request, session, settings, who, code, write, "未添加人员", add=form.model_dump())
+
+
+def _retire(session: Session, settings: SettingsDep, who: Actor, kind: str, code: str, form: RetireForm) -> Record:
+    """Retire a household or a resident as the retire form says (reason, day, version read)."""
+    return retire_record(session, kind, code, who, reason=end_reason(form.reason, form.reason_other),
+                         expected_version=form.version, effective=effective_day(form.effective, settings.timezone),
+                         timezone=settings.timezone)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ one person
@@ -416,13 +420,8 @@ def person_page(request: Request, session: SessionDep, settings: SettingsDep, wh
 def _person_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
                   write: Callable[[], str], what: str, **form: Any) -> Response:  # fmt: skip
     """Run one write on a resident: back to the page with the notice ``write`` returns, or with the refusal."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            message = write()
-    except REFUSALS as exc:
-        keep = {} if isinstance(exc, StaleVersion) else form
-        return _person_page(request, session, settings, who, code, **keep, **refused(exc, what))
-    return back_to(f"/persons/{quote(code)}", message)
+    return run_form(session, write, back=f"/persons/{quote(code)}", what=what, keep=form,
+                    again=partial(_person_page, request, session, settings, who, code))  # fmt: skip
 
 
 @router.post("/persons/{code}/edit")
@@ -486,10 +485,6 @@ def person_retire(
     """Retire a resident (死亡, 搬离 …) as of a day."""
 
     def write() -> str:
-        rec = retire_record(session, "persons", code, who, reason=end_reason(form.reason, form.reason_other),
-                            expected_version=form.version,
-                            effective=effective_day(form.effective, settings.timezone),
-                            timezone=settings.timezone)  # fmt: skip
-        return f"人员 {code} 已注销（{rec.end_reason}）"
+        return f"人员 {code} 已注销（{_retire(session, settings, who, 'persons', code, form).end_reason}）"
 
     return _person_write(request, session, settings, who, code, write, "未注销")

@@ -5,7 +5,8 @@ and their views are logged."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,20 +18,19 @@ from sqlalchemy.orm import Session
 from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, ViewerDep
 from gridgov.auth.scope import Actor, covers, may
 from gridgov.auth.views import log_view
-from gridgov.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridgov.errors import Forbidden, InvalidInput, NotFound
 from gridgov.grids.service import get_grid
 from gridgov.history import day_of
 from gridgov.records.roles import RoleAssignment, add_role, end_role, grid_roles, hand_over
 from gridgov.records.service import MAX_PAGE, list_records
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import LEVEL_ZH
-from gridgov.web.forms import OTHER, back_to, end_reason, form_day, notices, reasons, refused, words_of
+from gridgov.web.forms import OTHER, end_reason, form_day, notices, reasons, run_form, words_of
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 POST_REASONS = reasons("调离", "离职", "录入错误", OTHER)
-REFUSALS = (InvalidInput, Conflict, NotFound)
 Short = Annotated[str, Field(max_length=200)]
 
 
@@ -92,8 +92,12 @@ def _page(
                   form=form or {})  # fmt: skip
 
 
-def _back(code: str, message: str) -> Response:
-    return back_to(f"/grids/{quote(code)}/staff", message)
+def _staff_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
+                 write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
+    """Run one change of the grid's posts: back to its staff page with the notice ``write`` returns, or with the
+    refusal."""
+    return run_form(session, write, back=f"/grids/{quote(code)}/staff", what=what, keep=keep,
+                    again=partial(_page, request, session, settings, who, code))  # fmt: skip
 
 
 def _post_of(session: Session, who: Actor, code: str, role_id: int, timezone: str) -> RoleAssignment:
@@ -133,14 +137,14 @@ def grid_staff_add(
     form: Annotated[PersonForm, Form()],
 ) -> Response:
     """Give a staff member (on record, or new by name and phone) a post on the grid from a day."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            r = add_role(session, who, grid_code=code, role=form.role, staff_code=form.staff_code.strip() or None,
-                         name=form.name, phone=form.phone.strip() or None, since=form_day(form.day),
-                         timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _page(request, session, settings, who, code, form={"add": form.model_dump()}, **refused(exc, "未添加"))
-    return _back(code, f"已添加：{_who(r)} 自 {r.since:%Y-%m-%d} 起任{r.role}")
+
+    def write() -> str:
+        r = add_role(session, who, grid_code=code, role=form.role, staff_code=form.staff_code.strip() or None,
+                     name=form.name, phone=form.phone.strip() or None, since=form_day(form.day),
+                     timezone=settings.timezone)  # fmt: skip
+        return f"已添加：{_who(r)} 自 {r.since:%Y-%m-%d} 起任{r.role}"
+
+    return _staff_write(request, session, settings, who, code, write, "未添加", form={"add": form.model_dump()})
 
 
 @router.post("/grids/{code}/staff/handover")
@@ -153,16 +157,16 @@ def grid_staff_hand_over(
     form: Annotated[PersonForm, Form()],
 ) -> Response:
     """Hand a post over in one step: the current holder's post ends on the day and the new holder's begins."""
-    try:
-        with session.begin_nested():
-            h = hand_over(session, who, grid_code=code, role=form.role, to_staff_code=form.staff_code.strip() or None,
-                          to_name=form.name.strip() or None, to_phone=form.phone.strip() or None,
-                          on_day=form_day(form.day), timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _page(request, session, settings, who, code, form={"handover": form.model_dump()},
-                     **refused(exc, "未交接"))  # fmt: skip
-    before = "、".join(_who(r) for r in h.ended) or "（原无人）"
-    return _back(code, f"{h.started.role}已交接：{before} → {_who(h.started)}，自 {h.started.since:%Y-%m-%d} 起")
+
+    def write() -> str:
+        h = hand_over(session, who, grid_code=code, role=form.role, to_staff_code=form.staff_code.strip() or None,
+                      to_name=form.name.strip() or None, to_phone=form.phone.strip() or None,
+                      on_day=form_day(form.day), timezone=settings.timezone)  # fmt: skip
+        before = "、".join(_who(r) for r in h.ended) or "（原无人）"
+        return f"{h.started.role}已交接：{before} → {_who(h.started)}，自 {h.started.since:%Y-%m-%d} 起"
+
+    return _staff_write(request, session, settings, who, code, write, "未交接",
+                        form={"handover": form.model_dump()})  # fmt: skip
 
 
 @router.post("/grids/{code}/staff/{role_id}/end")
@@ -176,14 +180,14 @@ def grid_staff_end(
     form: Annotated[EndForm, Form()],
 ) -> Response:
     """End a post with a reason, from a day (the holder no longer holds it that day)."""
-    try:
-        with session.begin_nested():
-            _post_of(session, who, code, role_id, settings.timezone)
-            r = end_role(session, who, role_id, reason=end_reason(form.reason, form.reason_other),
-                         until=form_day(form.until), timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _page(request, session, settings, who, code, **refused(exc, "未结束"))
-    return _back(code, f"{_who(r)} 的{r.role}岗位自 {r.until:%Y-%m-%d} 起结束（{r.end_reason}）")
+
+    def write() -> str:
+        _post_of(session, who, code, role_id, settings.timezone)
+        r = end_role(session, who, role_id, reason=end_reason(form.reason, form.reason_other),
+                     until=form_day(form.until), timezone=settings.timezone)  # fmt: skip
+        return f"{_who(r)} 的{r.role}岗位自 {r.until:%Y-%m-%d} 起结束（{r.end_reason}）"
+
+    return _staff_write(request, session, settings, who, code, write, "未结束")
 
 
 @router.post("/grids/{code}/staff/{role_id}/change")
@@ -197,16 +201,16 @@ def grid_staff_change(
     form: Annotated[ChangeForm, Form()],
 ) -> Response:
     """Change the role of a post from a day: the old post ends that day and the same person's new one begins."""
-    try:
-        with session.begin_nested():
-            post = _post_of(session, who, code, role_id, settings.timezone)
-            term = stored_vocabulary(session, "staff_roles").vocabulary.canonical(form.role)
-            if term == post.role:
-                raise InvalidInput(f"新岗位与原岗位相同：{post.role}")
-            day = form_day(form.day) or day_of(None, settings.timezone)
-            end_role(session, who, role_id, reason=f"改任{term or form.role}", until=day, timezone=settings.timezone)
-            r = add_role(session, who, grid_code=code, role=form.role, staff_code=post.staff_code,
-                         name=post.staff_name, phone=post.phone, since=day, timezone=settings.timezone)  # fmt: skip
-    except REFUSALS as exc:
-        return _page(request, session, settings, who, code, **refused(exc, "未改任"))
-    return _back(code, f"{_who(r)} 自 {r.since:%Y-%m-%d} 起由{post.role}改任{r.role}")
+
+    def write() -> str:
+        post = _post_of(session, who, code, role_id, settings.timezone)
+        term = stored_vocabulary(session, "staff_roles").vocabulary.canonical(form.role)
+        if term == post.role:
+            raise InvalidInput(f"新岗位与原岗位相同：{post.role}")
+        day = form_day(form.day) or day_of(None, settings.timezone)
+        end_role(session, who, role_id, reason=f"改任{term or form.role}", until=day, timezone=settings.timezone)
+        r = add_role(session, who, grid_code=code, role=form.role, staff_code=post.staff_code,
+                     name=post.staff_name, phone=post.phone, since=day, timezone=settings.timezone)  # fmt: skip
+        return f"{_who(r)} 自 {r.since:%Y-%m-%d} 起由{post.role}改任{r.role}"
+
+    return _staff_write(request, session, settings, who, code, write, "未改任")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from gridgov.api.dependencies import AdminDep, SessionDep
 from gridgov.auth.scope import Actor
-from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.terms import BUILT_IN, MAX_TERM, add_synonyms, add_term, all_listings, retire_term
+from gridgov.web.forms import run_form
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,20 +37,16 @@ def _page(request: Request, session: SessionDep, who: Actor, status_code: int = 
                   vocabularies=all_listings(session), max_term=MAX_TERM, **context)  # fmt: skip
 
 
-def _done(message: str, name: str) -> Response:
-    return RedirectResponse(f"/vocab?done={quote(message)}#{name}", status_code=303)
-
-
 def _attempt(request: Request, session: SessionDep, who: Actor, name: str, work: Callable[[], object],
              message: str, form: dict[str, object]) -> Response:  # fmt: skip
-    """Run a change; on a refusal the page comes back with the reason and what was typed."""
-    try:
-        with session.begin_nested():  # a refusal leaves nothing behind
-            work()
-    except (InvalidInput, Conflict, NotFound) as exc:
-        return _page(request, session, who, status_code=422, messages=[("danger", f"{_label(name)}：{exc.message}")],
-                     form={"name": name, **form})  # fmt: skip
-    return _done(message, name)
+    """Run a change; on a refusal the page comes back (422) with the reason and what was typed."""
+
+    def write() -> str:
+        work()
+        return message
+
+    return run_form(session, write, back=f"/vocab#{name}", what=_label(name), status_code=422,
+                    again=partial(_page, request, session, who), keep={"form": {"name": name, **form}})  # fmt: skip
 
 
 @router.get("/vocab")
