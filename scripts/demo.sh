@@ -24,4 +24,8 @@ if [ "$($gg user list --json)" = "[]" ]; then
 fi
 echo "gridgov: http://${GRIDGOV_HOST:-127.0.0.1}:${GRIDGOV_PORT:-8000}/"
 [ -f "$home/demo-admin-password" ] && echo "登录：用户名 admin，密码 $(cat "$home/demo-admin-password")（保存在 $home/demo-admin-password）"
+# The sample's cases end on its last day (2026-10-31): its open cases are all overdue today, and the server's sweep
+# would move every one of them up to the street on its first round, emptying the grid workers' inboxes. The demo
+# keeps them where the sample left them (a real installation escalates: GRIDGOV_ESCALATE_OVERDUE defaults to true).
+export GRIDGOV_ESCALATE_OVERDUE="${GRIDGOV_ESCALATE_OVERDUE:-false}"
 exec $gg serve

@@ -141,8 +141,9 @@ INCIDENT_URGENCIES = Vocabulary("incident_urgencies", "紧急程度", ("一般",
                                 synonyms={"急": "紧急", "普通": "一般"})
 INCIDENT_SOURCES = Vocabulary(
     "incident_sources", "事件来源", ("网格员上报", "巡逻发现", "居民反映", "12345热线", "其他系统", "导入"),
-    synonyms={"网格员": "网格员上报", "巡查": "网格员上报", "巡逻": "巡逻发现", "居民": "居民反映",
-              "群众反映": "居民反映", "热线": "12345热线", "12345": "12345热线", "open311": "其他系统"},
+    synonyms={"网格员": "网格员上报", "巡查": "网格员上报", "网格员巡查": "网格员上报", "巡查发现": "网格员上报",
+              "巡逻": "巡逻发现", "居民": "居民反映", "群众反映": "居民反映", "居民上报": "居民反映",
+              "热线": "12345热线", "12345": "12345热线", "open311": "其他系统"},
 )  # fmt: skip
 # The step each status waits for, whose time limit runs (working days, gridgov.workdays): the limits are kept
 # per step, category and urgency in ``incident_time_limit``.

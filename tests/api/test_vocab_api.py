@@ -66,7 +66,7 @@ def test_an_added_term_is_served_by_meta_and_the_list(api: dict[str, Any], clean
     listed = c.get("/api/vocab", headers=api["editor"])
     assert listed.status_code == 200
     assert [v["name"] for v in listed.json()] == ["staff_roles", "household_kinds", "person_tags",
-                                                  "incident_categories"]  # fmt: skip
+                                                  "incident_categories", "incident_subcategories"]  # fmt: skip
     assert listed.json()[0]["terms"][-1]["term"] == SAFETY
     assert c.get("/api/vocab").status_code == 401
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -60,3 +61,30 @@ def test_help_is_chinese() -> None:
     r = gridgov(["user", "add", "--help"], {})
     assert r.returncode == 0 and "用法：" in r.stdout and "显示此帮助并退出" in r.stdout and "选项" in r.stdout
     assert "Show this message" not in r.stdout and "Options" not in r.stdout and "install-completion" not in r.stdout
+
+
+def test_a_user_is_linked_to_their_staff_record(clean_engine: Engine, env: dict[str, str]) -> None:
+    with Session(clean_engine) as s, s.begin():
+        make_street(s)
+        s.execute(text("INSERT INTO staff (code, name) VALUES ('S1', '王网格'), ('S2', '李警员')"))
+    added = gridgov(["user", "add", "wang", "--role", "grid", "--scope", "610103006001001", "--staff", "S1",
+                     "--password-stdin"], env, "Gridwork2026\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "已添加用户 wang（网格员，范围 610103006001001，工作人员 S1）" in added.stdout
+    taken = gridgov(["user", "add", "li", "--role", "viewer", "--staff", "S1", "--password-stdin"], env,
+                    "Gridwork2026\n")  # fmt: skip
+    assert taken.returncode == 6 and "工作人员 S1 已关联用户 wang" in taken.stderr
+    missing = gridgov(["user", "edit", "wang", "--staff", "S404"], env)
+    assert missing.returncode == 4 and "工作人员不存在或已离职：S404" in missing.stderr
+    assert gridgov(["user", "edit", "wang", "--staff", "S2"], env).returncode == 0
+    listed = gridgov(["user", "list", "--json"], env)
+    assert [u["staff"] for u in json.loads(listed.stdout) if u["username"] == "wang"] == ["S2"]
+    assert "\t李警员（S2）" in gridgov(["user", "list"], env).stdout
+    neither = gridgov(["user", "edit", "wang"], env)
+    assert neither.returncode == 2 and "--staff" in neither.stderr
+    assert gridgov(["user", "edit", "wang", "--no-staff"], env).returncode == 0
+    with clean_engine.connect() as conn:
+        assert conn.execute(text("SELECT staff_id FROM app_user WHERE username = 'wang'")).scalar() is None
+        audit = conn.execute(text("SELECT action, new->>'staff' FROM audit_log WHERE table_name = 'app_user' "
+                                  "ORDER BY id")).all()  # fmt: skip
+    assert [tuple(a) for a in audit] == [("user_add", "S1"), ("user_staff", "S2"), ("user_staff", None)]

@@ -56,7 +56,8 @@ def table(engine: Engine, vocabulary: str) -> list[tuple[Any, ...]]:
 
 def test_add_synonym_retire_and_list_match_the_table(clean_engine: Engine, env: dict[str, str]) -> None:
     listed = cli_json(["vocab", "list"], env)
-    assert [v["name"] for v in listed] == ["staff_roles", "household_kinds", "person_tags", "incident_categories"]
+    assert [v["name"] for v in listed] == ["staff_roles", "household_kinds", "person_tags", "incident_categories",
+                                           "incident_subcategories"]
     staff = listed[0]
     assert [t["term"] for t in staff["terms"]] == [r[0] for r in table(clean_engine, "staff_roles")]
     grid_worker = next(t for t in staff["terms"] if t["term"] == "网格员")

@@ -249,8 +249,10 @@ def test_parent_threshold_and_team(sample_engine: Engine) -> None:
         ).scalar_one()  # fmt: skip
     tree = _subtree(sample_engine, parent)
     leaves = {code: gid for code, (gid, leaf) in tree.items() if leaf}
-    choropleth, outlines = _geojson_features(m)
+    choropleth, on_time, overdue, outlines = _geojson_features(m)  # the incident figures' layers between
     assert sorted(f["properties"]["code"] for f in choropleth) == sorted(leaves)
+    assert [f["properties"]["code"] for f in on_time] == [f["properties"]["code"] for f in overdue] == \
+        [f["properties"]["code"] for f in choropleth]
     assert len(outlines) == 1  # the community itself
     low = {f["properties"]["code"] for f in choropleth if f["properties"]["low"]}
     expected = _low_codes(sample_engine, leaves, 0.6, date_from=DATE_FROM, date_to=DATE_TO, team_code=team)

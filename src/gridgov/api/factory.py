@@ -159,10 +159,9 @@ def _incident_sweep(app: FastAPI) -> Periodic:
 
     def work(session: Session) -> None:
         from gridgov.incidents.sweep import escalate_overdue
-        from gridgov.workdays import load_calendar
+        from gridgov.workdays import calendar_for
 
-        calendar = load_calendar(session, settings.timezone, settings.workday_start, settings.workday_end)
-        result = escalate_overdue(session, calendar)
+        result = escalate_overdue(session, calendar_for(session, settings))
         if result.total:
             log.info("超期事件自动上报：%s", result.escalated)
 

@@ -1,7 +1,8 @@
-"""Workspace users: add, list, change role or password, disable; and logging in, with a lock after repeated
-wrong passwords. Administrators manage users (``authorize(..., "admin", anywhere=True)``); any user may change
-their own password. User changes are written to the audit log by these functions (the table has no audit
-trigger: its rows hold password hashes, which the log must not copy)."""
+"""Workspace users: add, list, change role or password, link to their own staff record (whose inbox: the cases
+dispatched to them), disable; and logging in, with a lock after repeated wrong passwords. Administrators manage
+users (``authorize(..., "admin", anywhere=True)``); any user may change their own password. User changes are
+written to the audit log by these functions (the table has no audit trigger: its rows hold password hashes,
+which the log must not copy)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from gridgov.auth.passwords import DUMMY_HASH, check_rule, hash_password, needs_rehash, verify_password
 from gridgov.auth.scope import Actor, authorize, resolve_scope
-from gridgov.db.models import AppUser, Grid, UserSession
+from gridgov.db.models import AppUser, Grid, Staff, UserSession
 from gridgov.errors import Conflict, InvalidInput, NotFound
+from gridgov.history import day_of
+from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import ROLES
 
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{2,64}")
@@ -47,11 +50,24 @@ class UserRow:
     last_login_at: dt.datetime | None
     disabled_at: dt.datetime | None
     locked_until: dt.datetime | None
+    staff_code: str | None = None
+    staff_name: str | None = None
+    staff_left: bool = False  # the staff record linked has been retired since
 
     @property
     def active(self) -> bool:
         """Not disabled."""
         return self.disabled_at is None
+
+
+@dataclass(frozen=True)
+class StaffChoice:
+    """A live staff record a user may be linked to: code, name and the posts held today."""
+
+    code: str
+    name: str
+    posts: str
+    user: str | None  # the user already linked to it
 
 
 @dataclass(frozen=True)
@@ -105,8 +121,10 @@ def add_user(
     role: str,
     scope_code: str | None = None,
     display_name: str | None = None,
+    staff_code: str | None = None,
 ) -> AppUser:
-    """A new user (administrators only): a plain user name, a password that passes the rule, a role and its scope."""
+    """A new user (administrators only): a plain user name, a password that passes the rule, a role and its scope,
+    and optionally their own staff record (their inbox: cases dispatched to them)."""
     authorize(session, actor, "admin", anywhere=True)
     username = username.strip()
     if not USERNAME.fullmatch(username):
@@ -114,26 +132,69 @@ def add_user(
     if session.scalar(select(AppUser.id).where(func.lower(AppUser.username) == username.lower())) is not None:
         raise Conflict(f"用户名已存在：{username}")
     scope_id, scope = resolve_scope(session, role, scope_code)
+    staff_id = _staff_for(session, staff_code, username) if staff_code and staff_code.strip() else None
     check_rule(password, username)
     user = AppUser(username=username, display_name=(display_name or "").strip() or None,
-                   password_hash=hash_password(password), role=role, scope_grid_id=scope_id)  # fmt: skip
+                   password_hash=hash_password(password), role=role, scope_grid_id=scope_id,
+                   staff_id=staff_id)  # fmt: skip
     session.add(user)
     session.flush()
-    _audit(session, actor, "user_add", user, role=role, scope=scope, display_name=user.display_name)
+    staff = {"staff": staff_code.strip()} if staff_id is not None and staff_code else {}
+    _audit(session, actor, "user_add", user, role=role, scope=scope, display_name=user.display_name, **staff)
     return user
+
+
+def _staff_for(session: Session, staff_code: str, username: str) -> int:
+    """The live staff record of that code, not linked to another user; ``NotFound`` or ``Conflict`` otherwise."""
+    code = staff_code.strip()
+    row = session.execute(text("""SELECT s.id, u.username FROM staff s
+                                    LEFT JOIN app_user u ON u.staff_id = s.id AND lower(u.username) <> lower(:me)
+                                   WHERE s.code = :c AND s.lineage_id IS NULL AND s.valid_to IS NULL
+                                   LIMIT 1"""), {"c": code, "me": username}).one_or_none()  # fmt: skip
+    if row is None:
+        raise NotFound(f"工作人员不存在或已离职：{code}（填写工作人员编码，见“网格工作人员”台帐）")
+    if row.username is not None:
+        raise Conflict(f"工作人员 {code} 已关联用户 {row.username}：一名工作人员只能关联一个用户，请先解除其关联")
+    return int(row.id)
+
+
+def set_staff(session: Session, actor: Actor, username: str, staff_code: str | None) -> AppUser:
+    """Link a user to their own staff record (None: unlink); administrators only. Takes effect on their next
+    request (the session reads it)."""
+    authorize(session, actor, "admin", anywhere=True)
+    user = get_user(session, username)
+    code = (staff_code or "").strip() or None
+    user.staff_id = _staff_for(session, code, user.username) if code else None
+    _audit(session, actor, "user_staff", user, staff=code)
+    return user
+
+
+def staff_choices(session: Session, actor: Actor, timezone: str = DEFAULT_TIMEZONE) -> list[StaffChoice]:
+    """Every live staff record with the posts held today and the user linked to it, by code (administrators)."""
+    authorize(session, actor, "admin", anywhere=True)
+    rows = session.execute(text("""
+        SELECT s.code, s.name,
+               (SELECT string_agg(r.role || '·' || g.name, '、' ORDER BY g.code, r.role)
+                  FROM grid_role r JOIN grid g ON g.id = r.grid_id
+                 WHERE r.staff_id = s.id AND r.since <= :today AND (r.until IS NULL OR r.until > :today)) AS posts,
+               (SELECT min(u.username) FROM app_user u WHERE u.staff_id = s.id) AS username
+          FROM staff s WHERE s.lineage_id IS NULL AND s.valid_to IS NULL ORDER BY s.code"""),
+        {"today": day_of(None, timezone)})  # fmt: skip
+    return [StaffChoice(r.code, r.name, r.posts or "", r.username) for r in rows]
 
 
 def list_users(session: Session, actor: Actor) -> list[UserRow]:
     """Every user, by user name (administrators only)."""
     authorize(session, actor, "admin", anywhere=True)
     rows = session.execute(
-        select(AppUser, Grid.code, Grid.name).outerjoin(Grid, Grid.id == AppUser.scope_grid_id).order_by(
-            func.lower(AppUser.username))
+        select(AppUser, Grid.code, Grid.name, Staff.code, Staff.name, Staff.valid_to)
+        .outerjoin(Grid, Grid.id == AppUser.scope_grid_id).outerjoin(Staff, Staff.id == AppUser.staff_id)
+        .order_by(func.lower(AppUser.username))
     ).all()  # fmt: skip
     return [
         UserRow(u.id, u.username, u.display_name, u.role, ROLES.label_of(u.role), code, name, u.created_at,
-                u.last_login_at, u.disabled_at, u.locked_until)  # fmt: skip
-        for u, code, name in rows
+                u.last_login_at, u.disabled_at, u.locked_until, staff_code, staff_name, left is not None)  # fmt: skip
+        for u, code, name, staff_code, staff_name, left in rows
     ]
 
 

@@ -54,12 +54,14 @@ def _diff_lines(diff: ImportDiff) -> list[str]:
 def _run(entity: str, file: Path, crs: str | None, dry_run: bool, as_json: bool, field_map: list[str],
          mode: str = "insert", scope: str | None = None, effective: dt.date | None = None) -> None:  # fmt: skip
     from gridgov.importing.entities import import_entities
+    from gridgov.workdays import calendar_for
 
     settings = get_settings()
     with acting() as (s, actor):
         report = import_entities(s, entity, file, actor=actor, crs=crs, dry_run=dry_run, timezone=settings.timezone,
                                  field_map=parse_field_map(field_map), max_distance_m=settings.import_max_distance_m,
-                                 mode=mode, scope=scope, effective=effective)  # fmt: skip
+                                 mode=mode, scope=scope, effective=effective,
+                                 calendar=calendar_for(s, settings))  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
     else:

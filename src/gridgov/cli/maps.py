@@ -91,10 +91,12 @@ def coverage(
     threshold: float | None = typer.Option(None, help="覆盖率低于此值（0–1）的网格突出显示，默认 0.5"),
     team: str | None = typer.Option(None, help="巡逻队编码"),
     kind: str = typer.Option("夜间巡逻", "--kind", help="轨迹类型：夜间巡逻（默认）或 日巡查（网格员日间巡查）"),
+    shift: str | None = typer.Option(None, "--shift", help="事件热力图的时段：上半夜 / 下半夜 / 白天，或 HH:MM-HH:MM"),
+    kpi: str | None = typer.Option(None, "--kpi", help="先显示的事件考核图层：on_time（按期结案率）或 overdue（超期）"),
     basemap: str | None = typer.Option(None, help=BASEMAP_HELP),
     if_changed: bool = IfChangedOpt,
 ) -> None:
-    """巡逻覆盖率图：各网格覆盖率分级设色、低覆盖网格突出显示；事件热力图（时间滑块、类别筛选）。"""
+    """巡逻覆盖率图：各网格覆盖率分级设色、低覆盖网格突出显示；事件热力图（时间滑块、类别与时段筛选）、事件考核图层、事件多发而巡逻薄弱的网格。"""
     settings = get_settings()
 
     def build(s: Session) -> object:
@@ -105,11 +107,11 @@ def coverage(
             s, parent_code=parent, date_from=date_from, date_to=date_to,
             threshold=settings.coverage_threshold if threshold is None else threshold, team_code=team,
             basemap=pick(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
-            kind=kind,
+            kind=kind, shift=shift, kpi_layer=kpi,
         )  # fmt: skip
 
     options = {"map": "coverage", "parent": parent, "from": date_from, "to": date_to, "threshold": threshold,
-               "team": team, "basemap": basemap, "kind": kind}  # fmt: skip
+               "team": team, "basemap": basemap, "kind": kind, "shift": shift, "kpi": kpi}  # fmt: skip
     _draw("coverage.html", out, if_changed, options, build)
 
 

@@ -15,6 +15,7 @@ app = typer.Typer(
 
 ROLE_HELP = "角色：admin / street / community / grid / patrol / viewer（也可写中文名称，如 网格员）"
 SCOPE_HELP = "范围：网格编码（street 为街道，community 为社区，grid 为楼院或楼栋，patrol 为街道或社区；admin 不填）"
+STAFF_HELP = "本人的工作人员编码（关联后“待我处置”列出派给本人的事件）"
 
 
 def _password(from_stdin: bool) -> str:
@@ -40,6 +41,7 @@ def add(
     role: str = typer.Option(..., help=ROLE_HELP),
     scope: str | None = typer.Option(None, help=SCOPE_HELP),
     name: str | None = typer.Option(None, help="姓名"),
+    staff: str | None = typer.Option(None, "--staff", help=STAFF_HELP),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（否则交互输入两次）"),
 ) -> None:
     """添加用户。"""
@@ -49,8 +51,9 @@ def add(
     with acting() as (s, actor):
         authorize(s, actor, "admin", anywhere=True)  # before asking for a password (the service checks again)
         password = _password(password_stdin)
-        user = add_user(s, actor, username, password, _role(role), scope, name)
-        typer.echo(f"已添加用户 {user.username}（{_label(user.role)}{'，范围 ' + scope if scope else ''}）")
+        user = add_user(s, actor, username, password, _role(role), scope, name, staff_code=staff)
+        linked = f"，工作人员 {staff.strip()}" if staff and user.staff_id else ""
+        typer.echo(f"已添加用户 {user.username}（{_label(user.role)}{'，范围 ' + scope if scope else ''}{linked}）")
 
 
 def _label(role: str) -> str:
@@ -68,12 +71,15 @@ def list_users(as_json: bool = typer.Option(False, "--json", help="输出 JSON")
         rows = rows_of(s, actor)
     if as_json:
         echo_json([{"username": r.username, "name": r.display_name, "role": r.role, "scope": r.scope_code,
-                    "last_login_at": r.last_login_at, "disabled": not r.active} for r in rows])  # fmt: skip
+                    "staff": r.staff_code, "last_login_at": r.last_login_at, "disabled": not r.active}
+                   for r in rows])  # fmt: skip
         return
     for r in rows:
         state = "已停用" if not r.active else ""
         last = f"{r.last_login_at:%Y-%m-%d %H:%M}" if r.last_login_at else "从未登录"
-        typer.echo(f"{r.username}\t{r.display_name or ''}\t{r.role_zh}\t{r.scope_code or '全部'}\t{last}\t{state}")
+        staff = f"{r.staff_name}（{r.staff_code}{'，已离职' if r.staff_left else ''}）" if r.staff_code else ""
+        typer.echo(f"{r.username}\t{r.display_name or ''}\t{r.role_zh}\t{r.scope_code or '全部'}\t{last}\t{state}"
+                   f"\t{staff}")  # fmt: skip
 
 
 @app.command()
@@ -123,3 +129,19 @@ def set_role(
     with acting() as (s, actor):
         user = apply(s, actor, username, _role(role), scope)
         typer.echo(f"用户 {username} 现为 {_label(user.role)}{'，范围 ' + scope if scope else ''}")
+
+
+@app.command()
+def edit(
+    username: str,
+    staff: str | None = typer.Option(None, "--staff", help=STAFF_HELP),
+    no_staff: bool = typer.Option(False, "--no-staff", help="解除与工作人员的关联"),
+) -> None:
+    """修改用户关联的工作人员（系统管理员）。"""
+    from gridgov.auth.users import set_staff
+
+    if (staff is None) == (not no_staff):
+        raise typer.BadParameter("请给出 --staff 工作人员编码 或 --no-staff 之一", param_hint="--staff / --no-staff")
+    with acting() as (s, actor):
+        set_staff(s, actor, username, None if no_staff else staff)
+    typer.echo(f"用户 {username} 已关联工作人员 {staff}" if staff else f"用户 {username} 已解除与工作人员的关联")

@@ -11,6 +11,19 @@ but near the street are imported and listed as unassigned, never dropped; a coor
 record but a staff role has a code: a file without one, or with an empty or repeated one, is refused. A refused
 file's report lists the first errors in full and counts all of them per column and reason.
 
+Incidents (事件) are inserted only. Each new case gets its timeline's first step, 导入, at its report, into the
+status and level the file gives (one INSERT for the file); the current step counts from the report
+(``step_started_at``). An open case's deadline is the limit of the step its status waits for
+(:mod:`gridgov.incidents.limits`, in working days of the calendar the caller passes) counted from the later of
+its report and the import: the file says when a case was reported and where it stands, not when that step
+began. Counted from the report alone, every case imported weeks after it was reported would be overdue on
+arrival, and the escalation sweep would record 超期上报 steps dated before the case was in this system; counted
+from the import, a case exported minutes after its report is due minutes later than it would have been, and an
+old one gets the whole limit from the day it reached the people who must act. Deadlines are computed in Python
+(the calendar is Python) over the file's rows at once and written in one UPDATE. Urgency and source take their
+vocabularies' words and synonyms; the reporter's name and phone are personal data (shown only where the reader
+may see personal data: gridgov.incidents.cases.sees_details).
+
 An import inserts (``insert``: an existing code refuses its row), or updates too (``upsert``: existing codes are
 changed field by field, only in the columns the file has) or makes the file the whole truth for a grid's subtree
 (``sync``: what it leaves out is retired), as of an effective day (:mod:`gridgov.importing.modes`). Enum columns
@@ -58,9 +71,12 @@ from gridgov.importing.columns import (
 )
 from gridgov.importing.modes import NEW_ONLY, ImportDiff, Plan
 from gridgov.importing.read import Table, read_table
+from gridgov.incidents.limits import load_limits
+from gridgov.incidents.workflow import IMPORTED
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.terms import stored_vocabulary
-from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES, Vocabulary
+from gridgov.vocab import INCIDENT_LEVELS, INCIDENT_STATUSES, INCIDENT_URGENCIES, Vocabulary
+from gridgov.workdays import WorkCalendar, load_calendar
 
 TABLES = {"households": "household", "buildings": "building", "persons": "person", "incidents": "incident",
           "staff": "staff"}  # fmt: skip
@@ -75,6 +91,7 @@ NULL_WORDS = ("nan", "none", "null")  # read as an empty cell, in any case
 # Every cell read as empty: only ASCII letters lower-case to these, so their case variants are all of them.
 NULL_CELLS = ("", *sorted({"".join(p) for w in NULL_WORDS for p in product(*((c, c.upper()) for c in w))}))
 COPY_BLOCK = 100_000  # rows per block sent to COPY
+DEFAULT_URGENCY = INCIDENT_URGENCIES.terms[0]
 
 
 @dataclass(frozen=True)
@@ -273,12 +290,14 @@ def _check_rows(
         errors += _row_errors(table.rows, "id_number", given & ~valid, "身份证号码格式或校验位错误")
         for b in ("is_party_member", "is_resident_rep", "is_volunteer"):
             out[b] = out[b].eq(True).astype(object)
-    if "phone" in out:
-        phones = out["phone"]
+    for phone in ("phone", "reporter_phone"):
+        if phone not in out:
+            continue
+        phones = out[phone]
         given = phones.notna().to_numpy(dtype=bool)
         bad = np.zeros(n, dtype=bool)
         bad[given] = ~phones[given].str.match(PHONE_RE).to_numpy(dtype=bool)
-        errors += _row_errors(table.rows, "phone", bad, [f"电话号码格式错误：{v}" for v in phones[bad]])
+        errors += _row_errors(table.rows, phone, bad, [f"电话号码格式错误：{v}" for v in phones[bad]])
     if "code" in out and entity != "staff":
         errors += _duplicate_codes(table.rows, out["code"])
     return out, errors
@@ -439,6 +458,7 @@ def import_entities(
     mode: str = "insert",
     scope: str | None = None,
     effective: dt.date | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> EntityImportReport:
     """Check every row, then (unless refused or a dry run) write the file and assign it, in the caller's transaction.
 
@@ -450,7 +470,8 @@ def import_entities(
     ``upsert`` (existing codes updated in the columns the file has, retired ones revived) or ``sync`` (``upsert``,
     and the live records of ``scope``'s subtree the file leaves out are retired: 同步移除); ``effective``: the
     day the changes took effect (default now; not in the future, not before a changed record's last change). The
-    report's ``diff`` says what is (or would be) created, updated, retired and left unchanged.
+    report's ``diff`` says what is (or would be) created, updated, retired and left unchanged. ``calendar``: the
+    working days and hours imported cases' deadlines count (default: the stored calendar, default hours).
     """
     authorize(session, actor, "write")
     if entity not in ENTITIES:
@@ -496,6 +517,8 @@ def import_entities(
                     {"a": actor.name})  # fmt: skip
     set_effective(session, p.at)
     report.imported = _write(session, entity, p, present, actor.name)
+    if entity == "incidents":
+        _start_timelines(session, data, actor, calendar or load_calendar(session, timezone))
     _summarise(session, entity, data, report, actor, p)  # still bulk: the assignment is one audit row too
     session.execute(text("SELECT set_config('gridgov.bulk', 'off', true)"))
     set_effective(session, None)
@@ -605,7 +628,9 @@ STAGING = {
                 "phone": "text", "id_number": "text", "is_resident_rep": "bool", "is_volunteer": "bool",
                 "is_party_member": "bool", "member_type": "text", "tags": "text"},
     "incidents": {"code": "text", "category": "text", "subcategory": "text", "description": "text",
-                  "reported_at": "timestamptz", "status": "text", "level": "text", "source": "text", "geom": GEOM},
+                  "reported_at": "timestamptz", "status": "text", "level": "text", "source": "text",
+                  "urgency": "text", "address": "text", "reporter_name": "text", "reporter_phone": "text",
+                  "geom": GEOM},
     "staff": {"staff_code": "text", "name": "text", "phone": "text", "grid_code": "text", "role": "text"},
 }  # fmt: skip
 # Reference checks per entity, run in staging: (column, table, reason, must the code exist there).
@@ -636,12 +661,24 @@ MOVE = {
                {modes.AT}, :by
           FROM stage s JOIN household h ON h.code = s.household_code AND h.valid_to IS NULL {{new_only}}""",
     "incidents": f"""INSERT INTO incident (id, code, category, subcategory, description, geom, reported_at, status,
-                                          level, source, grid_id)
+                                          level, source, urgency, address, reporter_name, reporter_phone,
+                                          step_started_at, grid_id)
         SELECT s.id, s.code, s.category, s.subcategory, s.description, s.geom, s.reported_at,
                coalesce(s.status, '{INCIDENT_STATUSES.terms[0]}'), coalesce(s.level, '{INCIDENT_LEVELS.terms[0]}'),
-               s.source, m.gid
+               s.source, coalesce(s.urgency, '{DEFAULT_URGENCY}'), s.address, s.reporter_name, s.reporter_phone,
+               s.reported_at, m.gid
           FROM stage s LEFT JOIN {STAGED_TABLE} m ON m.id = s.id {{new_only}}""",
 }
+# An imported case's deadline (by file row) and the first step of its timeline.
+INCIDENT_DEADLINES = """UPDATE incident i SET deadline = u.deadline
+    FROM unnest(CAST(:rows AS int[]), CAST(:deadlines AS timestamptz[])) AS u(row, deadline)
+    JOIN stage s ON s.row = u.row
+   WHERE i.id = s.id"""
+INCIDENT_IMPORTED = f"""INSERT INTO incident_event (incident_id, at, action, from_status, to_status, from_level,
+                                                   to_level, actor, user_id, deadline)
+    SELECT i.id, i.reported_at, '{IMPORTED}', NULL, i.status, NULL, i.level, :actor, :user_id, i.deadline
+      FROM stage s JOIN incident i ON i.id = s.id
+     ORDER BY s.row"""
 
 
 def _references(entity: str, updating: bool) -> list[tuple[str, str, str, bool]]:
@@ -704,6 +741,27 @@ def _write(session: Session, entity: str, p: Plan, present: Collection[str], by:
     if p.mode == "sync":
         modes.retire(session, entity, table, p)
     return updated + int(inserted.rowcount)  # type: ignore[attr-defined]
+
+
+def _start_timelines(session: Session, data: pd.DataFrame, actor: Actor, calendar: WorkCalendar) -> None:
+    """The imported cases' deadlines (see the module docstring: the limit of the step each open case waits for,
+    from the later of its report and now) in one UPDATE, then their 导入 steps in one INSERT."""
+    limits = load_limits(session)
+    now = dt.datetime.now(dt.UTC)
+    known: dict[tuple[Any, ...], dt.datetime | None] = {}
+    rows: list[int] = []
+    deadlines: list[dt.datetime] = []
+    columns = (data[c] for c in ("row", "status", "category", "urgency", "reported_at"))
+    for row, status, category, urgency, reported in zip(*columns, strict=True):
+        key = (status or INCIDENT_STATUSES.terms[0], category, urgency or DEFAULT_URGENCY, max(reported, now))
+        if key not in known:
+            known[key] = limits.deadline(calendar, *key)
+        if known[key] is not None:
+            rows.append(int(row))
+            deadlines.append(known[key])  # type: ignore[arg-type]
+    if rows:
+        session.execute(text(INCIDENT_DEADLINES), {"rows": rows, "deadlines": deadlines})
+    session.execute(text(INCIDENT_IMPORTED), {"actor": actor.audit_name, "user_id": actor.user_id})
 
 
 def _summarise(session: Session, entity: str, data: pd.DataFrame, report: EntityImportReport, actor: Actor,

@@ -35,7 +35,7 @@ from gridgov.vocab import (
     INCIDENT_SOURCES,
     INCIDENT_URGENCIES,
 )
-from gridgov.workdays import WorkCalendar, load_calendar
+from gridgov.workdays import WorkCalendar, calendar_for
 
 Q = sql.sections("incident_cases")
 MAX_DESCRIPTION = 2000
@@ -68,7 +68,7 @@ class RuleSettings(Protocol):
 
 def rules_for(session: Session, settings: RuleSettings) -> Rules:
     """The loop's rules from the settings a face passes down, with the calendar as the administrator keeps it."""
-    return Rules(load_calendar(session, settings.timezone, settings.workday_start, settings.workday_end),
+    return Rules(calendar_for(session, settings),
                  int(settings.photo_max_mb * 2**20), settings.photos_per_step, settings.import_max_distance_m)
 
 

@@ -36,15 +36,20 @@ class TimeLimits:
 
     rows: tuple[LimitRow, ...]
 
-    def days(self, step: str, category: str, urgency: str) -> float | None:
-        """The limit of ``step`` for a case of ``category`` and ``urgency`` (None: no limit)."""
-        best: tuple[int, float] | None = None
+    def applies(self, step: str, category: str, urgency: str) -> LimitRow | None:
+        """The row that sets the limit of ``step`` for a case of ``category`` and ``urgency`` (the most specific)."""
+        best: tuple[int, LimitRow] | None = None
         for r in self.rows:
             if r.step == step and r.category in (ANY, category) and r.urgency in (ANY, urgency):
                 rank = 2 * (r.category != ANY) + (r.urgency != ANY)
                 if best is None or rank > best[0]:
-                    best = (rank, r.working_days)
+                    best = (rank, r)
         return None if best is None else best[1]
+
+    def days(self, step: str, category: str, urgency: str) -> float | None:
+        """The limit of ``step`` for a case of ``category`` and ``urgency`` (None: no limit)."""
+        row = self.applies(step, category, urgency)
+        return None if row is None else row.working_days
 
     def deadline(self, calendar: WorkCalendar, status: str, category: str, urgency: str,
                  start: dt.datetime) -> dt.datetime | None:  # fmt: skip
@@ -55,24 +60,35 @@ class TimeLimits:
 
 
 def load_limits(session: Session) -> TimeLimits:
-    """The stored limits (one query)."""
+    """The stored limits (one query), in the order of the steps, the row for every category first."""
     rows = session.execute(text("SELECT category, step, urgency, working_days FROM incident_time_limit "
-                                "ORDER BY step, category, urgency"))  # fmt: skip
+                                "ORDER BY array_position(CAST(:steps AS text[]), step), category <> '', category, "
+                                "array_position(CAST(:urgencies AS text[]), urgency) NULLS FIRST"),
+                           {"steps": list(INCIDENT_STEPS), "urgencies": list(INCIDENT_URGENCIES)})  # fmt: skip
     return TimeLimits(tuple(LimitRow(r.category, r.step, r.urgency, float(r.working_days)) for r in rows))
 
 
-def set_limit(session: Session, actor: Actor, step: str, working_days: float, *, category: str = ANY,
-              urgency: str = ANY) -> LimitRow:  # fmt: skip
-    """Set a step's limit for a category (or every category) and urgency (or either); administrators only."""
-    authorize(session, actor, "admin", anywhere=True)
+def _key(session: Session, step: str, category: str, urgency: str) -> tuple[str, str, str]:
+    """A limit's step, category ('' for every one) and urgency ('' for either), checked and as stored."""
+    step, category, urgency = step.strip(), category.strip(), urgency.strip()
     if step not in INCIDENT_STEPS:
-        raise InvalidInput(f"未知的环节：{step}（可选：{'、'.join(INCIDENT_STEPS)}）")
+        raise InvalidInput(f"未知的环节：{step or '（空）'}（可选：{'、'.join(INCIDENT_STEPS)}）")
     if urgency and urgency not in INCIDENT_URGENCIES:
         raise InvalidInput(f"未知的紧急程度：{urgency}（可选：{'、'.join(INCIDENT_URGENCIES)}，或留空表示不限）")
     if category:
         category = stored_vocabulary(session, "incident_categories").canonical(category)
-    if not (0 < working_days <= 365):
-        raise InvalidInput(f"时限应在 0 到 365 个工作日之间：{working_days}")
+    return step, category, urgency
+
+
+def set_limit(session: Session, actor: Actor, step: str, working_days: float, *, category: str = ANY,
+              urgency: str = ANY) -> LimitRow:  # fmt: skip
+    """Set a step's limit for a category (or every category) and urgency (or either); administrators only.
+    Steps already under way keep the deadline they were given; the limit applies to steps started from now."""
+    authorize(session, actor, "admin", anywhere=True)
+    step, category, urgency = _key(session, step, category, urgency)
+    if not (0.001 <= round(working_days, 3) <= 365):  # as stored: numeric(6, 3)
+        raise InvalidInput(f"时限应在 0.001 到 365 个工作日之间：{working_days:g}")
+    working_days = round(working_days, 3)
     session.execute(text("""INSERT INTO incident_time_limit (category, step, urgency, working_days, updated_by)
                             VALUES (:c, :s, :u, :d, :by)
                             ON CONFLICT (category, step, urgency) DO UPDATE
@@ -84,6 +100,7 @@ def set_limit(session: Session, actor: Actor, step: str, working_days: float, *,
 def remove_limit(session: Session, actor: Actor, step: str, *, category: str = ANY, urgency: str = ANY) -> None:
     """Remove a limit row (the less specific one then applies); administrators only."""
     authorize(session, actor, "admin", anywhere=True)
+    step, category, urgency = _key(session, step, category, urgency)
     n = session.execute(text("DELETE FROM incident_time_limit WHERE step = :s AND category = :c AND urgency = :u"),
                         {"s": step, "c": category, "u": urgency}).rowcount  # type: ignore[attr-defined]
     if not n:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gridgov.db import sql
 from gridgov.errors import NotFound
 from gridgov.grids.service import GridRecord, leaves, list_grids, subtree
+from gridgov.incidents.kpi import TimeWindow
 
 __all__ = ["WEEKLY_AFTER_DAYS", "Heat", "area", "heat_frames", "incidents", "rostered", "team_name"]
 
@@ -64,10 +65,13 @@ def rostered(
 
 
 def incidents(
-    session: Session, grid_ids: list[int], date_from: dt.date | None, date_to: dt.date | None, tz: str
-) -> list[Any]:
-    """Incidents of the grids reported in the period (local days): lon, lat, category and local day only."""
-    params = {"tz": tz, "grid_ids": grid_ids, "date_from": date_from, "date_to": date_to}
+    session: Session, grid_ids: list[int], date_from: dt.date | None, date_to: dt.date | None, tz: str,
+    window: TimeWindow | None = None,
+) -> list[Any]:  # fmt: skip
+    """Incidents of the grids reported in the period (local days) and, when given, in a time window of the day
+    (gridgov.incidents.kpi.parse_window): lon, lat, category and local day only."""
+    params = {"tz": tz, "grid_ids": grid_ids, "date_from": date_from, "date_to": date_to,
+              "t_from": window.start if window else None, "t_to": window.end if window else None}  # fmt: skip
     return list(session.execute(text(sql.load("map_incidents")), params).all())
 
 

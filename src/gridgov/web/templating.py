@@ -39,7 +39,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("ledger", "台帐", "/ledger", "read"),
     NavItem("boards", "公示牌", "/boards", "read"),
     NavItem("maps", "地图", "/maps", "read"),
-    NavItem("incidents", "事件", "/incidents", "report"),
+    NavItem("incidents", "事件", "/incidents", "read"),
     NavItem("patrol", "巡逻", "/patrol", "patrol"),
     NavItem("party", "党建", "/party", "personal"),
     NavItem("imports", "数据导入", "/imports", "patrol"),

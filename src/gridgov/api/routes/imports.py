@@ -16,6 +16,7 @@ from gridgov.auth.views import log_view
 from gridgov.importing.columns import parse_field_map
 from gridgov.importing.entities import import_entities
 from gridgov.patrol.track_import import TrackImportReport, import_track_file
+from gridgov.workdays import calendar_for
 
 router = APIRouter(prefix="/api/import", tags=["导入"])
 Entity = Literal["households", "buildings", "persons", "incidents", "staff"]
@@ -92,7 +93,7 @@ def import_file(
         report = import_entities(session, entity, path, actor=who, crs=crs, dry_run=dry_run,
                                  timezone=settings.timezone, field_map=mapping,
                                  max_distance_m=settings.import_max_distance_m, mode=mode, scope=scope or None,
-                                 effective=effective)  # fmt: skip
+                                 effective=effective, calendar=calendar_for(session, settings))  # fmt: skip
     if report.refused:
         return refused(report.as_dict())
     if entity == "persons" and report.diff is not None and report.diff.updated.rows:  # residents' former data shown

@@ -22,6 +22,8 @@ router = APIRouter(tags=["地图"])
 
 LAYERS_HELP = "可选图层，逗号分隔：households,buildings,party（党建图层：需登录或令牌，限可查看个人信息的角色及其范围）"
 AS_OF_HELP = "按此时点的网格、户数与网格人员绘图：YYYY-MM-DD（当日结束时）或日期时间；默认当前"
+SHIFT_HELP = "事件热力图的时段：上半夜（20:00–23:30）/ 下半夜（23:30–次日 06:00）/ 白天（06:00–20:00），或 HH:MM-HH:MM"
+KPI_HELP = "先显示的事件考核图层：on_time（按期结案率）或 overdue（超期事件）"
 BasemapQuery = Annotated[str | None, Query(description="底图：none / tianditu / intranet / osm / amap（默认按配置）")]
 
 
@@ -66,16 +68,19 @@ def coverage_page(
     team: Annotated[str | None, Query(description="巡逻队编码")] = None,
     basemap: BasemapQuery = None,
     kind: Annotated[str, Query(description="轨迹类型：夜间巡逻（默认）或 日巡查", max_length=16)] = "夜间巡逻",
+    shift: Annotated[str | None, Query(description=SHIFT_HELP, max_length=32)] = None,
+    kpi: Annotated[str | None, Query(description=KPI_HELP, max_length=16)] = None,
 ) -> str:
-    """Patrol coverage per grid for the period (night patrols, or the daytime inspections), and the incident
-    heatmap with a time slider."""
+    """Patrol coverage per grid for the period (night patrols, or the daytime inspections), the incident heatmap
+    with a time slider (of one time window of the day with ``shift``), the incident figures as layers and the
+    hotspots (many cases, little night patrol)."""
     from gridgov.maps.coverage import coverage_map
 
     m = coverage_map(
         session, parent_code=parent, date_from=date_from, date_to=date_to, team_code=team,
         threshold=settings.coverage_threshold if threshold is None else threshold,
         basemap=pick_basemap(basemap, settings), timezone=settings.timezone, patrol_buffer_m=settings.patrol_buffer_m,
-        kind=kind,
+        kind=kind, shift=shift, kpi_layer=kpi,
     )  # fmt: skip
     return render_offline(m, "http", node_modules=settings.node_modules)
 

@@ -57,7 +57,7 @@ WITH RECURSIVE sub AS (
     SELECT g.id FROM grid g JOIN sub ON g.parent_id = sub.id AND g.valid_to IS NULL AND g.lineage_id IS NULL
 ), c AS (
     SELECT i.*, array_position(CAST(:levels AS text[]), i.level) AS rank,
-           (i.deadline < :now AND i.status <> ALL (CAST(:ended AS text[]))) AS overdue
+           coalesce(i.deadline < :now AND i.status <> ALL (CAST(:ended AS text[])), false) AS overdue
       FROM incident i
      WHERE (CAST(:root AS bigint) IS NULL OR i.grid_id IN (SELECT id FROM sub))
 )
@@ -93,7 +93,7 @@ SELECT c.id, c.code, c.category, c.subcategory, c.status, c.level, c.urgency, c.
 SELECT i.id, i.code, i.category, i.subcategory, i.description, i.status, i.level, i.urgency, i.source, i.address,
        i.reporter_name, i.reporter_phone, i.reported_by, i.reported_at, i.closed_at, i.deadline, i.step_started_at,
        i.review_on, i.version, i.grid_id, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
-       (i.deadline < :now AND i.status <> ALL (CAST(:ended AS text[]))) AS overdue,
+       coalesce(i.deadline < :now AND i.status <> ALL (CAST(:ended AS text[])), false) AS overdue,
        g.code AS grid_code, g.name AS grid_name, s.code AS assignee_code, s.name AS assignee_name,
        s.phone AS assignee_phone, s.id AS assignee_id
   FROM incident i

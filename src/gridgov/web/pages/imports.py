@@ -46,6 +46,7 @@ from gridgov.patrol.track_import import TrackImportReport, import_track_file
 from gridgov.periods import parse_date
 from gridgov.vocab import DAY_INSPECTION, LEVEL_ZH, NIGHT_PATROL, TRACK_KINDS
 from gridgov.web.templating import render
+from gridgov.workdays import calendar_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -251,7 +252,8 @@ def _run(session: Session, settings: Settings, who: Actor, kind: str, path: Path
     return import_entities(session, kind, path, actor=who, crs=crs or None, dry_run=dry_run,
                            timezone=settings.timezone, field_map=field_map,
                            max_distance_m=settings.import_max_distance_m, mode=options.mode,
-                           scope=options.scope or None, effective=options.day)  # fmt: skip
+                           scope=options.scope or None, effective=options.day,
+                           calendar=calendar_for(session, settings))  # fmt: skip
 
 
 def _changed(report: EntityImportReport | TrackImportReport) -> int:

@@ -14,6 +14,7 @@ from gridgov.api.dependencies import SessionDep, SettingsDep, ViewerDep
 from gridgov.auth.scope import may, require_role
 from gridgov.errors import InvalidInput
 from gridgov.grids.service import grids_in_scope
+from gridgov.incidents.kpi import time_windows, window_hours
 from gridgov.maps.gridmap import LAYERS
 from gridgov.maps.patrol_data import load_teams as patrol_teams
 from gridgov.periods import parse_date
@@ -37,7 +38,8 @@ def maps_page(request: Request, session: SessionDep, settings: SettingsDep, who:
     today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     nights = [t.last_night for t in teams if t.last_night is not None and t.last_night <= today]
     latest = max(nights) if nights else today
-    return render(request, "maps.html", actor=who, active="maps", title="地图", parents=parents,
+    shifts = [(name, window_hours(*hours)) for name, hours in time_windows().items()]
+    return render(request, "maps.html", actor=who, active="maps", title="地图", parents=parents, shifts=shifts,
                   scope=who.scope_code or "", teams=[(t.code, t.label) for t in teams], night=latest,
                   coverage_from=latest - dt.timedelta(days=COVERAGE_DAYS - 1), coverage_to=latest,
                   party=may(who, "personal"), level_zh=LEVEL_ZH)  # fmt: skip
@@ -65,6 +67,8 @@ def open_map(
     team: Text = "",
     as_of: Text = "",
     track_kind: Text = "",
+    shift: Text = "",
+    kpi: Text = "",
 ) -> Response:
     """The map the form asked for: its address with the chosen values (empty ones left out), as a redirect."""
     params: dict[str, str | None] = {}
@@ -81,7 +85,7 @@ def open_map(
         if first and last and first > last:
             raise InvalidInput(f"日期范围无效：起始日期 {first} 晚于截止日期 {last}")
         params = {"parent": parent.strip(), "from": first, "to": last, "team": team.strip(),
-                  "kind": track_kind.strip()}
+                  "kind": track_kind.strip(), "shift": shift.strip(), "kpi": kpi.strip()}
     else:
         params = {"date": _day(date, "巡逻日期"), "team": team.strip()}
     query = urlencode({k: v for k, v in params.items() if v})

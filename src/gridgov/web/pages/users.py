@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from gridgov.api.dependencies import AdminDep, SessionDep
 from gridgov.auth.scope import Actor
-from gridgov.auth.users import add_user, list_users, set_disabled, set_password, set_role
+from gridgov.auth.users import add_user, list_users, set_disabled, set_password, set_role, set_staff, staff_choices
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.grids.service import list_grids
 from gridgov.vocab import LEVEL_ZH, ROLE_SCOPE_LEVELS, ROLES
@@ -28,7 +28,8 @@ def _page(request: Request, session: SessionDep, who: Actor, status_code: int = 
     return render(request, "users.html", actor=who, active="users", title="用户", status_code=status_code,
                   users=list_users(session, who), roles=[(r, ROLES.label_of(r)) for r in ROLES],
                   scope_levels={r: "、".join(LEVEL_ZH[v] for v in ROLE_SCOPE_LEVELS[r]) for r in ROLES},
-                  scopes=scopes, **context)  # fmt: skip
+                  scopes=scopes, staff=staff_choices(session, who, request.app.state.settings.timezone),
+                  **context)  # fmt: skip
 
 
 def _done(message: str) -> Response:
@@ -51,13 +52,15 @@ def users_add(
     password: Secret,
     display_name: OptionalText = "",
     scope: OptionalText = "",
+    staff: OptionalText = "",
 ) -> Response:
     """Add a user; on a refusal the form comes back with the reason."""
     try:
         with session.begin_nested():  # a refusal leaves nothing behind
-            add_user(session, who, username, password, role, scope or None, display_name or None)
+            add_user(session, who, username, password, role, scope or None, display_name or None,
+                     staff_code=_code(staff))  # fmt: skip
     except (InvalidInput, Conflict, NotFound) as exc:
-        form = {"username": username, "display_name": display_name, "role": role, "scope": scope}
+        form = {"username": username, "display_name": display_name, "role": role, "scope": scope, "staff": staff}
         return _page(request, session, who, status_code=422, messages=[("danger", f"未添加：{exc.message}")], form=form)
     return _done(f"已添加用户 {username}")
 
@@ -72,6 +75,24 @@ def users_role(request: Request, session: SessionDep, who: AdminDep, username: s
     except (InvalidInput, Conflict, NotFound) as exc:
         return _page(request, session, who, status_code=422, messages=[("danger", f"{username}：{exc.message}")])
     return _done(f"{username} 的角色已修改")
+
+
+def _code(picked: str) -> str | None:
+    """The staff code of the picker's value ("S1 王网格 …": the code comes first), None when left empty."""
+    return picked.split(maxsplit=1)[0] if picked.strip() else None
+
+
+@router.post("/users/{username}/staff")
+def users_staff(request: Request, session: SessionDep, who: AdminDep, username: str,
+                staff: OptionalText = "") -> Response:  # fmt: skip
+    """Link a user to their own staff record (their inbox), or unlink them (an empty field)."""
+    code = _code(staff)
+    try:
+        with session.begin_nested():
+            set_staff(session, who, username, code)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        return _page(request, session, who, status_code=422, messages=[("danger", f"{username}：{exc.message}")])
+    return _done(f"{username} 已关联工作人员 {code}" if code else f"{username} 已解除与工作人员的关联")
 
 
 @router.post("/users/{username}/password")
