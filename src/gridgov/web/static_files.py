@@ -14,12 +14,15 @@ router = APIRouter(include_in_schema=False)
 FILES: dict[str, str] = {
     "app.css": "text/css; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "incident.css": "text/css; charset=utf-8",
+    "incident.js": "text/javascript; charset=utf-8",
+    "party_duty.js": "text/javascript; charset=utf-8",
 }
 
 
 @router.get("/static/app/{name}")
 def app_static(name: str) -> Response:
-    """app.css / app.js, nothing else."""
+    """The files of FILES, nothing else."""
     media_type = FILES.get(name)
     if media_type is None:
         raise NotFound(f"未找到静态资源：{name}")
