@@ -24,8 +24,10 @@ from gridgov.auth.scope import Actor
 from gridgov.auth.tokens import create_token
 from gridgov.db.engine import session_scope
 from gridgov.grids import service
-from gridgov.records.roles import add_role
+from gridgov.incidents import cases as incident_cases
+from gridgov.incidents.workflow import ACTION_NAMES
 from gridgov.records.service import create_record
+from gridgov.workdays import load_calendar
 
 from tests.db.test_embedded import run_cli
 from tests.factories import X0, Y0, D, square
@@ -39,9 +41,10 @@ V1 = {"If-Match": '"1"'}  # the version of every record the street starts with
 
 
 @pytest.fixture
-def street(tokens: dict[str, dict[str, str]], clean_engine: Engine) -> dict[str, dict[str, str]]:
-    """Two compounds in …002, a household with a resident in each community, a building and a staff member with a
-    post in …002, and a patrol team per community."""
+def street(patrol_street: dict[str, dict[str, str]], clean_engine: Engine) -> dict[str, dict[str, str]]:
+    """The patrol street (tests/api/conftest.py: a patrol team per community, staff member SE with a post in …002)
+    with two compounds in …002 and a household with a resident in each community, and a building in …002."""
+    tokens = patrol_street
     with session_scope(clean_engine) as s:
         rec = service.get_grid(s, "610103006002001")
         service.update_grid(s, rec.code, expected_version=rec.version, actor=OP, geometry=square(X0 + D, Y0, D / 2, D))
@@ -51,18 +54,42 @@ def street(tokens: dict[str, dict[str, str]], clean_engine: Engine) -> dict[str,
             "INSERT INTO household (code, address, kind, geom) VALUES "
             f"('HW', '西', '常住户', ST_SetSRID(ST_Point({WEST_LON}, {LAT}), 4326)), "
             f"('HE', '东', '常住户', ST_SetSRID(ST_Point({EAST_LON}, {LAT}), 4326))"))  # fmt: skip
-        for team, grid in (("TW", OWN), ("TE", OTHER)):
-            tid = s.execute(text("INSERT INTO patrol_team (code, name) VALUES (:c, :n) RETURNING id"),
-                            {"c": team, "n": team}).scalar_one()  # fmt: skip
-            s.execute(text("INSERT INTO patrol_area (code, team_id, geom) SELECT 'A-' || :t, :t, geom FROM grid "
-                           "WHERE code = :g AND valid_to IS NULL"), {"t": tid, "g": grid})  # fmt: skip
         for code, home in (("PW", "HW"), ("PE", "HE")):
-            create_record(s, "persons", {"code": code, "household_code": home, "name": f"居民{code}"}, OP)
+            create_record(s, "persons", {"code": code, "household_code": home, "name": f"居民{code}",
+                                         "is_party_member": True, "member_type": "在职"}, OP)  # fmt: skip
         create_record(s, "buildings", {"code": "BE", "name": "东楼", "lon": EAST_LON, "lat": LAT + 0.2 * D}, OP)
-        create_record(s, "staff", {"code": "SE", "name": "东网格员", "phone": "13800000008"}, OP)
-        post = add_role(s, OP, grid_code=EAST_GRID, role="网格员", staff_code="SE")
+        # Party (gridgov.party.orgs, units, contacts): PW and PE (above) are members; PE is in branch OE (on
+        # …002001) and its 书记, and links household HE; unit UE stands in community …002.
+        s.execute(text("INSERT INTO party_org (code, name, kind, form, grid_ids) SELECT 'OE', '东支部', '党支部', "
+                       "'网格党支部', ARRAY[id] FROM grid WHERE code = :g AND valid_to IS NULL"), {"g": EAST_GRID})
+        s.execute(text("INSERT INTO party_membership (person_id, org_id, since) SELECT p.id, o.id, DATE '2025-01-01' "
+                       "FROM person p, party_org o WHERE p.code = 'PE' AND p.valid_to IS NULL AND o.code = 'OE'"))
+        s.execute(text("INSERT INTO party_org_post (org_id, post, person_id) SELECT o.id, '书记', p.id FROM person p, "
+                       "party_org o WHERE p.code = 'PE' AND p.valid_to IS NULL AND o.code = 'OE'"))
+        s.execute(text("INSERT INTO party_contact (person_id, household_id) SELECT p.id, h.id "
+                       "FROM person p, household h "
+                       "WHERE p.code = 'PE' AND p.valid_to IS NULL AND h.code = 'HE' AND h.valid_to IS NULL"))
+        s.execute(text("INSERT INTO resident_unit (code, name, kind, geom) VALUES "
+                       f"('UE', '东单位', '学校', ST_SetSRID(ST_Point({EAST_LON}, {LAT}), 4326))"))
         tokens["admin_id"] = {"id": str(create_token(s, OP, "待吊销", "viewer")[1].id)}
-        tokens["east_post"] = {"id": str(post.id)}
+        east_case = incident_cases.report(s, OP, incident_cases.NewCase(EAST_LON, LAT, "市容环境", "东边的事件"),
+                                          incident_cases.Rules(load_calendar(s, "Asia/Shanghai")))  # fmt: skip
+        tokens["east_case"] = {"code": s.scalar(text("SELECT code FROM incident WHERE id = :i"), {"i": east_case})}
+        # Party activity (gridgov.party.volunteers, meetings, duty_areas): in community …002 a branch PO-E on
+        # …002001 with a meeting, a volunteer team VT-E with resident PE, and a 责任区 DA-E over …002001.
+        s.execute(text("INSERT INTO party_org (code, name, kind, form, grid_ids) SELECT 'PO-E', '东支部', '党支部', "
+                       "'楼院党支部', ARRAY[id] FROM grid WHERE code = :g AND valid_to IS NULL"), {"g": EAST_GRID})
+        s.execute(text("INSERT INTO volunteer_team (code, name, kind, grid_id) SELECT 'VT-E', '东志愿队', '其他', id "
+                       "FROM grid WHERE code = :g AND valid_to IS NULL"), {"g": OTHER})
+        s.execute(text("INSERT INTO volunteer_team_member (team_id, person_id) SELECT t.id, p.id "
+                       "FROM volunteer_team t, person p "
+                       "WHERE t.code = 'VT-E' AND p.code = 'PE' AND p.valid_to IS NULL"))
+        s.execute(text("INSERT INTO party_duty_area (code, name, duty, geom) SELECT 'DA-E', '东责任区', '环境维护', "
+                       "ST_Multi(geom) FROM grid WHERE code = :g AND valid_to IS NULL"), {"g": EAST_GRID})
+        meeting = s.execute(text("INSERT INTO party_meeting (org_id, kind, held_on) "
+                                 "SELECT id, '党课', DATE '2026-10-01' FROM party_org WHERE code = 'PO-E' "
+                                 "RETURNING id")).scalar_one()
+        tokens["east_meeting"] = {"id": str(meeting)}
     return tokens
 
 
@@ -75,6 +102,16 @@ def fingerprint(engine: Engine) -> dict[str, Any]:
                          FROM grid WHERE valid_to IS NULL) AS live,
                       (SELECT count(*) FROM household) AS households, (SELECT count(*) FROM person) AS persons,
                       (SELECT count(*) FROM building) AS buildings, (SELECT count(*) FROM incident) AS incidents,
+                      (SELECT string_agg(code || ':' || status || ':' || level || ':' || version, ',' ORDER BY id)
+                         FROM incident) AS incident_states,
+                      (SELECT count(*) FROM incident_event) AS incident_steps,
+                      (SELECT string_agg(day || kind || coalesce(name, ''), ',' ORDER BY day) FROM work_calendar)
+                         AS calendar,
+                      (SELECT string_agg(category || step || urgency || working_days, ',' ORDER BY 1)
+                         FROM incident_time_limit) AS limits,
+                      (SELECT string_agg(category || staff_role, ',' ORDER BY 1) FROM incident_dispatch_rule) AS rules,
+                      (SELECT string_agg(username || ':' || coalesce(staff_id, 0), ',' ORDER BY username)
+                         FROM app_user) AS user_staff,
                       (SELECT count(*) FROM staff) AS staff, (SELECT count(*) FROM grid_role) AS roles,
                       (SELECT count(*) FROM patrol_track) AS tracks,
                       (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM patrol_team) AS teams,
@@ -83,6 +120,20 @@ def fingerprint(engine: Engine) -> dict[str, Any]:
                       (SELECT count(*) FROM patrol_roster) AS rosters,
                       (SELECT count(*) FROM roster_change) AS roster_changes,
                       (SELECT count(*) FROM api_token WHERE revoked_at IS NULL) AS tokens,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM volunteer_team)
+                         AS volunteer_teams,
+                      (SELECT count(*) FROM volunteer_team_member) AS volunteer_members,
+                      (SELECT count(*) FROM volunteer_activity) AS volunteer_activities,
+                      (SELECT string_agg(id || ':' || coalesce(cancel_reason, '') || ':' || coalesce(minutes_name, ''),
+                                         ',' ORDER BY id) FROM party_meeting) AS meetings,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM party_duty_area) AS duty_areas,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM party_org) AS party_orgs,
+                      (SELECT string_agg(code || ':' || version, ',' ORDER BY id) FROM resident_unit) AS units,
+                      (SELECT count(*) || ':' || count(until) FROM party_membership) AS memberships,
+                      (SELECT count(*) || ':' || count(until) FROM party_org_post) AS posts,
+                      (SELECT count(*) FROM party_register) AS registers,
+                      (SELECT count(*) FROM party_contact) AS contacts,
+                      (SELECT count(*) FROM party_contact_visit) AS visits,
                       (SELECT count(*) FROM vocab_term WHERE retired_at IS NULL) AS terms,
                       (SELECT sum(cardinality(synonyms)) FROM vocab_term) AS synonyms"""
         )).mappings().one())  # fmt: skip
@@ -122,7 +173,146 @@ def _post_file(path: str, name: str, body: bytes, data: dict[str, str] | None = 
 
 # Every write route, with requests that are out of the …001 editor's scope. A new write route must be added
 # here (test_every_write_route_is_listed fails otherwise), so it cannot ship without a scope test.
+ORGS_FILE = f"code,name,kind,form,grid_codes\nO9,支部,党支部,网格党支部,{EAST_GRID}\n".encode()
 OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
+    # Party organisations, members, registers, 联系户 and units (gridgov.party.orgs, units, registers, contacts).
+    ("POST", "/api/party/orgs"): {
+        "an organisation on another community's grid": lambda c, h, t: c.post("/api/party/orgs", headers=h, json={
+            "code": "O9", "name": "新支部", "kind": "党支部", "form": "网格党支部", "grids": [EAST_GRID]}),
+        "a branch under another community's organisation": lambda c, h, t: c.post("/api/party/orgs", headers=h,
+            json={"code": "O9", "name": "新支部", "kind": "党支部", "form": "网格党支部", "parent": "OE"}),
+    },
+    ("PATCH", "/api/party/orgs/{code}"): {
+        "another community's organisation": lambda c, h, t: c.patch("/api/party/orgs/OE", headers={**h, **V1},
+                                                                    json={"name": "改"}),
+    },
+    ("DELETE", "/api/party/orgs/{code}"): {
+        "another community's organisation": lambda c, h, t: c.delete("/api/party/orgs/OE?reason=合并",
+                                                                     headers={**h, **V1}),
+    },
+    ("POST", "/api/party/orgs/{code}/members"): {
+        "own member into another community's organisation": lambda c, h, t: c.post(
+            "/api/party/orgs/OE/members", headers=h, json={"person": "PW"}),
+    },
+    ("POST", "/api/party/orgs/{code}/posts"): {
+        "a post of another community's organisation": lambda c, h, t: c.post(
+            "/api/party/orgs/OE/posts", headers=h, json={"post": "委员", "holder": "PW"}),
+    },
+    ("POST", "/api/party/orgs/{code}/posts/{post_id}/end"): {
+        "a post of another community's organisation": lambda c, h, t: c.post(
+            "/api/party/orgs/OE/posts/1/end", headers=h, json={"reason": "换届"}),
+    },
+    ("POST", "/api/party/members/{code}/leave"): {
+        "another community's member": lambda c, h, t: c.post("/api/party/members/PE/leave", headers=h,
+                                                             json={"reason": "转出"}),
+    },
+    ("PATCH", "/api/party/members/{code}/register"): {
+        "another community's member": lambda c, h, t: c.patch("/api/party/members/PE/register", headers=h,
+                                                              json={"employer": "某单位"}),
+    },
+    ("POST", "/api/party/contacts"): {
+        "own member linking another community's household": lambda c, h, t: c.post(
+            "/api/party/contacts", headers=h, json={"person": "PW", "household": "HE"}),
+    },
+    ("DELETE", "/api/party/contacts/{person}/{household}"): {
+        "another community's link": lambda c, h, t: c.delete("/api/party/contacts/PE/HE", headers=h),
+    },
+    ("POST", "/api/party/contacts/{person}/{household}/visits"): {
+        "another community's link": lambda c, h, t: c.post("/api/party/contacts/PE/HE/visits", headers=h,
+                                                           json={"note": "走访"}),
+    },
+    ("POST", "/api/party/units"): {
+        "a unit in another community": lambda c, h, t: c.post("/api/party/units", headers=h, json={
+            "code": "U9", "name": "单位", "kind": "学校", "lon": EAST_LON, "lat": LAT}),
+    },
+    ("PATCH", "/api/party/units/{code}"): {
+        "another community's unit": lambda c, h, t: c.patch("/api/party/units/UE", headers={**h, **V1},
+                                                            json={"name": "改"}),
+    },
+    ("DELETE", "/api/party/units/{code}"): {
+        "another community's unit": lambda c, h, t: c.delete("/api/party/units/UE?reason=搬迁", headers={**h, **V1}),
+    },
+    ("POST", "/api/party/units/{code}/join"): {
+        "another community's unit": lambda c, h, t: c.post("/api/party/units/UE/join", headers=h, json={"org": None}),
+    },
+    ("POST", "/api/party/import/{kind}"): {
+        "organisations on another community's grid": _post_file(
+            "/api/party/import/orgs", "o.csv", ORGS_FILE),
+        "own member linking another community's household": _post_file(
+            "/api/party/import/contacts", "c.csv", b"person_code,household_code\nPW,HE\n"),
+        "another community's member moved": _post_file(
+            "/api/party/import/members", "m.csv", b"person_code,org_code\nPE,OE\nPW,OE\n"),
+    },
+    ("POST", "/party/orgs/new"): {
+        "an organisation on another community's grid": lambda c, h, t: c.post("/party/orgs/new", headers=h, data={
+            "code": "O9", "name": "新支部", "kind": "党支部", "form": "网格党支部", "grids": EAST_GRID}),
+    },
+    ("POST", "/party/orgs/{code}/edit"): {
+        "another community's organisation": lambda c, h, t: c.post("/party/orgs/OE/edit", headers=h,
+                                                                   data={"version": "1", "name": "改"}),
+    },
+    ("POST", "/party/orgs/{code}/dissolve"): {
+        "another community's organisation": lambda c, h, t: c.post("/party/orgs/OE/dissolve", headers=h,
+                                                                   data={"version": "1", "reason": "合并"}),
+    },
+    ("POST", "/party/orgs/{code}/members"): {
+        "own member into another community's organisation": lambda c, h, t: c.post(
+            "/party/orgs/OE/members", headers=h, data={"person": "PW"}),
+    },
+    ("POST", "/party/orgs/{code}/members/{person}/leave"): {
+        "another community's member": lambda c, h, t: c.post("/party/orgs/OE/members/PE/leave", headers=h,
+                                                             data={"reason": "转出"}),
+    },
+    ("POST", "/party/orgs/{code}/posts"): {
+        "a post of another community's organisation": lambda c, h, t: c.post(
+            "/party/orgs/OE/posts", headers=h, data={"post": "委员", "person": "PW"}),
+    },
+    ("POST", "/party/orgs/{code}/posts/{post_id}/end"): {
+        "a post of another community's organisation": lambda c, h, t: c.post(
+            "/party/orgs/OE/posts/1/end", headers=h, data={"reason": "换届"}),
+    },
+    ("POST", "/party/members/{code}/join"): {
+        "own member into another community's organisation": lambda c, h, t: c.post(
+            "/party/members/PW/join", headers=h, data={"org": "OE"}),
+    },
+    ("POST", "/party/members/{code}/leave"): {
+        "another community's member": lambda c, h, t: c.post("/party/members/PE/leave", headers=h,
+                                                             data={"reason": "转出"}),
+    },
+    ("POST", "/party/members/{code}/register"): {
+        "another community's member": lambda c, h, t: c.post("/party/members/PE/register", headers=h,
+                                                             data={"employer": "某单位"}),
+    },
+    ("POST", "/party/members/{code}/contacts"): {
+        "own member linking another community's household": lambda c, h, t: c.post(
+            "/party/members/PW/contacts", headers=h, data={"household": "HE"}),
+    },
+    ("POST", "/party/members/{code}/contacts/{household}/unlink"): {
+        "another community's link": lambda c, h, t: c.post("/party/members/PE/contacts/HE/unlink", headers=h),
+    },
+    ("POST", "/party/members/{code}/contacts/{household}/visit"): {
+        "another community's link": lambda c, h, t: c.post("/party/members/PE/contacts/HE/visit", headers=h,
+                                                           data={"note": "走访"}),
+    },
+    ("POST", "/party/units"): {
+        "a unit in another community": lambda c, h, t: c.post("/party/units", headers=h, data={
+            "code": "U9", "name": "单位", "kind": "学校", "lon": str(EAST_LON), "lat": str(LAT)}),
+    },
+    ("POST", "/party/units/{code}/edit"): {
+        "another community's unit": lambda c, h, t: c.post("/party/units/UE/edit", headers=h,
+                                                           data={"version": "1", "name": "改"}),
+    },
+    ("POST", "/party/units/{code}/retire"): {
+        "another community's unit": lambda c, h, t: c.post("/party/units/UE/retire", headers=h,
+                                                           data={"version": "1", "reason": "搬迁"}),
+    },
+    ("POST", "/party/units/{code}/join"): {
+        "another community's unit": lambda c, h, t: c.post("/party/units/UE/join", headers=h, data={}),
+    },
+    ("POST", "/party/import"): {
+        "organisations on another community's grid": _post_file(
+            "/party/import", "o.csv", ORGS_FILE, {"kind": "orgs"}),
+    },
     ("POST", "/api/grids"): {
         "parent in another community": lambda c, h, t: c.post("/api/grids", headers=h, json={
             "name": "新网格", "level": "compound", "parent_code": OTHER, "geometry": square(X0 + 1.1 * D, Y0)}),
@@ -250,6 +440,107 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
                                                            data={"version": "1", "reason": "调整"}),
     },
     # Patrol rosters (gridgov.patrol.rosters): the team's community and the lead community are touched.
+    # Party activity (gridgov.party.volunteers, meetings, duty_areas): the team's grid, the organisation's grids,
+    # the 责任区 polygon.
+    ("POST", "/api/party/teams"): {
+        "a team on another community's grid": lambda c, h, t: c.post("/api/party/teams", headers=h, json={
+            "code": "VT9", "name": "新队", "kind": "其他", "grid": OTHER}),
+    },
+    ("PATCH", "/api/party/teams/{code}"): {
+        "another community's team": lambda c, h, t: c.patch("/api/party/teams/VT-E", headers={**h, **V1},
+                                                            json={"name": "改"}),
+    },
+    ("DELETE", "/api/party/teams/{code}"): {
+        "another community's team": lambda c, h, t: c.delete("/api/party/teams/VT-E?reason=合并", headers={**h, **V1}),
+    },
+    ("POST", "/api/party/teams/{code}/members"): {
+        "a member for another community's team": lambda c, h, t: c.post("/api/party/teams/VT-E/members", headers=h,
+                                                                        json={"person": "PW"}),
+    },
+    ("POST", "/api/party/teams/{code}/members/{person}/leave"): {
+        "a member of another community's team": lambda c, h, t: c.post("/api/party/teams/VT-E/members/PE/leave",
+                                                                       headers=h, json={}),
+    },
+    ("POST", "/api/party/activities"): {
+        "an activity of another community's team": lambda c, h, t: c.post("/api/party/activities", headers=h, json={
+            "team": "VT-E", "day": "2026-10-01", "hours": 2, "title": "活动"}),
+    },
+    ("POST", "/api/party/meetings"): {
+        "a meeting of another community's branch": lambda c, h, t: c.post("/api/party/meetings", headers=h, data={
+            "org": "PO-E", "kind": "党课", "held_on": "2026-10-01"}),
+    },
+    ("POST", "/api/party/meetings/{meeting_id}/cancel"): {
+        "another community's meeting": lambda c, h, t: c.post(f"/api/party/meetings/{t['east_meeting']['id']}/cancel",
+                                                              headers=h, json={"reason": "录入错误"}),
+    },
+    ("PUT", "/api/party/meetings/{meeting_id}/minutes"): {
+        "minutes of another community's meeting": lambda c, h, t: c.put(
+            f"/api/party/meetings/{t['east_meeting']['id']}/minutes", headers=h,
+            files={"minutes": ("纪要.pdf", b"%PDF-1.4\n%%EOF\n")}),
+    },
+    ("POST", "/api/party/duty-areas"): {
+        "an area in another community": lambda c, h, t: c.post("/api/party/duty-areas", headers=h, json={
+            "code": "DA9", "name": "新", "duty": "其他", "geometry": EAST_TRIANGLE}),
+        "an area over the border": lambda c, h, t: c.post("/api/party/duty-areas", headers=h, json={
+            "code": "DA9", "name": "新", "duty": "其他", "geometry": OVER_THE_BORDER}),
+    },
+    ("PATCH", "/api/party/duty-areas/{code}"): {
+        "another community's area": lambda c, h, t: c.patch("/api/party/duty-areas/DA-E", headers={**h, **V1},
+                                                            json={"name": "改"}),
+    },
+    ("DELETE", "/api/party/duty-areas/{code}"): {
+        "another community's area": lambda c, h, t: c.delete("/api/party/duty-areas/DA-E?reason=调整",
+                                                             headers={**h, **V1}),
+    },
+    ("POST", "/party/teams"): {
+        "a team on another community's grid": lambda c, h, t: c.post("/party/teams", headers=h, data={
+            "code": "VT9", "name": "新队", "kind": "其他", "grid": OTHER}),
+    },
+    ("POST", "/party/teams/{code}/edit"): {
+        "another community's team": lambda c, h, t: c.post("/party/teams/VT-E/edit", headers=h,
+                                                           data={"version": "1", "name": "改", "kind": "其他"}),
+    },
+    ("POST", "/party/teams/{code}/retire"): {
+        "another community's team": lambda c, h, t: c.post("/party/teams/VT-E/retire", headers=h,
+                                                           data={"version": "1", "reason": "合并"}),
+    },
+    ("POST", "/party/teams/{code}/members"): {
+        "a member for another community's team": lambda c, h, t: c.post("/party/teams/VT-E/members", headers=h,
+                                                                        data={"person": "PW"}),
+    },
+    ("POST", "/party/teams/{code}/members/{person}/leave"): {
+        "a member of another community's team": lambda c, h, t: c.post("/party/teams/VT-E/members/PE/leave",
+                                                                       headers=h, data={"reason": "退出"}),
+    },
+    ("POST", "/party/teams/{code}/activities"): {
+        "an activity of another community's team": lambda c, h, t: c.post("/party/teams/VT-E/activities", headers=h,
+            data={"day": "2026-10-01", "hours": "2", "title": "活动"}),
+    },
+    ("POST", "/party/meetings"): {
+        "a meeting of another community's branch": lambda c, h, t: c.post("/party/meetings", headers=h, data={
+            "org": "PO-E", "kind": "党课", "held_on": "2026-10-01"}),
+    },
+    ("POST", "/party/meetings/{meeting_id}/cancel"): {
+        "another community's meeting": lambda c, h, t: c.post(f"/party/meetings/{t['east_meeting']['id']}/cancel",
+                                                              headers=h, data={"reason": "录入错误"}),
+    },
+    ("POST", "/party/meetings/{meeting_id}/minutes"): {
+        "minutes of another community's meeting": lambda c, h, t: c.post(
+            f"/party/meetings/{t['east_meeting']['id']}/minutes", headers=h,
+            files={"minutes": ("纪要.pdf", b"%PDF-1.4\n%%EOF\n")}),
+    },
+    ("POST", "/party/duty-areas"): {
+        "an area in another community": lambda c, h, t: c.post("/party/duty-areas", headers=h, data={
+            "code": "DA9", "name": "新", "duty": "其他", "geojson": json.dumps(EAST_TRIANGLE)}),
+    },
+    ("POST", "/party/duty-areas/{code}/edit"): {
+        "another community's area": lambda c, h, t: c.post("/party/duty-areas/DA-E/edit", headers=h,
+                                                           data={"version": "1", "name": "改", "duty": "其他"}),
+    },
+    ("POST", "/party/duty-areas/{code}/retire"): {
+        "another community's area": lambda c, h, t: c.post("/party/duty-areas/DA-E/retire", headers=h,
+                                                           data={"version": "1", "reason": "调整"}),
+    },
     ("POST", "/api/patrol/roster/generate"): {
         "another community's teams": lambda c, h, t: c.post("/api/patrol/roster/generate", headers=h, json={
             "month": "2026-10", "grid": OTHER}),
@@ -480,8 +771,86 @@ OUT_OF_SCOPE: dict[tuple[str, str], dict[str, Request]] = {
     **{("POST", f"/users/{{username}}/{verb}"): {
         "another user (administrators only)": lambda c, h, t, verb=verb: c.post(
             f"/users/nobody/{verb}", headers=h, data={"role": "viewer", "password": "Someone2026x"}),
-    } for verb in ("role", "password", "disable", "enable")},
+    } for verb in ("role", "password", "disable", "enable", "staff")},
+    # Incidents: a report in, or a step on a case of, another community; settings are administrators'.
+    ("POST", "/api/incidents"): {
+        "a report in another community": lambda c, h, t: c.post("/api/incidents", headers=h, data={
+            "lon": str(EAST_LON), "lat": str(LAT), "category": "市容环境", "description": "东边"}),
+    },
+    ("POST", "/api/incidents/{id_or_code}/{action}"): {
+        f"{action} on another community's case": lambda c, h, t, action=action: c.post(
+            f"/api/incidents/{t['east_case']['code']}/{action}", headers=h, data={"note": "越权"})
+        for action in ("accept", "reject", "escalate")
+    },
+    ("POST", "/api/incidents/sweep"): {
+        "a sweep (administrators only)": lambda c, h, t: c.post("/api/incidents/sweep", headers=h),
+    },
+    ("POST", "/incidents/new"): {
+        "a report in another community": lambda c, h, t: c.post("/incidents/new", headers=h, data={
+            "category": "市容环境", "description": "东边的事件", "lon": str(EAST_LON), "lat": str(LAT)}),
+    },
+    ("POST", "/incidents/{code}/act"): {
+        "a case in another community": lambda c, h, t: c.post(f"/incidents/{t['east_case']['code']}/act", headers=h,
+                                                              data={"action": "accept", "version": "1"}),
+    },
+    ("PUT", "/api/admin/calendar"): {
+        "the working-day calendar (administrators only)": lambda c, h, t: c.put(
+            "/api/admin/calendar", headers=h, json={"first": "2027-01-01", "kind": "休", "name": "元旦"}),
+    },
+    ("DELETE", "/api/admin/calendar"): {
+        "the working-day calendar (administrators only)": lambda c, h, t: c.delete(
+            "/api/admin/calendar?first=2026-10-01", headers=h),
+    },
+    ("POST", "/api/admin/calendar/import"): {
+        "a year's holidays (administrators only)": _post_file(
+            "/api/admin/calendar/import", "h.csv", "日期,类型,名称\n2027-01-01,休,元旦\n".encode()),
+    },
+    ("PUT", "/api/admin/time-limits"): {
+        "a time limit (administrators only)": lambda c, h, t: c.put(
+            "/api/admin/time-limits", headers=h, json={"step": "处置", "working_days": 9}),
+    },
+    ("DELETE", "/api/admin/time-limits"): {
+        "a time limit (administrators only)": lambda c, h, t: c.delete("/api/admin/time-limits?step=受理", headers=h),
+    },
+    ("PUT", "/api/admin/dispatch-rules/{category:path}"): {
+        "a dispatch rule (administrators only)": lambda c, h, t: c.put(
+            "/api/admin/dispatch-rules/治安隐患", headers=h, json={"staff_role": "网格员"}),
+    },
+    ("DELETE", "/api/admin/dispatch-rules/{category:path}"): {
+        "a dispatch rule (administrators only)": lambda c, h, t: c.delete("/api/admin/dispatch-rules/治安隐患",
+                                                                          headers=h),
+    },
+    ("POST", "/admin/calendar/days"): {
+        "the working-day calendar (administrators only)": lambda c, h, t: c.post(
+            "/admin/calendar/days", headers=h, data={"first": "2027-01-01", "kind": "休", "name": "元旦"}),
+    },
+    ("POST", "/admin/calendar/clear"): {
+        "the working-day calendar (administrators only)": lambda c, h, t: c.post(
+            "/admin/calendar/clear", headers=h, data={"first": "2026-10-01"}),
+    },
+    ("POST", "/admin/calendar/import"): {
+        "a year's holidays (administrators only)": _post_file(
+            "/admin/calendar/import", "h.csv", "日期,类型,名称\n2027-01-01,休,元旦\n".encode()),
+    },
+    ("POST", "/admin/incident-rules/limits"): {
+        "a time limit (administrators only)": lambda c, h, t: c.post(
+            "/admin/incident-rules/limits", headers=h, data={"step": "处置", "working_days": "9"}),
+    },
+    ("POST", "/admin/incident-rules/limits/remove"): {
+        "a time limit (administrators only)": lambda c, h, t: c.post(
+            "/admin/incident-rules/limits/remove", headers=h, data={"step": "受理"}),
+    },
+    ("POST", "/admin/incident-rules/dispatch"): {
+        "a dispatch rule (administrators only)": lambda c, h, t: c.post(
+            "/admin/incident-rules/dispatch", headers=h, data={"category": "治安隐患", "staff_role": "网格员"}),
+    },
 }  # fmt: skip
+# Write routes that identify their caller their own way, and how they are tested.
+OWN_CALLER = {
+    ("POST", "/open311/v2/requests.{fmt}"): "Open311 takes the API token as its api_key form field (or Bearer) and "
+    "answers errors in Open311's shape; a missing, read-only or out-of-scope key is refused and writes nothing "
+    "(tests/api/test_open311.py::test_errors_have_open311_shape_and_write_nothing)",
+}
 # POST routes that write nothing (checked below: the database is unchanged after them).
 READ_ONLY_POSTS = {
     ("POST", "/api/grids/validate"): "drafts are checked, never stored",
@@ -518,11 +887,13 @@ def dependency_calls(dep: Any) -> Iterator[Any]:
 
 def test_every_write_route_is_listed_and_needs_a_caller(client: TestClient) -> None:
     found = {(m, r.path) for r in write_routes(client.app.routes) for m in r.methods - {"HEAD", "OPTIONS"}}  # type: ignore[attr-defined]
-    missing = found - set(OUT_OF_SCOPE) - set(READ_ONLY_POSTS) - set(NOT_GRID_WRITES)
+    missing = found - set(OUT_OF_SCOPE) - set(READ_ONLY_POSTS) - set(NOT_GRID_WRITES) - set(OWN_CALLER)
     assert not missing, f"write routes without a scope test case in OUT_OF_SCOPE: {sorted(missing)}"
     assert not (set(OUT_OF_SCOPE) - found), "OUT_OF_SCOPE lists routes that no longer exist"
     for r in write_routes(client.app.routes):  # type: ignore[attr-defined]
         if next(iter(r.methods)) == "POST" and (("POST", r.path) in READ_ONLY_POSTS or r.path in ("/login", "/logout")):
+            continue
+        if ("POST", r.path) in OWN_CALLER:
             continue
         assert get_actor in set(dependency_calls(r.dependant)), f"{r.path} does not identify its caller"
 
@@ -604,9 +975,20 @@ CLI_READ_ONLY = {
        for verb in ("list", "show", "history", "fields")},
     "staff roles": "reads (private posts only within the token's scope)",
     "vocab list": "reads",
+    "party check": "reads (personal data rights needed; member codes only within the token's scope)",
+    **{f"party {what}": "reads personal data, only in the token's scope (gridgov.party.orgs, members, contacts)"
+       for what in ("org list", "org show", "member history", "register unreported", "register flowing",
+                    "contact list", "unit list")},
+    **{f"party {what}": "reads personal data, only in the token's scope (gridgov.party.volunteers etc.)"
+       for what in ("team list", "team show", "activity list", "meeting list", "meeting schedule", "duty-area list",
+                    "duty-area check")},
     **{f"patrol {what}": "reads" for what in (
         "team list", "team show", "team history", "team member list", "area list", "area show", "area history",
         "roster list", "roster notice", "roster export", "attendance")},
+    "incident show": "reads (the service checks the scope)", "incident list": "reads (the service checks the scope)",
+    "incident kpi": "reads (the service checks the scope)",
+    "calendar list": "reads", "calendar check": "reads", "incident limit list": "reads",
+    "incident dispatch-rule list": "reads",
 }
 # CLI write commands that touch no grid, with why (as NOT_GRID_WRITES for the API).
 CLI_NOT_SCOPED = {"staff add": "a staff member without a post lies in no grid; posts are scoped (staff assign)"}
@@ -643,6 +1025,7 @@ def test_cli_acts_with_the_token_it_is_given(
         "staff.csv": "staff_code,name,phone,grid_code,role\nS9,李四,13800000000,610103006002001,网格员\n",
         "incidents.csv": f"code,category,reported_at,lon,lat\nE9,市容环境,2026-10-01 10:00,{EAST_LON},{LAT}\n",
         "buildings.csv": f"code,name,lon,lat\nB9,楼,{EAST_LON},{LAT}\n",
+        "orgs.csv": ORGS_FILE.decode(),
     }
     files["east_area.geojson"] = json.dumps(EAST_TRIANGLE)
     files["east_route.geojson"] = json.dumps(EAST_LINE)
@@ -696,6 +1079,37 @@ def test_cli_acts_with_the_token_it_is_given(
         "vocab add": ["vocab", "add", "staff_roles", "网格安全员"],
         "vocab synonym": ["vocab", "synonym", "staff_roles", "网格员", "网格联络员"],
         "vocab retire": ["vocab", "retire", "household_kinds", "底商"],
+        "party org add": ["party", "org", "add", "O9", "--name", "新支部", "--kind", "党支部", "--form", "网格党支部",
+                          "--grids", EAST_GRID],
+        "party org edit": ["party", "org", "edit", "OE", "--name", "改"],
+        "party org dissolve": ["party", "org", "dissolve", "OE", "--reason", "合并"],
+        "party member join": ["party", "member", "join", "PW", "--org", "OE"],
+        "party member leave": ["party", "member", "leave", "PE", "--reason", "转出"],
+        "party post add": ["party", "post", "add", "OE", "--post", "委员", "--holder", "PW"],
+        "party post end": ["party", "post", "end", "OE", "1"],
+        "party register set": ["party", "register", "set", "PE", "--employer", "某单位"],
+        "party contact link": ["party", "contact", "link", "PW", "HE"],
+        "party contact unlink": ["party", "contact", "unlink", "PE", "HE"],
+        "party contact visit": ["party", "contact", "visit", "PE", "HE", "--note", "走访"],
+        "party unit add": ["party", "unit", "add", "U9", "--name", "单位", "--kind", "学校", "--lon", str(EAST_LON),
+                           "--lat", str(LAT)],
+        "party unit edit": ["party", "unit", "edit", "UE", "--name", "改"],
+        "party unit retire": ["party", "unit", "retire", "UE", "--reason", "搬迁"],
+        "party unit join": ["party", "unit", "join", "UE", "--leave"],
+        "party import": ["party", "import", "orgs", str(tmp_path / "orgs.csv")],
+        "party team add": ["party", "team", "add", "VT9", "--name", "新队", "--kind", "其他", "--grid", OTHER],
+        "party team edit": ["party", "team", "edit", "VT-E", "--name", "改"],
+        "party team retire": ["party", "team", "retire", "VT-E", "--reason", "合并"],
+        "party team join": ["party", "team", "join", "VT-E", "--person", "PW"],
+        "party team leave": ["party", "team", "leave", "VT-E", "--person", "PE"],
+        "party activity add": ["party", "activity", "add", "VT-E", "--date", "2026-10-01", "--hours", "2", "--title",
+                               "活动"],
+        "party meeting add": ["party", "meeting", "add", "PO-E", "--kind", "党课", "--date", "2026-10-01"],
+        "party meeting cancel": ["party", "meeting", "cancel", street["east_meeting"]["id"], "--reason", "录入错误"],
+        "party duty-area add": ["party", "duty-area", "add", "DA9", "--name", "新", "--duty", "其他", "--file",
+                                str(tmp_path / "east_area.geojson")],
+        "party duty-area edit": ["party", "duty-area", "edit", "DA-E", "--name", "改"],
+        "party duty-area retire": ["party", "duty-area", "retire", "DA-E", "--reason", "调整"],
         "patrol team add": ["patrol", "team", "add", "T9", "--name", "新队", "--grid", OTHER],
         "patrol team edit": ["patrol", "team", "edit", "TE", "--name", "改"],
         "patrol team retire": ["patrol", "team", "retire", "TE", "--reason", "合并"],
@@ -715,6 +1129,20 @@ def test_cli_acts_with_the_token_it_is_given(
                                 "TE", "--staff", "SE"],
         "patrol roster substitute": ["patrol", "roster", "substitute", "--date", "2026-10-01", "--shift", "下半夜",
                                      "--team", "TE", "--staff", "SE", "--by", "SE"],
+        "user edit": ["user", "edit", "nobody", "--staff", "SE"],
+        "calendar set": ["calendar", "set", "2027-01-01", "--kind", "休", "--name", "元旦"],
+        "calendar clear": ["calendar", "clear", "2026-10-01"],
+        "calendar import": ["calendar", "import", str(tmp_path / "east.csv")],
+        "incident limit set": ["incident", "limit", "set", "--step", "受理", "--days", "9"],
+        "incident limit remove": ["incident", "limit", "remove", "--step", "受理"],
+        "incident dispatch-rule set": ["incident", "dispatch-rule", "set", "--category", "治安隐患", "--role",
+                                       "网格员"],
+        "incident dispatch-rule clear": ["incident", "dispatch-rule", "clear", "--category", "治安隐患"],
+        "incident report": ["incident", "report", "--lon", str(EAST_LON), "--lat", str(LAT), "--category", "市容环境",
+                            "--description", "东边"],
+        **{f"incident {action}": ["incident", action, street["east_case"]["code"], "--note", "越权"]
+           for action in ACTION_NAMES},
+        "incident sweep": ["incident", "sweep"],
     }  # fmt: skip
     commands = cli_commands()
     listed = set(refused) | set(CLI_READ_ONLY) | set(CLI_NOT_SCOPED)

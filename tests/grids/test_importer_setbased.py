@@ -36,7 +36,7 @@ def test_new_parents_moves_and_renames_in_a_fixed_number_of_statements(
     df = pyogrio.read_dataframe(sample_dir / "grids.gpkg")
     n, report = _import(clean_engine, sample_dir / "grids.gpkg")
     assert report.written and len(report.created) == len(df)  # type: ignore[attr-defined]
-    assert n < 60, n
+    assert n < 75, n  # a fixed number (a few per assigned table), whatever the rows
     communities = df.index[df.level == "community"]
     moved = int(df.index[(df.level == "compound") & (df.parent_code == df.loc[communities[0], "code"])][0])
     renamed = int(df.index[(df.level == "compound") & (df.parent_code == df.loc[communities[1], "code"])][0])
@@ -51,7 +51,7 @@ def test_new_parents_moves_and_renames_in_a_fixed_number_of_statements(
     n2, report2 = _import(clean_engine, changed)
     assert report2.created == ["610103006901", "610103006901001"]  # type: ignore[attr-defined]
     assert sorted(report2.updated) == sorted([df.loc[moved, "code"], df.loc[renamed, "code"]])  # type: ignore[attr-defined]
-    assert n2 < 60, n2
+    assert n2 < 75, n2
     with session_scope(clean_engine) as s:
         assert get_grid(s, df.loc[moved, "code"]).parent_code == "610103006901"
         assert get_grid(s, "610103006901001").parent_code == "610103006901"

@@ -50,6 +50,14 @@ def _org(s: Session, code: str, kind: str, form: str, grids: list[str], members:
                         FROM unnest(CAST(:ids AS bigint[])) AS p"""), {"c": code, "ids": members})
 
 
+def _check(s: Session, parent: str, day: dt.date = DAY, actor: Actor = ADMIN) -> Report:
+    """The check as of ``day``, with every record made here dated back to 2020 (they are recorded "now", which may
+    be later than ``day``)."""
+    for table in ("grid", "party_org", "person", "household", "volunteer_team", "party_duty_area"):
+        s.execute(text(f"UPDATE {table} SET valid_from = DATE '2020-01-01' WHERE valid_from > DATE '2020-01-01'"))
+    return check(s, actor, PartyRules(), parent=parent, day=day)
+
+
 def _failing(report: Report, rule: str) -> list[Finding]:
     return [f for f in report.findings if f.rule == rule]
 
@@ -73,7 +81,7 @@ def street(clean_engine: Engine) -> Iterator[Engine]:
 def test_the_organisation_matches_its_membership(street: Engine, members: int, kind: str, fails: bool) -> None:
     with Session(street) as s, s.begin():
         _org(s, "O1", kind, "社区党组织", ["610103006001"], _members(s, "A", members, prefix="M"))
-        report = check(s, ADMIN, PartyRules(), parent="610103006001", day=DAY)
+        report = _check(s, "610103006001")
     found = _failing(report, "org_form")
     assert bool(found) is fails
     if fails:
@@ -84,7 +92,7 @@ def test_the_organisation_matches_its_membership(street: Engine, members: int, k
 def test_a_branch_needs_three_members(street: Engine, members: int, fails: bool) -> None:
     with Session(street) as s, s.begin():
         _org(s, "B1", "党支部", "楼院党支部", ["610103006001001"], _members(s, "A", members, prefix="M"))
-        report = check(s, ADMIN, PartyRules(), parent="610103006001", day=DAY)
+        report = _check(s, "610103006001")
     assert [(f.org, f.value, f.threshold) for f in _failing(report, "branch_min")] == \
         ([("B1", members, 3)] if fails else [])
     assert _failing(report, "org_form") == []
@@ -97,7 +105,7 @@ def test_branches_on_grids_and_members_in_organisations(street: Engine) -> None:
         _org(s, "CP", "党委", "社区党组织", ["610103006001"], [])
         _org(s, "BA", "党支部", "楼院党支部", ["610103006001001"], a, parent="CP")
         _org(s, "BB", "党小组", "楼栋党小组", [], b[:2], parent="CP")  # built on no grid
-        report = check(s, ADMIN, PartyRules(), parent="610103006001", day=DAY)
+        report = _check(s, "610103006001")
     assert [f.grid_code for f in _failing(report, "grid_branch")] == ["610103006001002"]
     assert _summary(report, "grid_branch") == (2, 1)
     loose = _failing(report, "members_without_org")
@@ -114,7 +122,7 @@ def test_half_of_the_members_volunteer(street: Engine, volunteers: int, fails: b
     with Session(street) as s, s.begin():
         _org(s, "B1", "党支部", "楼院党支部", ["610103006001001"], _members(s, "A", 4, prefix="A",
                                                                           volunteers=volunteers))
-        report = check(s, ADMIN, PartyRules(), parent="610103006001001", day=DAY)
+        report = _check(s, "610103006001001")
     assert [(f.org, f.value) for f in _failing(report, "volunteer_share")] == ([("B1", "25%")] if fails else [])
 
 
@@ -129,7 +137,7 @@ def test_each_member_links_one_to_three_households(street: Engine) -> None:
                        "SELECT p, h, DATE '2026-01-01' FROM unnest(CAST(:p AS bigint[]), CAST(:h AS bigint[])) "
                        "AS u(p, h)"), {"p": [p for p, hs in links.items() for _ in hs],
                                         "h": [h for hs in links.values() for h in hs]})  # fmt: skip
-        report = check(s, ADMIN, PartyRules(), parent="610103006001001", day=DAY)
+        report = _check(s, "610103006001001")
     bad = {f.records[0]: f.value for f in _failing(report, "contacts")}
     assert bad == {"A-P1": 0, "A-P3": 4, "X-P1": 0, "X-P2": 0, "X-P3": 0, "X-P4": 0}
     unlinked = _failing(report, "unlinked_households")
@@ -156,7 +164,7 @@ def test_registers_teams_meetings_and_age(street: Engine) -> None:
                           SELECT id, DATE '2026-10-20', h, '清扫' FROM volunteer_team, (VALUES (4.0)) AS v(h)
                            WHERE code = 'T1'
                           UNION ALL SELECT id, DATE '2026-10-21', 3.5, '清扫' FROM volunteer_team WHERE code = 'T2'"""))
-        report = check(s, ADMIN, PartyRules(), parent="610103006001001", day=DAY)
+        report = _check(s, "610103006001001")
     assert [(f.value, f.records) for f in _failing(report, "reported")] == [(1, ["W-P2"])]
     assert [(f.value, f.records) for f in _failing(report, "flow_certificate")] == [(1, ["F-P2"])]
     assert {f.records[0]: f.value for f in _failing(report, "team_size")} == {"T1": 6, "T2": 0}
@@ -173,7 +181,7 @@ def test_duty_areas_cover_the_compounds_and_the_gap_is_located(street: Engine) -
                           SELECT 'Z1', '责任区一', '环境维护',
                                  ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))"""),
                   {"x0": X0, "y0": Y0, "x1": X0 + D / 2, "y1": Y0 + D / 2})  # the south half of A
-        report = check(s, ADMIN, PartyRules(), parent="610103006001", day=DAY)
+        report = _check(s, "610103006001")
     gaps = {f.grid_code: f for f in _failing(report, "duty_area")}
     assert set(gaps) == {"610103006001001", "610103006001002"}
     assert gaps["610103006001001"].value == "50%" and gaps["610103006001002"].value == "0%"
@@ -187,7 +195,7 @@ def test_the_past_is_checked_as_it_was(street: Engine) -> None:
             s.execute(text(f"UPDATE {table} SET valid_from = DATE '2020-01-01'"))
         s.execute(text("UPDATE party_membership SET since = DATE '2026-06-01'"))
         before = check(s, ADMIN, PartyRules(), parent="610103006001001", day=dt.date(2026, 5, 1))
-        after = check(s, ADMIN, PartyRules(), parent="610103006001001", day=DAY)
+        after = _check(s, "610103006001001")
     assert [f.value for f in _failing(before, "branch_min")] == [0]
     assert [f.value for f in _failing(after, "branch_min")] == [2]
 
@@ -197,7 +205,7 @@ def test_a_viewer_sees_no_member_codes(street: Engine) -> None:
         _members(s, "A", 2, prefix="A")
         viewer = Actor("user:v", "viewer", s.scalar(text("SELECT id FROM grid WHERE code = '610103006001'")),
                        "610103006001")
-        report = check(s, viewer, PartyRules(), parent="610103006001001", day=DAY)
+        report = _check(s, "610103006001001", actor=viewer)
     assert report.personal is False
     assert all(f.records == [] for f in report.findings if f.rule in ("contacts", "members_without_org"))
     assert _summary(report, "contacts") == (2, 2)

@@ -34,8 +34,9 @@ def grid_counts(session: Session) -> dict[int, dict[str, Any]]:
 
 
 def level_counts(session: Session, table: str) -> dict[str, int]:
-    """Rows of ``household``, ``incident`` or ``building`` per grid level, through the hierarchy, in level order."""
-    if table not in ("household", "incident", "building"):
+    """Rows of an assigned table (gridgov.assign.points.ASSIGNED_TABLES) per grid level, through the hierarchy, in
+    level order."""
+    if table not in ("household", "incident", "building", "resident_unit"):
         raise ValueError(f"not an assigned table: {table}")
     where = live("e") if table in VERSIONED else "TRUE"
     stmt = sql.load("level_counts").format(table=table, where=where)

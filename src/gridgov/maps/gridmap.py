@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from gridgov.config import MapSettings, defaults
 from gridgov.errors import InvalidInput
-from gridgov.history import day_of
 from gridgov.maps import gridmap_data as data
 from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms
@@ -209,12 +208,12 @@ def grid_map(
     basemap: Basemap | None = None,
     households: pd.DataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
-    party: pd.DataFrame | None = None,
-    party_staff: pd.DataFrame | None = None,
+    party: data.PartyLayer | None = None,
     simplify_m: float = 0.5,
 ) -> folium.Map:
     """Build the 网格图: a layer per level (街道/社区/楼院), labels, ledger and staff popups, search, and the
-    optional household (four colours), building and Party layers; no basemap unless one is given.
+    optional household (four colours), building and Party layers; no basemap unless one is given (the caller
+    decides whether the reader may see ``party``: it holds names).
 
     Community and compound labels never overlap on screen: one that would is hidden until zooming in makes room;
     compound labels also stay hidden below ``label_min_zoom`` (None: at every zoom)."""
@@ -224,6 +223,7 @@ def grid_map(
 
     counts: dict[str, int] = {}
     anchors: dict[str, tuple[float, float]] = {}
+    shapes: dict[str, Any] = {}  # the display outlines by code (where the Party layer labels organisations)
     search: list[tuple[str, str, float, float]] = []
     labelled = False
     for level, spec in LEVELS.items():
@@ -233,8 +233,9 @@ def grid_map(
             continue
         geoms = np.asarray(part.geometry.values, dtype=object)
         points = shapely.point_on_surface(geoms)
-        for p, n, c in zip(points, part["name"], part["code"], strict=True):
+        for p, n, c, g in zip(points, part["name"], part["code"], geoms, strict=True):
             anchors[str(c)] = (round(float(p.y), 6), round(float(p.x), 6))
+            shapes[str(c)] = g
             search.append((f"{n} {c}", str(c), *anchors[str(c)]))
         group = folium.FeatureGroup(name=f"{spec.label}（{len(part)}）", show=True)
         style, highlight = dict(spec.style), {**spec.style, **spec.highlight}
@@ -252,8 +253,6 @@ def grid_map(
             grid_label_markers(level, part["name"].astype(str), part["code"].astype(str), geoms).add_to(group)
             labelled = True
         group.add_to(m)
-    if labelled:
-        GridLabels(label_min_zoom, COMPOUNDS_LEAD_FROM_ZOOM).add_to(m)
 
     rows = [(swatch(spec.style), f"{spec.label}（{counts.get(level, 0)}）") for level, spec in LEVELS.items()]
     if buildings is not None and not buildings.empty:
@@ -262,7 +261,11 @@ def grid_map(
     if households is not None and not households.empty:
         rows += add_households(m, households, basemap)
     if party is not None:
-        rows += add_party(m, party, party_staff, anchors, basemap)
+        party_rows, party_labels = add_party(m, party, anchors, shapes, basemap)
+        rows += party_rows
+        labelled = labelled or party_labels
+    if labelled:
+        GridLabels(label_min_zoom, COMPOUNDS_LEAD_FROM_ZOOM).add_to(m)
     GridSearch(search).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     subtitle = basemap.label if basemap is not None and basemap.kind != "none" else None
@@ -362,6 +365,5 @@ def grid_map_from_db(
         basemap=basemap,
         households=data.household_points(session, parent_code, as_of) if "households" in layers else None,
         buildings=data.building_frame(session, parent_code, as_of) if "buildings" in layers else None,
-        party=data.party_points(session, parent_code, as_of) if "party" in layers else None,
-        party_staff=data.party_staff(session, parent_code, day_of(as_of, timezone)) if "party" in layers else None,
+        party=data.party_layer(session, parent_code, as_of, timezone) if "party" in layers else None,
     )

@@ -1,5 +1,5 @@
 """Data of the grid map (EPSG:4326): grids with their ledger, the vector-tile mode's count and search index,
-and the optional point layers; one query each."""
+and the optional layers (households, buildings, the Party layer); one query each."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from gridgov.db import sql as sqlfiles
 from gridgov.errors import InvalidInput
 from gridgov.history import as_of as as_of_sql
-from gridgov.history import day_of, live, role_in_force
+from gridgov.history import day_of, identity, live, role_in_force
 from gridgov.ledger.report import build_ledger
 from gridgov.periods import DEFAULT_TIMEZONE
-from gridgov.vocab import LEVELS, PARTY_STAFF_ROLES
+from gridgov.vocab import LEVELS, PARTY_ORG_KINDS, PARTY_STAFF_ROLES
 
 LEDGER_FIELDS = (
     "households", "hh_resident", "hh_rented", "hh_vacant", "hh_shop", "persons", "party_members",
@@ -202,3 +202,89 @@ def party_staff(session: Session, parent_code: str | None = None, on_day: dt.dat
     params = {"parent": parent_code, "roles": list(PARTY_STAFF_ROLES), "on_day": on_day or day_of(None)}
     rows = session.execute(text(sql), params).all()
     return pd.DataFrame(rows, columns=["grid_code", "role", "name", "phone"])
+
+
+def party_orgs(session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The Party organisations in force on the grids under ``parent_code``, one row per organisation and grid it
+    is built on: grid code, organisation code, kind, name, form, secretary's name and phone (personal data: the
+    Party layer is drawn only for readers with personal data rights there)."""
+    tree, grids = _tree(as_of)
+    sql = f"""{tree}
+        SELECT g.code AS grid_code, o.code, o.kind, o.name, o.form, coalesce(sp.name, ss.name) AS secretary, o.phone
+          FROM party_org o
+          CROSS JOIN LATERAL unnest(o.grid_ids) AS x(grid_id)
+          JOIN {grids} g ON g.id = x.grid_id JOIN sub ON sub.id = g.id
+          LEFT JOIN person sp ON sp.id = o.secretary_person_id
+          LEFT JOIN staff ss ON ss.id = o.secretary_staff_id
+         WHERE {as_of_sql("o")}
+         ORDER BY g.code, array_position(CAST(:kinds AS text[]), CAST(o.kind AS text)), o.code"""
+    rows = session.execute(text(sql), {"parent": parent_code, "as_of": as_of, "kinds": list(PARTY_ORG_KINDS.terms)})
+    return pd.DataFrame(rows.all(), columns=["grid_code", "code", "kind", "name", "form", "secretary", "phone"])
+
+
+def duty_areas(session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None) -> gpd.GeoDataFrame:
+    """The 党员责任区 in force under ``parent_code`` (clipped to it): code, name, duty, organisation, the names of
+    the members responsible who live under it, and the polygon."""
+    tree, grids = _tree(as_of)
+    sql = f"""{tree}, root AS (
+            SELECT g.geom FROM {grids} g JOIN sub ON sub.id = g.id WHERE g.code = CAST(:parent AS text)
+        ), shown AS (
+            SELECT a.code, a.name, a.duty, o.name AS org, a.person_ids,
+                   CASE WHEN CAST(:parent AS text) IS NULL THEN a.geom
+                        ELSE ST_CollectionExtract(ST_Intersection(a.geom, (SELECT geom FROM root)), 3) END AS geom
+              FROM party_duty_area a LEFT JOIN party_org o ON o.id = a.org_id
+             WHERE {as_of_sql("a")}
+               AND (CAST(:parent AS text) IS NULL OR ST_Intersects(a.geom, (SELECT geom FROM root)))
+        )
+        SELECT a.code, a.name, a.duty, a.org,
+               ARRAY(SELECT p.name FROM unnest(a.person_ids) WITH ORDINALITY x(id, n)
+                       JOIN person p ON p.id = x.id JOIN household h ON h.id = p.household_id
+                      WHERE h.grid_id IN (SELECT id FROM sub) ORDER BY x.n) AS members,
+               ST_AsBinary(a.geom) AS wkb
+          FROM shown a WHERE NOT ST_IsEmpty(a.geom) ORDER BY a.code"""
+    rows = session.execute(text(sql), {"parent": parent_code, "as_of": as_of}).all()
+    df = pd.DataFrame(rows, columns=["code", "name", "duty", "org", "members", "wkb"])
+    geoms: Any = shapely.from_wkb(df.pop("wkb").map(bytes).to_numpy()) if len(df) else []
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+
+
+def contact_links(session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None,
+                  timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:  # fmt: skip
+    """党员联系户 under ``parent_code``: each link of a member to a household, both homes under it (a link leaving
+    the subtree is left out): member code and name, the member's home (from_lon, from_lat), the household's code,
+    address and point (lon, lat)."""
+    sql = f"""{_tree(as_of)[0]}
+        SELECT p.code AS member_code, p.name AS member, ST_X(mh.geom) AS from_lon, ST_Y(mh.geom) AS from_lat,
+               h.code AS household, h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat
+          FROM party_contact c
+          JOIN person p ON {identity("p")} = c.person_id AND {as_of_sql("p")}
+          JOIN household mh ON {identity("mh")} = p.household_id AND {_under("mh", as_of, "mh.grid_id")}
+          JOIN household h ON {identity("h")} = c.household_id AND {_under("h", as_of, "h.grid_id")}
+         WHERE p.is_party_member AND mh.geom IS NOT NULL AND h.geom IS NOT NULL AND {identity("mh")} <> {identity("h")}
+           AND (CAST(:as_of AS timestamptz) IS NULL OR c.since <= CAST(:day AS date))
+         ORDER BY p.code, h.code"""
+    params = {"parent": parent_code, "as_of": as_of, "day": day_of(as_of, timezone)}
+    rows = session.execute(text(sql), params).all()
+    return pd.DataFrame(rows, columns=["member_code", "member", "from_lon", "from_lat", "household", "address", "lon",
+                                       "lat"])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PartyLayer:
+    """Everything the Party layer draws (names included: the callers draw it only for readers with personal data
+    rights over the whole map, gridgov.auth.views.open_personal)."""
+
+    households: pd.DataFrame  # party_points
+    staff: pd.DataFrame  # party_staff
+    orgs: pd.DataFrame  # party_orgs
+    areas: gpd.GeoDataFrame  # duty_areas
+    links: pd.DataFrame  # contact_links
+
+
+def party_layer(session: Session, parent_code: str | None = None, as_of: dt.datetime | None = None,
+                timezone: str = DEFAULT_TIMEZONE) -> PartyLayer:  # fmt: skip
+    """The Party layer under ``parent_code``, now or at ``as_of``."""
+    return PartyLayer(party_points(session, parent_code, as_of), party_staff(session, parent_code,
+                                                                             day_of(as_of, timezone)),
+                      party_orgs(session, parent_code, as_of), duty_areas(session, parent_code, as_of),
+                      contact_links(session, parent_code, as_of, timezone))  # fmt: skip

@@ -22,7 +22,7 @@ from gridgov.auth.scope import Actor, Touches, authorize, personal_reach, readab
 from gridgov.db import sql
 from gridgov.errors import NotFound
 from gridgov.history import day_of, start_of
-from gridgov.party.rules import AGE_BANDS, PartyRules
+from gridgov.party.rules import AGE_BANDS, PartyRules, meeting_due, months_before
 from gridgov.vocab import PARTY_BRANCH, PARTY_COMMITTEE, PARTY_GENERAL_BRANCH, PARTY_GROUP
 
 RULES = {
@@ -144,12 +144,6 @@ def _root(session: Session, actor: Actor, parent: str | None) -> tuple[int | Non
     return int(gid), code
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
-    last = [31, 29 if y % 4 == 0 and (y % 100 or y % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    return dt.date(y, m + 1, min(day.day, last[m]))
-
-
 def check(session: Session, actor: Actor, rules: PartyRules, *, parent: str | None = None,
           day: dt.date | None = None, timezone: str = "Asia/Shanghai") -> Report:  # fmt: skip
     """Check every rule under ``parent`` (default: the actor's scope) as of the end of ``day`` (default today)."""
@@ -158,7 +152,7 @@ def check(session: Session, actor: Actor, rules: PartyRules, *, parent: str | No
     day = day or day_of(None, timezone)
     this_month = day.replace(day=1)
     params = {"root": root, "as_of": start_of(day + dt.timedelta(days=1), timezone), "day": day,
-              "ageing_age": rules.ageing_age, "month_start": _months_before(this_month, 1), "month_end": this_month}
+              "ageing_age": rules.ageing_age, "month_start": months_before(this_month, 1), "month_end": this_month}
     everywhere, where = personal_reach(actor)
     personal = everywhere or where is not None  # the root lies in the actor's scope (readable_root)
     run = {name: session.execute(text(stmt), params).all() for name, stmt in Q.items()}
@@ -235,11 +229,11 @@ def check(session: Session, actor: Actor, rules: PartyRules, *, parent: str | No
     for o in orgs:
         for kind, months in rules.meetings_due(o.kind).items():
             checked += 1
-            since = _months_before(day, months)
             last = held.get((o.code, kind))
-            if (last is None or last < since) and (o.founded_on is None or o.founded_on < since):
+            state = meeting_due(months, last, o.founded_on, day)
+            if state.overdue:
                 due.append(Finding("meetings", False, str(last) if last else "从未召开", f"每 {months} 个月",
-                                   f"{o.name}的{kind}已超期（应在 {since} 之后召开过）", org=o.code))
+                                   f"{o.name}的{kind}已超期（应在 {state.since} 之后召开过）", org=o.code))
     add("meetings", checked, due)
     aged = [o for o in orgs if o.kind != PARTY_GROUP and o.with_age]
     add("ageing", len(aged), [

@@ -4,6 +4,8 @@ The numbers are settings (``gridgov.config.PartySettings``) since cities differ;
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,6 +84,36 @@ class PartyRules:
     def meetings_due(self, kind: str) -> dict[str, int]:
         """The meetings an organisation of ``kind`` must hold and every how many months."""
         return {m: n for m in MEETINGS_OF.get(kind, ()) if (n := PARTY_MEETING_EVERY_MONTHS[m]) is not None}
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` months earlier (the month's last day when it is shorter); negative: later."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
+
+
+@dataclass(frozen=True)
+class MeetingDue:
+    """Where a meeting kind of an organisation stands on a day: overdue or not, and the last day it is on time."""
+
+    months: int
+    since: dt.date  # it must have been held on or after this day (or the organisation founded after it)
+    overdue: bool
+    due_by: dt.date | None  # the last day it is on time without another meeting (None: overdue already, never held)
+
+
+def meeting_due(months: int, last_held: dt.date | None, founded_on: dt.date | None, day: dt.date) -> MeetingDue:
+    """The schedule rule of a meeting held every ``months`` months, as the compliance check applies it: on ``day``
+    it is overdue unless it was last held, or the organisation founded, on or after the same day ``months``
+    months earlier."""
+    since = months_before(day, months)
+    base = max((d for d in (last_held, founded_on) if d is not None), default=None)
+    if base is None:
+        return MeetingDue(months, since, True, None)
+    due_by = months_before(base, -months)  # month-end clamping: the last day whose ``since`` is still ≤ base
+    while months_before(due_by + dt.timedelta(days=1), months) <= base:
+        due_by += dt.timedelta(days=1)
+    return MeetingDue(months, since, base < since, due_by)
 
 
 def age_band(age: int) -> str:
