@@ -20,6 +20,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from gridgov import vocab as gen_vocab
 from gridgov.ids import id_check_digit
 from gridgov.sample import generate as gen
 from gridgov.sample.generate import SampleSummary, generate
@@ -322,12 +323,14 @@ def test_party_contacts(default_run: Run) -> None:
     p = default_run.csv("persons.csv").set_index("code")
     c = default_run.csv("party_contacts.csv")
     members = set(p.index[p["is_party_member"] == "1"])
-    assert set(c["person_code"]) == members
+    unlinked = set(default_run.meta()["party_gaps"]["contacts"])  # the member placed without any (a gap)
+    assert len(unlinked) == 1 and set(c["person_code"]) == members - unlinked
     per = c.groupby("person_code").size()
     assert per.between(1, 3).all()
     assert not c.duplicated().any()
     own_comp = p.loc[c["person_code"], "household_code"].str[:15].to_numpy()
     assert (c["household_code"].str[:15].to_numpy() == own_comp).all()
+    assert (c["since"] < END.isoformat()).all()
 
 
 def test_staff(default_run: Run) -> None:
@@ -356,18 +359,29 @@ def test_incidents(default_run: Run) -> None:
     assert inc["code"].str.fullmatch(r"E\d{12}").all()
     pairs = {(c, s) for c, s, _, _ in INCIDENT_TYPES}
     assert set(zip(inc["category"], inc["subcategory"], strict=True)) <= pairs
-    assert {"市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序", "民生服务"} <= set(inc["category"])
-    assert set(inc["status"]) <= {"上报", "立案", "派遣", "处置", "核查", "结案"}
+    assert {f"{c}/{s}" for c, s in pairs} <= set(gen_vocab.INCIDENT_SUBCATEGORIES.terms)
+    assert {"市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序", "民生服务", "治安隐患", "矛盾纠纷",
+            "消防安全"} <= set(inc["category"])  # fmt: skip
+    assert set(inc["status"]) == set(gen_vocab.INCIDENT_STATUSES.terms)
     assert set(inc["level"]) == {"网格", "社区", "街道"}
-    assert set(inc["source"]) == {"网格员上报", "12345热线", "居民上报", "巡查发现"}
-    assert (inc["level"] == "网格").mean() > 0.6
+    assert set(inc["source"]) == {"网格员上报", "12345热线", "居民反映", "巡逻发现"}
+    assert set(inc["urgency"]) == {"一般", "紧急"} and (inc["urgency"] == "紧急").mean() < 0.15
+    assert (inc.loc[inc["category"] == "突发事件", "urgency"] == "紧急").mean() > 0.6
+    reported = inc["source"].isin(["12345热线", "居民反映"])
+    assert (inc.loc[reported, "reporter_name"] != "").all() and (inc.loc[~reported, "reporter_name"] == "").all()
+    assert inc.loc[reported, "reporter_phone"].str.fullmatch(r"1\d{10}").all()
+    assert (inc["address"] != "").all() and inc.apply(lambda r: r["address"] in r["description"], axis=1).all()
+    assert (inc["level"] == "网格").mean() > 0.8
     assert inc["reported_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00").all()
     t = pd.to_datetime(inc["reported_at"], format="ISO8601")
     first = datetime(2026, 8, 3, tzinfo=TZ8)  # 90 days ending 2026-10-31
     assert t.min() >= first and t.max() < datetime(2026, 11, 1, tzinfo=TZ8)
     assert t.dt.date.nunique() >= 85
     old = t < datetime(2026, 10, 1, tzinfo=TZ8)
-    assert (inc.loc[old, "status"] == "结案").mean() > 0.9
+    assert (inc.loc[old, "status"].isin(["结案", "作废"])).mean() > 0.95
+    events = default_run.csv("incident_events.csv")
+    assert default_run.summary.incident_events == len(events) > 5 * len(inc)
+    assert set(events["code"]) == set(inc["code"])
     assert (inc["code"].str[1:9] == t.dt.strftime("%Y%m%d")).all()
     street = default_run.gpkg("grids.gpkg", "grids").query("level == 'street'").geometry.values[0]
     inside = shapely.contains_xy(street, inc["lon"].astype(float), inc["lat"].astype(float))

@@ -146,7 +146,8 @@ def test_the_loader_writes_every_entity_already_assigned(clean_engine: Engine, s
         from gridgov.assign.points import assign_all
 
         moved = {c.table: c.changed for c in assign_all(s)}
-    assert moved == {"building": 0, "household": 0, "incident": 0, "resident_unit": 0}  # the loader applied the same rule
+    # the loader applied the same rule
+    assert moved == {"building": 0, "household": 0, "incident": 0, "resident_unit": 0}
 
 
 def test_the_loader_goes_through_the_importers_checks(clean_engine: Engine, sample_dir: Path, tmp_path: Path) -> None:

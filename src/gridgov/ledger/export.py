@@ -31,8 +31,10 @@ MISSING = "—"  # a figure that does not apply or was not computed (the 说明 
 ALL_UNITS = "全部"
 TEXT_KEYS = ("code", "name", "level_zh", "parent_code", "party_org", "incidents_by_category_text", "staff")
 WRAP_KEYS = ("name", "incidents_by_category_text", "staff")
-DECIMALS = {"patrol_coverage_pct": 1, "patrol_length_km": 2, "patrol_hours": 2}
-SUMMED = frozenset(COUNTS) | {"patrol_length_km", "patrol_hours"}  # a coverage ratio does not add up
+DECIMALS = {"patrol_coverage_pct": 1, "patrol_length_km": 2, "patrol_hours": 2, "incidents_on_time_pct": 1,
+            "incidents_closed_at_grid_pct": 1}
+# a coverage ratio or a rate does not add up
+SUMMED = frozenset(COUNTS) | {"patrol_length_km", "patrol_hours", "incidents_overdue"}
 MAX_WIDTH = {"name": 24, "incidents_by_category_text": 30, "staff": 46}
 A4, A3 = 9, 8  # xlsxwriter paper codes
 A4_MAX_WIDTH = 150  # total column width (Excel units) still readable on landscape A4 when fitted to the width
@@ -232,6 +234,12 @@ def _notes(ledger: Ledger, unit: str, made: str) -> list[tuple[str, str]]:
         ("人数", "登记在上述住户中的人员，随其住户计入网格。"),
         ("党员数", f"上述人员中登记为党员的人数，并按{'、'.join(MEMBER_TYPES)}分列；党组织按党员人数推定。"),
         ("事件", f"期间内上报、位置落在网格内的事件：状态为「{INCIDENT_CLOSED}」的计为已结事件，其余计为未结事件。"),
+        (
+            "按期结案率",
+            "期间内结案的事件中，从上报到结案每个环节都在时限内完成的比例；网格内结案率为结案时处置层级为网格的比例"
+            "（小事不出网格）；没有结案时为“—”。",
+        ),
+        ("超期事件", "统计时点仍未办结、且所处环节已过时限的事件数（不限上报日期）。"),
         (
             "巡逻覆盖率",
             "期间内巡逻轨迹两侧缓冲范围（距离按系统设置）覆盖网格面积的百分比；巡逻里程与时长为轨迹在网格内"

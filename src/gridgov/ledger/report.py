@@ -20,6 +20,7 @@ from gridgov.auth.views import log_view
 from gridgov.db import sql
 from gridgov.errors import InvalidInput
 from gridgov.history import day_of
+from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import (
@@ -28,7 +29,6 @@ from gridgov.vocab import (
     LEVEL_ZH,
     LEVELS,
     MEMBER_TYPES,
-    ORGANISATION_LEVELS,
 )
 
 # English key → Chinese header, in sheet order.
@@ -49,12 +49,16 @@ HEADERS: dict[str, str] = {
     "buildings": "楼栋数",
     "incidents_open": "未结事件",
     "incidents_closed": "已结事件",
+    "incidents_on_time_pct": "按期结案率(%)",
+    "incidents_overdue": "超期事件",
+    "incidents_closed_at_grid_pct": "网格内结案率(%)",
     "incidents_by_category_text": "事件分类",
     "patrol_coverage_pct": "巡逻覆盖率(%)",
     "patrol_length_km": "巡逻里程(公里)",
     "patrol_hours": "巡逻时长(小时)",
     "staff": "网格工作人员",
 }
+DEFAULT_PARTY_RULES = PartyRules()  # the rules' defaults, for callers without settings
 COUNTS = ("households", "hh_resident", "hh_rented", "hh_vacant", "hh_shop", "persons", "party_members",
           "pm_employed", "pm_retired", "pm_mobile", "pm_unemployed", "pm_resident", "resident_reps", "volunteers",
           "party_volunteers", "buildings", "incidents_open", "incidents_closed")  # fmt: skip
@@ -88,27 +92,32 @@ class LedgerRow:
     incidents_open: int = 0
     incidents_closed: int = 0
     incidents_by_category: dict[str, int] = field(default_factory=dict)
+    incidents_on_time_rate: float | None = None
+    incidents_overdue: int | None = None
+    incidents_closed_at_grid_rate: float | None = None
     staff: str | None = None
     patrol_coverage: float | None = None
     patrol_length_m: float | None = None
     patrol_seconds: float | None = None
+    party_rules: PartyRules = field(default=DEFAULT_PARTY_RULES, repr=False, compare=False)
 
     @property
     def party_org(self) -> str:
-        """The Party organisation a grid of this size usually has (党委 > 100, 党总支 ≥ 50, else 党支部)."""
-        if self.level not in ORGANISATION_LEVELS:
-            return "党支部" if self.party_members >= 3 else ("党小组" if self.party_members else "")
-        if self.party_members > 100:
-            return "党委"
-        return "党总支" if self.party_members >= 50 else "党支部"
+        """The Party organisation the grid's members call for by the rules (PartyRules.expected_kind: 党委, 党总支,
+        党支部, or a 党小组 when too few for a branch); empty without members."""
+        return self.party_rules.expected_kind(self.party_members) if self.party_members else ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form with derived fields (Chinese level, Party organisation, percentages)."""
         d = asdict(self)
+        d.pop("party_rules")
         d["level_zh"] = LEVEL_ZH[self.level]
         d["party_org"] = self.party_org
         d["incidents_by_category_text"] = "；".join(f"{k} {v}" for k, v in self.incidents_by_category.items())
         d["patrol_coverage_pct"] = None if self.patrol_coverage is None else round(100 * self.patrol_coverage, 1)
+        for key, rate in (("incidents_on_time_pct", self.incidents_on_time_rate),
+                          ("incidents_closed_at_grid_pct", self.incidents_closed_at_grid_rate)):
+            d[key] = None if rate is None else round(100 * rate, 1)
         d["patrol_length_km"] = None if self.patrol_length_m is None else round(self.patrol_length_m / 1000, 2)
         d["patrol_hours"] = None if self.patrol_seconds is None else round(self.patrol_seconds / 3600, 2)
         return d
@@ -146,9 +155,9 @@ class Ledger:
         return f"{who}：{households} 户，{persons} 人，{party} 名党员"
 
 
-def _row(r: dict[str, Any]) -> LedgerRow:
+def _row(r: dict[str, Any], party_rules: PartyRules) -> LedgerRow:
     values: dict[str, Any] = {k: (int(v) if k in COUNTS else v) for k, v in r.items()}
-    return LedgerRow(**values)
+    return LedgerRow(**values, party_rules=party_rules)
 
 
 TREE_IDS = text("SELECT coalesce(array_agg(gid), '{}') FROM ledger_grid WHERE in_tree")
@@ -167,13 +176,15 @@ def build_ledger(
     patrol_buffer_m: float | None = None,
     viewed_from: str = "ledger",
     timezone: str = DEFAULT_TIMEZONE,
+    party_rules: PartyRules = DEFAULT_PARTY_RULES,
 ) -> Ledger:
     """Ledger rows for every grid (or one level, or one parent's subtree), as of a moment, over a period.
 
     The staff roster lists the public roles for everyone, and the private ones (楼栋长, 党小组长: residents)
     only where ``reader`` may see personal data (none without a reader); such a reading is written to the audit
     log (``viewed_from`` names the page or file). Households, persons and buildings are the versions in force
-    at ``as_of``; staff roles those in force on its day (in ``timezone``), or today.
+    at ``as_of``; staff roles those in force on its day (in ``timezone``), or today. Each row's 党组织 is the one
+    its members call for by ``party_rules`` (faces pass ``PartyRules.of(settings)``).
     """
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"未知层级：{level}（可选 {', '.join(LEVELS)}）")
@@ -193,16 +204,44 @@ def build_ledger(
              "personal_all": everywhere, "personal_scope": scope_id, "hh_kinds": list(HOUSEHOLD_KINDS),
              "member_types": list(MEMBER_TYPES), "closed": INCIDENT_CLOSED,
              "as_of": as_of, "on_day": day_of(as_of, timezone)}  # fmt: skip
-    rows = [_row(dict(r)) for r in session.execute(text(sql.load("ledger")), words).mappings()]
+    rows = [_row(dict(r), party_rules) for r in session.execute(text(sql.load("ledger")), words).mappings()]
     if parent is not None and not any(r.code == parent for r in rows):  # the SQL keeps only parent's subtree
         raise InvalidInput(f"网格不存在：{parent}")
     if reader is not None and (everywhere or scope_id is not None):  # private staff names are in the roster
         log_view(session, reader, "grid_role", parent or reader.scope_code, page=viewed_from, rows=len(rows))
+    _add_incident_figures(session, rows, parent, as_of, date_from, date_to, timezone)
     if with_patrol and as_of is None:
         _add_patrol(session, rows, date_from, date_to, patrol_buffer_m, subtree=parent is not None)
     if level is not None:
         rows = [r for r in rows if r.level == level]
     return Ledger(rows, as_of, date_from, date_to)
+
+
+def _add_incident_figures(session: Session, rows: list[LedgerRow], parent: str | None,
+                          as_of: dt.datetime | None, date_from: dt.datetime | None, date_to: dt.datetime | None,
+                          timezone: str) -> None:  # fmt: skip
+    """按期结案率, 超期 and 网格内结案率 of the period evaluated at ``as_of`` (gridgov.incidents.kpi: the cases of
+    the grids live now; an as-of ledger's grids that no longer exist get none)."""
+    from zoneinfo import ZoneInfo
+
+    from gridgov.errors import NotFound
+    from gridgov.incidents.kpi import Period, grid_figures, grid_id_of
+
+    zone = ZoneInfo(timezone)
+    first = date_from.astimezone(zone).date() if date_from else None
+    last = (date_to - dt.timedelta(microseconds=1)).astimezone(zone).date() if date_to else None
+    try:
+        root = grid_id_of(session, parent)
+    except NotFound:  # an as-of ledger of a grid that is gone
+        return
+    period = Period(first, last, as_of or dt.datetime.now(dt.UTC))
+    figures = {r.grid_id: r.figures for r in grid_figures(session, root, period, timezone=timezone,
+                                                          with_last_year=False)}  # fmt: skip
+    for r in rows:
+        f = figures.get(r.grid_id)
+        if f is not None:
+            r.incidents_on_time_rate, r.incidents_overdue = f.on_time_rate, f.overdue_now
+            r.incidents_closed_at_grid_rate = f.closed_at_grid_rate
 
 
 def _add_patrol(session: Session, rows: list[LedgerRow], date_from: dt.datetime | None,

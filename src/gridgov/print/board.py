@@ -2,6 +2,9 @@
 QR code, laid out in HTML and printed to PDF with WeasyPrint (fonts embedded, text searchable); PNG is the
 PDF rasterised with pdfium at the requested dpi. Never any resident's personal data: at most counts.
 
+Two kinds (``KINDS``): the grid board, and the 楼院党建公示 board (gridgov.print.party_board: the Party organisation
+on the grid, its secretary and committee, the 党员责任区 on the map; members by name only with their 亮身份 consent).
+
 In portrait the panel under the map is laid out first on its own and measured; the map is then drawn at the
 full height it leaves, so the page is filled whatever the length of the staff list and duties."""
 
@@ -24,6 +27,9 @@ from gridgov.config import BoardSettings, defaults
 from gridgov.errors import InvalidInput
 from gridgov.print.boardmap import board_map_svg
 from gridgov.print.data import BoardData, boards_data
+from gridgov.print.party_board import HEADING as PARTY_HEADING
+from gridgov.print.party_board import party_context
+from gridgov.print.party_data import PartyBoardData, party_boards_data
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -31,6 +37,8 @@ PAPERS: dict[str, tuple[float, float]] = {"A4": (210, 297), "A3": (297, 420), "A
 """ISO 216 paper sizes in millimetres (portrait width, height)."""
 
 FORMATS = ("pdf", "png")
+KINDS: dict[str, str] = {"grid": "网格公示牌", "party": "楼院党建公示牌"}
+"""Board kinds: the grid board, and the 楼院党建公示 board."""
 MAX_PNG_PIXELS = 120_000_000  # A1 at 400 dpi ≈ 120 MP; more is a mistake, not a print job
 
 
@@ -103,9 +111,9 @@ def layout(paper: str = "A4", landscape: bool = False) -> PageLayout:
 
 
 @cache
-def _template() -> jinja2.Template:
+def _template(name: str = "board.html") -> jinja2.Template:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    return env.get_template("board.html")
+    return env.get_template(name)
 
 
 def duties(settings: BoardSettings, names: dict[str, str]) -> list[str]:
@@ -144,16 +152,18 @@ def _board_context(data: BoardData, settings: BoardSettings) -> dict[str, Any]:
     names = {"grid": data.name, "community": community or "", "street": street or ""}
     trail = " / ".join(n for _, _, n in data.parents)
     qr = settings.board_qr_url.format_map(_Names({"code": data.code})) if settings.board_qr_url else None
-    return {
-        "code": data.code, "name": data.name, "trail": trail or data.name, "staff": data.staff,
-        "duties": duties(settings, names), "counts": data.counts, "map_uri": None,
-        "qr_uri": _qr(qr) if qr else None, "street": street,
-    }  # fmt: skip
+    common = {"code": data.code, "name": data.name, "trail": trail or data.name, "map_uri": None,
+              "qr_uri": _qr(qr) if qr else None, "street": street}  # fmt: skip
+    if isinstance(data, PartyBoardData):
+        return {**common, **party_context(data), "template": "party_board.html", "heading": PARTY_HEADING}
+    return {**common, "staff": data.staff, "duties": duties(settings, names), "counts": data.counts,
+            "template": "board.html", "heading": "网格公示牌"}  # fmt: skip
 
 
 def _with_map(context: dict[str, Any], data: BoardData, page: PageLayout) -> dict[str, Any]:
-    """The board's values with its map drawn at the page's map size."""
-    svg = board_map_svg(data, page.map_w, page.map_h, font_pt=page.font_pt * 0.85)
+    """The board's values with its map drawn at the page's map size (a party board's with its 责任区)."""
+    areas = data.area_features if isinstance(data, PartyBoardData) else ()
+    svg = board_map_svg(data, page.map_w, page.map_h, font_pt=page.font_pt * 0.85, areas=areas)
     return {**context, "map_uri": _uri("image/svg+xml", svg.encode("utf-8"))}
 
 
@@ -178,10 +188,10 @@ def board_html(data: BoardData, page: PageLayout, settings: BoardSettings | None
     elif ctx["map_uri"] is None:
         ctx = _with_map(ctx, data, page)
     street = ctx["street"]
-    return _template().render(
-        boards=[ctx], page=page, text_scale=text_scale, title=f"{ctx['name']} 网格公示牌", measure=measure,
+    return _template(ctx["template"]).render(
+        boards=[ctx], page=page, text_scale=text_scale, title=f"{ctx['name']} {ctx['heading']}", measure=measure,
         hotline=settings.board_hotline, issuer=settings.board_issuer or (f"{street}办事处" if street else ""),
-        date=f"{day.year}年{day.month}月{day.day}日",
+        date=f"{day.year}年{day.month}月{day.day}日", heading=ctx["heading"],
     )  # fmt: skip
 
 
@@ -221,7 +231,9 @@ def board_document(data: BoardData, page: PageLayout, settings: BoardSettings, t
         doc = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render()
         if len(doc.pages) == 1:
             return doc
-    raise InvalidInput(f"网格 {data.code} 的公示内容过多，{page.paper} 纸张放不下：请换更大的纸张或精简职责文本")
+    raise InvalidInput(f"网格 {data.code} 的公示内容过多，{page.paper} 纸张放不下：请换更大的纸张或精简职责文本"
+                       if not isinstance(data, PartyBoardData) else
+                       f"网格 {data.code} 的党建公示内容过多，{page.paper} 纸张放不下：请换更大的纸张")  # fmt: skip
 
 
 def boards_pdf(boards: Sequence[BoardData], page: PageLayout, settings: BoardSettings | None = None, *,
@@ -274,8 +286,10 @@ def pdf_to_pngs(pdf: bytes, dpi: int) -> list[bytes]:
     return out
 
 
-def check_options(paper: str, fmt: str, dpi: int, landscape: bool) -> PageLayout:
+def check_options(paper: str, fmt: str, dpi: int, landscape: bool, kind: str = "grid") -> PageLayout:
     """Validate the output options; returns the page layout."""
+    if kind not in KINDS:
+        raise InvalidInput(f"不支持的公示牌类型：{kind}（可选 {'、'.join(f'{k}（{v}）' for k, v in KINDS.items())}）")
     if fmt not in FORMATS:
         raise InvalidInput(f"不支持的格式：{fmt}（可选 pdf、png）")
     page = layout(paper, landscape)
@@ -297,13 +311,15 @@ def export_boards(
     settings: BoardSettings | None = None,
     progress: Callable[[str], None] | None = None,
     on: dt.date | None = None,
+    kind: str = "grid",
 ) -> list[bytes]:
-    """Boards of the given grids: one PDF with a page per grid, or one PNG per grid; dated ``on`` (today) with
-    the staff in force that day."""
+    """Boards of ``kind`` (KINDS) of the given grids: one PDF with a page per grid, or one PNG per grid; dated ``on``
+    (today) with the staff, posts and members in force that day."""
     settings = settings or defaults(BoardSettings)
-    page = check_options(paper, fmt, dpi, landscape)
+    page = check_options(paper, fmt, dpi, landscape, kind)
     day = _today(settings, on)
-    data = boards_data(session, codes, with_counts=settings.board_show_counts, on_day=day)
+    data: Sequence[BoardData] = (party_boards_data(session, codes, on_day=day) if kind == "party" else
+                                 boards_data(session, codes, with_counts=settings.board_show_counts, on_day=day))
     if not data:
         raise InvalidInput("没有要导出的网格")
     pdf = boards_pdf(data, page, settings, today=day, progress=progress)

@@ -42,6 +42,7 @@ PT_PER_MM = 72 / MM_PER_INCH
 GRID_FILL, GRID_EDGE = "#ffe8cc", "#e03131"
 NEIGHBOUR_FILL, NEIGHBOUR_EDGE = "#f1f3f5", "#868e96"
 BUILDING_FILL, BUILDING_EDGE = "#adb5bd", "#495057"
+AREA_FILL, AREA_EDGE = "#a5d8ff", "#1971c2"  # 党员责任区 on the 楼院党建公示 board
 LEADER = "#495057"
 CHIP_PAD = 0.15  # a label's white backing reaches this many font sizes around its text
 
@@ -223,8 +224,10 @@ def _zone(ax: Axes, bbox: Bbox) -> shapely.Polygon:
     return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
-def draw_board_map(data: BoardData, width_mm: float, height_mm: float, *, font_pt: float = 9.0) -> BoardMap:
-    """The board map drawn on a figure of exactly ``width_mm`` × ``height_mm``."""
+def draw_board_map(data: BoardData, width_mm: float, height_mm: float, *, font_pt: float = 9.0,
+                   areas: Sequence[Feature] = ()) -> BoardMap:  # fmt: skip
+    """The board map drawn on a figure of exactly ``width_mm`` × ``height_mm``; ``areas``: 党员责任区 drawn over
+    the grid (translucent, dashed edge) and in the legend."""
     frame = MetricFrame.for_geoms([data.geom])
     grid = _frame([data.geom], frame)
     x0, y0, x1, y1 = _extent(grid.total_bounds, width_mm / height_mm)
@@ -240,12 +243,15 @@ def draw_board_map(data: BoardData, width_mm: float, height_mm: float, *, font_p
         ax.set_axis_off()
         ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="white", zorder=0))
         line = font_pt / 9
-        board = BoardMap(fig, ax, view, m_per_pt, reserved=_furniture(ax, font_pt, line, m_per_pt))
+        board = BoardMap(fig, ax, view, m_per_pt, reserved=_furniture(ax, font_pt, line, m_per_pt, bool(areas)))
 
         neighbours = _frame([n.geom for n in data.neighbours], frame) if data.neighbours else None
         if neighbours is not None:
             neighbours.plot(ax=ax, facecolor=NEIGHBOUR_FILL, edgecolor=NEIGHBOUR_EDGE, linewidth=0.8 * line, zorder=1)
         grid.plot(ax=ax, facecolor=GRID_FILL, edgecolor="none", zorder=2)
+        if areas:
+            _frame([a.geom for a in areas], frame).plot(ax=ax, facecolor=AREA_FILL, edgecolor=AREA_EDGE, alpha=0.55,
+                                                        linewidth=1.4 * line, linestyle="--", zorder=3)  # fmt: skip
         own = _buildings(ax, board, data.buildings, frame, line)
         grid.boundary.plot(ax=ax, color=GRID_EDGE, linewidth=2.6 * line, zorder=5)
 
@@ -275,13 +281,15 @@ def draw_board_map(data: BoardData, width_mm: float, height_mm: float, *, font_p
     return board
 
 
-def board_map_svg(data: BoardData, width_mm: float, height_mm: float, *, font_pt: float = 9.0) -> str:
-    """The board map as an SVG document of exactly ``width_mm`` × ``height_mm``."""
-    return draw_board_map(data, width_mm, height_mm, font_pt=font_pt).svg()
+def board_map_svg(data: BoardData, width_mm: float, height_mm: float, *, font_pt: float = 9.0,
+                  areas: Sequence[Feature] = ()) -> str:  # fmt: skip
+    """The board map as an SVG document of exactly ``width_mm`` × ``height_mm`` (``areas``: 党员责任区)."""
+    return draw_board_map(data, width_mm, height_mm, font_pt=font_pt, areas=areas).svg()
 
 
-def _furniture(ax: Axes, font_pt: float, line: float, m_per_pt: float) -> list[shapely.Polygon]:
-    """North arrow, scale bar and legend; returns the corners they take, in map metres."""
+def _furniture(ax: Axes, font_pt: float, line: float, m_per_pt: float, areas: bool = False) -> list[shapely.Polygon]:
+    """North arrow, scale bar and legend (with 党员责任区 when ``areas``); returns the corners they take, in map
+    metres."""
     arrow, north = _north_arrow(ax, font_pt)
     ax.add_artist(
         ScaleBar(1, "m", location="lower left", box_alpha=0.85, length_fraction=0.22, border_pad=0.6,
@@ -293,6 +301,9 @@ def _furniture(ax: Axes, font_pt: float, line: float, m_per_pt: float) -> list[s
         Patch(facecolor=BUILDING_FILL, edgecolor=BUILDING_EDGE, label="楼栋"),
         Line2D([], [], color=GRID_EDGE, linewidth=2.6 * line, label="网格边界"),
     ]
+    if areas:
+        handles.append(Patch(facecolor=AREA_FILL, edgecolor=AREA_EDGE, linestyle="--", linewidth=1.4 * line,
+                             alpha=0.55, label="党员责任区"))  # fmt: skip
     legend = ax.legend(handles=handles, loc="lower right", fontsize=font_pt * 0.95, framealpha=0.9, title="图例",
                        title_fontsize=font_pt)  # fmt: skip
     renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]

@@ -104,7 +104,7 @@ def boards_data(
     counts come from one ledger pass over the subtree of their nearest common ancestor (the whole ledger when
     they lie in different streets)."""
     day = on_day or day_of(None)
-    boards = [_board(session, code, near_m, day) for code in codes]
+    boards = [board_base(session, code, near_m, day) for code in codes]
     if with_counts and boards:
         from gridgov.ledger.report import build_ledger
 
@@ -121,8 +121,9 @@ def boards_data(
     return boards
 
 
-def _board(session: Session, code: str, near_m: float, on_day: dt.date) -> BoardData:
-    """One board without counts: the grid and its parents, neighbours, buildings and staff (four queries)."""
+def board_base(session: Session, code: str, near_m: float, on_day: dt.date) -> BoardData:
+    """One board without counts: the grid and its parents, neighbours, buildings and staff (four queries); the
+    楼院党建公示 board (gridgov.print.party_data) starts from it too."""
     if not code or not code.strip():
         raise InvalidInput("请指定网格编码")
     rows = session.execute(text(_GRID), {"code": code.strip()}).all()

@@ -6,11 +6,13 @@ staff and incidents through :func:`gridgov.importing.entities.import_entities`; 
 areas and routes through :func:`gridgov.patrol.team_file.import_patrol_teams`; each team's GPX through
 :func:`gridgov.patrol.gpx.import_gpx`. A refused file refuses the whole load.
 
-Four steps are the sample's own, because no importer takes them yet: Party members' contact households
-(``party_contacts.csv``), the closing time of closed incidents (the sample's files carry none: a closed
-incident is taken as closed two days after it was reported), the patrol roster (``patrol_roster.csv``: which
-team was due which night and shift, some of them missed), and the months of changes of
-:mod:`gridgov.sample.changes`.
+The Party organisation (``party_*.csv``, ``resident_units.csv``, ``volunteer_*.csv``, ``party_duty_areas.gpkg``) is
+loaded by :func:`gridgov.sample.party_load.load_party`: organisations, memberships and 联系户 through the Party
+importer, the rest set-based. Three steps are the sample's own, because no importer takes them yet: the cases'
+timelines (``incident_events.csv``: every step of every case from its report, replayed through the workflow so the
+cases end as their last step leaves them; see :func:`load_incident_events`), the patrol roster
+(``patrol_roster.csv``: which team was due which night and shift, some of them missed), and the months of changes
+of :mod:`gridgov.sample.changes`.
 
 The transaction runs in bulk mode (``gridgov.bulk``): the audit log gets one summary row per statement.
 """
@@ -18,6 +20,8 @@ The transaction runs in bulk mode (``gridgov.bulk``): the audit log gets one sum
 from __future__ import annotations
 
 import csv
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pyogrio
@@ -29,12 +33,16 @@ from gridgov.config import GridSettings, defaults
 from gridgov.errors import Conflict, InvalidInput
 from gridgov.grids.importer import import_grids
 from gridgov.importing.entities import EntityImportReport, import_entities
+from gridgov.incidents.limits import load_limits
+from gridgov.incidents.workflow import IMPORTED
 from gridgov.patrol.gpx import import_gpx
 from gridgov.patrol.team_file import import_patrol_teams
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.sample.changes import apply_sample_changes
 from gridgov.sample.formats import CSV_COLUMNS
-from gridgov.vocab import INCIDENT_STATUSES
+from gridgov.sample.party_load import load_party
+from gridgov.sample.steps import CaseState, Recorded, StepRefused, take
+from gridgov.workdays import WorkCalendar, load_calendar
 
 ACTOR = "sample"
 # (entity, file) in dependency order: households name buildings, persons name households, staff name grids.
@@ -45,8 +53,6 @@ ENTITY_FILES = (
     ("staff", "staff.csv"),
     ("incidents", "incidents.csv"),
 )
-CLOSED_STATUS = INCIDENT_STATUSES.terms[-1]  # 结案
-CLOSED_AFTER = "2 days"
 MAX_LISTED = 10
 
 COUNTED = (
@@ -55,9 +61,16 @@ COUNTED = (
     "household",
     "person",
     "party_contact",
+    "party_org",
+    "party_membership",
+    "party_register",
+    "volunteer_team",
+    "party_meeting",
+    "party_duty_area",
     "staff",
     "grid_role",
     "incident",
+    "incident_event",
     "patrol_team",
     "patrol_area",
     "patrol_track",
@@ -96,41 +109,6 @@ def _entities(session: Session, entity: str, path: Path, actor: Actor, timezone:
     if report.refused or not report.written:
         raise _refused(path, [f"第 {e.row} 行 {e.column}：{e.reason}" for e in report.errors])
     return report
-
-
-def load_party_contacts(session: Session, path: Path) -> int:
-    """Sample-only step: Party members' contact households from ``party_contacts.csv``; returns rows written."""
-    persons: list[str] = []
-    households: list[str] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in CSV_COLUMNS[path.name] if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidInput(f"{path.name} 缺少列：{', '.join(missing)}")
-        for rec in reader:
-            persons.append(rec["person_code"])
-            households.append(rec["household_code"])
-    unknown = session.execute(
-        text(
-            """SELECT u.p, u.h FROM unnest(CAST(:p AS text[]), CAST(:h AS text[])) AS u(p, h)
-                WHERE NOT EXISTS (SELECT 1 FROM person WHERE code = u.p AND valid_to IS NULL)
-                   OR NOT EXISTS (SELECT 1 FROM household WHERE code = u.h AND valid_to IS NULL) LIMIT :n"""
-        ),
-        {"p": persons, "h": households, "n": MAX_LISTED},
-    ).all()
-    if unknown:
-        raise _refused(path, [f"人员或户不存在：{p} / {h}" for p, h in unknown])
-    return int(
-        session.execute(  # type: ignore[attr-defined]
-            text(
-                """INSERT INTO party_contact (person_id, household_id)
-                   SELECT DISTINCT p.id, h.id FROM unnest(CAST(:p AS text[]), CAST(:h AS text[])) AS u(p, h)
-                     JOIN person p ON p.code = u.p AND p.valid_to IS NULL
-                     JOIN household h ON h.code = u.h AND h.valid_to IS NULL"""
-            ),
-            {"p": persons, "h": households},
-        ).rowcount
-    )
 
 
 def load_patrol_roster(session: Session, path: Path, actor: Actor) -> int:
@@ -173,17 +151,104 @@ def load_patrol_roster(session: Session, path: Path, actor: Actor) -> int:
     return int(written)
 
 
-def close_sample_incidents(session: Session) -> int:
-    """Sample-only step: closed incidents without a closing time are closed two days after their report."""
-    return int(
-        session.execute(  # type: ignore[attr-defined]
-            text(
-                f"UPDATE incident SET closed_at = reported_at + interval '{CLOSED_AFTER}' "
-                "WHERE status = :closed AND closed_at IS NULL"
-            ),
-            {"closed": CLOSED_STATUS},
-        ).rowcount
-    )
+# The replayed steps and the cases as their last steps leave them, COPYed to staging (n: the step's place in the
+# file), then written with one INSERT and one UPDATE.
+EVENT_STAGING = """s_incident_event (n int, incident_id bigint, at timestamptz, action text, from_status text,
+    to_status text, from_level text, to_level text, staff text, note text, deadline timestamptz, overdue boolean,
+    review_on date)"""
+CASE_STAGING = """s_incident_case (id bigint, status text, level text, assignee text, started timestamptz,
+    deadline timestamptz, closed_at timestamptz, review_on date, version int)"""
+EVENTS_MOVE = """INSERT INTO incident_event (incident_id, at, action, from_status, to_status, from_level, to_level,
+                                             actor, staff_id, note, deadline, overdue, review_on)
+    SELECT u.incident_id, u.at, u.action, u.from_status, u.to_status, u.from_level, u.to_level, :actor, s.id,
+           u.note, u.deadline, u.overdue, u.review_on
+      FROM s_incident_event u LEFT JOIN staff s ON s.code = u.staff AND s.valid_to IS NULL
+     ORDER BY u.n"""
+CASES_UPDATE = """UPDATE incident i
+       SET status = u.status, level = u.level, assignee_staff_id = s.id, step_started_at = u.started,
+           deadline = u.deadline, closed_at = u.closed_at, review_on = u.review_on, version = u.version
+      FROM s_incident_case u LEFT JOIN staff s ON s.code = u.assignee AND s.valid_to IS NULL
+     WHERE i.id = u.id"""
+
+
+def _stage(session: Session, table: str, rows: Iterable[Sequence[object]]) -> None:
+    """A temp table (``table``: name and columns) with ``rows`` COPYed in, in one stream."""
+    session.execute(text(f"CREATE TEMP TABLE {table} ON COMMIT DROP"))
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.split(' ', 1)[0]} FROM STDIN") as cp:  # type: ignore[union-attr]
+        for row in rows:
+            cp.write_row(row)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of one of the sample's CSV files, which must have its columns (gridgov.sample.formats)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CSV_COLUMNS[path.name] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(f"{path.name} 缺少列：{', '.join(missing)}")
+        return list(reader)
+
+
+def load_incident_events(session: Session, path: Path, actor: Actor, calendar: WorkCalendar) -> int:
+    """Sample-only step: the timelines of the sample's cases (``incident_events.csv``), replayed step by step as
+    the system takes them (gridgov.sample.steps: the workflow's transitions, escalation by deadline, each step's
+    deadline from the stored time limits and ``calendar``), written in one INSERT; each case is then left as its
+    last step leaves it (status, level, assignee, deadline, closing time, version: one per step) in one UPDATE.
+    The importer's 导入 step of these cases gives way to their timeline. Returns the steps written; a step that
+    cannot follow the ones before it, an unknown case or staff member, or a case whose status in incidents.csv
+    is not where its timeline ends refuses the file."""
+    rows = _read_csv(path)
+    codes = sorted({r["code"] for r in rows})
+    cases = {r.code: r for r in session.execute(
+        text("SELECT id, code, category, urgency, status, level FROM incident WHERE code = ANY(:c)"), {"c": codes})}
+    named = sorted({r["staff_code"] for r in rows if r["staff_code"]})
+    staff = set(session.scalars(text("SELECT code FROM staff WHERE code = ANY(:c) AND valid_to IS NULL"), {"c": named}))
+    limits = load_limits(session)
+    states: dict[str, CaseState] = {}
+    steps: list[tuple[int, Recorded]] = []
+    errors: list[str] = []
+    broken: set[str] = set()  # cases with a refused step (their later steps are not replayed)
+    tz = calendar.zone
+    for n, r in enumerate(rows, start=2):
+        case = cases.get(r["code"])
+        if case is None or r["code"] in broken:
+            errors += [] if case is not None else [f"第 {n} 行 code：事件不存在：{r['code']}"]
+            continue
+        state = states.setdefault(r["code"], CaseState(case.category, case.urgency))
+        try:
+            if r["seq"] != str(state.version + 1):
+                raise StepRefused(f"步骤序号应为 {state.version + 1}：{r['seq']}")
+            if r["staff_code"] and r["staff_code"] not in staff:
+                raise StepRefused(f"工作人员不存在：{r['staff_code']}")
+            at = dt.datetime.fromisoformat(r["at"])
+            at = at if at.tzinfo is not None else at.replace(tzinfo=tz)
+            review = dt.date.fromisoformat(r["review_on"]) if r["review_on"] else None
+            step = take(state, r["action"], at, limits, calendar, staff_code=r["staff_code"] or None,
+                        note=r["note"] or None, review_on=review)  # fmt: skip
+        except (StepRefused, ValueError) as exc:
+            errors.append(f"第 {n} 行 {r['code']}：{exc}")
+            broken.add(r["code"])
+            continue
+        if step.to_level != r["level"]:
+            errors.append(f"第 {n} 行 level：这一步后应为{step.to_level}层级：{r['level']}")
+        steps.append((case.id, step))
+    errors += [f"{code}：事件文件中为「{cases[code].status}」（{cases[code].level}层级），过程结束于"
+               f"「{s.status}」（{s.level}层级）" for code, s in states.items()
+               if code not in broken and (s.status, s.level) != (cases[code].status, cases[code].level)]  # fmt: skip
+    if errors:
+        raise _refused(path, errors)
+    session.execute(text("DELETE FROM incident_event WHERE incident_id = ANY(:ids) AND action = :imported"),
+                    {"ids": [cases[c].id for c in states], "imported": IMPORTED})  # fmt: skip
+    _stage(session, EVENT_STAGING, ((n, i, s.at, s.action, s.from_status, s.to_status, s.from_level, s.to_level,
+                                     s.staff_code, s.note, s.deadline, s.overdue, s.review_on)
+                                    for n, (i, s) in enumerate(steps)))  # fmt: skip
+    _stage(session, CASE_STAGING, ((cases[c].id, s.status, s.level, s.assignee, s.step_started_at, s.deadline,
+                                    s.closed_at, s.review_on, s.version) for c, s in states.items()))  # fmt: skip
+    written = session.execute(text(EVENTS_MOVE), {"actor": actor.audit_name}).rowcount  # type: ignore[attr-defined]
+    session.execute(text(CASES_UPDATE))
+    session.execute(text("DROP TABLE s_incident_event, s_incident_case"))
+    return int(written)
 
 
 def load_sample(
@@ -195,6 +260,7 @@ def load_sample(
     actor: Actor | None = None,
     patrol_buffer_m: float | None = None,
     with_history: bool = True,
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, int]:
     """Load every sample file from ``directory`` through the importers; returns row counts per table.
 
@@ -203,6 +269,8 @@ def load_sample(
     Atomic with the caller's transaction; ``Conflict`` when the sample street is already loaded. The sample is
     a whole street: only an unscoped administrator loads it (default: the local operator). With
     ``patrol_buffer_m`` (the configured patrol buffer), the tracks' footprints are stored as they are imported.
+    ``calendar``: the working-day calendar the cases' deadlines count (default: the stored one with the default
+    working hours; faces pass the configured hours).
     """
     actor = actor or Actor.system(ACTOR)
     session = Session(bind=conn)
@@ -226,9 +294,11 @@ def load_sample(
         if (directory / name).exists():
             _entities(session, entity, directory / name, actor, timezone)
     _bulk(session)
-    if (directory / "party_contacts.csv").exists():
-        load_party_contacts(session, directory / "party_contacts.csv")
-    close_sample_incidents(session)
+    load_party(session, directory, actor, timezone)  # the Party organisation (its files, where present)
+    _bulk(session)
+    if (directory / "incident_events.csv").exists():
+        load_incident_events(session, directory / "incident_events.csv", actor,
+                             calendar or load_calendar(session, timezone))  # fmt: skip
     if (directory / "patrol_teams.gpkg").exists():
         teams = import_patrol_teams(session, directory / "patrol_teams.gpkg", actor=actor)
         for gpx in sorted((directory / "patrol").glob("*.gpx")):

@@ -50,12 +50,27 @@ Files written to ``out_dir`` (CSV: UTF-8, header row, LF, never quoted, booleans
       :mod:`gridgov.ids`),
       is_resident_rep, is_volunteer, is_party_member, member_type (party members only:
       在职/离退休/流动/下岗失业/普通居民; empty otherwise), tags (``;``-separated, from ``TAGS``).
-    * ``party_contacts.csv``: person_code, household_code (1–3 households of the member's compound).
+    * The Party organisation (see ``party``; columns in :mod:`gridgov.sample.formats`): ``party_orgs.csv``
+      (社区党委 per community, 楼院/网格党支部 on the compounds, 楼栋党小组), ``party_org_posts.csv`` (书记 and
+      committees), ``party_memberships.csv``, ``party_registers.csv`` (入党日期, 在职报到, 流动党员, 亮身份),
+      ``party_contacts.csv`` (person_code, household_code, since: 1–3 households of the member's compound),
+      ``resident_units.csv`` (joined to a community's 大党委), ``volunteer_teams.csv``,
+      ``volunteer_team_members.csv``, ``volunteer_activities.csv``, ``party_meetings.csv`` (三会一课 on schedule) and
+      ``party_duty_areas.gpkg`` layer ``duty_areas`` (code, name, duty, org_code, person_codes, valid_from,
+      MultiPolygon: a 党员责任区 per compound). Deliberate gaps for the compliance check are listed in
+      ``sample_meta.json`` under ``party_gaps`` (rule → organisation, compound, member or team codes).
     * ``staff.csv``: staff_code, name, phone, grid_code, role (one row per role assignment; roles in
       ``STAFF_ROLES``; every grid has staff; 楼栋长 rows use the compound code).
-    * ``incidents.csv``: code, category, subcategory, description, lon, lat, reported_at
-      (``2026-10-31T14:23:05+08:00``), status (上报/立案/派遣/处置/核查/结案), level (网格/社区/街道),
-      source (网格员上报/12345热线/居民上报/巡查发现).
+    * ``incidents.csv``: code, category, subcategory (the vocabulary's 大类/小类), description, lon, lat,
+      reported_at (``2026-10-31T14:23:05+08:00``), status (上报/立案/派遣/处置/核查/结案/挂账/作废: where the
+      case's timeline ends), level (网格/社区/街道), source (网格员上报/巡逻发现/12345热线/居民反映), urgency
+      (一般/紧急), address (the place the description names), reporter_name and reporter_phone (hotline and
+      residents' reports only).
+    * ``incident_events.csv``: code, seq (1 = the report), action (as the timeline records it: 上报, 立案,
+      派遣, 处置, 核查通过, 结案, 退回, 返工, 上报上级, 超期上报, 挂账, 解除挂账, 不予立案, 重新打开, 回访), at,
+      level (after the step), staff_code (派遣: a holder of the category's role, else 网格员, at the case's
+      compound or above), note, review_on (挂账). Every case played through the workflow with the seeded time
+      limits and calendar up to the end of the last day (see ``timelines``): recent cases are open in every state.
     * ``patrol_teams.gpkg``: layer ``areas`` (team_code, team_name, geometry MultiPolygon) and layer
       ``routes`` (team_code, geometry LineString: planned loop along roads).
     * ``patrol/<team_code>.gpx``: one ``<trk>`` per night and shift: ``<name>`` ``2026-10-01 上半夜``
@@ -71,16 +86,17 @@ Scale
     with ``sqrt(compounds / 72)`` around the real location so the density stays plausible (~0.09 km²
     per compound). Households are generated vectorised and streamed to CSV in chunks. Above
     ``LARGE_SCALE_HOUSEHOLDS`` (1,000,000) households only ``grids.gpkg``, ``buildings.gpkg``,
-    ``households.csv`` and ``sample_meta.json`` are written (persons, contacts, staff, incidents and
-    patrols are skipped and counted as 0).
+    ``households.csv`` and ``sample_meta.json`` are written (persons, the Party organisation, staff, incidents
+    and patrols are skipped and counted as 0).
 
 Modules (by what they generate)
     ``constants`` street facts and vocabulary · ``arrays`` random streams and vectorised helpers ·
     ``frame`` metric frame and scale · ``geometry`` shared geometry helpers · ``roads`` outline,
     arterials, lanes · ``faces`` noding and merging faces · ``grids`` street/communities/compounds ·
     ``buildings`` · ``edge_cases`` households on shared edges/vertices and outside · ``households`` ·
-    ``identities`` names, phones, ID numbers · ``persons`` persons and party contacts · ``staff`` ·
-    ``incidents`` · ``patrols`` · ``writers`` CSV and GeoPackage output · ``run`` the entry point.
+    ``identities`` names, phones, ID numbers · ``persons`` · ``staff`` · ``party`` the Party organisation ·
+    ``incidents`` · ``timelines`` the cases' steps · ``patrols`` · ``writers`` CSV and GeoPackage output ·
+    ``run`` the entry point.
 """
 
 from __future__ import annotations

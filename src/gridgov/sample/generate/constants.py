@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridgov import vocab
 
-GENERATOR_VERSION = "1.1.0"  # 1.1: team details, a roster, late/early/absent shifts
+GENERATOR_VERSION = "1.3.0"  # 1.1: patrol roster and shifts; 1.2: incident timelines; 1.3: the Party organisation
 STREET_CODE = "610103006"
 STREET_NAME = "文艺路街道"
 DISTRICT_NAME = "碑林区"

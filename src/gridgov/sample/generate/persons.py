@@ -1,4 +1,4 @@
-"""Persons (families per household, party membership, tags) and party members' contact households."""
+"""Persons: families per household, Party membership and type, volunteers, tags."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from gridgov.sample.generate.writers import CsvWriter
 
 @dataclass
 class Persons:
-    """Person attributes that party contacts and staff reuse."""
+    """Person attributes that staff and the Party organisation (generate.party) reuse."""
 
     codes: StrArr
     household: IntArr
@@ -38,6 +38,8 @@ class Persons:
     phones: StrArr
     age: IntArr
     party: BoolArr
+    volunteer: BoolArr
+    member_type: StrArr
 
 
 def write_persons(seed: int, out: Path, hh: Households, bld: Buildings, end: date) -> Persons:
@@ -160,39 +162,5 @@ def write_persons(seed: int, out: Path, hh: Households, bld: Buildings, end: dat
         ]
     )
     w.close()
-    return Persons(pcode, h, names, phones, age, party)
+    return Persons(pcode, h, names, phones, age, party, volunteer, member_type)
 
-
-def write_party_contacts(seed: int, out: Path, persons: Persons, hh: Households, bld: Buildings) -> int:
-    """Link each party member to 1–3 households of the same compound (party_contacts.csv)."""
-    rng = random_stream(seed, "contacts")
-    members = np.flatnonzero(persons.party)
-    hcomp = bld.comp[hh.building]
-    nc = int(bld.comp.max()) + 1 if len(bld.comp) else 0
-    cstart = np.searchsorted(hcomp, np.arange(nc))
-    cend = np.searchsorted(hcomp, np.arange(nc), side="right")
-    own_h = persons.household[members]
-    c = hcomp[own_h]
-    want = rng.choice(np.array([1, 2, 3]), size=len(members), p=[0.4, 0.35, 0.25])
-    tries = 8
-    cand = cstart[c][:, None] + (rng.random((len(members), tries)) * (cend[c] - cstart[c])[:, None]).astype(np.int64)
-    ok = (cand != own_h[:, None]) & (hh.kind[cand] != 2)
-    rows_p: list[int] = []
-    rows_h: list[int] = []
-    for i in range(len(members)):
-        picked: list[int] = []
-        for hidx in cand[i][ok[i]].tolist():
-            if hidx not in picked:
-                picked.append(hidx)
-            if len(picked) == want[i]:
-                break
-        if not picked:
-            picked = [int(own_h[i])]
-        for hidx in sorted(picked):
-            rows_p.append(int(members[i]))
-            rows_h.append(hidx)
-    p_arr, h_arr = np.asarray(rows_p, dtype=np.int64), np.asarray(rows_h, dtype=np.int64)
-    w = CsvWriter(out / "party_contacts.csv", CSV_COLUMNS["party_contacts.csv"])
-    w.write([persons.codes[p_arr], hh.codes[h_arr]])
-    w.close()
-    return len(p_arr)

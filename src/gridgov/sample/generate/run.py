@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+from gridgov.sample.changes import MOVED_OUT
 from gridgov.sample.generate.buildings import build_buildings
 from gridgov.sample.generate.constants import (
     BUILDING_ROW_BAND_DEG,
@@ -24,8 +25,9 @@ from gridgov.sample.generate.frame import derive_scale
 from gridgov.sample.generate.grids import build_grids
 from gridgov.sample.generate.households import write_households
 from gridgov.sample.generate.incidents import write_incidents
+from gridgov.sample.generate.party import PartySummary, generate_party
 from gridgov.sample.generate.patrols import TEAMS, write_patrols
-from gridgov.sample.generate.persons import write_party_contacts, write_persons
+from gridgov.sample.generate.persons import write_persons
 from gridgov.sample.generate.staff import write_staff
 from gridgov.sample.generate.writers import write_buildings, write_grids
 
@@ -42,6 +44,7 @@ class SampleSummary:
     persons: int
     party_members: int
     incidents: int
+    incident_events: int
     tracks: int
     nights: int
     staff: int
@@ -70,22 +73,27 @@ def generate(
     n_hh, hh = write_households(seed, out, grids, bld, special, frame, keep=not sc.large)
     write_grids(out, grids)
     write_buildings(out, grids, bld)
-    persons = party = incidents = tracks = staff = 0
+    persons = party = incidents = events = tracks = staff = 0
     nights_out = 0
+    party_out: PartySummary | None = None
     written = ["grids.gpkg", "buildings.gpkg", "households.csv"]
     if hh is not None:
         pers = write_persons(seed, out, hh, bld, end_date)
         persons, party = len(pers.codes), int(pers.party.sum())
-        write_party_contacts(seed, out, pers, hh, bld)
-        staff = write_staff(seed, out, grids, bld, hh, pers)
-        incidents = write_incidents(seed, out, grids, bld, frame, households, days, end_date)
+        roster = write_staff(seed, out, grids, bld, hh, pers)
+        staff = roster.count
+        party_out = generate_party(seed, out, grids, bld, hh, pers, special, frame, end_date,
+                                   moved_out=[n for _, n in MOVED_OUT])  # fmt: skip
+        written_incidents = write_incidents(seed, out, grids, bld, frame, households, days, end_date, roster)
+        incidents, events = written_incidents.cases, written_incidents.events
         _, tracks = write_patrols(seed, out, grids, frame, nights, end_date)
         nights_out = nights
         written += [
             "persons.csv",
-            "party_contacts.csv",
             "staff.csv",
+            *party_out.files,
             "incidents.csv",
+            "incident_events.csv",
             "patrol_teams.gpkg",
             "patrol_roster.csv",
             *[f"patrol/{t[0]}.gpx" for t in TEAMS],
@@ -99,6 +107,7 @@ def generate(
         persons=persons,
         party_members=party,
         incidents=incidents,
+        incident_events=events,
         tracks=tracks,
         nights=nights_out,
         staff=staff,
@@ -128,6 +137,10 @@ def generate(
         "boundary_household_details": special.boundary,
         "outside_households": [o["code"] for o in special.outside],
         "outside_household_details": special.outside,
+        "party": party_out.counts if party_out else {},
+        # the Party rules (gridgov.party.check) each placed gap breaks: rule → the organisations, compounds, members
+        # or teams to fix; the check as of params.end_date finds these and nothing else
+        "party_gaps": party_out.gaps if party_out else {},
     }
     (out / "sample_meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,15 @@ from gridgov.sample.generate.persons import Persons
 from gridgov.sample.generate.writers import CsvWriter
 
 
-def write_staff(seed: int, out: Path, grids: Grids, bld: Buildings, hh: Households, persons: Persons) -> int:
+@dataclass(frozen=True)
+class StaffRoster:
+    """What staff.csv holds: how many staff members, and every post as (staff code, grid code, role)."""
+
+    count: int
+    posts: list[tuple[str, str, str]]
+
+
+def write_staff(seed: int, out: Path, grids: Grids, bld: Buildings, hh: Households, persons: Persons) -> StaffRoster:
     """Staff on every grid (street, community, compound) incl. 楼栋长 from residents (staff.csv)."""
     rng = random_stream(seed, "staff")
     rows: list[tuple[int, str, str]] = []  # (staff idx, grid_code, role)
@@ -115,4 +124,4 @@ def write_staff(seed: int, out: Path, grids: Grids, bld: Buildings, hh: Househol
         ]
     )
     w.close()
-    return len(code_of)
+    return StaffRoster(len(code_of), [(code_of[s], g, r) for s, g, r in rows])

@@ -1,4 +1,5 @@
-"""公示牌: choose a grid or a community, paper and orientation, preview, download PDF/PNG.
+"""公示牌: choose the kind (网格公示牌 or 楼院党建公示牌), a grid or a community, paper and orientation, preview,
+download PDF/PNG.
 
 A board printed for a compound whose staffing breaks the rule (grids/staffing.py) is still made, but the page warns
 first: each grid of the selects carries its staffing problems, shown in a yellow alert as soon as it is chosen, the
@@ -26,7 +27,7 @@ from gridgov.errors import InvalidInput
 from gridgov.grids.service import GridRecord, get_grid, grids_in_scope
 from gridgov.grids.staffing import StaffingFinding, staffing_findings
 from gridgov.jobs.runner import Outcome, Progress
-from gridgov.print.board import export_boards
+from gridgov.print.board import KINDS, export_boards
 from gridgov.print.data import leaf_codes
 from gridgov.vocab import LEVEL_ZH
 from gridgov.web.templating import render
@@ -35,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 Paper = Literal["A4", "A3"]
 Format = Literal["pdf", "png"]
+Kind = Literal["grid", "party"]
 PAPERS: tuple[str, ...] = ("A4", "A3")
 MEDIA = {"pdf": "application/pdf", "png": "image/png"}
 PRINT_DPI = 300
@@ -111,6 +113,11 @@ def _orientation(landscape: bool) -> str:
     return "横版" if landscape else "竖版"
 
 
+def _board_name(kind: str) -> str:
+    """公示牌 or 党建公示牌, for file names and job titles."""
+    return "党建公示牌" if kind == "party" else "公示牌"
+
+
 def _in_scope(session: Session, actor: Actor, code: str) -> GridRecord:
     """The live grid ``code`` if it lies in the actor's scope (NotFound / Forbidden otherwise)."""
     grid = get_grid(session, code.strip())
@@ -135,9 +142,10 @@ def boards_page(
     landscape: bool = False,
     format: Format = "pdf",  # noqa: A002 - the form's word
     date: DateQuery = None,
+    kind: Kind = "grid",
 ) -> Response:
-    """The choices (grids in the user's scope, paper, orientation, format, the board's date) and the chosen grid's
-    preview, with the staffing warnings of the grids whose boards would lack staff that day."""
+    """The choices (kind, grids in the user's scope, paper, orientation, format, the board's date) and the chosen
+    grid's preview, with the staffing warnings of the grids whose boards would lack staff that day."""
     grids = grids_in_scope(session, who)
     chosen = _in_scope(session, who, code) if code and code.strip() else None
     found = staffing_findings(session, codes=[g.code for g in grids], on=date)
@@ -148,9 +156,10 @@ def boards_page(
         batch[0][0].code if batch else "")  # fmt: skip
     return render(request, "boards.html", actor=who, active="boards", title="公示牌", groups=_groups(grids),
                   batch=batch, chosen=chosen, paper=paper, landscape=landscape, fmt=format, papers=PAPERS,
-                  level_zh=LEVEL_ZH, staffing=own, batch_warnings=below, batch_staffing=below.get(batch_code, ""),
-                  chosen_staffing=own.get(chosen.code, "") if chosen else "",
-                  day=date.isoformat() if date else "")  # fmt: skip
+                  level_zh=LEVEL_ZH, staffing=own, batch_warnings=below,
+                  batch_staffing=below.get(batch_code, "") if kind == "grid" else "",
+                  chosen_staffing=own.get(chosen.code, "") if chosen and kind == "grid" else "",
+                  day=date.isoformat() if date else "", kind=kind, kinds=KINDS)  # fmt: skip
 
 
 @router.get("/boards/preview.png", dependencies=[Throttled])
@@ -162,11 +171,12 @@ def board_preview(
     paper: Paper = "A4",
     landscape: bool = False,
     date: DateQuery = None,
+    kind: Kind = "grid",
 ) -> Response:
-    """The first page of one grid's board as a small PNG, for the page's preview."""
+    """The first page of one grid's board (of ``kind``) as a small PNG, for the page's preview."""
     grid = _in_scope(session, who, code)
     png = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt="png", dpi=PREVIEW_DPI[paper],
-                        settings=settings, on=date)[0]  # fmt: skip
+                        settings=settings, on=date, kind=kind)[0]  # fmt: skip
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -180,13 +190,14 @@ def board_download(
     landscape: bool = False,
     format: Format = "pdf",  # noqa: A002 - the form's word
     date: DateQuery = None,
+    kind: Kind = "grid",
 ) -> Response:
-    """One grid's board, print-ready, as a PDF or a PNG named after the grid."""
+    """One grid's board (of ``kind``), print-ready, as a PDF or a PNG named after the grid."""
     grid = _in_scope(session, who, code)
     data = export_boards(session, [grid.code], paper=paper, landscape=landscape, fmt=format, dpi=PRINT_DPI,
-                         settings=settings, on=date)[0]  # fmt: skip
-    name = f"{grid.name}公示牌_{paper}{_orientation(landscape)}"
-    return _attachment(data, format, name, f"board_{grid.code}")
+                         settings=settings, on=date, kind=kind)[0]  # fmt: skip
+    name = f"{grid.name}{_board_name(kind)}_{paper}{_orientation(landscape)}"
+    return _attachment(data, format, name, f"{'party_' if kind == 'party' else ''}board_{grid.code}")
 
 
 @router.post("/boards/batch")
@@ -198,23 +209,25 @@ def boards_batch(
     parent: Annotated[str, Form(max_length=40)],
     paper: Annotated[Paper, Form()] = "A4",
     landscape: Annotated[bool, Form()] = False,
+    kind: Annotated[Kind, Form()] = "grid",
 ) -> Response:
     """Every leaf grid under a community (or street) in one PDF, made by a background job; on to its progress."""
     grid = _in_scope(session, who, parent)
     codes = leaf_codes(session, grid.code)
+    board = _board_name(kind)
     if codes == [grid.code]:
-        raise InvalidInput(f"{grid.name} 没有下级网格，请在上方直接下载它的公示牌")
-    title = f"公示牌：{grid.name}全部{len(codes)}个网格（{paper}{_orientation(landscape)}）"
+        raise InvalidInput(f"{grid.name} 没有下级网格，请在上方直接下载它的{board}")
+    title = f"{board}：{grid.name}全部{len(codes)}个网格（{paper}{_orientation(landscape)}）"
     work = _batch_work(request.app.state.engine, settings, codes, paper, landscape,
-                       f"{grid.name}全部网格公示牌_{paper}{_orientation(landscape)}.pdf")  # fmt: skip
-    params = {"parent": grid.code, "paper": paper, "landscape": landscape, "boards": len(codes)}
+                       f"{grid.name}全部网格{board}_{paper}{_orientation(landscape)}.pdf", kind)  # fmt: skip
+    params = {"parent": grid.code, "paper": paper, "landscape": landscape, "boards": len(codes), "kind": kind}
     job_id = request.app.state.jobs.start(who, "boards", title, work, params)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
 def _batch_work(engine: Engine, settings: BoardSettings, codes: list[str], paper: str, landscape: bool,
-                name: str) -> Callable[[Progress], Outcome]:  # fmt: skip
-    """The job: the boards of ``codes`` in one PDF, progress reported after each board."""
+                name: str, kind: str = "grid") -> Callable[[Progress], Outcome]:  # fmt: skip
+    """The job: the boards (of ``kind``) of ``codes`` in one PDF, progress reported after each board."""
     total = len(codes)
 
     def work(progress: Progress) -> Outcome:
@@ -223,16 +236,16 @@ def _batch_work(engine: Engine, settings: BoardSettings, codes: list[str], paper
         def one_more(code: str) -> None:
             nonlocal done
             done += 1
-            progress(0.05 + 0.9 * done / total, f"已生成 {done}/{total} 张公示牌（{code}）")
+            progress(0.05 + 0.9 * done / total, f"已生成 {done}/{total} 张{_board_name(kind)}（{code}）")
 
         progress(0.02, f"读取 {total} 个网格的资料…")
         with Session(engine) as s, s.begin():
-            unstaffed = staffing_findings(s, codes=codes)
+            unstaffed = staffing_findings(s, codes=codes) if kind == "grid" else []
             pdf = export_boards(s, codes, paper=paper, landscape=landscape, fmt="pdf", settings=settings,
-                                progress=one_more)[0]  # fmt: skip
+                                progress=one_more, kind=kind)[0]  # fmt: skip
         path = progress.workdir / "boards.pdf"
         path.write_bytes(pdf)
-        message = f"已完成：{total} 张公示牌，每张一页"
+        message = f"已完成：{total} 张{_board_name(kind)}，每张一页"
         if unstaffed:
             message += f"。提醒：{_unstaffed_many(unstaffed)}，这些公示牌上的责任人员不完整"
         return Outcome(path=path, name=name, message=message, result={"boards": total, "staffing": len(unstaffed)})
