@@ -33,7 +33,7 @@ from gridgov.party.orgs import member_for
 from gridgov.party.volunteers import live_org, org_reach, reader_root, required_term, split_codes
 from gridgov.patrol.teams import area_shape
 from gridgov.periods import DEFAULT_TIMEZONE
-from gridgov.versioned import begin, check_version, effective_moment, ensure_code_free
+from gridgov.versioned import VersionedState, begin, check_version, effective_moment, ensure_code_free
 from gridgov.vocab import PARTY_DUTIES
 
 AREA_FIELDS = ("name", "duty", "geometry", "org", "members")
@@ -64,7 +64,7 @@ _IN_ROOT = """ST_Covers((SELECT ST_Buffer(r.geom::geography, 0.5)::geometry FROM
 
 
 @dataclass(frozen=True)
-class DutyArea:
+class DutyArea(VersionedState):
     """One state of a 责任区: its duty, organisation, members responsible (codes and names), the compounds it lies
     in, its size, and (when asked for) its polygon as GeoJSON."""
 
@@ -85,16 +85,6 @@ class DutyArea:
     updated_by: str | None
     geometry: dict[str, Any] | None = None
     org_id: int | None = field(default=None, repr=False)
-
-    @property
-    def retired(self) -> bool:
-        """Whether the area has been retired (or, for a former state, replaced)."""
-        return self.valid_to is not None
-
-    @property
-    def etag(self) -> str:
-        """The HTTP entity tag of this version."""
-        return f'"{self.version}"'
 
     def as_dict(self, *, shapes: bool = True) -> dict[str, Any]:
         """JSON form (without the polygon unless ``shapes``)."""

@@ -30,7 +30,7 @@ from gridgov.history import as_of, day_of, identity, role_in_force, start_of
 from gridgov.party.orgs import SUBTREE, Org, get_org, reaches
 from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE, parse_month
-from gridgov.versioned import begin, check_version, dated_day, effective_moment, ensure_code_free
+from gridgov.versioned import VersionedState, begin, check_version, dated_day, effective_moment, ensure_code_free
 from gridgov.vocab import VOLUNTEER_TEAM_KINDS, Vocabulary
 
 # ------------------------------------------------------------------------------------------------ shared
@@ -158,7 +158,7 @@ SELECT m.id, t.code AS team_code, p.code AS person_code, p.name AS person_name, 
 
 
 @dataclass(frozen=True)
-class Team:
+class Team(VersionedState):
     """One state of a volunteer team: kind, grid, leading organisation, leader and members in force."""
 
     id: int
@@ -178,16 +178,6 @@ class Team:
     end_reason: str | None
     updated_by: str | None
     grid_id: int | None = field(default=None, repr=False)
-
-    @property
-    def retired(self) -> bool:
-        """Whether the team has been retired (or, for a former state, replaced)."""
-        return self.valid_to is not None
-
-    @property
-    def etag(self) -> str:
-        """The HTTP entity tag of this version."""
-        return f'"{self.version}"'
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
