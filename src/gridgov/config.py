@@ -182,9 +182,22 @@ class BoardSettings(ClockSettings):
     board_show_counts: bool = Field(default=False, description="Print the grid's 户数/人数/党员数 on boards.")
 
 
+class OpsSettings(_Group):
+    """Running an installation: server processes, log files and scheduled backups."""
+
+    workers: int = Field(default=1, ge=1, le=64, description="Web server processes behind the one port.")
+    log_dir: Path | None = Field(default=None, description="Log files; default: GRIDGOV_HOME/logs.")
+    log_level: str = Field(default="INFO", description="Lowest level written to the log files.")
+    log_max_mb: float = Field(default=20, gt=0, description="A log file is rotated when it reaches this size.")
+    log_backups: int = Field(default=10, ge=1, description="Rotated log files kept.")
+    backup_dir: Path | None = Field(default=None, description="Scheduled backups; default: GRIDGOV_HOME/backups.")
+    backup_keep: int = Field(default=14, ge=1, description="Scheduled backups kept (older ones are deleted).")
+    backup_time: str = Field(default="*-*-* 02:30:00", description="When the backup timer runs (systemd OnCalendar).")
+
+
 class Settings(
     DatabaseSettings, ServerSettings, AuthSettings, GridSettings, PatrolSettings, IncidentSettings, PartySettings,
-    MapSettings, BoardSettings,
+    MapSettings, BoardSettings, OpsSettings,
 ):
     """Every tunable of gridgov (the clock comes with the boards' group), read once per process by the faces
     (API, CLI). Services take the group they need (a ``Settings`` is each of them) or plain values, and never

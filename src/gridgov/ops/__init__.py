@@ -1,0 +1,1 @@
+"""Running an installation: set-up of a new street, server processes and their logs, backups, unit files."""
