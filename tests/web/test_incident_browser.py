@@ -168,6 +168,18 @@ def test_a_case_is_reported_from_a_phone_handled_verified_and_closed(base: str, 
             assert not desk.locator("details[data-action]").first.is_visible()
             assert desk.locator("[data-testid=timeline]").is_visible() and not desk.locator(".alert").is_visible()
             shot(desk, "case-print.png")
+            desk.emulate_media(media="screen")
+            # the 考核 page counts the case this month: reported, closed on time, inside the grid
+            desk.goto(base + "/incident-kpi")
+            figures = desk.locator("tr[data-code='610103006001001']").evaluate(
+                """tr => { const keys = [...document.querySelectorAll('[data-testid=kpi-table] th[data-key]')]
+                                       .map(th => th.dataset.key);
+                           const cells = [...tr.querySelectorAll('td.fig')]
+                                       .map(td => td.firstChild ? td.firstChild.textContent.trim() : '');
+                           return Object.fromEntries(keys.map((k, i) => [k, cells[i]])); }""")
+            assert {k: figures[k] for k in ("reported", "closed", "on_time_rate", "closed_at_grid_rate")} == {
+                "reported": "1", "closed": "1", "on_time_rate": "100.0%", "closed_at_grid_rate": "100.0%"}
+            shot(desk, "kpi-desk.png")
             phone.goto(base + "/incidents?box=all")
             assert phone.locator(f"tr[data-case={code}] [data-status]").inner_text() == "结案"
             shot(phone, "inbox-phone.png")

@@ -549,7 +549,7 @@ class ResidentUnit(Versioned, Base):
     contact_name: Mapped[str | None] = mapped_column(Text, info={"private": True})
     contact_phone: Mapped[str | None] = mapped_column(String(32), info={"private": True})
     has_party_org: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    member_of_org_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id"))
+    member_of_org_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("party_org.id", use_alter=True))
     joined_on: Mapped[dt.date | None] = mapped_column(Date)
     __table_args__ = (
         CheckConstraint(_in("kind", vocab.UNIT_KINDS.terms), name="resident_unit_kind_known"),
