@@ -45,3 +45,24 @@ def test_cli_json_and_api_agree(sample_engine: Engine, sample_tokens: dict[str, 
     assert sum(row[4] for row in rows) == sum(r["households"] for r in api["rows"])
     bad = run_cli(["ledger", "-o", str(tmp_path / "x.pdf")], env)
     assert bad.returncode == 1 and "台帐格式" in bad.stderr
+
+
+def test_the_party_label_follows_the_installations_rules(
+    sample_engine: Engine, sample_tokens: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """A city whose 党委 starts above 5000 members: the street's label in the API and in ``gridgov ledger`` says
+    党总支, not the default's 党委."""
+    url = sample_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    rules = {"party_committee_over": 5000, "party_general_branch_min": 50}
+    env = {"GRIDGOV_DATABASE_URL": url, "GRIDGOV_HOME": str(tmp_path / "home"), "GRIDGOV_PARTY_COMMITTEE_OVER": "5000"}
+    out = tmp_path / "ledger.json"
+    assert run_cli(["ledger", "-o", str(out), "--level", "street"], env).returncode == 0
+    [cli] = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    settings = Settings(database_url=url, home=tmp_path / "home", **rules)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, sample_engine)) as client:
+        [api] = client.get("/api/ledger", params={"level": "street"}, headers=sample_tokens["viewer"]).json()["rows"]
+    with TestClient(create_app(Settings(database_url=url, home=tmp_path / "home"), sample_engine)) as client:
+        [default] = client.get("/api/ledger", params={"level": "street"},
+                               headers=sample_tokens["viewer"]).json()["rows"]  # fmt: skip
+    assert 1500 <= cli["party_members"] <= 5000
+    assert (cli["party_org"], api["party_org"], default["party_org"]) == ("党总支", "党总支", "党委")

@@ -34,6 +34,7 @@ def ledger(
 
     from gridgov.ledger.export import unit_name, write_ledger
     from gridgov.ledger.report import build_ledger
+    from gridgov.party.rules import PartyRules
 
     settings = get_settings()
     tz = settings.timezone
@@ -41,7 +42,8 @@ def ledger(
     moment = as_of_moment(as_of, tz)
     with acting() as (s, actor):  # private staff contacts only within the actor's scope
         result = build_ledger(s, level=level, parent=parent, as_of=moment, date_from=start, date_to=end,
-                              reader=actor, patrol_buffer_m=settings.patrol_buffer_m, viewed_from="gridgov ledger")
+                              reader=actor, patrol_buffer_m=settings.patrol_buffer_m, viewed_from="gridgov ledger",
+                              party_rules=PartyRules.of(settings))
         unit = unit_name(s, parent, moment)  # fmt: skip
     write_ledger(result, out, unit=unit, made_at=dt.datetime.now(ZoneInfo(tz)))
     headline = result.headline()

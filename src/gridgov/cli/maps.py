@@ -70,10 +70,12 @@ def grid(
         from gridgov.cli.common import current_actor
         from gridgov.maps.basemap import basemap as pick
         from gridgov.maps.gridmap import grid_map_from_db
+        from gridgov.party.rules import PartyRules
 
         root = open_personal(s, current_actor(), "party", parent, "gridgov map grid") if "party" in wanted else parent
         return grid_map_from_db(s, parent_code=root, level=level, layers=wanted,
-                                basemap=pick(basemap, get_settings()), as_of=moment, timezone=tz)  # fmt: skip
+                                basemap=pick(basemap, get_settings()), as_of=moment, timezone=tz,
+                                party_rules=PartyRules.of(get_settings()))  # fmt: skip
 
     options = {"map": "grid", "parent": parent, "level": level, "layers": sorted(wanted), "basemap": basemap,
                "as_of": moment}  # fmt: skip

@@ -948,6 +948,34 @@ class AuditLog(Base):
     __table_args__ = (Index("audit_log_row_idx", "table_name", "row_id"),)
 
 
+class Installation(Base):
+    """The installation's street, recorded by ``gridgov init`` (one row): the name the street goes by here, the
+    official one where the bundled division list knows the code, and the list's source and version."""
+
+    __tablename__ = "installation"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    street_code: Mapped[str] = mapped_column(String(32))
+    street_name: Mapped[str] = mapped_column(Text)
+    official_name: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    division_source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("id = 1", name="installation_one_row"),)
+
+
+class Division(Base):
+    """An official division (NBS 统计用区划代码) of the installation's street: the street itself and its
+    communities (村级), as the bundled list gives them; grids are drawn by users, these only name them."""
+
+    __tablename__ = "division"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    __table_args__ = (CheckConstraint("level IN ('street', 'community')", name="division_level_known"),)
+
+
 AUDITED_TABLES = (
     "grid",
     "staff",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gridgov.config import MapSettings, defaults
 from gridgov.errors import InvalidInput
+from gridgov.ledger.report import DEFAULT_PARTY_RULES
 from gridgov.maps import gridmap_data as data
 from gridgov.maps.base import fmt_count, legend_html, new_map, swatch
 from gridgov.maps.basemap import Basemap, display_geoms
@@ -32,6 +33,7 @@ from gridgov.maps.elements import (
     macro_template,
 )
 from gridgov.maps.gridmap_layers import BUILDING_STYLE, HOUSEHOLD_COLOURS, add_buildings, add_households, add_party
+from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import HOUSEHOLD_KINDS
 
@@ -337,6 +339,7 @@ def grid_map_from_db(
     mvt_min_grids: int | None = None,
     as_of: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    party_rules: PartyRules = DEFAULT_PARTY_RULES,
 ) -> folium.Map:
     """The grid map of the live grids (one parent's subtree, one level) with the asked optional layers; or, with
     ``as_of``, of the grids, counts, posts and points in force at that moment (always drawn whole, no tiles).
@@ -360,7 +363,8 @@ def grid_map_from_db(
             return _tiles_map(index, tile_url=tile_url, ledger_url=LEDGER_ROW_URL, title=title, basemap=basemap,
                               vendor_prefix="/static/vendor/")  # fmt: skip
     return grid_map(
-        data.grid_frame(session, parent_code=parent_code, level=level, as_of=as_of, timezone=timezone),
+        data.grid_frame(session, parent_code=parent_code, level=level, as_of=as_of, timezone=timezone,
+                        party_rules=party_rules),
         title=title,
         basemap=basemap,
         households=data.household_points(session, parent_code, as_of) if "households" in layers else None,

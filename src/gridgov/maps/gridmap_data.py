@@ -17,7 +17,8 @@ from gridgov.db import sql as sqlfiles
 from gridgov.errors import InvalidInput
 from gridgov.history import as_of as as_of_sql
 from gridgov.history import day_of, identity, live, role_in_force
-from gridgov.ledger.report import build_ledger
+from gridgov.ledger.report import DEFAULT_PARTY_RULES, build_ledger
+from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.vocab import LEVELS, PARTY_ORG_KINDS, PARTY_STAFF_ROLES
 
@@ -127,12 +128,13 @@ def grid_frame(
     level: str | None = None,
     as_of: dt.datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    party_rules: PartyRules = DEFAULT_PARTY_RULES,
 ) -> gpd.GeoDataFrame:
     """Grids (all, or one parent's subtree, of one level or all) with ledger numbers, Party body and staff: now,
     or as they were at ``as_of`` (the grids, counts and posts of that moment)."""
     # the ledger's staff column lists public roles only (no reader): what a public map may show
     ledger = build_ledger(session, level=level, parent=parent_code, as_of=as_of, with_patrol=False,
-                          timezone=timezone).rows  # fmt: skip
+                          timezone=timezone, party_rules=party_rules).rows  # fmt: skip
     geoms = _geometries(session, parent_code, level, as_of)
     rows = [
         {

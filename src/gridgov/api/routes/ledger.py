@@ -20,6 +20,7 @@ from gridgov.auth.scope import readable_root
 from gridgov.grids import service
 from gridgov.ledger.export import unit_name, write_ledger
 from gridgov.ledger.report import build_ledger
+from gridgov.party.rules import PartyRules
 from gridgov.periods import as_of_moment, day_range
 
 router = APIRouter(prefix="/api/ledger", tags=["台帐"])
@@ -42,7 +43,8 @@ def ledger_json(
     as_of_at = as_of_moment(as_of, settings.timezone)
     parent = readable_root(session, who, parent)
     ledger = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start, date_to=end,
-                          reader=who, patrol_buffer_m=settings.patrol_buffer_m)  # fmt: skip
+                          reader=who, patrol_buffer_m=settings.patrol_buffer_m,
+                          party_rules=PartyRules.of(settings))  # fmt: skip
     return LedgerPublic.model_validate(ledger.as_dict())
 
 
@@ -64,7 +66,7 @@ def ledger_file(
     parent = readable_root(session, who, parent)
     result = build_ledger(session, level=level, parent=parent, as_of=as_of_at, date_from=start,
                           date_to=end, reader=who, patrol_buffer_m=settings.patrol_buffer_m,
-                          viewed_from="/api/ledger/file")  # fmt: skip
+                          viewed_from="/api/ledger/file", party_rules=PartyRules.of(settings))  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="gridgov-ledger-"))
     path = write_ledger(result, tmp / f"网格台帐.{fmt}", unit=unit_name(session, parent, as_of_at),
                         made_at=dt.datetime.now(ZoneInfo(settings.timezone)))  # fmt: skip

@@ -43,6 +43,7 @@ def grid_page(
     """The grid map, now or as of a moment; the Party layer only for staff roles (personal data), inside their
     scope, and logged."""
     from gridgov.maps.gridmap import grid_map_from_db
+    from gridgov.party.rules import PartyRules
 
     wanted = {x.strip() for x in layers.split(",") if x.strip()}
     if "party" in wanted:
@@ -53,6 +54,7 @@ def grid_page(
         session, parent_code=parent, level=level, layers=wanted, basemap=pick_basemap(basemap, settings),
         tile_url="/api/tiles/grids/{z}/{x}/{y}.mvt" + (f"?level={level}" if level else ""),
         mvt_min_grids=settings.mvt_min_grids, as_of=as_of_moment(as_of, settings.timezone), timezone=settings.timezone,
+        party_rules=PartyRules.of(settings),
     )  # fmt: skip
     return render_offline(m, "http", node_modules=settings.node_modules)
 

@@ -19,6 +19,7 @@ from gridgov.errors import Forbidden
 from gridgov.grids.service import GridRecord, ancestors, get_grid, grids_in_scope, history, list_grids
 from gridgov.grids.staffing import staffing_findings
 from gridgov.ledger.report import build_ledger
+from gridgov.party.rules import PartyRules
 from gridgov.print.data import StaffLine, staff_lines
 from gridgov.vocab import CHILD_LEVEL, LEVEL_ZH, LEVELS, PUBLIC_STAFF_ROLES, STAFF_ROLES, actor_label
 from gridgov.web.templating import render
@@ -143,7 +144,8 @@ def grid_page(request: Request, session: SessionDep, settings: SettingsDep, who:
         first_linked = chain_codes.index(who.scope_code) if who.scope_code in chain_codes else len(chain)
     children = list_grids(session, parent_code=code, with_geometry=False)
     # no reader: the counts are the same for everyone, and the page lists the staff itself (below)
-    ledger = build_ledger(session, level=grid.level, parent=code, patrol_buffer_m=settings.patrol_buffer_m)
+    ledger = build_ledger(session, level=grid.level, parent=code, patrol_buffer_m=settings.patrol_buffer_m,
+                          party_rules=PartyRules.of(settings))
     row = next(r for r in ledger.rows if r.code == code)
     staff = staff_of(session, who, grid)
     private = [s for s in staff if s.role not in PUBLIC_STAFF_ROLES]

@@ -26,6 +26,7 @@ from gridgov.grids.service import GridRecord, get_grid, list_grids, subtree
 from gridgov.jobs.runner import Outcome, Progress, Work
 from gridgov.ledger.export import COLUMNS, Column, as_of_text, period_text, totals, unit_name, write_xlsx
 from gridgov.ledger.report import Ledger, build_ledger
+from gridgov.party.rules import PartyRules
 from gridgov.periods import as_of_moment, day_range
 from gridgov.vocab import LEVEL_ZH, LEVELS
 from gridgov.web.templating import render
@@ -87,11 +88,13 @@ def moments(settings: Settings, ask: LedgerAsk) -> tuple[dt.datetime | None, dt.
     return as_of_moment(ask.as_of, settings.timezone), start, end
 
 
-def build(session: Session, who: Actor, plan: LedgerPlan, patrol_buffer_m: float, page: str) -> Ledger:
+def build(session: Session, who: Actor, plan: LedgerPlan, patrol_buffer_m: float, page: str,
+          party_rules: PartyRules) -> Ledger:  # fmt: skip
     """The ledger of the plan, read as ``who`` (private staff roles only within the reader's scope, and then the
     view is logged as from ``page``)."""
     return build_ledger(session, level=plan.level, parent=plan.root, as_of=plan.as_of, date_from=plan.start,
-                        date_to=plan.end, reader=who, patrol_buffer_m=patrol_buffer_m, viewed_from=page)  # fmt: skip
+                        date_to=plan.end, reader=who, patrol_buffer_m=patrol_buffer_m, viewed_from=page,
+                        party_rules=party_rules)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def ledger_page(request: Request, session: SessionDep, settings: SettingsDep, wh
                                "levels": [(v, LEVEL_ZH[v]) for v in LEVELS], "sections": [], "error": None}  # fmt: skip
     try:
         plan = LedgerPlan(ask.level, root, *moments(settings, ask))
-        ledger = build(session, who, plan, settings.patrol_buffer_m, PAGE)
+        ledger = build(session, who, plan, settings.patrol_buffer_m, PAGE, PartyRules.of(settings))
     except InvalidInput as exc:
         return render(request, "ledger.html", actor=who, active="ledger", title="台帐", status_code=422,
                       heading="网格台帐", **context | {"error": exc.message})  # fmt: skip
@@ -173,13 +176,13 @@ def ledger_page(request: Request, session: SessionDep, settings: SettingsDep, wh
 
 
 def ledger_work(engine: Engine, who: Actor, plan: LedgerPlan, unit: str, *, patrol_buffer_m: float,
-                timezone: str) -> Work:  # fmt: skip
+                timezone: str, party_rules: PartyRules) -> Work:  # fmt: skip
     """The job that builds the ledger in its own transaction, as ``who``, and writes the workbook."""
 
     def work(progress: Progress) -> Outcome:
         progress(0.05, "正在统计户数、人数、党员、事件与巡逻…")
         with session_scope(engine, who.name) as session:
-            ledger = build(session, who, plan, patrol_buffer_m, FILE_PAGE)
+            ledger = build(session, who, plan, patrol_buffer_m, FILE_PAGE, party_rules)
         progress(0.6, f"已统计 {len(ledger.rows)} 个网格，正在写入 Excel…")
         made = dt.datetime.now(ZoneInfo(timezone))
         path = write_xlsx(ledger, progress.workdir / "ledger.xlsx", unit=unit, made_at=made)
@@ -196,7 +199,7 @@ def ledger_file(request: Request, session: SessionDep, settings: SettingsDep, wh
     plan = LedgerPlan(ask.level, readable_root(session, who, ask.parent), *moments(settings, ask))
     unit = unit_name(session, plan.root, plan.as_of)
     work = ledger_work(request.app.state.engine, who, plan, unit, patrol_buffer_m=settings.patrol_buffer_m,
-                       timezone=settings.timezone)  # fmt: skip
+                       timezone=settings.timezone, party_rules=PartyRules.of(settings))  # fmt: skip
     job_id = request.app.state.jobs.start(who, "ledger", f"{unit}网格台帐（Excel）", work,
                                           ask.fields() | {"root": plan.root})  # fmt: skip
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
