@@ -242,7 +242,7 @@ def _row_errors(rows: np.ndarray, column: str, bad: np.ndarray, reasons: Iterabl
     return [RowError(int(rows[i]), column, str(r)) for i, r in zip(at, reasons, strict=True)]
 
 
-def _check_rows(
+def check_rows(
     entity: str,
     table: Table,
     tz: ZoneInfo,
@@ -482,7 +482,7 @@ def import_entities(
     table = read_table(path, _relaxed(entity, spec) if p.updating else spec, field_map, spatial=SPATIAL[entity])
     present = set(table.frame.columns)
     tags = stored_vocabulary(session, TAGS_VOCABULARY).vocabulary if entity == "persons" else None
-    data, errors = _check_rows(entity, table, tz, spec, present_only=p.updating, tags=tags)
+    data, errors = check_rows(entity, table, tz, spec, present_only=p.updating, tags=tags)
     crs_label = "—"
     if SPATIAL[entity]:
         if p.updating and not _has_place(table):  # the records keep their places; new ones are refused below

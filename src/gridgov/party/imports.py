@@ -3,7 +3,7 @@
 code), and the Excel templates for each.
 
 The import pipeline's steps (gridgov.importing): the first sheet is read into canonical columns by their Chinese
-headings (``read_table``), every cell is checked a column at a time (``_check_rows``: required, allowed values with
+headings (``read_table``), every cell is checked a column at a time (``check_rows``: required, allowed values with
 their synonyms, phones, codes repeated in the file), the rows are staged in one statement and every code is resolved
 against the database set-based; any bad row refuses the whole file, each error with its row number and a Chinese
 reason, and nothing is written. A good file is authorised once for everything it touches (the scope rule of the
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from gridgov.auth.scope import Actor, Touches, authorize
 from gridgov.errors import NotFound
 from gridgov.importing.columns import Column
-from gridgov.importing.entities import EntityImportReport, RowError, _check_rows
+from gridgov.importing.entities import EntityImportReport, RowError, check_rows
 from gridgov.importing.read import read_table
 from gridgov.party.contacts import rule_text
 from gridgov.party.orgs import SPLIT, reaches, tree_problem
@@ -137,7 +137,7 @@ def _read(kind: str, path: Path, dry_run: bool, timezone: str) -> tuple[PartyImp
     """Read and check every cell: the report so far, the typed rows (with ``row``) and the errors found."""
     table = read_table(path, COLUMNS[kind])
     report = PartyImportReport(f"party_{kind}", path.name, "", len(table.frame), dry_run)
-    data, errors = _check_rows(f"party_{kind}", table, ZoneInfo(timezone), COLUMNS[kind])
+    data, errors = check_rows(f"party_{kind}", table, ZoneInfo(timezone), COLUMNS[kind])
     today = dt.datetime.now(ZoneInfo(timezone)).date()
     for name in ("since", "founded_on"):
         if name in data:
