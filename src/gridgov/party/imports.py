@@ -173,11 +173,13 @@ def _finish(session: Session, report: PartyImportReport, errors: list[RowError],
         session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
         return report
     authorize(session, actor, "write", touches())
-    if report.dry_run:
-        report.imported = report.rows
+    # A dry run writes inside a savepoint and rolls it back, so its counts (new vs unchanged) are the real run's.
+    savepoint = session.begin_nested() if report.dry_run else None
+    begin(session, actor)
+    report.imported, report.unchanged = write()
+    if savepoint is not None:
+        savepoint.rollback()
     else:
-        begin(session, actor)
-        report.imported, report.unchanged = write()
         report.written = True
     session.execute(text(f"DROP TABLE IF EXISTS {STAGE}"))
     return report
