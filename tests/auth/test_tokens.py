@@ -78,3 +78,28 @@ def test_a_long_request_does_not_hold_up_others_with_the_same_token(clean_engine
             assert authenticate(second, plain).name == "导入脚本"
     with session_scope(clean_engine) as s:
         assert s.scalar(select(ApiToken.last_used_at).where(ApiToken.id == row.id)) is not None
+
+
+def test_an_account_whose_scope_was_deleted_does_not_act_unscoped(clean_engine: Engine) -> None:
+    """``gridgov sample remove`` clears the scope of the sample's users and tokens: such a community account is
+    refused (login, session, token, enabling) instead of acting as if it had no limit."""
+    from gridgov.auth.sessions import SessionPolicy, session_actor, start_session
+    from gridgov.auth.users import LoginPolicy, add_user, get_user, login, set_disabled
+
+    with session_scope(clean_engine) as s:
+        make_street(s)
+        plain, _ = create_token(s, Actor.system(), "一社区", "community", "610103006001")
+        add_user(s, Actor.system(), "c1", "Secret-pass-1", "community", "610103006001")
+        cookie = start_session(s, get_user(s, "c1"), SessionPolicy(12, 120))
+        s.execute(text("UPDATE api_token SET scope_grid_id = NULL"))
+        s.execute(text("UPDATE app_user SET scope_grid_id = NULL, disabled_at = now() WHERE username = 'c1'"))
+    with session_scope(clean_engine) as s:
+        with pytest.raises(Unauthenticated, match="范围网格已不存在"):
+            authenticate(s, plain)
+        with pytest.raises(InvalidInput, match="范围网格已被删除"):
+            set_disabled(s, Actor.system(), "c1", False)
+        s.execute(text("UPDATE app_user SET disabled_at = NULL WHERE username = 'c1'"))  # enabled behind our back
+        with pytest.raises(Unauthenticated, match="范围网格已不存在"):
+            session_actor(s, cookie, SessionPolicy(12, 120))
+        result = login(s, "c1", "Secret-pass-1", LoginPolicy(5, 15))
+        assert result.user is None and "范围网格已不存在" in result.message

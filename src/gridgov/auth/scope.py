@@ -230,6 +230,15 @@ def grid_ids_of(session: Session, table: str, column: str, values: Iterable[str]
     return set(session.scalars(stmt, {"v": wanted}))
 
 
+LOST_SCOPE = "此账号的范围网格已不存在（已删除），请联系系统管理员重新设置范围"
+
+
+def lost_scope(role: str, scope_grid_id: int | None) -> bool:
+    """True for a user or token whose role needs a scope and has none (its grid was deleted, e.g. by
+    ``gridgov sample remove``): such an account must not act, or it would act as unscoped."""
+    return role in ROLES_NEEDING_SCOPE and scope_grid_id is None
+
+
 def resolve_scope(session: Session, role: str, scope_code: str | None) -> tuple[int | None, str | None]:
     """The scope (a live grid's identity id and code) a user or token of ``role`` is given; ``InvalidInput`` when
     the role is unknown, needs a scope and has none, or the grid's level does not suit the role."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from gridgov.auth.scope import Actor
+from gridgov.auth.scope import LOST_SCOPE, Actor, lost_scope
 from gridgov.auth.tokens import hash_token
 from gridgov.db.models import AppUser, Grid, UserSession
 from gridgov.errors import Unauthenticated
@@ -63,6 +63,8 @@ def session_actor(session: Session, plain: str, policy: SessionPolicy) -> Actor:
         raise Unauthenticated("登录已失效，请重新登录")
     if us.expires_at <= now or us.last_seen_at + idle <= now:
         raise Unauthenticated("登录已超时，请重新登录")
+    if lost_scope(user.role, user.scope_grid_id):
+        raise Unauthenticated(LOST_SCOPE)
     _touch(session, us.id)
     return Actor(name=f"user:{user.username}", role=user.role, scope_grid_id=user.scope_grid_id,
                  scope_code=scope_code, user_id=user.id, display_name=user.display_name or user.username,

@@ -11,7 +11,7 @@ import secrets
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from gridgov.auth.scope import Actor, authorize, resolve_scope
+from gridgov.auth.scope import LOST_SCOPE, Actor, authorize, lost_scope, resolve_scope
 from gridgov.db.models import ApiToken, Grid
 from gridgov.errors import NotFound, Unauthenticated
 
@@ -45,6 +45,8 @@ def authenticate(session: Session, plain: str | None) -> Actor:
     now = dt.datetime.now(dt.UTC)
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("令牌无效、已过期或已吊销")
+    if lost_scope(row.role, row.scope_grid_id):
+        raise Unauthenticated(LOST_SCOPE)
     _touch(session, row.id)
     scope_code = None
     if row.scope_grid_id is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from gridgov.auth.passwords import DUMMY_HASH, check_rule, hash_password, needs_rehash, verify_password
-from gridgov.auth.scope import Actor, authorize, resolve_scope
+from gridgov.auth.scope import LOST_SCOPE, Actor, authorize, lost_scope, resolve_scope
 from gridgov.db.models import AppUser, Grid, Staff, UserSession
 from gridgov.errors import Conflict, InvalidInput, NotFound
 from gridgov.history import day_of
@@ -254,6 +254,8 @@ def set_disabled(session: Session, actor: Actor, username: str, disabled: bool) 
         user.disabled_at = user.disabled_at or _now()
         end_sessions(session, user.id)
     else:
+        if lost_scope(user.role, user.scope_grid_id):
+            raise InvalidInput("该用户的范围网格已被删除：请先设置角色与范围（set-role），再启用")
         user.disabled_at, user.failed_logins, user.locked_until = None, 0, None
     _audit(session, actor, "user_disable" if disabled else "user_enable", user)
     return user
@@ -304,6 +306,8 @@ def login(session: Session, username: str, password: str, policy: LoginPolicy) -
         return refused
     if user.disabled_at is not None:
         return LoginResult(None, "此账号已停用，请联系系统管理员")
+    if lost_scope(user.role, user.scope_grid_id):
+        return LoginResult(None, LOST_SCOPE)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
