@@ -1053,6 +1053,7 @@ def test_cli_acts_with_the_token_it_is_given(
         "import staff": ["import", "staff", str(tmp_path / "staff.csv")],
         "import tracks": ["import", "tracks", str(track), "--team", "TE"],
         "sample load": ["sample", "load", "--dir", str(tmp_path)],
+        "sample remove": ["sample", "remove", "--yes"],
         "token create": ["token", "create", "--name", "x", "--role", "viewer"],
         "token revoke": ["token", "revoke", street["admin_id"]["id"]],
         "user add": ["user", "add", "someone", "--role", "viewer", "--password-stdin"],

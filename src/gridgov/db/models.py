@@ -111,6 +111,7 @@ def _versioned(name: str) -> tuple[Any, ...]:
                         name=f"{name}_retired_with_reason"),  # fmt: skip
         Index(f"{name}_code_identity_uq", "code", unique=True, postgresql_where=text("lineage_id IS NULL")),
         Index(f"{name}_live_idx", "id", postgresql_where=text("valid_to IS NULL")),
+        Index(f"{name}_code_live_idx", "code", postgresql_where=text("valid_to IS NULL")),
     )
 
 
