@@ -27,7 +27,8 @@ TOKEN = {"Authorization": "Bearer ggv_anything"}
 
 
 def _shape(body: dict[str, object], error: str) -> None:
-    assert set(body) == {"detail", "error", "details"} and body["error"] == error and body["details"] is None
+    assert set(body) == {"detail", "error", "details", "request_id"} and body["error"] == error
+    assert body["details"] is None and len(str(body["request_id"])) == 12
     detail = str(body["detail"])
     assert any("\u4e00" <= ch <= "\u9fff" for ch in detail)  # Chinese
     assert "SELECT" not in detail and "Traceback" not in detail

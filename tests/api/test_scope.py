@@ -989,6 +989,8 @@ CLI_READ_ONLY = {
     "incident kpi": "reads (the service checks the scope)",
     "calendar list": "reads", "calendar check": "reads", "incident limit list": "reads",
     "incident dispatch-rule list": "reads",
+    "deploy systemd": "writes unit files (and the 0600 environment file) only, no database rows",
+    "db run": "server (runs the embedded PostgreSQL in the foreground, for systemd)",
 }
 # CLI write commands that touch no grid, with why (as NOT_GRID_WRITES for the API).
 CLI_NOT_SCOPED = {"staff add": "a staff member without a post lies in no grid; posts are scoped (staff assign)"}
@@ -1054,6 +1056,9 @@ def test_cli_acts_with_the_token_it_is_given(
         "import tracks": ["import", "tracks", str(track), "--team", "TE"],
         "sample load": ["sample", "load", "--dir", str(tmp_path)],
         "sample remove": ["sample", "remove", "--yes"],
+        "init": ["init", "--street", "610103006"],
+        "backup": ["backup", "-o", str(tmp_path)],
+        "restore": ["restore", str(tmp_path / "none.gridgov-backup")],
         "token create": ["token", "create", "--name", "x", "--role", "viewer"],
         "token revoke": ["token", "revoke", street["admin_id"]["id"]],
         "user add": ["user", "add", "someone", "--role", "viewer", "--password-stdin"],

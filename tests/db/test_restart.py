@@ -85,7 +85,8 @@ def test_kill_9_keeps_the_port_and_the_running_app_reconnects(cluster: EmbeddedC
 
     down = client.get("/api/grids")
     assert down.status_code == 503
-    assert down.json() == {"detail": down.json()["detail"], "error": "DatabaseUnavailable", "details": None}
+    assert down.json() == {"detail": down.json()["detail"], "error": "DatabaseUnavailable", "details": None,
+                           "request_id": down.headers["X-Request-ID"]}
     assert "数据库不可用" in down.json()["detail"]
 
     assert cluster.up().port == port

@@ -3,7 +3,9 @@
 Database errors are translated in one place (:func:`gridgov.db.errors.translate`): an unreachable server
 gives 503 ``DatabaseUnavailable``, a cancelled statement 503 ``QueryTimeout``, a deadlock or lock wait 409
 ``Busy``; any other database error or unexpected exception gives a Chinese JSON 500 (the traceback goes to the
-server log, never to the client). A request that died in a deadlock is run once more (:class:`RetryOnDeadlock`).
+server log with the request id, never to the client). A request that died in a deadlock is run once more
+(:class:`RetryOnDeadlock`). Every error body carries ``request_id``, the ``X-Request-ID`` of the response that a
+user quotes to the administrator (see ``gridgov.ops.logs``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridgov import errors as e
 from gridgov.db.errors import first_line, is_retryable, translate
+from gridgov.ops.logs import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,13 @@ def status_for(exc: e.GridgovError) -> int:
     return 400
 
 
+def error_body(detail: str, error: str, details: Any = None) -> dict[str, Any]:
+    """An error's JSON body: the Chinese message, the error kind, details, and the request's id."""
+    return {"detail": detail, "error": error, "details": details, "request_id": current_request_id()}
+
+
 def error_response(exc: e.GridgovError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The JSON response ``{"detail", "error", "details"}`` for a domain error."""
+    """The JSON response ``{"detail", "error", "details", "request_id"}`` for a domain error."""
     extra = dict(headers or {})
     if isinstance(exc, e.Unauthenticated):
         extra["WWW-Authenticate"] = "Bearer"
@@ -64,13 +72,13 @@ def error_response(exc: e.GridgovError, headers: dict[str, str] | None = None) -
         extra["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse(
         status_code=status_for(exc),
-        content={"detail": exc.message, "error": type(exc).__name__, "details": exc.details},
+        content=error_body(exc.message, type(exc).__name__, exc.details),
         headers=extra or None,
     )
 
 
 def _internal(error: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=500, content={"detail": message, "error": error, "details": None})
+    return JSONResponse(status_code=500, content=error_body(message, error))
 
 
 class Pages(Protocol):
@@ -111,8 +119,14 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         return respond(request, error_response(domain, {RETRY_HEADER: "1"} if is_retryable(exc) else None))
 
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
-        # Starlette re-raises the exception after this response, so the server (uvicorn) logs its traceback.
-        return respond(request, _internal("InternalError", INTERNAL_MESSAGE))
+        # Logged here, with the request id; uvicorn's copy of the traceback (Starlette re-raises the exception
+        # after this response) is dropped by the log configuration (gridgov.ops.logs).
+        log.error("未处理的错误：%s %s", request.method, request.url.path, exc_info=exc)
+        response = respond(request, _internal("InternalError", INTERNAL_MESSAGE))
+        request_id = current_request_id()
+        if request_id:  # this handler answers outside the middleware that sets the header on other responses
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
     async def handle_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -120,7 +134,7 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
                     for err in exc.errors()]  # fmt: skip
         listed = "；".join(f"{_where(p['loc'])}：{p['msg']}" for p in problems[:5])
         more = f"（另有 {len(problems) - 5} 处）" if len(problems) > 5 else ""
-        body = {"detail": f"请求参数有误：{listed}{more}", "error": "InvalidInput", "details": problems}
+        body = error_body(f"请求参数有误：{listed}{more}", "InvalidInput", problems)
         return respond(request, JSONResponse(status_code=422, content=body))
 
     async def handle_http(request: Request, exc: Exception) -> Response:
@@ -129,7 +143,7 @@ def install(app: FastAPI, pages: Pages | None = None) -> None:
         if isinstance(exc.detail, str) and _is_chinese(exc.detail):
             message = exc.detail
         return respond(request, JSONResponse(status_code=exc.status_code, headers=getattr(exc, "headers", None),
-                                             content={"detail": message, "error": error, "details": None}))  # fmt: skip
+                                             content=error_body(message, error)))  # fmt: skip
 
     app.add_exception_handler(RequestValidationError, handle_invalid)
     app.add_exception_handler(StarletteHTTPException, handle_http)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
@@ -54,6 +55,7 @@ from gridgov.jobs.periodic import Periodic
 from gridgov.jobs.runner import JobRunner
 from gridgov.jobs.store import fail_interrupted
 from gridgov.maps import assets
+from gridgov.ops.logs import REQUEST_ID_HEADER, AccessLog, new_request_id, valid_request_id
 from gridgov.web import errors as web_errors
 from gridgov.web import static_files
 from gridgov.web.csrf import csrf_protect
@@ -128,7 +130,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(SessionMiddleware, secret_key=derive(key, "session"), session_cookie=SESSION_COOKIE,
                        max_age=int(s.session_hours * 3600), same_site="lax", https_only=s.cookie_secure)  # fmt: skip
     app.add_middleware(csrf_protect, secret=derive(key, "csrf"), cookie_secure=s.cookie_secure)
-    app.add_middleware(locate.LocateFastPath)  # outermost: plain lookups skip the stack
+    app.add_middleware(locate.LocateFastPath)  # plain lookups skip the stack below
+    app.add_middleware(AccessLog)
+    # Outermost: every response (the fast lookups too) carries X-Request-ID and every log line of the request
+    # its id. A proxy's id is kept only when it is a plain short token.
+    app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id,
+                       validator=valid_request_id)  # fmt: skip
 
     def openapi() -> dict[str, Any]:
         return declare_errors(FastAPI.openapi(app))

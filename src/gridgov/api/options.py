@@ -18,6 +18,8 @@ from typing import Any
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gridgov.api.errors import error_body
+
 ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -95,7 +97,7 @@ def _routed(routes: list[Any], scope: Scope, method: str) -> bool:
 
 async def _options(allow: list[str] | None, send: Send) -> None:
     if allow is None:
-        body = json.dumps({"detail": "路径不存在", "error": "NotFound", "details": None}, ensure_ascii=False).encode()
+        body = json.dumps(error_body("路径不存在", "NotFound"), ensure_ascii=False).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 404, "headers": headers})
         await send({"type": "http.response.body", "body": body})

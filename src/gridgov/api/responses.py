@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Response
 from fastapi.responses import JSONResponse
 
+from gridgov.api.errors import error_body
 from gridgov.api.schemas import ErrorPublic
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -79,5 +80,5 @@ def declare_errors(openapi: dict[str, Any]) -> dict[str, Any]:
 
 def refused(report: dict[str, Any]) -> JSONResponse:
     """422 for an import file refused whole: the error shape, with the report's fields also at the top level."""
-    return JSONResponse(status_code=422, content={"detail": "文件被拒绝，未写入任何数据", "error": "InvalidInput",
-                                                  "details": report, **report})  # fmt: skip
+    return JSONResponse(status_code=422, content={**error_body("文件被拒绝，未写入任何数据", "InvalidInput", report),
+                                                  **report})  # fmt: skip

@@ -304,6 +304,10 @@ class ErrorPublic(BaseModel):
         examples=["NotFound"],
     )
     details: Any = Field(description="结构化细节（如 422 的逐项校验错误 loc/msg/type），没有时为 null")
+    request_id: str | None = Field(
+        default=None, description="请求编号（错误编号）：与响应头 X-Request-ID 相同，联系管理员时请提供",
+        examples=["3f9c2a7b1e04"],
+    )
 
 
 class TermPublic(BaseModel):

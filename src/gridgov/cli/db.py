@@ -46,6 +46,19 @@ def down() -> None:
 
 
 @app.command()
+def run() -> None:
+    """在前台运行嵌入式 PostGIS（供 systemd 的 gridgov-db 服务使用）：本进程即数据库服务器，Ctrl+C 或 SIGINT 快速停止；
+    已在后台运行（gridgov db up 启动）的服务器会先被停止再接管。使用外部数据库时报错退出。"""
+    from gridgov.db.engine import cluster, uses_external
+    from gridgov.errors import InvalidInput
+
+    s = get_settings()
+    if uses_external(s):
+        raise InvalidInput("已设置 GRIDGOV_DATABASE_URL（外部数据库）：无需运行嵌入式数据库。")
+    cluster(s).exec_foreground()
+
+
+@app.command()
 def status(as_json: bool = JsonOpt) -> None:
     """显示数据库状态。"""
     from gridgov.db.engine import cluster, get_engine, postgis_version, uses_external

@@ -8,8 +8,10 @@ import sys
 import typer
 
 from gridgov.cli import (
+    backup,
     chinese,
     db,
+    deploy,
     export,
     grids,
     imports,
@@ -20,6 +22,7 @@ from gridgov.cli import (
     patrol,
     records,
     sample,
+    setup,
     token,
     user,
     vocab,
@@ -48,23 +51,41 @@ app.add_typer(patrol.app, name="patrol")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(party.app, name="party")
 app.add_typer(incidents.calendar_app, name="calendar")
+app.add_typer(deploy.app, name="deploy")
+app.command("init")(setup.init)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 for _word, _records in records.apps().items():
     app.add_typer(_records, name=_word)
 
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, help="监听地址（默认 127.0.0.1）"),
-    port: int = typer.Option(None, help="端口（默认 8000）"),
+    host: str = typer.Option(None, help="监听地址（默认 GRIDGOV_HOST，即 127.0.0.1）"),
+    port: int = typer.Option(None, help="端口（默认 GRIDGOV_PORT，即 8000）"),
+    workers: int = typer.Option(None, min=1, max=64, help="工作进程数，共用一个端口（默认 GRIDGOV_WORKERS，即 1）"),
 ) -> None:
-    """启动 API 与网页服务。"""
+    """启动 API 与网页服务：先启动嵌入式数据库（使用时），确认表结构是最新版本，再以 N 个工作进程监听同一端口。
+    日志写入 GRIDGOV_HOME/logs（gridgov.log 与 access.log，按大小轮转）并输出到终端；SIGTERM 或 Ctrl+C 平稳停止。"""
     import uvicorn
 
-    from gridgov.api.factory import create_app
+    from gridgov.db import migrate
+    from gridgov.errors import DatabaseUnavailable
+    from gridgov.ops.logs import log_dir_for, logging_config
+    from gridgov.ops.units import SERVE_GRACE_S
 
     s = get_settings()
-    app_ = create_app(s, engine())
-    uvicorn.run(app_, host=host or s.host, port=port or s.port, log_level="info")
+    eng = engine()  # starts the embedded server when it is used
+    at, head = migrate.current(eng), migrate.head()
+    eng.dispose()  # the workers connect on their own
+    if at != head:
+        raise DatabaseUnavailable(f"数据库表结构不是本版本所需（数据库：{at or '未建表'}，需要：{head}）："
+                                  "请先运行 gridgov db migrate（迁移前建议 gridgov backup），再启动服务。")  # fmt: skip
+    logs = logging_config(log_dir_for(s.log_dir, s.home_abs), s.log_level, s.log_max_mb, s.log_backups)
+    # An import string: uvicorn starts each worker process with the app built there (gridgov.main) and applies
+    # the log configuration in each. Its access log is replaced by gridgov's (request id, user, no query).
+    uvicorn.run("gridgov.main:app", host=host or s.host, port=port or s.port, workers=workers or s.workers,
+                log_config=logs, access_log=False, timeout_graceful_shutdown=SERVE_GRACE_S)  # fmt: skip
 
 
 @app.command()

@@ -304,13 +304,8 @@ class EmbeddedCluster:
         st = self.status()
         if not st.running:
             self._remove_stale_pidfile()
-            state = self._read_state()
-            stored = state.get("port")
-            port = int(str(stored)) if stored is not None and _port_free(int(str(stored))) else _free_port()
-            # Written before the start, so a client reading the port (current_port) never sees an old one.
-            state["port"] = port
-            self._write_state(state)
-            bins = self._bins_for(int((self.data_dir / "PG_VERSION").read_text().strip())) or find_binaries()
+            port = self._claim_port()
+            bins = self._cluster_bins()
             self._run(
                 [
                     str(bins.bindir / "pg_ctl"),
@@ -329,6 +324,46 @@ class EmbeddedCluster:
             st = self.status()
         self._ensure_database("gridgov")
         return st
+
+    def _claim_port(self) -> int:
+        """The port to start on (the remembered one while free, else a new one), recorded before the start so a
+        client reading it (current_port) never sees an old one."""
+        state = self._read_state()
+        stored = state.get("port")
+        port = int(str(stored)) if stored is not None and _port_free(int(str(stored))) else _free_port()
+        state["port"] = port
+        self._write_state(state)
+        return port
+
+    def _cluster_bins(self) -> PgBinaries:
+        return self._bins_for(int((self.data_dir / "PG_VERSION").read_text().strip())) or find_binaries()
+
+    def foreground_command(self) -> list[str]:
+        """Prepare a foreground start (``gridgov db run``, for a supervisor such as systemd) and return the
+        ``postgres`` command line to replace the caller with.
+
+        The cluster is created if needed; a server started in the background (``gridgov db up``) is stopped
+        first, so the supervisor owns the one server. The server logs to stderr (the supervisor's journal).
+        """
+        self.init()
+        if self.status().running:
+            self.down()
+        self._remove_stale_pidfile()
+        port = self._claim_port()
+        return [str(self._cluster_bins().bindir / "postgres"), "-D", str(self.data_dir), "-p", str(port)]
+
+    def exec_foreground(self) -> None:
+        """Become the PostgreSQL server (:meth:`foreground_command`): same process id, so a supervisor's signals
+        reach the postmaster itself; as root, as the server's user. Returns only by raising."""
+        argv = self.foreground_command()
+        if self._as_root:
+            pw = pwd.getpwnam(self.server_user)
+            os.initgroups(pw.pw_name, pw.pw_gid)
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            os.environ.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name)
+        os.chdir("/")  # the caller's directory may be closed to the server's user
+        os.execv(argv[0], argv)
 
     def _remove_stale_pidfile(self) -> None:
         """Delete a postmaster.pid left by a killed server whose pid now belongs to another process.

@@ -13,6 +13,7 @@ from python_multipart import FormParser
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gridgov.api.errors import error_body
 from gridgov.web.errors import page_error, wants_html
 
 MESSAGE = "表单已过期或来源不明（缺少 CSRF 令牌），请刷新页面后重试"
@@ -25,8 +26,8 @@ async def _failed(scope: Scope, send: Send, _code: Any) -> None:
         response = page_error(request, 403, MESSAGE)
         await response(scope, _no_receive, send)
         return
-    body = json.dumps({"detail": MESSAGE + "（浏览器中的写操作须带 x-csrftoken 请求头）", "error": "Forbidden",
-                       "details": None}, ensure_ascii=False).encode()  # fmt: skip
+    body = json.dumps(error_body(MESSAGE + "（浏览器中的写操作须带 x-csrftoken 请求头）", "Forbidden"),
+                      ensure_ascii=False).encode()  # fmt: skip
     await send({"type": "http.response.start", "status": 403,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from gridgov.ops.logs import current_request_id
 from gridgov.web.templating import render
 
 # Paths that always answer JSON (machines), whatever the Accept header says.
@@ -38,7 +39,8 @@ def wants_html(request: Request) -> bool:
 
 
 def page_error(request: Request, status: int, message: str, details: Any = None) -> Response:
-    """The Chinese error page for ``status``; a browser that must log in first is sent to the login page."""
+    """The Chinese error page for ``status`` with the request's id to quote; a browser that must log in first is
+    sent to the login page."""
     if status == 401 and request.method in ("GET", "HEAD"):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}&why={quote(message)}", status_code=303)
@@ -47,4 +49,4 @@ def page_error(request: Request, status: int, message: str, details: Any = None)
     return render(request, "error.html", actor=getattr(request.state, "actor", None), status_code=status,
                   heading=HEADINGS.get(status, "出错了"), message=message, details=listed, status=status,
                   tone="danger" if status >= 500 else "warning",
-                  request_id=request.headers.get("x-request-id"))  # fmt: skip
+                  request_id=current_request_id())  # fmt: skip
