@@ -7,27 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(
-  postgresql postgresql-contrib              # server (the major version follows the distro)
-  fonts-noto-cjk                             # CJK font for maps and print
-  chromium                                   # headless browser tests
-  poppler-utils                              # pdfinfo / pdffonts / pdftotext in print tests
-  libpango-1.0-0 libpangoft2-1.0-0           # WeasyPrint
-  nodejs npm                                 # front-end assets from the npm registry
-  python3-venv
-)
+# The package lists live in scripts/packages.sh (shared with scripts/bundle.sh, the offline bundle).
+. scripts/packages.sh
+APT_PKGS=("${RUNTIME_DEBS[@]}" "${DEV_DEBS[@]}")
 BENCH=${GRIDGOV_BENCH:-0}
 if [ "$BENCH" = 1 ]; then
-  APT_PKGS+=(gdal-bin)                       # ogr2ogr: the manual-import baseline of bench/import_bench.py
+  APT_PKGS+=("${BENCH_DEBS[@]}")
 fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
-  case "$p" in
-    nodejs|npm) command -v "$p" >/dev/null 2>&1 && continue ;;
-    python3-venv) python3 -c 'import ensurepip' >/dev/null 2>&1 && continue ;;
-  esac
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  deb_present "$p" || missing+=("$p")
 done
 
 if ((${#missing[@]})); then
@@ -46,7 +36,7 @@ if [ -n "$pg_major" ] && ! ls /usr/share/postgresql/"$pg_major"/extension/postgi
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "postgresql-$pg_major-postgis-3" "postgresql-$pg_major-postgis-3-scripts"
+    $(postgis_debs "$pg_major")
 fi
 
 PY=${PYTHON:-python3}
