@@ -330,3 +330,27 @@ def test_an_older_backup_is_migrated_forward(server_url: str, empty_url: str, tm
         old.dispose()
         target.dispose()
         _drop_db(server_url, old_url)
+
+
+def test_a_plain_pg_restore_of_the_dump_works_too(made: dict[str, Any], server_url: str, tmp_path: Path) -> None:
+    """An IT person may use PostgreSQL's own tools: the archive's dump restores with a plain ``pg_restore``
+    (the version triggers compare geometries as bytes, which needs no search path)."""
+    import subprocess
+
+    from gridgov.db.embedded import find_binaries
+
+    with tarfile.open(Path(made["path"])) as tar:
+        tar.extract("database.dump", tmp_path, filter="data")
+    url = _create_db(server_url, "gridgov_plain_restore")
+    try:
+        run = subprocess.run([str(find_binaries().bindir / "pg_restore"), "--no-owner", "--exit-on-error",
+                              "-d", url, str(tmp_path / "database.dump")], capture_output=True, text=True)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        restored = make_engine(url)
+        try:
+            expected = read_manifest(Path(made["path"]))["tables"]["public.household"]
+            assert _counts(restored)["public.household"] == expected > 0
+        finally:
+            restored.dispose()
+    finally:
+        _drop_db(server_url, url)
