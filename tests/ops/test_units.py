@@ -1,7 +1,8 @@
 """``gridgov deploy systemd``: the units pass ``systemd-analyze verify`` and carry the installation's settings
-(secrets only in the 0600 environment file); ``--enable`` asks systemctl; and a fresh installation run from its
-units as systemd would (environment, working directory, readiness notification, stop signal) survives a reboot:
-stopped and started again, it serves what was written before, and logs with request ids."""
+(secrets only in the 0600 environment file); ``--enable`` asks systemctl; and a new installation (``gridgov init``,
+no sample) run from its units as systemd would (environment, working directory, readiness notification, stop
+signal) survives a reboot: stopped and started again, it serves what was written before and logs with request
+ids; its backup unit's archive restores into a fresh GRIDGOV_HOME with the same ledger."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from gridgov.db.embedded import EmbeddedCluster
 GRIDGOV = [sys.executable, "-m", "gridgov.cli"]
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASSWORD = "Reboot-Test-2026"
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"  # the pinned assets and the division list
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path,
@@ -272,7 +274,7 @@ def installation(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], list[Ru
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"GRIDGOV_HOME": str(home), "GRIDGOV_PORT": str(port)}
+    env = {"GRIDGOV_HOME": str(home), "GRIDGOV_PORT": str(port), "GRIDGOV_NODE_MODULES": str(NODE_MODULES)}
     started: list[Running] = []
     try:
         for step in (["db", "up"], ["db", "migrate"]):
@@ -291,13 +293,46 @@ def installation(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], list[Ru
         EmbeddedCluster(home).destroy()
 
 
-def test_the_installation_survives_a_reboot(installation: tuple[Path, dict[str, str], list[Running]],
-                                            tmp_path: Path) -> None:  # fmt: skip
+def _street_data(env: dict[str, str], work: Path) -> None:
+    """The street's grids (the test factory's three-level street) and two households, through the CLI's
+    database URL and the households import, as an office would after ``init``."""
+    from sqlalchemy.orm import Session
+
+    from gridgov.db.engine import make_engine
+
+    from tests.factories import X0, Y0, D, make_street
+
+    url = run_cli(["db", "url"], env, work).stdout.strip()
+    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with Session(engine) as s, s.begin():
+            make_street(s)
+    finally:
+        engine.dispose()
+    rows = (f"code,address,kind,lon,lat\nH1,一号院1号,常住户,{X0 + D / 4},{Y0 + D / 2}\n"
+            f"H2,二号院2号,租房户,{X0 + 1.5 * D},{Y0 + D / 2}\n")
+    (work / "hh.csv").write_text(rows, encoding="utf-8")
+    r = run_cli(["import", "households", str(work / "hh.csv")], env, work)
+    assert r.returncode == 0, r.stderr
+
+
+def _ledger(env: dict[str, str], work: Path, out: Path) -> list[dict[str, object]]:
+    """The ledger's rows of every grid, as ``gridgov ledger`` writes them."""
+    r = run_cli(["ledger", "-o", str(out)], env, work)
+    assert r.returncode == 0, r.stderr
+    return list(json.loads(out.read_text(encoding="utf-8"))["rows"])
+
+
+def test_a_new_installation_survives_a_reboot_and_comes_back_from_its_backup(
+    installation: tuple[Path, dict[str, str], list[Running]], tmp_path: Path
+) -> None:
     work, env, started = installation
     home, port = Path(env["GRIDGOV_HOME"]), int(env["GRIDGOV_PORT"])
     base = f"http://127.0.0.1:{port}"
     units, logs = tmp_path / "units", tmp_path / "unit-logs"
     logs.mkdir()
+    made = run_cli(["init", "--street", "610103006"], env, work)
+    assert made.returncode == 0 and "文艺路街道" in made.stdout, made.stdout + made.stderr
     added = run_cli(["user", "add", "chief", "--role", "admin", "--name", "重启测试管理员", "--password-stdin"], env,
                     work, stdin=f"{PASSWORD}\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
@@ -331,6 +366,9 @@ def test_the_installation_survives_a_reboot(installation: tuple[Path, dict[str, 
                                            "next": "/"})  # fmt: skip
         assert done.status_code == 303, done.text[:300]
         cookies = dict(client.cookies)
+        first = client.get("/", headers={"Accept": "text/html"})
+        assert "开始使用" in first.text and "文艺北路一社区" in first.text  # the empty street's guide, official names
+    _street_data(env, work)
 
     shutdown()
     boot()
@@ -341,6 +379,16 @@ def test_the_installation_survives_a_reboot(installation: tuple[Path, dict[str, 
         rid = home_page.headers["X-Request-ID"]
         missing = client.get("/api/grids/999999999999999")
         assert missing.json()["request_id"] == missing.headers["X-Request-ID"]
+        assert client.get("/grids/610103006001001", headers={"Accept": "text/html"}).status_code == 200
+    ledger = _ledger(env, work, tmp_path / "ledger-before.json")
+    assert {r["code"]: r["households"] for r in ledger}["610103006"] == 2
+    # the backup timer's service, run as systemd runs a oneshot unit
+    backup = parse_unit((units / "gridgov-backup.service").read_text(encoding="utf-8"))["Service"]
+    assert backup["Type"] == ["oneshot"]
+    ran = subprocess.run(command_of(backup["ExecStart"][0]), cwd=backup["WorkingDirectory"][0], capture_output=True,
+                         text=True, timeout=600, env={"PATH": SYSTEMD_PATH, "LANG": "C.UTF-8"} | environment_of(backup))
+    assert ran.returncode == 0, ran.stderr
+    [archive] = (home / "backups").glob("gridgov-610103006-*.gridgov-backup")
     shutdown()
 
     log_dir = home / "logs"
@@ -352,6 +400,18 @@ def test_the_installation_survives_a_reboot(installation: tuple[Path, dict[str, 
     assert PASSWORD not in access + app_log
     db_log = started[0].log.read_text(errors="replace")
     assert "database system is ready to accept connections" in db_log and "database system is shut down" in db_log
+
+    # a new server: a fresh GRIDGOV_HOME, its database up, the archive restored: the same ledger
+    other = {"GRIDGOV_HOME": str(tmp_path / "home2"), "GRIDGOV_NODE_MODULES": str(NODE_MODULES)}
+    try:
+        assert run_cli(["db", "up"], other, work).returncode == 0
+        back = run_cli(["restore", str(archive), "--json"], other, work)
+        assert back.returncode == 0, back.stderr
+        assert _ledger(other, work, tmp_path / "ledger-after.json") == ledger
+        users = run_cli(["user", "list", "--json"], other, work)
+        assert [u["username"] for u in json.loads(users.stdout)] == ["chief"]
+    finally:
+        EmbeddedCluster(tmp_path / "home2").destroy()
 
 
 def test_the_database_unit_starts_a_new_cluster(tmp_path: Path) -> None:
