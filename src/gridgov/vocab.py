@@ -280,10 +280,11 @@ def actor_label(raw: str | None, people: Mapping[str, str] | None = None) -> str
 FINDING_RULES = Vocabulary(
     "finding_rules", "校验问题",
     ("invalid_geometry", "orphan", "duplicate_code", "level_mismatch", "bad_code", "overlap", "gap",
-     "outside_parent", "sliver"),
+     "outside_parent", "sliver", "unofficial_code"),
     labels={"invalid_geometry": "几何无效", "orphan": "上级网格缺失", "duplicate_code": "编码重复",
             "level_mismatch": "层级不匹配", "bad_code": "编码不符合规则", "overlap": "同级网格重叠",
-            "gap": "网格间空隙", "outside_parent": "超出上级网格", "sliver": "狭长碎片"},
+            "gap": "网格间空隙", "outside_parent": "超出上级网格", "sliver": "狭长碎片",
+            "unofficial_code": "与官方区划代码不符"},
 )  # fmt: skip
 
 ALL: tuple[Vocabulary, ...] = (GRID_LEVELS, STAFF_ROLES, HOUSEHOLD_KINDS, MEMBER_TYPES, SEXES, PERSON_TAGS,

@@ -109,3 +109,28 @@ def test_reimport_updates_changed_grids_with_history_and_stores_findings(
     with clean_engine.connect() as conn:
         stored = conn.execute(text("SELECT rule, codes FROM grid_finding WHERE source = 'import'")).all()
     assert stored and all(code in codes or COMMUNITY in codes for _, codes in stored)
+
+
+def test_codes_and_names_off_the_official_list_are_warned_not_refused(clean_engine: Engine, subtree_file: Path
+                                                                     ) -> None:  # fmt: skip
+    """After ``gridgov init`` the street's official communities are known: a community code the list lacks, or a
+    name that differs from the official one, is a warning on the import (stored, shown), never a refusal."""
+    names = dict(pyogrio.read_dataframe(subtree_file, columns=["code", "name"])[["code", "name"]].values)
+    communities = sorted(c for c in names if len(c) == 12)
+    with session_scope(clean_engine, actor="test") as s:
+        s.execute(text("INSERT INTO division (code, name, level, parent_code) "
+                       "VALUES ('610103006', :n, 'street', NULL)"), {"n": names["610103006"]})  # fmt: skip
+        # the list lacks the last community and names the first one otherwise
+        listed = communities[:-1]
+        official = ["官方名称社区" if c == communities[0] else names[c] for c in listed]
+        s.execute(text("INSERT INTO division (code, name, level, parent_code) SELECT code, name, 'community', "
+                       "'610103006' FROM unnest(CAST(:c AS text[]), CAST(:n AS text[])) AS t(code, name)"),
+                  {"c": listed, "n": official})  # fmt: skip
+        report = import_grids(s, subtree_file, actor=Actor.system("王科长"))
+    warned = {f.codes[0]: f.message for f in report.findings if f.rule == "unofficial_code"}
+    assert report.written and not report.blocking and set(warned) == {communities[0], communities[-1]}
+    assert f"的名称「{names[communities[0]]}」与官方名称「官方名称社区」不同" in warned[communities[0]]
+    assert "不在本街道的官方区划代码中" in warned[communities[-1]]
+    with clean_engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM grid_finding WHERE rule = 'unofficial_code'")).scalar_one()
+    assert stored == 2

@@ -15,7 +15,7 @@ from gridgov.vocab import FINDING_RULES
 # Rules that refuse a whole import; the rest are stored and shown, and staff fix them later.
 HARD_RULES = frozenset({"invalid_geometry", "orphan", "duplicate_code", "level_mismatch"})
 TOPOLOGY_RULES = frozenset({"overlap", "gap", "outside_parent", "sliver"})
-ALL_RULES = HARD_RULES | TOPOLOGY_RULES | {"bad_code"}
+ALL_RULES = HARD_RULES | TOPOLOGY_RULES | {"bad_code", "unofficial_code"}
 
 RULE_ZH = dict(FINDING_RULES.labels)
 # How staffing warnings are labelled wherever they are listed beside the topology findings.

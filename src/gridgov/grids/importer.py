@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgov.assign.points import reassign_area
@@ -22,9 +23,10 @@ from gridgov.config import GridSettings, defaults
 from gridgov.db.locks import writers_lock
 from gridgov.grids import service
 from gridgov.grids.checks import live_inputs, run_checks, store_findings
-from gridgov.grids.findings import RULE_ZH, Finding
+from gridgov.grids.findings import RULE_ZH, Finding, GridInput
 from gridgov.grids.io import read_grid_file
 from gridgov.grids.service import GridChange, touches_of_change
+from gridgov.vocab import LEVEL_ZH
 
 MAX_FINDINGS_LISTED = 100  # findings a report lists in full; all are stored and counted per rule
 
@@ -102,7 +104,7 @@ def import_grids(
     # features already refused while reading (bad geometry, no code) are not checked twice
     report.findings = gf.findings + [
         f for f in findings if not (f.rule == "invalid_geometry" and _seen(f, gf.findings))
-    ]
+    ] + official_findings(gf.inputs, official_divisions(session))
     for g in gf.inputs:
         old = live.get(g.code)
         if old is None:
@@ -139,6 +141,36 @@ def import_grids(
         report.reassigned = reassign_area(session, shapely.union_all(changed))
     report.written = True
     return report
+
+
+def official_findings(inputs: list[GridInput], official: Mapping[str, tuple[str, str]]) -> list[Finding]:
+    """Warnings (they do not refuse the file) for street and community grids whose code is not in the street's
+    official division list that ``gridgov init`` recorded (``official``: code → (level, name); empty: no list),
+    or whose name differs from the official one."""
+    out: list[Finding] = []
+    if not official:
+        return out
+    for g in inputs:
+        if g.level not in ("street", "community"):
+            continue
+        where = [float(c) for c in g.geometry.representative_point().coords[0]] if g.geometry is not None else None
+        rows = [g.row] if g.row is not None else []
+        label = LEVEL_ZH[g.level]
+        known = official.get(g.code)
+        if known is None or known[0] != g.level:
+            listed = "、".join(f"{c} {n}" for c, (lv, n) in sorted(official.items()) if lv == g.level)[:300]
+            out.append(Finding("unofficial_code", [g.code], f"{label} {g.code}（{g.name}）不在本街道的官方区划代码中"
+                               f"（统计用区划代码：{listed}）：请核对编码", where, rows=rows))  # fmt: skip
+        elif known[1] != g.name:
+            out.append(Finding("unofficial_code", [g.code], f"{label} {g.code} 的名称「{g.name}」与官方名称"
+                               f"「{known[1]}」不同：如非有意改名，请核对", where, rows=rows))  # fmt: skip
+    return out
+
+
+def official_divisions(session: Session) -> dict[str, tuple[str, str]]:
+    """The street's official divisions recorded by ``gridgov init``: code → (level, name); empty before it."""
+    rows = session.execute(text("SELECT code, level, name FROM division"))
+    return {r.code: (r.level, r.name) for r in rows}
 
 
 def _seen(f: Finding, earlier: list[Finding]) -> bool:

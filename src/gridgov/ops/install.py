@@ -172,9 +172,3 @@ def installation(session: Session) -> InstallationInfo | None:
     ]  # fmt: skip
     return InstallationInfo(row.street_code, row.street_name, row.official_name, row.district, row.division_source,
                             row.created_at, communities)  # fmt: skip
-
-
-def official_communities(session: Session) -> dict[str, str]:
-    """Code → official name of the installation's communities (empty before ``init`` or for an unlisted street),
-    for imports that warn about codes not in the list and fill missing names."""
-    return {c: n for c, n in session.execute(text("SELECT code, name FROM division WHERE level = 'community'"))}
