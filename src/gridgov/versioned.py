@@ -5,8 +5,9 @@ caller read; a code not used yet; and the day a dated row (a membership, a post)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -16,12 +17,26 @@ from gridgov.errors import Conflict, InvalidInput, StaleVersion
 from gridgov.history import VERSIONED, day_of, set_effective, start_of
 
 MAX_DAYS_AHEAD = 366
+# The dated rows of a versioned record (memberships, posts) and the column naming the record they belong to.
+DATED_ROWS = {"patrol_team_member": "team_id", "volunteer_team_member": "team_id", "party_membership": "org_id",
+              "party_org_post": "org_id"}  # fmt: skip
 T = TypeVar("T")
 
 
-class VersionedState:
-    """What one state of a versioned record offers its readers (a dataclass with ``version`` and ``valid_to``)."""
+class JsonForm:
+    """A dataclass read as JSON: its fields, as they are."""
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(cast(Any, self))
+
+
+class VersionedState(JsonForm):
+    """What one state of a versioned record offers its readers (a dataclass with ``code``, ``version`` and
+    ``valid_to``): whether it is retired, its ETag, and its JSON form without the ``HIDDEN`` internal fields."""
+
+    HIDDEN: ClassVar[tuple[str, ...]] = ()
+    code: str
     version: int
     valid_to: dt.datetime | None
 
@@ -35,6 +50,14 @@ class VersionedState:
         """The HTTP entity tag of this version."""
         return f'"{self.version}"'
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: the fields but the internal ones, and ``retired``."""
+        out = super().as_dict()
+        for name in self.HIDDEN:
+            out.pop(name)
+        out["retired"] = self.retired
+        return out
+
 
 def begin(session: Session, actor: Actor, moment: dt.datetime | None = None) -> None:
     """Name the actor for the audit trigger and make this transaction's changes take effect at ``moment`` (now)."""
@@ -47,6 +70,40 @@ def check_version(what: str, code: str, current: int, expected: int | None) -> N
     if expected is not None and expected != current:
         raise StaleVersion(f"{what} {code} 已被他人修改（当前版本 {current}，您编辑的是版本 {expected}）："
                            "请刷新后重试", details={"current_version": current})  # fmt: skip
+
+
+def check_fields(changes: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    """``InvalidInput`` naming the fields of a change that are not among those that may be changed."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(allowed)}）")
+
+
+def check_writable(what: str, state: VersionedState, expected: int | None, refusal: str = "") -> None:
+    """``StaleVersion`` unless the caller edited the current version, then ``Conflict`` when the record is retired
+    (``refusal`` ends the message, e.g. ``，不能修改``)."""
+    check_version(what, state.code, state.version, expected)
+    if state.valid_to is not None:
+        raise Conflict(f"{what} {state.code} 已于 {state.valid_to:%Y-%m-%d} 撤销{refusal}")
+
+
+def retire_row(session: Session, table: str, row_id: int, *, reason: str, moment: dt.datetime | None,
+               by: str | None = None) -> None:  # fmt: skip
+    """End the live row of a versioned record at ``moment`` (now) with a reason (and who, given ``by``)."""
+    assert table in VERSIONED
+    who = ", updated_by = :by" if by is not None else ""
+    session.execute(text(f"UPDATE {table} SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
+                         f"end_reason = :reason{who} WHERE id = :id"),
+                    {"id": row_id, "reason": reason, "at": moment, "by": by})  # fmt: skip
+
+
+def end_memberships(session: Session, table: str, owner_id: int, day: dt.date, reason: str) -> None:
+    """End on ``day`` the dated rows (``table``: memberships, posts) of a retired team or organisation that are in
+    force then or later."""
+    owner = DATED_ROWS[table]
+    session.execute(text(f"UPDATE {table} SET until = greatest(since, CAST(:day AS date)), end_reason = :reason "
+                         f"WHERE {owner} = :id AND (until IS NULL OR until > :day)"),
+                    {"id": owner_id, "day": day, "reason": reason})  # fmt: skip
 
 
 def effective_moment(day: dt.date | None, since: dt.datetime | None, timezone: str) -> dt.datetime | None:
@@ -78,6 +135,11 @@ def ensure_code_free(session: Session, table: str, code: str, label: str) -> Non
                             {"c": code}).first()  # fmt: skip
     if found is not None:
         raise Conflict(f"{label}编码已存在{'（已撤销）' if found.valid_to is not None else ''}：{code}")
+
+
+def state_changes(before: T | None, after: T, fields: Sequence[tuple[str, Callable[[T], Any]]]) -> list[str]:
+    """:func:`field_changes`, and ``新建`` for the first state."""
+    return ["新建"] if before is None else field_changes(before, after, fields)
 
 
 def field_changes(before: T, after: T, fields: Sequence[tuple[str, Callable[[T], Any]]]) -> list[str]:

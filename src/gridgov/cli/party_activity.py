@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.versioned import (
+    DATE,
+    JSON_HELP,
+    VERSION_HELP,
+    add_retire,
+    done_printer,
+    echo_list,
+    given,
+    require_changes,
+    row,
+    state_of,
+)
+from gridgov.cli.versioned import timezone as _timezone
 from gridgov.periods import parse_date
 
 if TYPE_CHECKING:
@@ -27,15 +40,12 @@ activity_app = typer.Typer(help="志愿服务活动：登记、按月列出。",
 meeting_app = typer.Typer(help="党组织会议（三会一课等）：登记、取消、列表、按期召开情况。", no_args_is_help=True)
 duty_app = typer.Typer(help="党员责任区：新建（文件）、修改、撤销、列表、覆盖与重叠检查。", no_args_is_help=True)
 
-JSON_HELP = "输出 JSON"
-DATE = "YYYY-MM-DD"
 KIND_HELP = "类型：治安巡逻、环境维护、扶贫助困、文明宣传、邻里互助、为老服务、应急救援、其他（也接受 巡逻、助老 等）"
 MEETING_HELP = "会议类型：党员大会、支部委员会、党小组会、党课、组织生活会、民主生活会、联席会议（也接受 支委会 等）"
 DUTY_HELP = "职责：环境维护、治安防范、纠纷调解、政策宣传、联系群众、关爱帮扶、其他"
 FILE_HELP = "GeoJSON、GeoPackage、zip 压缩的 Shapefile 或 KML 文件（其中的面合并为一个责任区）"
 CRS_HELP = "坐标系，如 gcj02、EPSG:4545；给出时优先于文件的声明（默认：文件声明的，否则经纬度 WGS84）"
 PARENT_HELP = "网格编码：只看此网格及其下级（默认：您的范围）"
-VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
 
 
 def register(app: typer.Typer) -> None:
@@ -44,22 +54,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(activity_app, name="activity")
     app.add_typer(meeting_app, name="meeting")
     app.add_typer(duty_app, name="duty-area")
-
-
-def _timezone() -> str:
-    return get_settings().timezone
-
-
-def _day(moment: dt.datetime | None) -> str:
-    from gridgov.history import day_of
-
-    return day_of(moment, _timezone()).isoformat() if moment is not None else ""
-
-
-def _state(valid_from: dt.datetime, valid_to: dt.datetime | None, end_reason: str | None) -> str:
-    if valid_to is not None:
-        return f"已于 {_day(valid_to)} 撤销：{end_reason or ''}"
-    return f"自 {_day(valid_from)} 起有效"
 
 
 def _month(value: str | None) -> dt.date | None:
@@ -72,16 +66,11 @@ def _month(value: str | None) -> dt.date | None:
 
 
 def _team_line(t: Team) -> str:
-    cells = [t.code, t.name, t.kind, t.grid_code or "-", t.org_code or "-", t.leader_name or "-", f"{t.members} 人"]
-    return "\t".join(cells) + (f"\t（{_state(t.valid_from, t.valid_to, t.end_reason)}）" if t.retired else "")
+    return row([t.code, t.name, t.kind, t.grid_code or "-", t.org_code or "-", t.leader_name or "-", f"{t.members} 人"],
+               t)  # fmt: skip
 
 
-def _team_done(t: Team, what: str, as_json: bool) -> None:
-    if as_json:
-        echo_json(t.as_dict())
-    else:
-        state = _state(t.valid_from, t.valid_to, t.end_reason)
-        typer.echo(f"已{what}志愿服务队 {t.code} {t.name}（版本 {t.version}，{state}）")
+_team_done = done_printer("志愿服务队")
 
 
 def _member_line(m: Member) -> str:
@@ -133,30 +122,17 @@ def team_edit(
     """Change a team."""
     from gridgov.party.volunteers import update_team
 
-    given = {"name": name, "kind": kind, "grid": grid, "org": org, "leader": leader}
-    changes = {k: v for k, v in given.items() if v is not None}
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容（--name、--kind、--grid、--org、--leader）")
+    changes = require_changes(given(name=name, kind=kind, grid=grid, org=org, leader=leader),
+                              "--name", "--kind", "--grid", "--org", "--leader")  # fmt: skip
     with acting() as (s, actor):
         team = update_team(s, code, changes, actor, expected_version=version, effective=effective,
                            timezone=_timezone())  # fmt: skip
     _team_done(team, "修改", as_json)
 
 
-@team_app.command("retire", help="撤销志愿服务队（队员当日退出；记录、活动与历史保留）。")
-def team_retire(
-    code: str = typer.Argument(..., help="志愿服务队编码"),
-    reason: str = typer.Option(..., "--reason", help="撤销原因：合并、调整、录入错误 …"),
-    day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
-    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Retire a team."""
-    from gridgov.party.volunteers import retire_team
-
-    with acting() as (s, actor):
-        team = retire_team(s, code, actor, reason=reason, expected_version=version, day=day, timezone=_timezone())
-    _team_done(team, "撤销", as_json)
+add_retire(team_app, retire="gridgov.party.volunteers:retire_team", done=_team_done,
+           help="撤销志愿服务队（队员当日退出；记录、活动与历史保留）。", code_help="志愿服务队编码",
+           reason_help="撤销原因：合并、调整、录入错误 …")  # fmt: skip
 
 
 @team_app.command("list", help="列出志愿服务队（默认：现有的）。")
@@ -170,12 +146,7 @@ def team_list(
 
     with acting() as (s, actor):
         teams = list_teams(s, actor, parent=parent, include_retired=include_retired, timezone=_timezone())
-    if as_json:
-        echo_json([t.as_dict() for t in teams])
-        return
-    for t in teams:
-        typer.echo(_team_line(t))
-    typer.echo(f"共 {len(teams)} 支志愿服务队")
+    echo_list(teams, _team_line, f"共 {len(teams)} 支志愿服务队", as_json)
 
 
 @team_app.command("show", help="显示一支志愿服务队：队长、在队队员、某月（默认本月）的人数与活动是否达标。")
@@ -197,8 +168,7 @@ def team_show(
         echo_json(team.as_dict() | {"member_list": [m.as_dict() for m in members],
                                     "month": [f.as_dict() for f in figures]})  # fmt: skip
         return
-    state = _state(team.valid_from, team.valid_to, team.end_reason)
-    typer.echo(f"志愿服务队 {team.code} {team.name}（版本 {team.version}，{state}）")
+    typer.echo(f"志愿服务队 {team.code} {team.name}（版本 {team.version}，{state_of(team)}）")
     typer.echo(f"  类型：{team.kind}")
     typer.echo(f"  网格：{f'{team.grid_name}（{team.grid_code}）' if team.grid_code else ''}")
     typer.echo(f"  牵头党组织：{f'{team.org_name}（{team.org_code}）' if team.org_code else '（无）'}")
@@ -399,17 +369,11 @@ def meeting_schedule(
 
 
 def _area_line(a: DutyArea) -> str:
-    cells = [a.code, a.name, a.duty, a.org_code or "-", "、".join(a.member_names) or "-", "、".join(a.compounds) or "-",
-             f"{a.area_m2:,.0f} 平方米"]  # fmt: skip
-    return "\t".join(cells) + (f"\t（{_state(a.valid_from, a.valid_to, a.end_reason)}）" if a.retired else "")
+    return row([a.code, a.name, a.duty, a.org_code or "-", "、".join(a.member_names) or "-",
+                "、".join(a.compounds) or "-", f"{a.area_m2:,.0f} 平方米"], a)  # fmt: skip
 
 
-def _area_done(a: DutyArea, what: str, as_json: bool) -> None:
-    if as_json:
-        echo_json(a.as_dict(shapes=False))
-    else:
-        typer.echo(f"已{what}党员责任区 {a.code} {a.name}（版本 {a.version}，{a.area_m2:,.0f} 平方米，"
-                   f"{_state(a.valid_from, a.valid_to, a.end_reason)}）")  # fmt: skip
+_area_done = done_printer("党员责任区", lambda a: f"{a.area_m2:,.0f} 平方米，", shapes=False)
 
 
 @duty_app.command("add", help="新建党员责任区（文件中的面合并为一个责任区）。")
@@ -452,31 +416,18 @@ def duty_edit(
     from gridgov.party.duty_areas import update_area
     from gridgov.patrol.teams import area_from_file
 
-    changes: dict[str, Any] = {k: v for k, v in {"name": name, "duty": duty, "org": org, "members": members}.items()
-                               if v is not None}  # fmt: skip
+    changes = given(name=name, duty=duty, org=org, members=members)
     if file is not None:
         changes["geometry"] = area_from_file(file, crs=crs)
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容（--name、--duty、--file、--org、--members）")
+    require_changes(changes, "--name", "--duty", "--file", "--org", "--members")
     with acting() as (s, actor):
         area = update_area(s, code, changes, actor, expected_version=version, timezone=_timezone())
     _area_done(area, "修改", as_json)
 
 
-@duty_app.command("retire", help="撤销党员责任区（记录、范围与历史保留）。")
-def duty_retire(
-    code: str = typer.Argument(..., help="责任区编码"),
-    reason: str = typer.Option(..., "--reason", help="撤销原因：调整、合并、录入错误 …"),
-    day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
-    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Retire a duty area."""
-    from gridgov.party.duty_areas import retire_area
-
-    with acting() as (s, actor):
-        area = retire_area(s, code, actor, reason=reason, expected_version=version, day=day, timezone=_timezone())
-    _area_done(area, "撤销", as_json)
+add_retire(duty_app, retire="gridgov.party.duty_areas:retire_area", done=_area_done,
+           help="撤销党员责任区（记录、范围与历史保留）。", code_help="责任区编码",
+           reason_help="撤销原因：调整、合并、录入错误 …")  # fmt: skip
 
 
 @duty_app.command("list", help="列出党员责任区（默认：现有的；--json 可加 --geometry 附带 GeoJSON 范围）。")
@@ -491,12 +442,7 @@ def duty_list(
 
     with acting() as (s, actor):
         areas = list_areas(s, actor, parent=parent, include_retired=include_retired, shapes=geometry)
-    if as_json:
-        echo_json([a.as_dict(shapes=geometry) for a in areas])
-        return
-    for a in areas:
-        typer.echo(_area_line(a))
-    typer.echo(f"共 {len(areas)} 个党员责任区")
+    echo_list(areas, _area_line, f"共 {len(areas)} 个党员责任区", as_json, lambda a: a.as_dict(shapes=geometry))
 
 
 @duty_app.command("check", help="检查党员责任区：同一楼院内责任区重叠、楼院内未被覆盖的部分（退出码 0：检查完成）。")

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from gridgov.cli.common import acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
-from gridgov.cli.patrol_teams import _day, _state, _timezone  # the same dates and states as the patrol commands
+from gridgov.cli.versioned import (
+    DATE,
+    JSON_HELP,
+    VERSION_HELP,
+    add_retire,
+    day,
+    done_printer,
+    echo_list,
+    given,
+    require_changes,
+    row,
+    state_of,
+)
+from gridgov.cli.versioned import timezone as _timezone
 from gridgov.periods import parse_date, parse_moment
 
 if TYPE_CHECKING:
-    from gridgov.party.orgs import Membership, Org
+    from gridgov.party.orgs import Membership
     from gridgov.party.registers import Register
     from gridgov.party.units import Unit
 
@@ -31,9 +44,6 @@ unit_app = typer.Typer(help="驻区单位与两新组织：新建、修改、撤
 register_app = typer.Typer(help="党员登记：在职报到、流动党员、亮身份；未报到与流动党员名单。", no_args_is_help=True)
 contact_app = typer.Typer(help="党员联系户：联系、取消联系、走访、列表。", no_args_is_help=True)
 
-JSON_HELP = "输出 JSON"
-DATE = "YYYY-MM-DD"
-VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
 PARENT_HELP = "网格编码：只看此网格及其下级（默认：您的范围）"
 KIND_HELP = "类别：党委、党总支、党支部、党小组（也接受 支部、总支 等）"
 FORM_HELP = ("形式：社区党组织、网格党支部、楼院党支部、驻区单位党组织、两新党组织、离退休党支部、特设党支部、"
@@ -56,18 +66,8 @@ def register(app: typer.Typer) -> None:
                                "（任何一行有误则整个文件不写入）；--template 写出导入模板。")(import_file)  # fmt: skip
 
 
-def _done(item: Org | Unit, what: str, as_json: bool) -> None:
-    if as_json:
-        echo_json(item.as_dict())
-    else:
-        label = "党组织" if hasattr(item, "form") else "驻区单位"
-        typer.echo(f"已{what}{label} {item.code} {item.name}（版本 {item.version}，"
-                   f"{_state(item.valid_from, item.valid_to, item.end_reason)}）")  # fmt: skip
-
-
-def _given(**values: Any) -> dict[str, Any]:
-    """The options given (not None), for a change."""
-    return {k: v for k, v in values.items() if v is not None}
+_org_done = done_printer("党组织")
+_unit_done = done_printer("驻区单位")
 
 
 # ------------------------------------------------------------------------------------------------ org
@@ -96,7 +96,7 @@ def org_add(
         org = create_org(s, actor, code=code, name=name, kind=kind, form=form, parent=parent, grids=grids or (),
                          unit=unit, secretary=secretary, phone=phone, founded_on=founded, effective=effective,
                          timezone=_timezone())  # fmt: skip
-    _done(org, "新建", as_json)
+    _org_done(org, "新建", as_json)
 
 
 @org_app.command("edit", help="修改党组织（原状态保留为历史；选项值为空字符串则清空）。")
@@ -119,30 +119,18 @@ def org_edit(
     """Change an organisation."""
     from gridgov.party.orgs import update_org
 
-    changes = _given(name=name, kind=kind, form=form, parent=parent, grids=grids, unit=unit, secretary=secretary,
-                     phone=phone, founded_on=founded)  # fmt: skip
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容（--name、--kind、--form、--parent、--grids、--unit、--secretary、"
-                                 "--phone、--founded）")  # fmt: skip
+    changes = require_changes(given(name=name, kind=kind, form=form, parent=parent, grids=grids, unit=unit,
+                                    secretary=secretary, phone=phone, founded_on=founded),
+                              "--name", "--kind", "--form", "--parent", "--grids", "--unit", "--secretary", "--phone",
+                              "--founded")  # fmt: skip
     with acting() as (s, actor):
         org = update_org(s, code, changes, actor, expected_version=version, effective=effective, timezone=_timezone())
-    _done(org, "修改", as_json)
+    _org_done(org, "修改", as_json)
 
 
-@org_app.command("dissolve", help="撤销党组织（在任职务和组织关系当日结束；记录与历史保留）。")
-def org_dissolve(
-    code: str = typer.Argument(..., help="党组织编码"),
-    reason: str = typer.Option(..., "--reason", help="撤销原因：合并、调整、录入错误 …"),
-    day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
-    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Dissolve an organisation."""
-    from gridgov.party.orgs import dissolve_org
-
-    with acting() as (s, actor):
-        org = dissolve_org(s, code, actor, reason=reason, expected_version=version, day=day, timezone=_timezone())
-    _done(org, "撤销", as_json)
+add_retire(org_app, name="dissolve", retire="gridgov.party.orgs:dissolve_org", done=_org_done,
+           help="撤销党组织（在任职务和组织关系当日结束；记录与历史保留）。", code_help="党组织编码",
+           reason_help="撤销原因：合并、调整、录入错误 …")  # fmt: skip
 
 
 @org_app.command("list", help="列出党组织（组织树；默认：您范围内现有的）。")
@@ -164,9 +152,8 @@ def org_list(
         echo_json([o.as_dict() for o in orgs])
         return
     for depth, o in org_tree(orgs):
-        cells = [f"{'  ' * depth}{o.code}", o.name, o.kind, o.form, "、".join(o.grid_codes) or "-",
-                 o.secretary_name or "-", f"{o.members} 名党员（含下级 {o.members_total}）"]  # fmt: skip
-        typer.echo("\t".join(cells) + (f"\t（{_state(o.valid_from, o.valid_to, o.end_reason)}）" if o.retired else ""))
+        typer.echo(row([f"{'  ' * depth}{o.code}", o.name, o.kind, o.form, "、".join(o.grid_codes) or "-",
+                        o.secretary_name or "-", f"{o.members} 名党员（含下级 {o.members_total}）"], o))  # fmt: skip
     typer.echo(f"共 {len(orgs)} 个党组织")
 
 
@@ -183,8 +170,7 @@ def org_show(
         echo_json(d.as_dict())
         return
     o = d.org
-    typer.echo(f"党组织 {o.code} {o.name}（{o.kind}，{o.form}；版本 {o.version}，"
-               f"{_state(o.valid_from, o.valid_to, o.end_reason)}）")  # fmt: skip
+    typer.echo(f"党组织 {o.code} {o.name}（{o.kind}，{o.form}；版本 {o.version}，{state_of(o)}）")
     for label, value in (("上级组织", o.parent_code and f"{o.parent_name}（{o.parent_code}）"),
                          ("所建网格", "、".join(f"{n}（{c}）" for c, n in zip(o.grid_codes, o.grid_names,
                                                                           strict=True))),
@@ -205,7 +191,7 @@ def org_show(
     typer.echo("  变更历史：")
     for i, v in enumerate(d.history):
         changes = "；".join(org_changes(d.history[i - 1] if i else None, v))
-        typer.echo(f"    版本 {v.version}：{_day(v.valid_from)}  {changes}")
+        typer.echo(f"    版本 {v.version}：{day(v.valid_from)}  {changes}")
 
 
 def _membership_line(m: Membership) -> str:
@@ -317,9 +303,8 @@ def post_end(
 
 
 def _unit_line(u: Unit) -> str:
-    cells = [u.code, u.name, u.kind, u.grid_code or "（不在网格内）", "有党组织" if u.has_party_org else "无党组织",
-             f"大党委 {u.member_of_code}" if u.member_of_code else "-", u.contact_name or "-"]  # fmt: skip
-    return "\t".join(cells) + (f"\t（{_state(u.valid_from, u.valid_to, u.end_reason)}）" if u.retired else "")
+    return row([u.code, u.name, u.kind, u.grid_code or "（不在网格内）", "有党组织" if u.has_party_org else "无党组织",
+                f"大党委 {u.member_of_code}" if u.member_of_code else "-", u.contact_name or "-"], u)  # fmt: skip
 
 
 @unit_app.command("add", help="新建驻区单位或两新组织（按位置归入网格）。")
@@ -343,7 +328,7 @@ def unit_add(
         u = create_unit(s, actor, code=code, name=name, kind=kind, lon=lon, lat=lat, crs=crs, address=address,
                         contact_name=contact_name, contact_phone=contact_phone, has_party_org=has_party_org,
                         timezone=_timezone())  # fmt: skip
-    _done(u, "新建", as_json)
+    _unit_done(u, "新建", as_json)
 
 
 @unit_app.command("edit", help="修改驻区单位（原状态保留为历史）。")
@@ -364,31 +349,18 @@ def unit_edit(
     """Change a resident unit."""
     from gridgov.party.units import update_unit
 
-    changes = _given(name=name, kind=kind, lon=lon, lat=lat, address=address, contact_name=contact_name,
-                     contact_phone=contact_phone, has_party_org=has_party_org)  # fmt: skip
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容")
+    changes = require_changes(given(name=name, kind=kind, lon=lon, lat=lat, address=address,
+                                    contact_name=contact_name, contact_phone=contact_phone,
+                                    has_party_org=has_party_org))  # fmt: skip
     if crs is not None:
         changes["crs"] = crs
     with acting() as (s, actor):
         u = update_unit(s, code, changes, actor, expected_version=version, timezone=_timezone())
-    _done(u, "修改", as_json)
+    _unit_done(u, "修改", as_json)
 
 
-@unit_app.command("retire", help="撤销驻区单位（记录与历史保留）。")
-def unit_retire(
-    code: str = typer.Argument(..., help="单位编码"),
-    reason: str = typer.Option(..., "--reason", help="原因：搬迁、注销、录入错误 …"),
-    day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
-    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Retire a resident unit."""
-    from gridgov.party.units import retire_unit
-
-    with acting() as (s, actor):
-        u = retire_unit(s, code, actor, reason=reason, expected_version=version, day=day, timezone=_timezone())
-    _done(u, "撤销", as_json)
+add_retire(unit_app, retire="gridgov.party.units:retire_unit", done=_unit_done, help="撤销驻区单位（记录与历史保留）。",
+           code_help="单位编码", reason_help="原因：搬迁、注销、录入错误 …")  # fmt: skip
 
 
 @unit_app.command("list", help="列出驻区单位和两新组织（默认：您范围内现有的）。")
@@ -402,12 +374,7 @@ def unit_list(
 
     with acting() as (s, actor):
         found = list_units(s, actor, parent=parent, include_retired=include_retired, page="cli")
-    if as_json:
-        echo_json([u.as_dict() for u in found])
-        return
-    for u in found:
-        typer.echo(_unit_line(u))
-    typer.echo(f"共 {len(found)} 个单位")
+    echo_list(found, _unit_line, f"共 {len(found)} 个单位", as_json)
 
 
 @unit_app.command("join", help="单位加入社区大党委（成员单位）；--leave 退出。")
@@ -425,7 +392,7 @@ def unit_join(
         raise typer.BadParameter("请给出 --org（加入）或 --leave（退出）之一")
     with acting() as (s, actor):
         u = join_unit(s, code, actor, org=None if leave else org, joined_on=joined, timezone=_timezone())
-    _done(u, "退出大党委：" if leave else "加入大党委：", as_json)
+    _unit_done(u, "退出大党委：" if leave else "加入大党委：", as_json)
 
 
 # ------------------------------------------------------------------------------------------------ register
@@ -456,9 +423,9 @@ def register_set(
     """Set a member's registers."""
     from gridgov.party.registers import set_register
 
-    changes = _given(joined_party_on=joined_party_on, employer=employer, employer_org=employer_org,
-                     reported_on=reported_on, flow=flow, flow_place=flow_place, certificate_no=certificate_no,
-                     certificate_on=certificate_on, flow_mode=flow_mode, shows_identity=shows_identity)  # fmt: skip
+    changes = given(joined_party_on=joined_party_on, employer=employer, employer_org=employer_org,
+                    reported_on=reported_on, flow=flow, flow_place=flow_place, certificate_no=certificate_no,
+                    certificate_on=certificate_on, flow_mode=flow_mode, shows_identity=shows_identity)  # fmt: skip
     if not changes:
         raise typer.BadParameter("没有要登记的内容")
     with acting() as (s, actor):

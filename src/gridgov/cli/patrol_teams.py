@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import acting, echo_json
+from gridgov.cli.versioned import (
+    DATE,
+    JSON_HELP,
+    add_retire,
+    done_printer,
+    echo_history,
+    echo_list,
+    given,
+    require_changes,
+    row,
+    state_of,
+)
+from gridgov.cli.versioned import timezone as _timezone
 from gridgov.periods import parse_date, parse_moment
 
 if TYPE_CHECKING:
@@ -24,28 +37,12 @@ route_app = typer.Typer(help="计划巡逻路线。", no_args_is_help=True)
 member_app = typer.Typer(help="队员：加入、离队、列表（按日期记录，历史保留）。", no_args_is_help=True)
 team_app.add_typer(member_app, name="member")
 
-JSON_HELP = "输出 JSON"
-DATE = "YYYY-MM-DD"
 KIND_HELP = "类型：机关干部、社区志愿者、党员巡回队、专职（也接受 干部、志愿者 等常用说法）"
 SHIFT_HELP = "班次：上半夜（20:00–23:30）或 下半夜（23:30–次日 06:00）"
 CRS_HELP = "坐标系，如 gcj02（高德/腾讯坐标）、EPSG:4545；给出时优先于文件的声明（默认：文件声明的，否则经纬度 WGS84）"
 FILE_HELP = "GeoJSON、GeoPackage、zip 压缩的 Shapefile 或 KML 文件"
-
-
-def _timezone() -> str:
-    return get_settings().timezone
-
-
-def _day(moment: dt.datetime | None) -> str:
-    from gridgov.history import day_of
-
-    return day_of(moment, _timezone()).isoformat() if moment is not None else ""
-
-
-def _state(valid_from: dt.datetime, valid_to: dt.datetime | None, end_reason: str | None) -> str:
-    if valid_to is not None:
-        return f"已于 {_day(valid_to)} 撤销：{end_reason or ''}"
-    return f"自 {_day(valid_from)} 起有效"
+VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
+RETIRE_VERSION_HELP = "只在当前版本为此版本时撤销（否则退出码 6）"
 
 
 def _leader(t: Team) -> str:
@@ -61,15 +58,14 @@ def _member_line(m: Member) -> str:
 
 
 def _team_line(t: Team) -> str:
-    cells = [t.code, t.name, t.kind or "-", t.shift or "-", t.unit or "-", t.grid_code or "-",
-             t.leader_name or "-", f"{t.members} 人", "、".join(t.areas) or "-"]  # fmt: skip
-    return "\t".join(cells) + (f"\t（{_state(t.valid_from, t.valid_to, t.end_reason)}）" if t.retired else "")
+    return row([t.code, t.name, t.kind or "-", t.shift or "-", t.unit or "-", t.grid_code or "-",
+                t.leader_name or "-", f"{t.members} 人", "、".join(t.areas) or "-"], t)  # fmt: skip
 
 
 def _show_team(t: Team, members: list[Member]) -> None:
     from gridgov.vocab import shift_hours
 
-    typer.echo(f"巡逻队 {t.code} {t.name}（版本 {t.version}，{_state(t.valid_from, t.valid_to, t.end_reason)}）")
+    typer.echo(f"巡逻队 {t.code} {t.name}（版本 {t.version}，{state_of(t)}）")
     typer.echo(f"  类型：{t.kind or ''}")
     typer.echo(f"  班次：{f'{t.shift}（{shift_hours(t.shift)}）' if t.shift else ''}")
     typer.echo(f"  所属单位：{t.unit or ''}")
@@ -81,12 +77,7 @@ def _show_team(t: Team, members: list[Member]) -> None:
         typer.echo(f"    {_member_line(m)}")
 
 
-def _team_done(t: Team, what: str, as_json: bool) -> None:
-    if as_json:
-        echo_json(t.as_dict())
-    else:
-        state = _state(t.valid_from, t.valid_to, t.end_reason)
-        typer.echo(f"已{what}巡逻队 {t.code} {t.name}（版本 {t.version}，{state}）")
+_team_done = done_printer("巡逻队")
 
 
 @team_app.command("add", help="新建巡逻队（服务网格默认为您的范围）。")
@@ -124,16 +115,14 @@ def team_edit(
     effective: dt.date | None = typer.Option(
         None, "--date", parser=parse_date, metavar=DATE, help="变更生效日期（默认今天）"
     ),  # fmt: skip
-    version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时修改（否则退出码 6）"),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Change a team."""
     from gridgov.patrol.teams import update_team
 
-    given = {"name": name, "kind": kind, "shift": shift, "leader": leader, "unit": unit, "grid": grid}
-    changes = {k: v for k, v in given.items() if v is not None}
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容（--name、--kind、--shift、--leader、--unit、--grid）")
+    changes = require_changes(given(name=name, kind=kind, shift=shift, leader=leader, unit=unit, grid=grid),
+                              "--name", "--kind", "--shift", "--leader", "--unit", "--grid")  # fmt: skip
     with acting() as (s, actor):
         team = update_team(s, code, changes, actor, expected_version=version, effective=effective,
                            timezone=_timezone())  # fmt: skip
@@ -146,7 +135,7 @@ def team_retire(
     reason: str = typer.Option(..., "--reason", help="撤销原因：合并、调整、录入错误 …"),
     day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
     cancel_rosters: bool = typer.Option(False, "--cancel-rosters", help="一并取消其撤销日及以后的排班"),
-    version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时撤销（否则退出码 6）"),
+    version: int | None = typer.Option(None, "--version", help=RETIRE_VERSION_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Retire a team."""
@@ -173,12 +162,7 @@ def team_list(
     with acting() as (s, actor):
         teams = list_teams(s, actor, include_retired=include_retired, timezone=_timezone(),
                            as_of_moment=as_of_moment(as_of, _timezone()))  # fmt: skip
-    if as_json:
-        echo_json([t.as_dict() for t in teams])
-        return
-    for t in teams:
-        typer.echo(_team_line(t))
-    typer.echo(f"共 {len(teams)} 支巡逻队")
+    echo_list(teams, _team_line, f"共 {len(teams)} 支巡逻队", as_json)
 
 
 @team_app.command("show", help="显示一支巡逻队：队长、在队队员、巡逻区域。")
@@ -210,20 +194,7 @@ def team_history(
     if as_json:
         echo_json([v.as_dict() for v in versions])
         return
-    _print_history(versions, team_changes)
-
-
-def _print_history(versions: list[Any], changes: Any) -> None:
-    """Each state with what changed, and the retirement of a retired record (its live row, in force at no moment)."""
-    last = len(versions) - 1
-    for i, v in enumerate(versions):
-        if i == last and v.valid_to is not None:
-            typer.echo(f"版本 {v.version}：{_day(v.valid_to)} 撤销（{v.end_reason or ''}）  {v.updated_by or ''}")
-            continue
-        until = _day(v.valid_to) if v.valid_to else "至今"
-        typer.echo(f"版本 {v.version}：{_day(v.valid_from)} — {until}  {v.updated_by or ''}")
-        for line in changes(versions[i - 1] if i else None, v):
-            typer.echo(f"    {line}")
+    echo_history(versions, team_changes)
 
 
 @member_app.command("add", help="把网格工作人员加入巡逻队（--staff 人员编码）；未登记的志愿者用 --name 和 --phone，"
@@ -281,31 +252,23 @@ def member_list(
 
     with acting() as (s, actor):
         members = team_members(s, code, actor, on_day=on, include_ended=include_ended, timezone=_timezone())
-    if as_json:
-        echo_json([m.as_dict() for m in members])
-        return
-    for m in members:
-        typer.echo(_member_line(m))
-    if not members:
-        typer.echo("（没有队员）")
+    echo_list(members, _member_line, None if members else "（没有队员）", as_json)
 
 
 # ------------------------------------------------------------------------------------------------ areas
 
 
 def _area_line(a: Area) -> str:
-    cells = [a.code, a.name or "-", a.team_code or "-", "、".join(a.rota_codes) or "-", f"{a.area_m2 / 1e4:.2f} 公顷",
-             f"路线 {a.route_m:.0f} 米" if a.route_m is not None else "无路线"]  # fmt: skip
-    return "\t".join(cells) + (f"\t（{_state(a.valid_from, a.valid_to, a.end_reason)}）" if a.retired else "")
+    return row([a.code, a.name or "-", a.team_code or "-", "、".join(a.rota_codes) or "-",
+                f"{a.area_m2 / 1e4:.2f} 公顷",
+                f"路线 {a.route_m:.0f} 米" if a.route_m is not None else "无路线"], a)  # fmt: skip
 
 
-def _area_done(a: Area, what: str, as_json: bool) -> None:
-    if as_json:
-        echo_json(a.as_dict(shapes=False))
-        return
-    route = f"，路线 {a.route_m:.0f} 米" if a.route_m is not None else ""
-    typer.echo(f"已{what}巡逻区域 {a.code} {a.name or ''}（版本 {a.version}，{a.area_m2 / 1e4:.2f} 公顷{route}，"
-               f"{_state(a.valid_from, a.valid_to, a.end_reason)}）")  # fmt: skip
+def _area_size(a: Area) -> str:
+    return f"{a.area_m2 / 1e4:.2f} 公顷" + (f"，路线 {a.route_m:.0f} 米" if a.route_m is not None else "") + "，"
+
+
+_area_done = done_printer("巡逻区域", _area_size, shapes=False)
 
 
 def _rota(value: str | None) -> list[str] | None:
@@ -342,37 +305,25 @@ def area_edit(
     team: str | None = typer.Option(None, "--team", help="巡逻队编码（空字符串：不属于任何巡逻队）"),
     rota: str | None = typer.Option(None, "--rota", help="轮值社区编码（单月,双月；空字符串：清除）"),
     crs: str | None = typer.Option(None, "--crs", help=CRS_HELP),
-    version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时修改（否则退出码 6）"),
+    version: int | None = typer.Option(None, "--version", help=VERSION_HELP),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Change an area."""
     from gridgov.patrol.teams import area_from_file, update_area
 
-    changes: dict[str, Any] = {k: v for k, v in {"name": name, "team": team, "rota": _rota(rota)}.items()
-                               if v is not None}  # fmt: skip
+    changes = given(name=name, team=team, rota=_rota(rota))
     if file is not None:
         changes["geometry"] = area_from_file(file, crs=crs)
-    if not changes:
-        raise typer.BadParameter("没有要修改的内容（--name、--file、--team、--rota）")
+    require_changes(changes, "--name", "--file", "--team", "--rota")
     with acting() as (s, actor):
         area = update_area(s, code, changes, actor, expected_version=version, timezone=_timezone())
     _area_done(area, "修改", as_json)
 
 
-@area_app.command("retire", help="撤销巡逻区域（记录、范围与历史保留）。")
-def area_retire(
-    code: str = typer.Argument(..., help="巡逻区域编码"),
-    reason: str = typer.Option(..., "--reason", help="撤销原因：调整、合并、录入错误 …"),
-    day: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE, help="撤销日期（默认今天）"),
-    version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时撤销（否则退出码 6）"),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Retire an area."""
-    from gridgov.patrol.teams import retire_area
-
-    with acting() as (s, actor):
-        area = retire_area(s, code, actor, reason=reason, expected_version=version, day=day, timezone=_timezone())
-    _area_done(area, "撤销", as_json)
+add_retire(area_app, retire="gridgov.patrol.teams:retire_area", done=_area_done,
+           help="撤销巡逻区域（记录、范围与历史保留）。", code_help="巡逻区域编码",
+           reason_help="撤销原因：调整、合并、录入错误 …",
+           version_help=RETIRE_VERSION_HELP)  # fmt: skip
 
 
 @area_app.command("list", help="列出巡逻区域（默认：现有的）。")
@@ -386,12 +337,7 @@ def area_list(
 
     with acting() as (s, actor):
         areas = list_areas(s, actor, team=team, include_retired=include_retired)
-    if as_json:
-        echo_json([a.as_dict(shapes=False) for a in areas])
-        return
-    for a in areas:
-        typer.echo(_area_line(a))
-    typer.echo(f"共 {len(areas)} 个巡逻区域")
+    echo_list(areas, _area_line, f"共 {len(areas)} 个巡逻区域", as_json, lambda a: a.as_dict(shapes=False))
 
 
 @area_app.command("show", help="显示一个巡逻区域（--json 含 GeoJSON 范围与路线）。")
@@ -406,8 +352,7 @@ def area_show(
     if as_json:
         echo_json(a.as_dict())
         return
-    state = _state(a.valid_from, a.valid_to, a.end_reason)
-    typer.echo(f"巡逻区域 {a.code} {a.name or ''}（版本 {a.version}，{state}）")
+    typer.echo(f"巡逻区域 {a.code} {a.name or ''}（版本 {a.version}，{state_of(a)}）")
     typer.echo(f"  巡逻队：{f'{a.team_name}（{a.team_code}）' if a.team_code else '（无）'}")
     typer.echo(f"  面积：{a.area_m2 / 1e4:.2f} 公顷")
     typer.echo(f"  涉及社区：{'、'.join(a.communities) or '（无）'}")
@@ -430,7 +375,7 @@ def area_history(
     if as_json:
         echo_json([v.as_dict(shapes=False) for v in versions])
         return
-    _print_history(versions, area_changes)
+    echo_history(versions, area_changes)
 
 
 @route_app.command("set", help="设置巡逻区域的计划路线（一条线；首尾相接的多段线自动合并）。")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.orm import Session
 
 from gridgov.auth.scope import Actor, Touches, authorize
-from gridgov.errors import Conflict, InvalidInput, NotFound
+from gridgov.errors import NotFound
 from gridgov.fields import parse_code, parse_reason, parse_text
 from gridgov.grids.findings import Finding, GridInput
 from gridgov.grids.topology import validate
@@ -33,7 +34,16 @@ from gridgov.party.orgs import member_for
 from gridgov.party.volunteers import live_org, org_reach, reader_root, required_term, split_codes
 from gridgov.patrol.teams import area_shape
 from gridgov.periods import DEFAULT_TIMEZONE
-from gridgov.versioned import VersionedState, begin, check_version, effective_moment, ensure_code_free
+from gridgov.versioned import (
+    VersionedState,
+    begin,
+    check_fields,
+    check_writable,
+    effective_moment,
+    ensure_code_free,
+    retire_row,
+    state_changes,
+)
 from gridgov.vocab import PARTY_DUTIES
 
 AREA_FIELDS = ("name", "duty", "geometry", "org", "members")
@@ -86,11 +96,11 @@ class DutyArea(VersionedState):
     geometry: dict[str, Any] | None = None
     org_id: int | None = field(default=None, repr=False)
 
+    HIDDEN = ("org_id",)
+
     def as_dict(self, *, shapes: bool = True) -> dict[str, Any]:
         """JSON form (without the polygon unless ``shapes``)."""
-        out = asdict(self)
-        out.pop("org_id")
-        out["retired"] = self.retired
+        out = super().as_dict()
         if not shapes:
             out.pop("geometry")
         return out
@@ -150,17 +160,15 @@ def area_history(session: Session, code: str, actor: Actor) -> list[DutyArea]:
     return sorted((_area(r) for r in rows), key=lambda a: (a.valid_from, a.version))
 
 
+_CHANGES: list[tuple[str, Callable[[DutyArea], Any]]] = [
+    ("名称", attrgetter("name")), ("职责", attrgetter("duty")), ("党组织", attrgetter("org_code")),
+    ("责任党员", lambda a: "、".join(a.member_names))]  # fmt: skip
+
+
 def area_changes(before: DutyArea | None, after: DutyArea) -> list[str]:
     """What changed from one state of a 责任区 to the next, as lines people read."""
-    if before is None:
-        return ["新建"]
-    out = []
-    for label, old, new in (("名称", before.name, after.name), ("职责", before.duty, after.duty),
-                            ("党组织", before.org_code, after.org_code),
-                            ("责任党员", "、".join(before.member_names), "、".join(after.member_names))):  # fmt: skip
-        if old != new:
-            out.append(f"{label}：{old or '（空）'} → {new or '（空）'}")
-    if before.geometry != after.geometry:
+    out = state_changes(before, after, _CHANGES)
+    if before is not None and before.geometry != after.geometry:
         out.append(f"范围：{before.area_m2:,.0f} → {after.area_m2:,.0f} 平方米")
     return out
 
@@ -237,9 +245,7 @@ def _writable(session: Session, code: str, actor: Actor, expected_version: int |
                                     "LEFT JOIN household h ON h.id = p.household_id AND h.valid_to IS NULL "
                                     "WHERE a.id = :a"), {"a": area.id}).all()  # fmt: skip
     authorize(session, actor, "write", Touches(grid_ids=touched, area=[_shape(area)]))  # before saying anything
-    check_version("责任区", area.code, area.version, expected_version)
-    if area.retired:
-        raise Conflict(f"责任区 {area.code} 已于 {area.valid_to:%Y-%m-%d} 撤销，不能{what}")
+    check_writable("责任区", area, expected_version, f"，不能{what}")
     return area, touched
 
 
@@ -255,9 +261,7 @@ def update_area(
 ) -> DutyArea:
     """Change some of a live 责任区's fields (``AREA_FIELDS``; an empty org or member list clears it); the former
     state stays as history."""
-    unknown = sorted(set(changes) - set(AREA_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(AREA_FIELDS)}）")
+    check_fields(changes, AREA_FIELDS)
     current, touched = _writable(session, code, actor, expected_version)
     shapes = [_shape(current)]
     sets: list[str] = []
@@ -302,9 +306,7 @@ def retire_area(
     current, _ = _writable(session, code, actor, expected_version, "再次撤销")
     moment = effective_moment(day, current.valid_from, timezone)
     begin(session, actor, moment)
-    session.execute(text("UPDATE party_duty_area SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-                         "end_reason = :reason, updated_by = :by WHERE id = :id"),
-                    {"id": current.id, "reason": why, "at": moment, "by": actor.audit_name})  # fmt: skip
+    retire_row(session, "party_duty_area", current.id, reason=why, moment=moment, by=actor.audit_name)
     return _lookup(session, current.code)
 
 

@@ -36,13 +36,17 @@ from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import Field
 from gridgov.versioned import (
+    JsonForm,
     VersionedState,
     begin,
-    check_version,
+    check_fields,
+    check_writable,
     dated_day,
     effective_moment,
+    end_memberships,
     ensure_code_free,
     field_changes,
+    retire_row,
 )
 from gridgov.vocab import PARTY_BRANCH, PARTY_GROUP, PARTY_ORG_FORMS, PARTY_ORG_KINDS, PARTY_POSTS
 
@@ -180,17 +184,11 @@ class Org(VersionedState):
     parent_id: int | None = field(default=None, repr=False)
     grid_ids: list[int] = field(default_factory=list, repr=False)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        out = asdict(self)
-        for hidden in ("parent_id", "grid_ids"):
-            out.pop(hidden)
-        out["retired"] = self.retired
-        return out
+    HIDDEN = ("parent_id", "grid_ids")
 
 
 @dataclass(frozen=True)
-class Post:
+class Post(JsonForm):
     """A committee post of an organisation: who holds it (a member or a staff member, from a member unit for a
     兼职委员) on the days ``since <= day < until``."""
 
@@ -207,13 +205,9 @@ class Post:
     end_reason: str | None
     in_force: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Membership:
+class Membership(JsonForm):
     """A member's organisation on the days ``since <= day < until``."""
 
     id: int
@@ -226,10 +220,6 @@ class Membership:
     until: dt.date | None
     end_reason: str | None
     in_force: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -762,9 +752,7 @@ def _writable(session: Session, code: str, actor: Actor, expected_version: int |
     row = _lookup(session, code, lock=True, timezone=timezone)
     authorize(session, actor, "write", Touches(grid_ids=reaches(session, [row["id"]])[row["id"]]))
     org = _org(row, True)
-    check_version("党组织", org.code, org.version, expected_version)
-    if org.retired:
-        raise Conflict(f"党组织 {org.code} 已于 {org.valid_to:%Y-%m-%d} 撤销")
+    check_writable("党组织", org, expected_version)
     return org
 
 
@@ -781,9 +769,7 @@ def update_org(
     """Change some fields of a live organisation (``ORG_FIELDS``; parent, grids, unit and secretary by codes, an
     empty value clears them); the former state stays as history, valid until ``effective`` (default now)."""
     authorize(session, actor, "write")
-    unknown = sorted(set(changes) - set(ORG_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(ORG_FIELDS)}）")
+    check_fields(changes, ORG_FIELDS)
     current = _writable(session, code, actor, expected_version, timezone)
     values = _values(session, changes, timezone)
     c = values.columns
@@ -823,13 +809,9 @@ def dissolve_org(
     moment = effective_moment(day, current.valid_from, timezone)
     first = day_of(moment, timezone)
     begin(session, actor, moment)
-    params = {"id": current.id, "reason": why, "at": moment, "day": first, "ended": DISSOLVED}
     for table in ("party_membership", "party_org_post"):
-        session.execute(text(f"UPDATE {table} SET until = greatest(since, CAST(:day AS date)), end_reason = :ended "
-                             "WHERE org_id = :id AND (until IS NULL OR until > :day)"), params)  # fmt: skip
-    session.execute(text("UPDATE party_org SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-                         "end_reason = :reason, updated_by = :by WHERE id = :id"),
-                    {**params, "by": actor.audit_name})  # fmt: skip
+        end_memberships(session, table, current.id, first, DISSOLVED)
+    retire_row(session, "party_org", current.id, reason=why, moment=moment, by=actor.audit_name)
     return get_org(session, current.code, actor, timezone=timezone)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
@@ -29,7 +29,16 @@ from gridgov.history import as_of, day_of, identity
 from gridgov.party.orgs import SUBTREE, personal_grids, reaches
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import Field
-from gridgov.versioned import VersionedState, begin, check_version, effective_moment, ensure_code_free, field_changes
+from gridgov.versioned import (
+    VersionedState,
+    begin,
+    check_fields,
+    check_writable,
+    effective_moment,
+    ensure_code_free,
+    field_changes,
+    retire_row,
+)
 from gridgov.vocab import UNIT_KINDS
 
 UNIT_FIELDS = ("name", "kind", "address", "lon", "lat", "crs", "contact_name", "contact_phone", "has_party_org")
@@ -81,12 +90,7 @@ class Unit(VersionedState):
     personal: bool = False
     grid_id: int | None = field(default=None, repr=False)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        out = asdict(self)
-        out.pop("grid_id")
-        out["retired"] = self.retired
-        return out
+    HIDDEN = ("grid_id",)
 
 
 def _unit(row: RowMapping, scope: set[int] | None) -> Unit:
@@ -251,9 +255,7 @@ def _writable(session: Session, code: str, actor: Actor, expected_version: int |
     row = _lookup(session, code, lock=True)
     authorize(session, actor, "write", Touches(grid_ids=[row["grid_id"]]))
     unit = _unit(row, None)
-    check_version("驻区单位", unit.code, unit.version, expected_version)
-    if unit.retired:
-        raise Conflict(f"驻区单位 {unit.code} 已于 {unit.valid_to:%Y-%m-%d} 撤销")
+    check_writable("驻区单位", unit, expected_version)
     return unit
 
 
@@ -282,9 +284,7 @@ def update_unit(
     """Change some fields of a live unit (``UNIT_FIELDS``: a new place is ``lon`` and ``lat``, with ``crs``); the
     former state stays as history, valid until ``effective`` (default now)."""
     authorize(session, actor, "write")
-    unknown = sorted(set(changes) - set(UNIT_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(UNIT_FIELDS)}）")
+    check_fields(changes, UNIT_FIELDS)
     current = _writable(session, code, actor, expected_version)
     columns = _columns(changes)
     if {"lon", "lat"} & set(changes):
@@ -347,7 +347,5 @@ def retire_unit(
         raise Conflict(f"驻区单位 {current.code} 的党组织 {'、'.join(current.orgs)} 仍在：请先撤销或调整这些党组织")
     moment = effective_moment(day, current.valid_from, timezone)
     begin(session, actor, moment)
-    session.execute(text("UPDATE resident_unit SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-                         "end_reason = :reason, updated_by = :by WHERE id = :id"),
-                    {"id": current.id, "reason": why, "at": moment, "by": actor.audit_name})  # fmt: skip
+    retire_row(session, "resident_unit", current.id, reason=why, moment=moment, by=actor.audit_name)
     return get_unit(session, current.code, actor)

@@ -30,7 +30,18 @@ from gridgov.history import as_of, day_of, identity, role_in_force, start_of
 from gridgov.party.orgs import SUBTREE, Org, get_org, reaches
 from gridgov.party.rules import PartyRules
 from gridgov.periods import DEFAULT_TIMEZONE, parse_month
-from gridgov.versioned import VersionedState, begin, check_version, dated_day, effective_moment, ensure_code_free
+from gridgov.versioned import (
+    JsonForm,
+    VersionedState,
+    begin,
+    check_fields,
+    check_writable,
+    dated_day,
+    effective_moment,
+    end_memberships,
+    ensure_code_free,
+    retire_row,
+)
 from gridgov.vocab import VOLUNTEER_TEAM_KINDS, Vocabulary
 
 # ------------------------------------------------------------------------------------------------ shared
@@ -179,16 +190,11 @@ class Team(VersionedState):
     updated_by: str | None
     grid_id: int | None = field(default=None, repr=False)
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        out = asdict(self)
-        out.pop("grid_id")
-        out["retired"] = self.retired
-        return out
+    HIDDEN = ("grid_id",)
 
 
 @dataclass(frozen=True)
-class Member:
+class Member(JsonForm):
     """A resident's membership of a team: the days it is in force and why it ended."""
 
     id: int
@@ -201,13 +207,9 @@ class Member:
     end_reason: str | None
     in_force: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Activity:
+class Activity(JsonForm):
     """An activity of a team: the day, how long, what, how many took part."""
 
     id: int
@@ -219,10 +221,6 @@ class Activity:
     participants: int | None
     note: str | None
     created_by: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -395,9 +393,7 @@ def _writable(session: Session, code: str, actor: Actor, timezone: str, what: st
     org_id = session.scalar(text("SELECT org_id FROM volunteer_team WHERE id = :t"), {"t": team.id})
     touched: list[int | None] = [team.grid_id, *org_reach(session, org_id), *_leader_grid(session, team.id)]
     authorize(session, actor, "write", Touches(grid_ids=touched))  # before saying anything of it
-    check_version("志愿服务队", team.code, team.version, expected_version)
-    if team.retired:
-        raise Conflict(f"志愿服务队 {team.code} 已于 {team.valid_to:%Y-%m-%d} 撤销，不能{what}")
+    check_writable("志愿服务队", team, expected_version, f"，不能{what}")
     return team, touched
 
 
@@ -413,9 +409,7 @@ def update_team(
 ) -> Team:
     """Change some of a live team's fields (``TEAM_FIELDS``; an empty org or leader clears it); the former state
     stays as history, valid until ``effective`` (default now)."""
-    unknown = sorted(set(changes) - set(TEAM_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(TEAM_FIELDS)}）")
+    check_fields(changes, TEAM_FIELDS)
     team, touched = _writable(session, code, actor, timezone, expected_version=expected_version)
     columns: dict[str, Any] = {}
     if "name" in changes:
@@ -450,12 +444,9 @@ def retire_team(
     why = parse_reason(reason)
     team, _ = _writable(session, code, actor, timezone, "再次撤销", expected_version=expected_version)
     moment = effective_moment(day, team.valid_from, timezone)
-    params = {"id": team.id, "reason": why, "at": moment, "day": day_of(moment, timezone), "by": actor.audit_name}
     begin(session, actor, moment)
-    session.execute(text("UPDATE volunteer_team_member SET until = greatest(since, CAST(:day AS date)), "
-                         "end_reason = :reason WHERE team_id = :id AND (until IS NULL OR until > :day)"), params)
-    session.execute(text("UPDATE volunteer_team SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-                         "end_reason = :reason, updated_by = :by WHERE id = :id"), params)  # fmt: skip
+    end_memberships(session, "volunteer_team_member", team.id, day_of(moment, timezone), why)
+    retire_row(session, "volunteer_team", team.id, reason=why, moment=moment, by=actor.audit_name)
     return _lookup(session, team.code, timezone=timezone)
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,16 @@ from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import record_kind
 from gridgov.records.roles import STAFF_CODE_SQL
 from gridgov.records.service import MAX_PAGE, list_records
+from gridgov.versioned import (
+    JsonForm,
+    VersionedState,
+    check_fields,
+    check_writable,
+    end_memberships,
+    retire_row,
+    state_changes,
+)
 from gridgov.versioned import begin as _begin
-from gridgov.versioned import check_version as _check_version
 from gridgov.versioned import dated_day as _member_day
 from gridgov.versioned import effective_moment as _moment
 from gridgov.versioned import ensure_code_free as _ensure_code_free
@@ -109,8 +117,10 @@ SELECT m.id, s.code AS staff_code, s.name AS staff_name, s.phone, s.organisation
 
 
 @dataclass(frozen=True)
-class Team:
+class Team(VersionedState):
     """One state of a patrol team: what it is, whom it serves, its leader, members in force and areas."""
+
+    HIDDEN = ("grid_id",)
 
     id: int
     code: str
@@ -134,26 +144,9 @@ class Team:
     updated_by: str | None
     grid_id: int | None = field(default=None, repr=False)
 
-    @property
-    def retired(self) -> bool:
-        """Whether the team has been retired (or, for a former state, replaced)."""
-        return self.valid_to is not None
-
-    @property
-    def etag(self) -> str:
-        """The HTTP entity tag of this version."""
-        return f'"{self.version}"'
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        out = asdict(self)
-        out.pop("grid_id")
-        out["retired"] = self.retired
-        return out
-
 
 @dataclass(frozen=True)
-class Member:
+class Member(JsonForm):
     """A staff member's membership of a team: role, the days it is in force, why it ended."""
 
     id: int
@@ -167,13 +160,9 @@ class Member:
     end_reason: str | None
     in_force: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Area:
+class Area(VersionedState):
     """One state of a patrol area: its team, the communities leading it in turn and those it covers, its size, and
     (when asked for) its geometry and planned route as GeoJSON."""
 
@@ -197,21 +186,11 @@ class Area:
     route: dict[str, Any] | None = None
     team_id: int | None = field(default=None, repr=False)
 
-    @property
-    def retired(self) -> bool:
-        """Whether the area has been retired (or, for a former state, replaced)."""
-        return self.valid_to is not None
-
-    @property
-    def etag(self) -> str:
-        """The HTTP entity tag of this version."""
-        return f'"{self.version}"'
+    HIDDEN = ("team_id",)
 
     def as_dict(self, *, shapes: bool = True) -> dict[str, Any]:
         """JSON form (without geometry and route unless ``shapes``)."""
-        out = asdict(self)
-        out.pop("team_id")
-        out["retired"] = self.retired
+        out = super().as_dict()
         out["has_route"] = self.route_m is not None
         if not shapes:
             out.pop("geometry")
@@ -370,18 +349,19 @@ def area_history(session: Session, code: str, actor: Actor) -> list[Area]:
 # ------------------------------------------------------------------------------------------------ history
 
 
+_TEAM_CHANGES: list[tuple[str, Callable[[Team], Any]]] = [
+    ("编码", lambda t: t.code), ("名称", lambda t: t.name), ("类型", lambda t: t.kind), ("班次", lambda t: t.shift),
+    ("所属单位", lambda t: t.unit), ("服务网格", lambda t: _named(t.grid_name, t.grid_code))]  # fmt: skip
+_AREA_CHANGES: list[tuple[str, Callable[[Area], Any]]] = [
+    ("编码", lambda a: a.code), ("名称", lambda a: a.name), ("巡逻队", lambda a: a.team_code),
+    ("轮值社区", lambda a: "、".join(a.rota_codes))]  # fmt: skip
+
+
 def team_changes(before: Team | None, after: Team) -> list[str]:
     """What changed from one state of a team to the next, as lines people read (``名称：甲 → 乙``)."""
+    out = state_changes(before, after, _TEAM_CHANGES)
     if before is None:
-        return ["新建"]
-    out = []
-    for label, old, new in (("编码", before.code, after.code), ("名称", before.name, after.name),
-                            ("类型", before.kind, after.kind), ("班次", before.shift, after.shift),
-                            ("所属单位", before.unit, after.unit),
-                            ("服务网格", _named(before.grid_name, before.grid_code),
-                             _named(after.grid_name, after.grid_code))):  # fmt: skip
-        if old != new:
-            out.append(f"{label}：{old or '（空）'} → {new or '（空）'}")
+        return out
     if (before.leader_code, before.leader_from_members) != (after.leader_code, after.leader_from_members) and not (
         before.leader_from_members or after.leader_from_members
     ):
@@ -392,14 +372,9 @@ def team_changes(before: Team | None, after: Team) -> list[str]:
 
 def area_changes(before: Area | None, after: Area) -> list[str]:
     """What changed from one state of an area to the next, as lines people read."""
+    out = state_changes(before, after, _AREA_CHANGES)
     if before is None:
-        return ["新建"]
-    out = []
-    for label, old, new in (("编码", before.code, after.code), ("名称", before.name, after.name),
-                            ("巡逻队", before.team_code, after.team_code),
-                            ("轮值社区", "、".join(before.rota_codes), "、".join(after.rota_codes))):  # fmt: skip
-        if old != new:
-            out.append(f"{label}：{old or '（空）'} → {new or '（空）'}")
+        return out
     if before.geometry != after.geometry:
         out.append(f"范围：{before.area_m2 / 1e4:.2f} → {after.area_m2 / 1e4:.2f} 公顷")
     if before.route != after.route:
@@ -692,16 +667,9 @@ def update_team(
     """Change some of a live team's fields (``TEAM_FIELDS``; an empty value clears it); the former state stays as
     history, valid until ``effective`` (default now)."""
     authorize(session, actor, "patrol")
-    unknown = sorted(set(changes) - set(TEAM_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(TEAM_FIELDS)}）")
-    current = _lookup_team(session, code, lock=True, timezone=timezone)
-    reach = _Reach()
-    _team_reach(session, reach, current.id)
-    authorize(session, actor, "patrol", reach.touches())  # before saying anything of it
-    _check_version("巡逻队", current.code, current.version, expected_version)
-    if current.retired:
-        raise Conflict(f"巡逻队 {current.code} 已于 {current.valid_to:%Y-%m-%d} 撤销，不能修改")
+    check_fields(changes, TEAM_FIELDS)
+    current, reach = _locked_team(session, code, actor, timezone)
+    check_writable("巡逻队", current, expected_version, "，不能修改")
     columns: dict[str, Any] = {}
     for name, raw in changes.items():
         if name == "name":
@@ -741,13 +709,8 @@ def retire_team(
     night or later is refused, naming the nights, unless ``cancel_rosters`` (those roster entries are removed)."""
     authorize(session, actor, "patrol")
     why = _reason(reason)
-    current = _lookup_team(session, code, lock=True, timezone=timezone)
-    reach = _Reach()
-    _team_reach(session, reach, current.id)
-    authorize(session, actor, "patrol", reach.touches())
-    _check_version("巡逻队", current.code, current.version, expected_version)
-    if current.retired:
-        raise Conflict(f"巡逻队 {current.code} 已于 {current.valid_to:%Y-%m-%d} 撤销")
+    current, _ = _locked_team(session, code, actor, timezone)
+    check_writable("巡逻队", current, expected_version)
     moment = _moment(day, current.valid_from, timezone)
     first = day_of(moment, timezone)
     nights = [r.night for r in session.execute(text(
@@ -760,14 +723,11 @@ def retire_team(
                        "或选择「一并取消这些排班」后再撤销",
                        details={"nights": [n.isoformat() for n in nights]})  # fmt: skip
     _begin(session, actor, moment)
-    params = {"id": current.id, "reason": why, "at": moment, "day": first}
     if nights:
-        session.execute(text("DELETE FROM patrol_roster WHERE team_id = :id AND night >= :day"), params)
-    session.execute(text("UPDATE patrol_team_member SET until = greatest(since, CAST(:day AS date)), "
-                         "end_reason = :reason WHERE team_id = :id AND (until IS NULL OR until > :day)"),
-                    params)  # fmt: skip
-    session.execute(text("UPDATE patrol_team SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-                         "end_reason = :reason WHERE id = :id"), params)  # fmt: skip
+        session.execute(text("DELETE FROM patrol_roster WHERE team_id = :id AND night >= :day"),
+                        {"id": current.id, "day": first})  # fmt: skip
+    end_memberships(session, "patrol_team_member", current.id, first, why)
+    retire_row(session, "patrol_team", current.id, reason=why, moment=moment)
     return _lookup_team(session, current.code, timezone=timezone)
 
 
@@ -777,15 +737,21 @@ def _member(session: Session, member_id: int, timezone: str) -> Member:
     return Member(**row.one())
 
 
-def _writable_team(session: Session, code: str, actor: Actor, timezone: str) -> Team:
-    """A live team the actor may manage (its reach in scope)."""
-    authorize(session, actor, "patrol")
+def _locked_team(session: Session, code: str, actor: Actor, timezone: str) -> tuple[Team, _Reach]:
+    """A team, locked, once the actor may manage it (its reach in scope, checked before saying anything of it), and
+    what it touches."""
     team = _lookup_team(session, code, lock=True, timezone=timezone)
     reach = _Reach()
     _team_reach(session, reach, team.id)
     authorize(session, actor, "patrol", reach.touches())
-    if team.retired:
-        raise Conflict(f"巡逻队 {team.code} 已于 {team.valid_to:%Y-%m-%d} 撤销")
+    return team, reach
+
+
+def _writable_team(session: Session, code: str, actor: Actor, timezone: str) -> Team:
+    """A live team the actor may manage (its reach in scope)."""
+    authorize(session, actor, "patrol")
+    team, _ = _locked_team(session, code, actor, timezone)
+    check_writable("巡逻队", team, None)
     return team
 
 
@@ -920,6 +886,15 @@ def create_area(
     return _lookup_area(session, clean)
 
 
+def _locked_area(session: Session, code: str, actor: Actor) -> tuple[Area, _Reach]:
+    """An area, locked, once the actor may manage it (checked before saying anything of it), and what it touches."""
+    area = _lookup_area(session, code, lock=True)
+    reach = _Reach(codes=set(area.rota_codes), area=_shapes_of(session, "a.id = :i", {"i": area.id}))
+    _team_reach(session, reach, area.team_id)
+    authorize(session, actor, "patrol", reach.touches())
+    return area, reach
+
+
 def _codes_of(session: Session, grid_ids: Sequence[int]) -> list[str]:
     if not grid_ids:
         return []
@@ -939,17 +914,9 @@ def update_area(
     """Change some of a live area's fields (``AREA_FIELDS``: name, geometry, team and rota by codes, route; an
     empty team, rota or route clears it); the former state stays as history."""
     authorize(session, actor, "patrol")
-    unknown = sorted(set(changes) - set(AREA_FIELDS))
-    if unknown:
-        raise InvalidInput(f"未知字段：{'、'.join(unknown)}（可改：{'、'.join(AREA_FIELDS)}）")
-    current = _lookup_area(session, code, lock=True)
-    reach = _Reach(codes=set(current.rota_codes),
-                   area=_shapes_of(session, "a.id = :i", {"i": current.id}))  # fmt: skip
-    _team_reach(session, reach, current.team_id)
-    authorize(session, actor, "patrol", reach.touches())  # before saying anything of it
-    _check_version("巡逻区域", current.code, current.version, expected_version)
-    if current.retired:
-        raise Conflict(f"巡逻区域 {current.code} 已于 {current.valid_to:%Y-%m-%d} 撤销，不能修改")
+    check_fields(changes, AREA_FIELDS)
+    current, reach = _locked_area(session, code, actor)
+    check_writable("巡逻区域", current, expected_version, "，不能修改")
     sets: list[str] = []
     params: dict[str, Any] = {"id": current.id}
     for name, raw in changes.items():
@@ -1010,22 +977,11 @@ def retire_area(
     """Retire a patrol area from ``day`` (today) with a reason; the row, its geometry and its history stay."""
     authorize(session, actor, "patrol")
     why = _reason(reason)
-    current = _lookup_area(session, code, lock=True)
-    reach = _Reach(codes=set(current.rota_codes), area=_shapes_of(session, "a.id = :i", {"i": current.id}))
-    _team_reach(session, reach, current.team_id)
-    authorize(session, actor, "patrol", reach.touches())
-    _check_version("巡逻区域", current.code, current.version, expected_version)
-    if current.retired:
-        raise Conflict(f"巡逻区域 {current.code} 已于 {current.valid_to:%Y-%m-%d} 撤销")
+    current, _ = _locked_area(session, code, actor)
+    check_writable("巡逻区域", current, expected_version)
     moment = _moment(day, current.valid_from, timezone)
     _begin(session, actor, moment)
-    session.execute(
-        text(
-            "UPDATE patrol_area SET valid_to = coalesce(CAST(:at AS timestamptz), now()), "
-            "end_reason = :reason WHERE id = :id"
-        ),
-        {"id": current.id, "reason": why, "at": moment},
-    )
+    retire_row(session, "patrol_area", current.id, reason=why, moment=moment)
     return _lookup_area(session, current.code)
 
 

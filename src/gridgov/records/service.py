@@ -30,6 +30,7 @@ from gridgov.history import day_of, set_effective, start_of
 from gridgov.periods import DEFAULT_TIMEZONE
 from gridgov.records.kinds import RecordKind, record_kind
 from gridgov.terms import stored_vocabulary
+from gridgov.versioned import VersionedState
 from gridgov.vocab import CONFIGURABLE
 
 _COMMON = "{a}.id, {a}.lineage_id, {a}.code, {a}.version, {a}.valid_from, {a}.valid_to, {a}.end_reason, {a}.updated_by"
@@ -77,7 +78,7 @@ MAX_PAGE = 500
 
 
 @dataclass
-class Record:
+class Record(VersionedState):
     """One state of a record: identity, version, validity, its grid and its field values."""
 
     kind: str
@@ -92,16 +93,6 @@ class Record:
     grid_code: str | None
     grid_name: str | None
     values: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def retired(self) -> bool:
-        """Whether the record has ended (moved out, died, demolished, left …)."""
-        return self.valid_to is not None
-
-    @property
-    def etag(self) -> str:
-        """The HTTP entity tag of this version."""
-        return f'"{self.version}"'
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from gridgov.api.dependencies import EditorDep, PersonalDep, SessionDep, SettingsDep
 from gridgov.api.params import DateQuery, RowId
 from gridgov.api.routes.records import Text
-from gridgov.api.versions import CREATED, TAGGED, WRITE_ERRORS, IfMatch, expected_version, tagged
+from gridgov.api.routes.versioned import add_create_route, add_retire_route, add_update_route
+from gridgov.api.versions import CREATED, TAGGED, tagged
 from gridgov.auth.scope import Actor
 from gridgov.auth.views import log_view
 from gridgov.errors import TooLarge
@@ -309,14 +310,11 @@ def list_teams(
     return [t.as_dict() for t in teams]
 
 
-@router.post("/teams", response_model=VolunteerTeamPublic, status_code=status.HTTP_201_CREATED,
-             summary="新建志愿服务队", responses=CREATED)  # fmt: skip
-def create_team(
-    session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response, body: VolunteerTeamCreate
-) -> dict[str, Any]:
-    """Add a team on a grid (default: the caller's scope), led by an organisation and a resident."""
-    team = team_svc.create_team(session, who, **body.model_dump(), timezone=settings.timezone)
-    return tagged(response, team, f"/api/party/teams/{quote(team.code, safe='')}")
+add_create_route(router, "/teams", name="create_team", summary="新建志愿服务队",
+                 description="Add a team on a grid (default: the caller's scope), led by an organisation and a "
+                             "resident.",
+                 model=VolunteerTeamPublic, writer=EditorDep, body_model=VolunteerTeamCreate,
+                 create=team_svc.create_team)  # fmt: skip
 
 
 @router.get("/teams/{code}", response_model=VolunteerTeamPublic, summary="志愿服务队详情（含 ETag）", responses=TAGGED)
@@ -329,45 +327,16 @@ def get_team(
     return tagged(response, team)
 
 
-@router.patch("/teams/{code}", response_model=VolunteerTeamPublic, summary="修改志愿服务队（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_team(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: EditorDep,
-    response: Response,
-    code: TeamPath,
-    body: VolunteerTeamUpdate,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Change the given fields of the version named by ``If-Match``; the former state stays as history."""
-    expected = expected_version(if_match)
-    changes = body.model_dump(exclude_unset=True)
-    effective = changes.pop("effective", None)
-    team = team_svc.update_team(session, code, changes, who, expected_version=expected, effective=effective,
-                                timezone=settings.timezone)  # fmt: skip
-    return tagged(response, team)
+add_update_route(router, "/teams/{code}", name="update_team", summary="修改志愿服务队（需 If-Match，保留历史）",
+                 model=VolunteerTeamPublic, writer=EditorDep,
+                 code_param=TeamPath, body_model=VolunteerTeamUpdate, update=team_svc.update_team)  # fmt: skip
 
 
-@router.delete("/teams/{code}", response_model=VolunteerTeamPublic, responses={**WRITE_ERRORS, **TAGGED},
-               summary="撤销志愿服务队（需 If-Match 与原因；队员当日退出，记录、活动与历史保留）")  # fmt: skip
-def retire_team(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: EditorDep,
-    response: Response,
-    code: TeamPath,
-    if_match: IfMatch = None,
-    reason: Annotated[Text | None, Query(max_length=200, description="撤销原因（也可放在请求体中）")] = None,
-    date: Annotated[DateQuery, Query(description="撤销日期 YYYY-MM-DD（默认今天）")] = None,
-    body: Retire | None = None,
-) -> dict[str, Any]:
-    """Retire the version named by ``If-Match`` with a reason, from ``date``."""
-    expected = expected_version(if_match)
-    given = body or Retire()
-    team = team_svc.retire_team(session, code, who, reason=given.reason or reason or "", expected_version=expected,
-                                day=given.date or date, timezone=settings.timezone)  # fmt: skip
-    return tagged(response, team)
+add_retire_route(router, "/teams/{code}", name="retire_team",
+                 summary="撤销志愿服务队（需 If-Match 与原因；队员当日退出，记录、活动与历史保留）",
+                 description="Retire the version named by ``If-Match`` with a reason, from ``date``.",
+                 model=VolunteerTeamPublic, writer=EditorDep, code_param=TeamPath, body_model=Retire,
+                 retire=team_svc.retire_team, reason_max_length=200)  # fmt: skip
 
 
 @router.get("/teams/{code}/history", response_model=list[VolunteerTeamPublic], summary="志愿服务队变更历史")
@@ -628,48 +597,27 @@ def get_area(session: SessionDep, who: PersonalDep, response: Response, code: Ar
     return tagged(response, area)
 
 
-@router.patch("/duty-areas/{code}", response_model=DutyAreaPublic, summary="修改党员责任区（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_area(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: EditorDep,
-    response: Response,
-    code: AreaPath,
-    body: DutyAreaUpdate,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Change the given fields of the version named by ``If-Match``; the former state stays as history."""
-    expected = expected_version(if_match)
+def _area_changes(body: DutyAreaUpdate) -> tuple[dict[str, Any], dt.date | None]:
+    """The fields a change of a 责任区 gives (its geometry read in ``crs``; null members: none), and its day."""
     changes = body.model_dump(exclude_unset=True, exclude={"crs", "effective"})
     if changes.get("geometry") is not None:
         changes["geometry"] = area_shape(changes["geometry"], crs=body.crs)
     if "members" in changes and changes["members"] is None:
         changes["members"] = []
-    area = duty_svc.update_area(session, code, changes, who, expected_version=expected, effective=body.effective,
-                                timezone=settings.timezone)  # fmt: skip
-    return tagged(response, area)
+    return changes, body.effective
 
 
-@router.delete("/duty-areas/{code}", response_model=DutyAreaPublic, responses={**WRITE_ERRORS, **TAGGED},
-               summary="撤销党员责任区（需 If-Match 与原因；记录、范围与历史保留）")  # fmt: skip
-def retire_area(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: EditorDep,
-    response: Response,
-    code: AreaPath,
-    if_match: IfMatch = None,
-    reason: Annotated[Text | None, Query(max_length=200, description="撤销原因（也可放在请求体中）")] = None,
-    date: Annotated[DateQuery, Query(description="撤销日期 YYYY-MM-DD（默认今天）")] = None,
-    body: Retire | None = None,
-) -> dict[str, Any]:
-    """Retire the version named by ``If-Match`` with a reason, from ``date``; the row stays."""
-    expected = expected_version(if_match)
-    given = body or Retire()
-    area = duty_svc.retire_area(session, code, who, reason=given.reason or reason or "", expected_version=expected,
-                                day=given.date or date, timezone=settings.timezone)  # fmt: skip
-    return tagged(response, area)
+add_update_route(router, "/duty-areas/{code}", name="update_area", summary="修改党员责任区（需 If-Match，保留历史）",
+                 model=DutyAreaPublic, writer=EditorDep,
+                 code_param=AreaPath, body_model=DutyAreaUpdate, update=duty_svc.update_area,
+                 prepare=_area_changes)  # fmt: skip
+
+
+add_retire_route(router, "/duty-areas/{code}", name="retire_area",
+                 summary="撤销党员责任区（需 If-Match 与原因；记录、范围与历史保留）",
+                 description="Retire the version named by ``If-Match`` with a reason, from ``date``; the row stays.",
+                 model=DutyAreaPublic, writer=EditorDep, code_param=AreaPath, body_model=Retire,
+                 retire=duty_svc.retire_area, reason_max_length=200)  # fmt: skip
 
 
 @router.get("/duty-areas/{code}/history", response_model=list[DutyAreaPublic], summary="党员责任区变更历史")

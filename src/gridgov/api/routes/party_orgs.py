@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
@@ -21,9 +20,10 @@ from gridgov.api.dependencies import EditorDep, PersonalDep, SessionDep, Setting
 from gridgov.api.params import DateQuery, MomentQuery, RowId
 from gridgov.api.responses import refused
 from gridgov.api.routes.records import Text
+from gridgov.api.routes.versioned import add_create_route, add_retire_route, add_update_route
 from gridgov.api.schemas import EntityImportPublic
 from gridgov.api.uploads import save_upload
-from gridgov.api.versions import CREATED, TAGGED, WRITE_ERRORS, IfMatch, expected_version, optional_version, tagged
+from gridgov.api.versions import TAGGED, WRITE_ERRORS, IfMatch, optional_version, tagged
 from gridgov.party import contacts, imports, members, orgs, registers, units
 from gridgov.party.rules import PartyRules
 from gridgov.periods import as_of_moment
@@ -399,13 +399,9 @@ def list_orgs(session: SessionDep, settings: SettingsDep, who: ViewerDep, parent
     return [o.as_dict() for o in found]
 
 
-@router.post("/orgs", response_model=OrgPublic, status_code=status.HTTP_201_CREATED, summary="新建党组织",
-             responses=CREATED)  # fmt: skip
-def create_org(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response,
-               body: OrgCreate) -> dict[str, Any]:  # fmt: skip
-    """Add an organisation under its parent, built on its grids."""
-    org = orgs.create_org(session, who, **body.model_dump(), timezone=settings.timezone)
-    return tagged(response, org, f"/api/party/orgs/{quote(org.code, safe='')}")
+add_create_route(router, "/orgs", name="create_org", summary="新建党组织",
+                 description="Add an organisation under its parent, built on its grids.", model=OrgPublic,
+                 writer=EditorDep, body_model=OrgCreate, create=orgs.create_org)  # fmt: skip
 
 
 @router.get("/orgs/{code}", response_model=OrgPublic, summary="党组织详情（含 ETag）", responses=TAGGED)
@@ -417,32 +413,17 @@ def get_org(session: SessionDep, settings: SettingsDep, who: ViewerDep, response
     return tagged(response, org)
 
 
-@router.patch("/orgs/{code}", response_model=OrgPublic, summary="修改党组织（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_org(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response, code: OrgPath,
-               body: OrgUpdate, if_match: IfMatch = None) -> dict[str, Any]:  # fmt: skip
-    """Change the given fields of the version named by ``If-Match``; the former state stays as history."""
-    expected = expected_version(if_match)
-    changes = body.model_dump(exclude_unset=True)
-    effective = changes.pop("effective", None)
-    org = orgs.update_org(session, code, changes, who, expected_version=expected, effective=effective,
-                          timezone=settings.timezone)  # fmt: skip
-    return tagged(response, org)
+add_update_route(router, "/orgs/{code}", name="update_org", summary="修改党组织（需 If-Match，保留历史）",
+                 model=OrgPublic, writer=EditorDep, code_param=OrgPath,
+                 body_model=OrgUpdate, update=orgs.update_org)  # fmt: skip
 
 
-@router.delete("/orgs/{code}", response_model=OrgPublic, responses={**WRITE_ERRORS, **TAGGED},
-               summary="撤销党组织（需 If-Match 与原因；在任职务与组织关系当日结束，记录与历史保留）")  # fmt: skip
-def dissolve_org(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response, code: OrgPath,
-                 if_match: IfMatch = None,
-                 reason: Annotated[Text | None, Query(description="撤销原因（也可放在请求体中）")] = None,
-                 date: Annotated[DateQuery, Query(description="撤销日期 YYYY-MM-DD（默认今天）")] = None,
-                 body: RecordEnd | None = None) -> dict[str, Any]:  # fmt: skip
-    """Dissolve the version named by ``If-Match``; one with organisations below it is refused (409)."""
-    given = body or RecordEnd()
-    org = orgs.dissolve_org(session, code, who, reason=given.reason or reason or "",
-                            expected_version=expected_version(if_match), day=given.date or date,
-                            timezone=settings.timezone)  # fmt: skip
-    return tagged(response, org)
+add_retire_route(router, "/orgs/{code}", name="dissolve_org",
+                 summary="撤销党组织（需 If-Match 与原因；在任职务与组织关系当日结束，记录与历史保留）",
+                 description="Dissolve the version named by ``If-Match``; one with organisations below it is refused "
+                             "(409).",
+                 model=OrgPublic, writer=EditorDep, code_param=OrgPath, body_model=RecordEnd,
+                 retire=orgs.dissolve_org)  # fmt: skip
 
 
 @router.get("/orgs/{code}/history", response_model=list[OrgPublic], summary="党组织变更历史")
@@ -604,13 +585,9 @@ def list_units(session: SessionDep, settings: SettingsDep, who: ViewerDep, paren
     return [u.as_dict() for u in found]
 
 
-@router.post("/units", response_model=UnitPublic, status_code=status.HTTP_201_CREATED, summary="新建驻区单位",
-             responses=CREATED)  # fmt: skip
-def create_unit(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response,
-                body: UnitCreate) -> dict[str, Any]:  # fmt: skip
-    """Add a unit at its point (its grid follows from it)."""
-    unit = units.create_unit(session, who, **body.model_dump(), timezone=settings.timezone)
-    return tagged(response, unit, f"/api/party/units/{quote(unit.code, safe='')}")
+add_create_route(router, "/units", name="create_unit", summary="新建驻区单位",
+                 description="Add a unit at its point (its grid follows from it).", model=UnitPublic, writer=EditorDep,
+                 body_model=UnitCreate, create=units.create_unit)  # fmt: skip
 
 
 @router.get("/units/{code}", response_model=UnitPublic, summary="驻区单位详情（含 ETag）", responses=TAGGED)
@@ -619,32 +596,17 @@ def get_unit(session: SessionDep, who: ViewerDep, response: Response, code: Unit
     return tagged(response, units.get_unit(session, code, who, page=f"/api/party/units/{code}"))
 
 
-@router.patch("/units/{code}", response_model=UnitPublic, summary="修改驻区单位（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_unit(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response, code: UnitPath,
-                body: UnitUpdate, if_match: IfMatch = None) -> dict[str, Any]:  # fmt: skip
-    """Change the given fields of the version named by ``If-Match``."""
-    expected = expected_version(if_match)
-    changes = body.model_dump(exclude_unset=True)
-    effective = changes.pop("effective", None)
-    unit = units.update_unit(session, code, changes, who, expected_version=expected, effective=effective,
-                             timezone=settings.timezone)  # fmt: skip
-    return tagged(response, unit)
+add_update_route(router, "/units/{code}", name="update_unit", summary="修改驻区单位（需 If-Match，保留历史）",
+                 description="Change the given fields of the version named by ``If-Match``.", model=UnitPublic,
+                 writer=EditorDep, code_param=UnitPath, body_model=UnitUpdate, update=units.update_unit)  # fmt: skip
 
 
-@router.delete("/units/{code}", response_model=UnitPublic, responses={**WRITE_ERRORS, **TAGGED},
-               summary="撤销驻区单位（需 If-Match 与原因；记录与历史保留）")  # fmt: skip
-def retire_unit(session: SessionDep, settings: SettingsDep, who: EditorDep, response: Response, code: UnitPath,
-                if_match: IfMatch = None,
-                reason: Annotated[Text | None, Query(description="撤销原因（也可放在请求体中）")] = None,
-                date: Annotated[DateQuery, Query(description="撤销日期 YYYY-MM-DD（默认今天）")] = None,
-                body: RecordEnd | None = None) -> dict[str, Any]:  # fmt: skip
-    """Retire the version named by ``If-Match``; one whose Party organisation is in force is refused (409)."""
-    given = body or RecordEnd()
-    unit = units.retire_unit(session, code, who, reason=given.reason or reason or "",
-                             expected_version=expected_version(if_match), day=given.date or date,
-                             timezone=settings.timezone)  # fmt: skip
-    return tagged(response, unit)
+add_retire_route(router, "/units/{code}", name="retire_unit",
+                 summary="撤销驻区单位（需 If-Match 与原因；记录与历史保留）",
+                 description="Retire the version named by ``If-Match``; one whose Party organisation is in force is "
+                             "refused (409).",
+                 model=UnitPublic, writer=EditorDep, code_param=UnitPath, body_model=RecordEnd,
+                 retire=units.retire_unit)  # fmt: skip
 
 
 @router.get("/units/{code}/history", response_model=list[UnitPublic], summary="驻区单位变更历史")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, ViewerDep
 from gridgov.api.params import DateQuery, MomentQuery
 from gridgov.api.routes.records import Text
+from gridgov.api.routes.versioned import add_create_route, add_retire_route, add_update_route
 from gridgov.api.versions import CREATED, TAGGED, WRITE_ERRORS, IfMatch, expected_version, optional_version, tagged
 from gridgov.patrol import teams as svc
 from gridgov.periods import as_of_moment
@@ -223,14 +224,9 @@ def list_teams(
     return [t.as_dict() for t in teams]
 
 
-@router.post("/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED, summary="新建巡逻队",
-             responses=CREATED)  # fmt: skip
-def create_team(
-    session: SessionDep, settings: SettingsDep, who: PatrolDep, response: Response, body: TeamCreate
-) -> dict[str, Any]:
-    """Add a team serving a community or the street (default: the caller's scope)."""
-    team = svc.create_team(session, who, **body.model_dump(), timezone=settings.timezone)
-    return tagged(response, team, f"/api/patrol/teams/{quote(team.code, safe='')}")
+add_create_route(router, "/teams", name="create_team", summary="新建巡逻队",
+                 description="Add a team serving a community or the street (default: the caller's scope).",
+                 model=TeamPublic, writer=PatrolDep, body_model=TeamCreate, create=svc.create_team)  # fmt: skip
 
 
 @router.get("/teams/{code}", response_model=TeamPublic, summary="巡逻队详情（含 ETag）", responses=TAGGED)
@@ -243,24 +239,9 @@ def get_team(
     return tagged(response, team)
 
 
-@router.patch("/teams/{code}", response_model=TeamPublic, summary="修改巡逻队（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_team(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    response: Response,
-    code: TeamPath,
-    body: TeamUpdate,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Change the given fields of the version named by ``If-Match``; the former state stays as history."""
-    expected = expected_version(if_match)
-    changes = body.model_dump(exclude_unset=True)
-    effective = changes.pop("effective", None)
-    team = svc.update_team(session, code, changes, who, expected_version=expected, effective=effective,
-                           timezone=settings.timezone)  # fmt: skip
-    return tagged(response, team)
+add_update_route(router, "/teams/{code}", name="update_team", summary="修改巡逻队（需 If-Match，保留历史）",
+                 model=TeamPublic, writer=PatrolDep, code_param=TeamPath,
+                 body_model=TeamUpdate, update=svc.update_team)  # fmt: skip
 
 
 @router.delete("/teams/{code}", response_model=TeamPublic, responses={**WRITE_ERRORS, **TAGGED},
@@ -376,48 +357,26 @@ def get_area(
     return tagged(response, area)
 
 
-@router.patch("/areas/{code}", response_model=AreaPublic, summary="修改巡逻区域（需 If-Match，保留历史）",
-              responses={**WRITE_ERRORS, **TAGGED})  # fmt: skip
-def update_area(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    response: Response,
-    code: AreaPath,
-    body: AreaUpdate,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Change the given fields of the version named by ``If-Match``; the former state stays as history."""
-    expected = expected_version(if_match)
+def _area_changes(body: AreaUpdate) -> tuple[dict[str, Any], dt.date | None]:
+    """The fields a change of an area gives (geometry and route read in ``crs``), and its day."""
     changes = body.model_dump(exclude_unset=True, exclude={"crs", "effective"})
     if changes.get("geometry") is not None:
         changes["geometry"] = svc.area_shape(changes["geometry"], crs=body.crs)
     if changes.get("route") is not None:
         changes["route"] = svc.route_shape(changes["route"], crs=body.crs)
-    area = svc.update_area(session, code, changes, who, expected_version=expected, effective=body.effective,
-                           timezone=settings.timezone)  # fmt: skip
-    return tagged(response, area)
+    return changes, body.effective
 
 
-@router.delete("/areas/{code}", response_model=AreaPublic, responses={**WRITE_ERRORS, **TAGGED},
-               summary="撤销巡逻区域（需 If-Match 与原因；记录、范围与历史保留）")  # fmt: skip
-def retire_area(
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    response: Response,
-    code: AreaPath,
-    if_match: IfMatch = None,
-    reason: Annotated[Text | None, Query(description="撤销原因（也可放在请求体中）")] = None,
-    date: Annotated[DateQuery, Query(description="撤销日期 YYYY-MM-DD（默认今天）")] = None,
-    body: AreaRetire | None = None,
-) -> dict[str, Any]:
-    """Retire the version named by ``If-Match`` with a reason, from ``date``; the row stays."""
-    expected = expected_version(if_match)
-    given = body or AreaRetire()
-    area = svc.retire_area(session, code, who, reason=given.reason or reason or "", expected_version=expected,
-                           day=given.date or date, timezone=settings.timezone)  # fmt: skip
-    return tagged(response, area)
+add_update_route(router, "/areas/{code}", name="update_area", summary="修改巡逻区域（需 If-Match，保留历史）",
+                 model=AreaPublic, writer=PatrolDep, code_param=AreaPath,
+                 body_model=AreaUpdate, update=svc.update_area, prepare=_area_changes)  # fmt: skip
+
+
+add_retire_route(router, "/areas/{code}", name="retire_area",
+                 summary="撤销巡逻区域（需 If-Match 与原因；记录、范围与历史保留）",
+                 description="Retire the version named by ``If-Match`` with a reason, from ``date``; the row stays.",
+                 model=AreaPublic, writer=PatrolDep, code_param=AreaPath, body_model=AreaRetire,
+                 retire=svc.retire_area)  # fmt: skip
 
 
 @router.put("/areas/{code}/route", response_model=AreaPublic, summary="设置计划路线（If-Match 可选）",
