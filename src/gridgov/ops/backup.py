@@ -163,6 +163,11 @@ _SKIPPED_TOC = re.compile(r"^\d+;\s+\d+\s+\d+\s+(EXTENSION - |COMMENT - EXTENSIO
 _EXTENSION_TOC = re.compile(r"^\d+;\s+\d+\s+\d+\s+EXTENSION - (\S+)")
 
 
+def _json_form(result: BackupResult | RestoreResult) -> dict[str, Any]:
+    """A backup's or restore's result as JSON: the path as text, and the rows in all."""
+    return asdict(result) | {"path": str(result.path), "rows": sum(result.tables.values())}
+
+
 @dataclass(frozen=True)
 class BackupResult:
     """What ``gridgov backup`` made."""
@@ -177,10 +182,7 @@ class BackupResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        d = asdict(self)
-        d["path"] = str(self.path)
-        d["rows"] = sum(self.tables.values())
-        return d
+        return _json_form(self)
 
 
 @dataclass(frozen=True)
@@ -198,10 +200,7 @@ class RestoreResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        d = asdict(self)
-        d["path"] = str(self.path)
-        d["rows"] = sum(self.tables.values())
-        return d
+        return _json_form(self)
 
 
 # -- names and retention --------------------------------------------------------------------------------------
