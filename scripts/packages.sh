@@ -16,6 +16,7 @@ DEV_DEBS=(
   poppler-utils                              # pdfinfo / pdffonts / pdftotext in print tests
   nodejs npm                                 # front-end assets from the npm registry
   iproute2                                   # ip: the offline-install test brings up loopback in a network namespace
+  systemd                                    # systemd-analyze: the deploy tests verify the unit files (a container may lack it)
 )
 
 # GRIDGOV_BENCH=1 (bootstrap.sh): ogr2ogr, the manual-import baseline of bench/import_bench.py.
@@ -35,6 +36,7 @@ deb_present() {
   case "$1" in
     nodejs|npm) command -v "$1" >/dev/null 2>&1 && return 0 ;;
     iproute2) command -v ip >/dev/null 2>&1 && return 0 ;;
+    systemd) command -v systemd-analyze >/dev/null 2>&1 && return 0 ;;
     python3-venv) python3 -c 'import ensurepip' >/dev/null 2>&1 && return 0 ;;
   esac
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
