@@ -103,8 +103,7 @@ def test_members_registers_and_contacts(client: TestClient, party: dict[str, Any
             == 201
     fourth = client.post("/api/party/contacts", headers=h, json={"person": "M-P1", "household": "X-H4"})
     assert fourth.status_code == 409
-    assert fourth.json()["detail"].endswith("每名党员联系 1–3 户（PartySettings.party_contacts_min / "
-                                            "party_contacts_max = 1 / 3）")  # fmt: skip
+    assert fourth.json()["detail"].endswith("：每名党员联系 1–3 户")
     visit = client.post("/api/party/contacts/M-P1/X-H1/visits", headers=h, json={"day": "2025-04-01", "note": "走访"})
     assert visit.status_code == 201 and visit.json()["visited_on"] == "2025-04-01"
     assert client.delete("/api/party/contacts/M-P1/X-H3", headers=h).json()["household_code"] == "X-H3"

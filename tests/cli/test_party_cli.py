@@ -77,7 +77,7 @@ def test_organisations_members_and_contacts(env: dict[str, str], clean_engine: E
     for home in ("X-H1", "X-H2", "X-H3"):
         cli(["party", "contact", "link", "M-P1", home], env)
     fourth = cli(["party", "contact", "link", "M-P1", "X-H4"], env, code=6)
-    assert "每名党员联系 1–3 户（PartySettings.party_contacts_min / party_contacts_max = 1 / 3）" in fourth.stderr
+    assert "：每名党员联系 1–3 户" in fourth.stderr
     cli(["party", "contact", "visit", "M-P1", "X-H1", "--date", "2025-04-01", "--note", "了解供暖"], env)
     listed = cli(["party", "contact", "list", "M-P1"], env)
     assert "联系 3 户" in listed.stdout and "走访 2025-04-01 户 X-H1：了解供暖" in listed.stdout

@@ -60,8 +60,7 @@ def test_links_visits_and_the_rule(street: Engine) -> None:  # noqa: F811
             contacts.unlink_household(s, who, x[2], ADMIN)
         links = contacts.member_links(s, who, ADMIN)
         rows = s.scalar(text("SELECT count(*) FROM party_contact"))
-    assert str(fourth.value) == ("党员M-H1（M-P1）已联系 3 户，不能再联系户 X-H4：每名党员联系 1–3 户"
-                                 "（PartySettings.party_contacts_min / party_contacts_max = 1 / 3）")
+    assert str(fourth.value) == "党员M-H1（M-P1）已联系 3 户，不能再联系户 X-H4：每名党员联系 1–3 户"
     assert (visit.household_code, visit.visited_on, visit.note) == ("X-H1", dt.date(2025, 2, 1), "了解供暖问题")
     assert total == 2 and [u.code for u in unlinked] == ["M-H1", "X-H4"]
     assert removed.household_code == "X-H3" and rows == 2
@@ -110,8 +109,7 @@ def test_the_import_is_atomic_with_row_numbers(street: Engine, tmp_path: Path) -
     assert refused.refused and not refused.written and count == 1
     reasons = {(e.row, e.column): e.reason for e in refused.errors}
     assert {r for r, _ in reasons} == {2, 3, 4, 5, 6, 7}
-    assert reasons[(5, "household_code")] == ("该党员将联系 4 户：每名党员联系 1–3 户"
-                                              "（PartySettings.party_contacts_min / party_contacts_max = 1 / 3）")
+    assert reasons[(5, "household_code")] == "该党员将联系 4 户：每名党员联系 1–3 户"
     assert reasons[(6, "person_code")].startswith("不是在册党员")
     assert reasons[(7, "household_code")].startswith("户不存在")
     assert reasons[(7, "since")].startswith("无法识别的时间") or reasons[(7, "since")].startswith("格式错误")

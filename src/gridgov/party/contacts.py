@@ -164,8 +164,7 @@ def _pair(session: Session, person: str, household: str, actor: Actor) -> tuple[
 
 def rule_text(rules: PartyRules) -> str:
     """The 联系户 rule as a refusal quotes it."""
-    return (f"每名党员联系 {rules.contacts_min}–{rules.contacts_max} 户"
-            f"（PartySettings.party_contacts_min / party_contacts_max = {rules.contacts_min} / {rules.contacts_max}）")
+    return f"每名党员联系 {rules.contacts_min}–{rules.contacts_max} 户"
 
 
 def link_household(session: Session, person: str, household: str, actor: Actor, *, rules: PartyRules,

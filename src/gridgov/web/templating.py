@@ -46,6 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("jobs", "任务", "/jobs", "read"),
     NavItem("users", "用户", "/users", "admin"),
     NavItem("vocab", "词表", "/vocab", "admin"),
+    NavItem("incident_admin", "事件设置", "/admin/incident-rules", "admin"),
 )
 
 

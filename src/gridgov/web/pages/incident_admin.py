@@ -119,7 +119,7 @@ def _calendar_page(request: Request, session: SessionDep, settings: Settings, wh
     if year not in (today.year, today.year + 1) and not (year in entered and entered[year].holidays):
         missing.append((year, "info"))
     cal = _calendar(session, settings)
-    return render(request, "incident_admin_calendar.html", actor=who, active="vocab", title=f"工作日历 {year}",
+    return render(request, "incident_admin_calendar.html", actor=who, active="incident_admin", title=f"工作日历 {year}",
                   status_code=status_code, year=year, today=today, months=months, marked=marked,
                   spans=spans_of(days), holidays=sum(d.kind == HOLIDAY for d in days),
                   makeup=sum(d.kind == MAKEUP for d in days),
@@ -257,7 +257,7 @@ def _rules_page(request: Request, session: SessionDep, settings: Settings, who: 
     categories = words_of(session, "incident_categories")
     rules = limits.dispatch_rules(session)
     cal = _calendar(session, settings)
-    return render(request, "incident_admin_rules.html", actor=who, active="vocab", title="时限与派遣规则",
+    return render(request, "incident_admin_rules.html", actor=who, active="incident_admin", title="时限与派遣规则",
                   status_code=status_code, rows=table.rows, grid=effective(table, categories),
                   steps=INCIDENT_STEPS.terms, urgencies=INCIDENT_URGENCIES.terms, categories=categories, rules=rules,
                   roles=words_of(session, "staff_roles"), fallback=FALLBACK_ROLE, working=cal,
