@@ -1,19 +1,24 @@
 """What the workspace's forms share: dates typed in a form, the reason a record or post ends, the one way a form's
-write runs (a savepoint, a refusal shown on the form, a redirect with a notice when done), and the choices a
-vocabulary offers."""
+write runs (a savepoint, a refusal shown on the form, a redirect with a notice when done) and how a page runs it on
+one record, and the choices a vocabulary offers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 from urllib.parse import quote
 
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from gridgov.api.errors import status_for
+from gridgov.auth.scope import Actor
+from gridgov.config import Settings
 from gridgov.errors import Conflict, GridgovError, InvalidInput, NotFound, StaleVersion
 from gridgov.history import END_REASONS, day_of
 from gridgov.periods import parse_date
@@ -22,6 +27,10 @@ from gridgov.terms import stored_vocabulary
 OTHER = "其他"  # the reason whose text the user types
 # Refusals shown on the form itself; Forbidden goes to the error page (or the API's JSON for a token).
 REFUSALS: tuple[type[GridgovError], ...] = (InvalidInput, Conflict, NotFound, StaleVersion)
+DoneQuery = Annotated[str | None, Query(max_length=300)]  # the notice a redirect after a write carries
+Short = Annotated[str, Field(max_length=200)]
+# How a page runs one write on one record: (request, session, settings, who, code, write, what, **keep).
+PageWrite = Callable[..., Response]
 
 
 def reasons(*wanted: str) -> tuple[str, ...]:
@@ -69,6 +78,16 @@ def refused(exc: GridgovError, what: str) -> dict[str, Any]:
     return {"status_code": status_for(exc), "messages": [("danger", f"{what}：{exc.message}")]}
 
 
+class RetireForm(BaseModel):
+    """A retirement, a dissolution or an end: the reason (from the list, or typed with 其他), the day, the version
+    read."""
+
+    reason: Short = ""
+    reason_other: Short = ""
+    day: Short = ""
+    version: int | None = None
+
+
 @dataclass(frozen=True)
 class Done:
     """What a form's write returns when the page to go back to depends on what it made (a new record's own page)."""
@@ -101,6 +120,19 @@ def run_form(
             shown["status_code"] = status_code
         return again(**({} if isinstance(exc, StaleVersion) else dict(keep or {})), **shown)
     return back_to(done.url, done.message) if isinstance(done, Done) else back_to(back, done)
+
+
+def page_write(page: Callable[..., Response], url: Callable[[Any], str]) -> PageWrite:
+    """How a record's page runs one write (:func:`run_form`): back to ``url(code)`` with the notice ``write``
+    returns, or ``page(request, session, settings, who, code)`` again with the refusal and ``keep`` (what was
+    typed)."""
+
+    def run(request: Request, session: Session, settings: Settings, who: Actor, code: Any,
+            write: Callable[[], str | Done], what: str, **keep: Any) -> Response:  # fmt: skip
+        return run_form(session, write, back=url(code), what=what, keep=keep,
+                        again=partial(page, request, session, settings, who, code))  # fmt: skip
+
+    return run
 
 
 def words_of(session: Session, vocabulary: str) -> tuple[str, ...]:

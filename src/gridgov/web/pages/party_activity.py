@@ -43,9 +43,21 @@ from gridgov.party.rules import PartyRules
 from gridgov.patrol.teams import area_from_file, area_shape, grid_choices
 from gridgov.periods import parse_month
 from gridgov.vocab import PARTY_DUTIES, PARTY_MEETING_KINDS, VOLUNTEER_TEAM_KINDS
-from gridgov.web.forms import OTHER, Done, end_reason, form_day, notices, run_form
+from gridgov.web.forms import (
+    OTHER,
+    Done,
+    DoneQuery,
+    RetireForm,
+    Short,
+    end_reason,
+    form_day,
+    notices,
+    page_write,
+    run_form,
+)
 from gridgov.web.pages.patrol_teams import CRS_CHOICES, history_lines
 from gridgov.web.templating import render
+from gridgov.web.versioned_pages import add_edit_page, add_retire_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,8 +66,6 @@ TEAM_REASONS = ("合并", "调整", "解散", "录入错误", OTHER)
 MEMBER_REASONS = ("退出", "搬离", "去世", OTHER)
 AREA_REASONS = ("调整", "合并", "录入错误", OTHER)
 CANCEL_REASONS = ("录入错误", "重复登记", "会议未召开", OTHER)
-Short = Annotated[str, Field(max_length=200)]
-DoneQuery = Annotated[str | None, Query(max_length=300)]
 CodeQuery = Annotated[str, Query(max_length=40)]
 MonthQuery = Annotated[str | None, Query(max_length=10)]
 UploadField = Annotated[UploadFile | None, File()]
@@ -82,15 +92,6 @@ class TeamForm(BaseModel):
         now = {"name": current.name, "kind": current.kind, "grid": current.grid_code, "org": current.org_code,
                "leader": current.leader_code}  # fmt: skip
         return {k: v.strip() for k, v in self.model_dump(include=set(now)).items() if v.strip() != (now[k] or "")}
-
-
-class RetireForm(BaseModel):
-    """A retirement or a cancellation: the reason (from the list, or typed with 其他), the day, the version read."""
-
-    reason: Short = ""
-    reason_other: Short = ""
-    day: Short = ""
-    version: int | None = None
 
 
 class MemberForm(BaseModel):
@@ -238,45 +239,15 @@ def team_page(request: Request, session: SessionDep, settings: SettingsDep, who:
     return _team_page(request, session, settings, who, code, month=month, messages=notices(done))
 
 
-def _team_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
-                write: Callable[[], str | Done], what: str, month: str | None = None,
-                **keep: Any) -> Response:  # fmt: skip
-    """Run one write on a team: back to its page with the notice ``write`` returns, or with the refusal."""
-    return run_form(session, write, back=_team_url(code, month), what=what, keep=keep,
-                    again=partial(_team_page, request, session, settings, who, code, month=month))  # fmt: skip
-
-
+_team_write = page_write(_team_page, _team_url)  # one write on a team: back to its page, or the refusal on it
 TEAM_LABELS = {"name": "名称", "kind": "类型", "grid": "网格", "org": "牵头党组织", "leader": "队长"}
 
-
-@router.post("/party/teams/{code}/edit")
-def team_edit(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
-              form: Annotated[TeamForm, Form()]) -> Response:  # fmt: skip
-    """Change a team (the version read must still be the current one)."""
-
-    def write() -> str:
-        changes = form.changes(team_svc.get_team(session, code, who, timezone=settings.timezone))
-        team = team_svc.update_team(session, code, changes, who, expected_version=form.version,
-                                    effective=form_day(form.effective), timezone=settings.timezone)  # fmt: skip
-        if not changes:
-            return "未作改动"
-        return f"已保存修改（{'、'.join(TEAM_LABELS[k] for k in changes)}），现为第 {team.version} 版"
-
-    return _team_write(request, session, settings, who, code, write, "未保存", edit=form.model_dump())
-
-
-@router.post("/party/teams/{code}/retire")
-def team_retire(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
-                form: Annotated[RetireForm, Form()]) -> Response:  # fmt: skip
-    """Retire a team as of a day (its members leave that day)."""
-
-    def write() -> str:
-        team = team_svc.retire_team(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                                    expected_version=form.version, day=form_day(form.day),
-                                    timezone=settings.timezone)  # fmt: skip
-        return f"志愿服务队 {team.code} 已撤销（{team.end_reason}）"
-
-    return _team_write(request, session, settings, who, code, write, "未撤销")
+add_edit_page(router, "/party/teams/{code}/edit", name="team_edit", writer=PersonalDep, form_model=TeamForm,
+              get=team_svc.get_team, update=team_svc.update_team, labels=TEAM_LABELS, run=_team_write,
+              doc="Change a team (the version read must still be the current one).")  # fmt: skip
+add_retire_page(router, "/party/teams/{code}/retire", name="team_retire", writer=PersonalDep, form_model=RetireForm,
+                retire=team_svc.retire_team, noun="志愿服务队", run=_team_write,
+                doc="Retire a team as of a day (its members leave that day).")  # fmt: skip
 
 
 @router.post("/party/teams/{code}/members")
@@ -511,6 +482,14 @@ def area_add(
                     again=partial(_areas_page, request, session, settings, who), keep={"form": typed})  # fmt: skip
 
 
+def _areas_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
+                 write: Callable[[], str], what: str) -> Response:  # fmt: skip
+    """Run one write on a 责任区 (:data:`gridgov.web.forms.PageWrite`): back to the map page with the notice, or
+    with the refusal."""
+    return run_form(session, write, back="/party/duty-areas", what=what,
+                    again=partial(_areas_page, request, session, settings, who))  # fmt: skip
+
+
 @router.post("/party/duty-areas/{code}/edit")
 def area_edit(
     request: Request,
@@ -539,20 +518,9 @@ def area_edit(
         return f"已保存 {area.code}（{'、'.join(labels[k] for k in changes)}），现为第 {area.version} 版" if changes \
             else "未作改动"
 
-    return run_form(session, write, back="/party/duty-areas", what="未保存",
-                    again=partial(_areas_page, request, session, settings, who))  # fmt: skip
+    return _areas_write(request, session, settings, who, code, write, "未保存")
 
 
-@router.post("/party/duty-areas/{code}/retire")
-def area_retire(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
-                form: Annotated[RetireForm, Form()]) -> Response:  # fmt: skip
-    """Retire a 责任区 as of a day (its polygon and history stay)."""
-
-    def write() -> str:
-        area = duty_svc.retire_area(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                                    expected_version=form.version, day=form_day(form.day),
-                                    timezone=settings.timezone)  # fmt: skip
-        return f"党员责任区 {area.code} 已撤销（{area.end_reason}）"
-
-    return run_form(session, write, back="/party/duty-areas", what="未撤销",
-                    again=partial(_areas_page, request, session, settings, who))  # fmt: skip
+add_retire_page(router, "/party/duty-areas/{code}/retire", name="area_retire", writer=PersonalDep,
+                form_model=RetireForm, retire=duty_svc.retire_area, noun="党员责任区", run=_areas_write,
+                doc="Retire a 责任区 as of a day (its polygon and history stay).")  # fmt: skip

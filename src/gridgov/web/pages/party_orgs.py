@@ -13,7 +13,7 @@ one redirects (303) with a notice.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,15 +33,26 @@ from gridgov.history import day_of
 from gridgov.party import contacts, imports, members, orgs, registers, units
 from gridgov.party.rules import PartyRules
 from gridgov.vocab import PARTY_FLOW_MODES, PARTY_FLOWS, PARTY_ORG_FORMS, PARTY_ORG_KINDS, PARTY_POSTS, UNIT_KINDS
-from gridgov.web.forms import OTHER, Done, end_reason, form_day, notices, refused, run_form
+from gridgov.web.forms import (
+    OTHER,
+    Done,
+    DoneQuery,
+    RetireForm,
+    Short,
+    end_reason,
+    form_day,
+    notices,
+    page_write,
+    refused,
+    run_form,
+)
 from gridgov.web.pages.patrol_teams import history_lines
 from gridgov.web.templating import render
+from gridgov.web.versioned_pages import add_edit_page, add_retire_page
 
 router = APIRouter(include_in_schema=False)
 
-Short = Annotated[str, Field(max_length=200)]
 Typed = Annotated[str | None, Field(max_length=200)]
-DoneQuery = Annotated[str | None, Query(max_length=300)]
 GridQuery = Annotated[str | None, Query(max_length=40)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # (title, link, what it is for): the hub's sections; 志愿服务 and 合规检查 are their own pages.
@@ -89,15 +100,6 @@ class OrgForm(BaseModel):
         if typed.get("grids"):
             typed["grids"] = "、".join(c for c in orgs.SPLIT.split(typed["grids"]) if c)
         return {k: v.strip() for k, v in typed.items() if v.strip() != (now[k] or "")}
-
-
-class EndForm(BaseModel):
-    """A dissolution, retirement or end: the reason (from the list, or typed with 其他), the day, the version."""
-
-    reason: Short = ""
-    reason_other: Short = ""
-    day: Short = ""
-    version: int | None = None
 
 
 class PersonForm(BaseModel):
@@ -261,41 +263,14 @@ def org_page(request: Request, session: SessionDep, settings: SettingsDep, who: 
     return _org_page(request, session, settings, who, code, messages=notices(done))
 
 
-def _org_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
-               write: Callable[[], str | Done], what: str, **keep: Any) -> Response:  # fmt: skip
-    """Run one write on an organisation: back to its page with the notice, or with the refusal."""
-    return run_form(session, write, back=_url("orgs", code), what=what, keep=keep,
-                    again=partial(_org_page, request, session, settings, who, code))  # fmt: skip
+_org_write = page_write(_org_page, partial(_url, "orgs"))  # one write on an organisation: back to its page
 
-
-@router.post("/party/orgs/{code}/edit")
-def org_edit(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str,
-             form: Annotated[OrgForm, Form()]) -> Response:  # fmt: skip
-    """Change an organisation (the version read must still be the current one)."""
-
-    def write() -> str:
-        changes = form.changes(orgs.get_org(session, code, who, timezone=settings.timezone))
-        org = orgs.update_org(session, code, changes, who, expected_version=form.version,
-                              effective=form_day(form.effective), timezone=settings.timezone)  # fmt: skip
-        if not changes:
-            return "未作改动"
-        return f"已保存修改（{'、'.join(ORG_LABELS[k] for k in changes)}），现为第 {org.version} 版"
-
-    return _org_write(request, session, settings, who, code, write, "未保存", edit=form.model_dump())
-
-
-@router.post("/party/orgs/{code}/dissolve")
-def org_dissolve(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str,
-                 form: Annotated[EndForm, Form()]) -> Response:  # fmt: skip
-    """Dissolve an organisation as of a day (its posts and memberships end that day)."""
-
-    def write() -> str:
-        org = orgs.dissolve_org(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                                expected_version=form.version, day=form_day(form.day),
-                                timezone=settings.timezone)  # fmt: skip
-        return f"党组织 {org.code} 已撤销（{org.end_reason}）"
-
-    return _org_write(request, session, settings, who, code, write, "未撤销")
+add_edit_page(router, "/party/orgs/{code}/edit", name="org_edit", writer=EditorDep, form_model=OrgForm,
+              get=orgs.get_org, update=orgs.update_org, labels=ORG_LABELS, run=_org_write,
+              doc="Change an organisation (the version read must still be the current one).")  # fmt: skip
+add_retire_page(router, "/party/orgs/{code}/dissolve", name="org_dissolve", writer=EditorDep, form_model=RetireForm,
+                retire=orgs.dissolve_org, noun="党组织", run=_org_write,
+                doc="Dissolve an organisation as of a day (its posts and memberships end that day).")  # fmt: skip
 
 
 @router.post("/party/orgs/{code}/members")
@@ -310,14 +285,19 @@ def org_join(request: Request, session: SessionDep, settings: SettingsDep, who: 
     return _org_write(request, session, settings, who, code, write, "未编入", typed=form.model_dump())
 
 
+def _leave(session: Session, settings: Settings, who: Actor, person: str, form: RetireForm) -> orgs.Membership:
+    """A member leaves their organisation as the end form says (reason, day)."""
+    return orgs.leave_org(session, person, who, reason=end_reason(form.reason, form.reason_other),
+                          until=form_day(form.day), timezone=settings.timezone)  # fmt: skip
+
+
 @router.post("/party/orgs/{code}/members/{person}/leave")
 def org_leave(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str, person: str,
-              form: Annotated[EndForm, Form()]) -> Response:  # fmt: skip
+              form: Annotated[RetireForm, Form()]) -> Response:  # fmt: skip
     """A member leaves the organisation from a day, with a reason."""
 
     def write() -> str:
-        m = orgs.leave_org(session, person, who, reason=end_reason(form.reason, form.reason_other),
-                           until=form_day(form.day), timezone=settings.timezone)  # fmt: skip
+        m = _leave(session, settings, who, person, form)
         return f"{m.person_name}（{m.person_code}）自 {m.until:%Y-%m-%d} 起离开 {m.org_code}（{m.end_reason}）"
 
     return _org_write(request, session, settings, who, code, write, "未办理")
@@ -338,7 +318,7 @@ def post_add(request: Request, session: SessionDep, settings: SettingsDep, who: 
 
 @router.post("/party/orgs/{code}/posts/{post_id}/end")
 def post_end(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str, post_id: int,
-             form: Annotated[EndForm, Form()]) -> Response:  # fmt: skip
+             form: Annotated[RetireForm, Form()]) -> Response:  # fmt: skip
     """A post ends on a day."""
 
     def write() -> str:
@@ -386,10 +366,7 @@ def member_page(request: Request, session: SessionDep, settings: SettingsDep, wh
     return _member_page(request, session, settings, who, code, messages=notices(done))
 
 
-def _member_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
-                  write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
-    return run_form(session, write, back=_url("members", code), what=what, keep=keep,
-                    again=partial(_member_page, request, session, settings, who, code))  # fmt: skip
+_member_write = page_write(_member_page, partial(_url, "members"))  # one write on a member: back to their page
 
 
 @router.post("/party/members/{code}/join")
@@ -406,12 +383,11 @@ def member_join(request: Request, session: SessionDep, settings: SettingsDep, wh
 
 @router.post("/party/members/{code}/leave")
 def member_leave(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str,
-                 form: Annotated[EndForm, Form()]) -> Response:  # fmt: skip
+                 form: Annotated[RetireForm, Form()]) -> Response:  # fmt: skip
     """The member leaves their organisation from a day, with a reason (转出, 去世 …)."""
 
     def write() -> str:
-        m = orgs.leave_org(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                           until=form_day(form.day), timezone=settings.timezone)  # fmt: skip
+        m = _leave(session, settings, who, code, form)
         return f"自 {m.until:%Y-%m-%d} 起离开 {m.org_name}（{m.end_reason}）"
 
     return _member_write(request, session, settings, who, code, write, "未办理")
@@ -519,8 +495,8 @@ def unit_add(request: Request, session: SessionDep, settings: SettingsDep, who: 
                     keep={"form": form.model_dump()})  # fmt: skip
 
 
-def _unit_page(request: Request, session: Session, who: Actor, code: str, *, status_code: int = 200,
-               messages: Sequence[tuple[str, str]] = (),
+def _unit_page(request: Request, session: Session, settings: Settings, who: Actor, code: str, *,
+               status_code: int = 200, messages: Sequence[tuple[str, str]] = (),
                edit: Mapping[str, Any] | None = None) -> Response:  # fmt: skip
     unit = units.get_unit(session, code, who, page=request.url.path)
     history = history_lines(session, units.unit_history(session, unit.code, who), units.unit_changes)
@@ -531,19 +507,17 @@ def _unit_page(request: Request, session: Session, who: Actor, code: str, *, sta
     return render(request, "party_unit.html", actor=who, active="party", title=f"{unit.name} · 驻区单位",
                   status_code=status_code, messages=list(messages), unit=unit, history=history,
                   edit={**current, **(edit or {})}, unit_kinds=UNIT_KINDS.terms, committees=committees,
-                  reasons=UNIT_REASONS, other=OTHER, today=day_of(None, request.app.state.settings.timezone))
+                  reasons=UNIT_REASONS, other=OTHER, today=day_of(None, settings.timezone))
 
 
 @router.get("/party/units/{code}")
-def unit_page(request: Request, session: SessionDep, who: PersonalDep, code: str, done: DoneQuery = None) -> Response:
+def unit_page(request: Request, session: SessionDep, settings: SettingsDep, who: PersonalDep, code: str,
+              done: DoneQuery = None) -> Response:  # fmt: skip
     """One unit: its fields, Party contact, the 大党委 it joined, its history, and the forms to change it."""
-    return _unit_page(request, session, who, code, messages=notices(done))
+    return _unit_page(request, session, settings, who, code, messages=notices(done))
 
 
-def _unit_write(request: Request, session: Session, who: Actor, code: str, write: Callable[[], str], what: str,
-                **keep: Any) -> Response:  # fmt: skip
-    return run_form(session, write, back=_url("units", code), what=what, keep=keep,
-                    again=partial(_unit_page, request, session, who, code))  # fmt: skip
+_unit_write = page_write(_unit_page, partial(_url, "units"))  # one write on a unit: back to its page
 
 
 @router.post("/party/units/{code}/edit")
@@ -565,21 +539,11 @@ def unit_edit(request: Request, session: SessionDep, settings: SettingsDep, who:
                                  timezone=settings.timezone)  # fmt: skip
         return f"已保存修改，现为第 {unit.version} 版" if changes else "未作改动"
 
-    return _unit_write(request, session, who, code, write, "未保存", edit=form.model_dump())
+    return _unit_write(request, session, settings, who, code, write, "未保存", edit=form.model_dump())
 
 
-@router.post("/party/units/{code}/retire")
-def unit_retire(request: Request, session: SessionDep, settings: SettingsDep, who: EditorDep, code: str,
-                form: Annotated[EndForm, Form()]) -> Response:  # fmt: skip
-    """Retire a unit as of a day."""
-
-    def write() -> str:
-        u = units.retire_unit(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                              expected_version=form.version, day=form_day(form.day),
-                              timezone=settings.timezone)  # fmt: skip
-        return f"{u.code} 已撤销（{u.end_reason}）"
-
-    return _unit_write(request, session, who, code, write, "未撤销")
+add_retire_page(router, "/party/units/{code}/retire", name="unit_retire", writer=EditorDep, form_model=RetireForm,
+                retire=units.retire_unit, noun="", run=_unit_write, doc="Retire a unit as of a day.")  # fmt: skip
 
 
 @router.post("/party/units/{code}/join")
@@ -592,7 +556,7 @@ def unit_join(request: Request, session: SessionDep, settings: SettingsDep, who:
                             timezone=settings.timezone)  # fmt: skip
         return f"已加入 {u.member_of_name}（{u.member_of_code}）" if u.member_of_code else "已退出大党委"
 
-    return _unit_write(request, session, who, code, write, "未办理")
+    return _unit_write(request, session, settings, who, code, write, "未办理")
 
 
 # ------------------------------------------------------------------------------------------------ imports

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import PatrolDep, SessionDep, SettingsDep, Throttled, ViewerDep
@@ -25,12 +25,11 @@ from gridgov.patrol import roster_files
 from gridgov.patrol import rosters as svc
 from gridgov.periods import parse_month
 from gridgov.vocab import SHIFTS, shift_hours
-from gridgov.web.forms import form_day, notices, run_form
+from gridgov.web.forms import DoneQuery, Short, form_day, notices, page_write, run_form
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-Short = Annotated[str, Field(max_length=200)]
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
 
@@ -121,15 +120,11 @@ def _night_page(request: Request, session: Session, settings: SettingsDep, who: 
                   form=form or {}, choices=svc.choices(session) if can_write else None)  # fmt: skip
 
 
-def _night_url(night: str) -> str:
-    return f"/patrol/roster/night?date={quote(night)}"
+def _night_url(night: dt.date) -> str:
+    return f"/patrol/roster/night?date={quote(f'{night:%Y-%m-%d}')}"
 
 
-def _night_form(request: Request, session: Session, settings: SettingsDep, who: Actor, night: dt.date,
-                write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
-    """Run one change of a night's roster: back to the night with the notice ``write`` returns, or the refusal."""
-    return run_form(session, write, back=_night_url(f"{night:%Y-%m-%d}"), what=what, keep=keep,
-                    again=partial(_night_page, request, session, settings, who, night))  # fmt: skip
+_night_form = page_write(_night_page, _night_url)  # one change of a night's roster: back to the night, or the refusal
 
 
 @router.get("/patrol/roster")
@@ -139,7 +134,7 @@ def roster_page(
     settings: SettingsDep,
     who: ViewerDep,
     month: Annotated[str, Query(max_length=20)] = "",
-    done: Annotated[str | None, Query(max_length=300)] = None,
+    done: DoneQuery = None,
 ) -> Response:
     """The month's roster (this month by default), nights as rows and shifts as columns."""
     return _month_page(request, session, settings, who, _month_of(month, settings.timezone), messages=notices(done))
@@ -170,7 +165,7 @@ def roster_night_page(
     settings: SettingsDep,
     who: ViewerDep,
     date: Annotated[str, Query(max_length=20)] = "",
-    done: Annotated[str | None, Query(max_length=300)] = None,
+    done: DoneQuery = None,
 ) -> Response:
     """A night's entries with their crews, and the forms to change them."""
     return _night_page(request, session, settings, who, _night_of(date, settings.timezone), messages=notices(done))

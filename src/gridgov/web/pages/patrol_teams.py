@@ -20,7 +20,7 @@ from urllib.parse import quote
 import shapely
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from shapely.geometry import Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
@@ -34,8 +34,20 @@ from gridgov.errors import InvalidInput
 from gridgov.history import day_of
 from gridgov.patrol import teams as svc
 from gridgov.vocab import PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES, actor_label, shift_hours
-from gridgov.web.forms import OTHER, Done, end_reason, form_day, notices, run_form
+from gridgov.web.forms import (
+    OTHER,
+    Done,
+    DoneQuery,
+    RetireForm,
+    Short,
+    end_reason,
+    form_day,
+    notices,
+    page_write,
+    run_form,
+)
 from gridgov.web.templating import render
+from gridgov.web.versioned_pages import add_edit_page, add_retire_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,8 +56,6 @@ AREA_REASONS = ("调整", "合并", "录入错误", OTHER)
 MEMBER_REASONS = ("离队", "调离", "离职", OTHER)
 CRS_CHOICES = (("", "按文件声明（未声明则为 WGS84 经纬度）"), ("gcj02", "gcj02（高德、腾讯地图）"),
                ("EPSG:4326", "WGS84 经纬度（GPS、天地图）"), ("EPSG:4490", "CGCS2000 经纬度"))  # fmt: skip
-Short = Annotated[str, Field(max_length=200)]
-DoneQuery = Annotated[str | None, Query(max_length=300)]
 GeoJsonText = Annotated[str, Form(max_length=2_000_000)]
 
 
@@ -78,14 +88,9 @@ class TeamForm(BaseModel):
         return {k: v.strip() for k, v in self.model_dump(include=set(now)).items() if v.strip() != (now[k] or "")}
 
 
-class RetireForm(BaseModel):
-    """A retirement: the reason (from the list, or typed with 其他), the day, the version read, and for a team
-    whether its rosters from that night on are cancelled."""
+class TeamRetireForm(RetireForm):
+    """A team's retirement, and whether its rosters from that night on are cancelled."""
 
-    reason: Short = ""
-    reason_other: Short = ""
-    day: Short = ""
-    version: int | None = None
     cancel_rosters: bool = False
 
 
@@ -308,53 +313,15 @@ def _team_url(code: str) -> str:
     return f"/patrol/teams/{quote(code)}"
 
 
-def _team_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
-                write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
-    """Run one write on a team: back to its page with the notice ``write`` returns, or with the refusal."""
-    return run_form(session, write, back=_team_url(code), what=what, keep=keep,
-                    again=partial(_team_page, request, session, settings, who, code))  # fmt: skip
+_team_write = page_write(_team_page, _team_url)  # one write on a team: back to its page, or the refusal on it
 
-
-@router.post("/patrol/teams/{code}/edit")
-def team_edit(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    code: str,
-    form: Annotated[TeamForm, Form()],
-) -> Response:
-    """Change a team (the version read must still be the current one)."""
-
-    def write() -> str:
-        changes = form.changes(svc.get_team(session, code, who, timezone=settings.timezone))
-        team = svc.update_team(session, code, changes, who, expected_version=form.version,
-                               effective=form_day(form.effective), timezone=settings.timezone)  # fmt: skip
-        if not changes:
-            return "未作改动"
-        return f"已保存修改（{'、'.join(TEAM_LABELS[k] for k in changes)}），现为第 {team.version} 版"
-
-    return _team_write(request, session, settings, who, code, write, "未保存", edit=form.model_dump())
-
-
-@router.post("/patrol/teams/{code}/retire")
-def team_retire(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    code: str,
-    form: Annotated[RetireForm, Form()],
-) -> Response:
-    """Retire a team as of a day (its members leave that day; its later rosters only when told to cancel them)."""
-
-    def write() -> str:
-        team = svc.retire_team(session, code, who, reason=end_reason(form.reason, form.reason_other),
-                               expected_version=form.version, day=form_day(form.day),
-                               cancel_rosters=form.cancel_rosters, timezone=settings.timezone)  # fmt: skip
-        return f"巡逻队 {team.code} 已撤销（{team.end_reason}）"
-
-    return _team_write(request, session, settings, who, code, write, "未撤销")
+add_edit_page(router, "/patrol/teams/{code}/edit", name="team_edit", writer=PatrolDep, form_model=TeamForm,
+              get=svc.get_team, update=svc.update_team, labels=TEAM_LABELS, run=_team_write,
+              doc="Change a team (the version read must still be the current one).")  # fmt: skip
+add_retire_page(router, "/patrol/teams/{code}/retire", name="team_retire", writer=PatrolDep,
+                form_model=TeamRetireForm, retire=svc.retire_team, noun="巡逻队", run=_team_write,
+                doc="Retire a team as of a day (its members leave that day; its later rosters only when told to "
+                    "cancel them).")  # fmt: skip
 
 
 @router.post("/patrol/teams/{code}/members")
@@ -476,9 +443,9 @@ def area_add(
                     keep={"form": typed})  # fmt: skip
 
 
-def _area_page(request: Request, session: Session, who: Actor, code: str, *, status_code: int = 200,
-               messages: Sequence[tuple[str, str]] = (), edit: Mapping[str, Any] | None = None,
-               open_form: str = "") -> Response:  # fmt: skip
+def _area_page(request: Request, session: Session, settings: Settings, who: Actor, code: str, *,
+               status_code: int = 200, messages: Sequence[tuple[str, str]] = (),
+               edit: Mapping[str, Any] | None = None, open_form: str = "") -> Response:  # fmt: skip
     area = svc.get_area(session, code, who)
     history = history_lines(session, svc.area_history(session, area.code, who), svc.area_changes)
     rota = [*area.rota_codes, "", ""][:2]
@@ -488,24 +455,26 @@ def _area_page(request: Request, session: Session, who: Actor, code: str, *, sta
                   map=svg_map([area], svc.community_outlines(session, [area])), edit={**current, **(edit or {})},
                   teams=svc.list_teams(session, who), communities=svc.grid_choices(session, who, ("community",)),
                   crs_choices=CRS_CHOICES, reasons=AREA_REASONS, other=OTHER, open_form=open_form,
-                  today=day_of(None, request.app.state.settings.timezone))  # fmt: skip
+                  today=day_of(None, settings.timezone))  # fmt: skip
 
 
 @router.get("/patrol/areas/{code}")
-def area_page(request: Request, session: SessionDep, who: PatrolDep, code: str, done: DoneQuery = None) -> Response:
+def area_page(request: Request, session: SessionDep, settings: SettingsDep, who: PatrolDep, code: str,
+              done: DoneQuery = None) -> Response:  # fmt: skip
     """One area: its map with the planned route, fields and history, and the forms to change it."""
-    return _area_page(request, session, who, code, messages=notices(done))
+    return _area_page(request, session, settings, who, code, messages=notices(done))
 
 
 def _area_url(code: str) -> str:
     return f"/patrol/areas/{quote(code)}"
 
 
-def _area_write(request: Request, session: Session, who: Actor, code: str, write: Callable[[], str], what: str,
-                open_form: str = "", **keep: Any) -> Response:  # fmt: skip
-    """Run one write on an area: back to its page with the notice, or with the refusal (the form left open)."""
+def _area_write(request: Request, session: Session, settings: Settings, who: Actor, code: str,
+                write: Callable[[], str], what: str, open_form: str = "", **keep: Any) -> Response:  # fmt: skip
+    """Run one write on an area: back to its page with the notice, or with the refusal (the form left open, even
+    after a stale version, which drops ``keep``)."""
     return run_form(session, write, back=_area_url(code), what=what, keep=keep,
-                    again=partial(_area_page, request, session, who, code, open_form=open_form))  # fmt: skip
+                    again=partial(_area_page, request, session, settings, who, code, open_form=open_form))  # fmt: skip
 
 
 @router.post("/patrol/areas/{code}/edit")
@@ -541,7 +510,7 @@ def area_edit(
         labels = {"name": "名称", "team": "巡逻队", "rota": "轮值社区", "geometry": "范围"}
         return f"已保存修改（{'、'.join(labels[k] for k in changes)}），现为第 {area.version} 版"
 
-    return _area_write(request, session, who, code, write, "未保存", edit=typed, open_form="edit")
+    return _area_write(request, session, settings, who, code, write, "未保存", edit=typed, open_form="edit")
 
 
 @router.post("/patrol/areas/{code}/route")
@@ -566,30 +535,9 @@ def area_route(
         area = svc.set_route(session, code, line, who, expected_version=version, timezone=settings.timezone)
         return "已清除计划路线" if clear else f"已设置计划路线（{area.route_m or 0:.0f} 米）"
 
-    return _area_write(request, session, who, code, write, "未设置路线", open_form="route")
+    return _area_write(request, session, settings, who, code, write, "未设置路线", open_form="route")
 
 
-@router.post("/patrol/areas/{code}/retire")
-def area_retire(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    who: PatrolDep,
-    code: str,
-    form: Annotated[RetireForm, Form()],
-) -> Response:
-    """Retire an area as of a day."""
-
-    def write() -> str:
-        area = svc.retire_area(
-            session,
-            code,
-            who,
-            reason=end_reason(form.reason, form.reason_other),
-            expected_version=form.version,
-            day=form_day(form.day),
-            timezone=settings.timezone,
-        )
-        return f"巡逻区域 {area.code} 已撤销（{area.end_reason}）"
-
-    return _area_write(request, session, who, code, write, "未撤销")
+add_retire_page(router, "/patrol/areas/{code}/retire", name="area_retire", writer=PatrolDep,
+                form_model=RetireForm, retire=svc.retire_area, noun="巡逻区域", run=_area_write,
+                doc="Retire an area as of a day.")  # fmt: skip

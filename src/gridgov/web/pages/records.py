@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
@@ -42,7 +42,19 @@ from gridgov.records.service import (
 )
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import CONFIGURABLE, LEVEL_ZH, MEMBER_TYPES, SEXES, actor_label
-from gridgov.web.forms import OTHER, Done, effective_day, end_reason, notices, reasons, run_form, words_of
+from gridgov.web.forms import (
+    OTHER,
+    Done,
+    DoneQuery,
+    Short,
+    effective_day,
+    end_reason,
+    notices,
+    page_write,
+    reasons,
+    run_form,
+    words_of,
+)
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -52,8 +64,6 @@ PAGE_SIZE = 50
 
 HOUSEHOLD_REASONS = reasons("搬离", "拆迁", "合并", "录入错误", OTHER)
 PERSON_REASONS = reasons("搬离", "死亡", "录入错误", OTHER)
-DoneQuery = Annotated[str | None, Query(max_length=300)]
-Short = Annotated[str, Field(max_length=200)]
 Long = Annotated[str, Field(max_length=2000)]
 
 
@@ -302,11 +312,20 @@ def _household_url(code: str) -> str:
     return f"/households/{quote(code)}"
 
 
-def _household_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
-                     write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
-    """Run one write on a household: back to its page with the notice ``write`` returns, or with the refusal."""
-    return run_form(session, write, back=_household_url(code), what=what, keep=keep,
-                    again=partial(_household_page, request, session, settings, who, code))  # fmt: skip
+_household_write = page_write(_household_page, _household_url)  # one write on a household: back to its page
+
+
+def _save(request: Request, session: Session, settings: SettingsDep, who: Actor, kind: str, code: str,
+          form: HouseholdForm | PersonForm) -> tuple[str, Record]:  # fmt: skip
+    """Save the fields of an edit form that differ from the record's (on the version read): what changed, as the
+    notice names it (empty: nothing), and the record."""
+    rules = KINDS[kind]
+    current = get_record(session, kind, code, who, viewed_from=request.url.path)
+    changes = changed(session, rules, current, form.values())
+    rec = update_record(session, kind, code, changes, who, expected_version=form.version,
+                        effective=effective_day(form.effective, settings.timezone),
+                        timezone=settings.timezone)  # fmt: skip
+    return "、".join(dict.fromkeys("位置" if n in ("lon", "lat") else rules.field(n).label for n in changes)), rec
 
 
 @router.post("/households/{code}/edit")
@@ -319,18 +338,10 @@ def household_edit(
     form: Annotated[HouseholdForm, Form()],
 ) -> Response:
     """Change a household (the version read must still be the current one: else 412, nothing written)."""
-    kind = KINDS["households"]
 
     def write() -> str:
-        current = get_record(session, "households", code, who, viewed_from=request.url.path)
-        changes = changed(session, kind, current, form.values())
-        rec = update_record(session, "households", code, changes, who, expected_version=form.version,
-                            effective=effective_day(form.effective, settings.timezone),
-                            timezone=settings.timezone)  # fmt: skip
-        if not changes:
-            return "未作改动"
-        labels = "、".join(dict.fromkeys("位置" if n in ("lon", "lat") else kind.field(n).label for n in changes))
-        return f"已保存户 {code} 的修改（{labels}），现为第 {rec.version} 版"
+        labels, rec = _save(request, session, settings, who, "households", code, form)
+        return f"已保存户 {code} 的修改（{labels}），现为第 {rec.version} 版" if labels else "未作改动"
 
     return _household_write(request, session, settings, who, code, write, "未保存", edit=form.values())
 
@@ -417,11 +428,11 @@ def person_page(request: Request, session: SessionDep, settings: SettingsDep, wh
     return _person_page(request, session, settings, who, code, messages=notices(done))
 
 
-def _person_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
-                  write: Callable[[], str], what: str, **form: Any) -> Response:  # fmt: skip
-    """Run one write on a resident: back to the page with the notice ``write`` returns, or with the refusal."""
-    return run_form(session, write, back=f"/persons/{quote(code)}", what=what, keep=form,
-                    again=partial(_person_page, request, session, settings, who, code))  # fmt: skip
+def _person_url(code: str) -> str:
+    return f"/persons/{quote(code)}"
+
+
+_person_write = page_write(_person_page, _person_url)  # one write on a resident: back to their page
 
 
 @router.post("/persons/{code}/edit")
@@ -434,17 +445,10 @@ def person_edit(
     form: Annotated[PersonForm, Form()],
 ) -> Response:
     """Change a resident's fields (the version read must still be the current one)."""
-    kind = KINDS["persons"]
 
     def write() -> str:
-        current = get_record(session, "persons", code, who, viewed_from=request.url.path)
-        changes = changed(session, kind, current, form.values())
-        rec = update_record(session, "persons", code, changes, who, expected_version=form.version,
-                            effective=effective_day(form.effective, settings.timezone),
-                            timezone=settings.timezone)  # fmt: skip
-        if not changes:
-            return "未作改动"
-        return f"已保存修改（{'、'.join(kind.field(n).label for n in changes)}），现为第 {rec.version} 版"
+        labels, rec = _save(request, session, settings, who, "persons", code, form)
+        return f"已保存修改（{labels}），现为第 {rec.version} 版" if labels else "未作改动"
 
     return _person_write(request, session, settings, who, code, write, "未保存", edit=form.values())
 

@@ -5,14 +5,13 @@ and their views are logged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gridgov.api.dependencies import EditorDep, SessionDep, SettingsDep, ViewerDep
@@ -25,13 +24,12 @@ from gridgov.records.roles import RoleAssignment, add_role, end_role, grid_roles
 from gridgov.records.service import MAX_PAGE, list_records
 from gridgov.terms import stored_vocabulary
 from gridgov.vocab import LEVEL_ZH
-from gridgov.web.forms import OTHER, end_reason, form_day, notices, reasons, run_form, words_of
+from gridgov.web.forms import OTHER, DoneQuery, Short, end_reason, form_day, notices, page_write, reasons, words_of
 from gridgov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 POST_REASONS = reasons("调离", "离职", "录入错误", OTHER)
-Short = Annotated[str, Field(max_length=200)]
 
 
 class PersonForm(BaseModel):
@@ -92,12 +90,11 @@ def _page(
                   form=form or {})  # fmt: skip
 
 
-def _staff_write(request: Request, session: Session, settings: SettingsDep, who: Actor, code: str,
-                 write: Callable[[], str], what: str, **keep: Any) -> Response:  # fmt: skip
-    """Run one change of the grid's posts: back to its staff page with the notice ``write`` returns, or with the
-    refusal."""
-    return run_form(session, write, back=f"/grids/{quote(code)}/staff", what=what, keep=keep,
-                    again=partial(_page, request, session, settings, who, code))  # fmt: skip
+def _staff_url(code: str) -> str:
+    return f"/grids/{quote(code)}/staff"
+
+
+_staff_write = page_write(_page, _staff_url)  # one change of the grid's posts: back to its staff page, or the refusal
 
 
 def _post_of(session: Session, who: Actor, code: str, role_id: int, timezone: str) -> RoleAssignment:
@@ -121,7 +118,7 @@ def grid_staff_page(
     who: ViewerDep,
     code: str,
     day: Annotated[str, Query(max_length=20)] = "",
-    done: Annotated[str | None, Query(max_length=300)] = None,
+    done: DoneQuery = None,
 ) -> Response:
     """The grid's posts on a day (today by default) and its other posts; the forms for those who may edit."""
     return _page(request, session, settings, who, code, day_text=day, messages=notices(done))
