@@ -192,7 +192,7 @@ def check(session: Session, actor: Actor, rules: PartyRules, *, parent: str | No
                 f"党员联系了 {c.links} 户" + ("（超过上限）" if c.links > rules.contacts_max else "（不足）"),
                 grid_code=c.grid_code, records=[c.code] if personal else [])
         for c in contacts if not rules.contacts_min <= c.links <= rules.contacts_max])  # fmt: skip
-    add("unlinked_households", 0, [
+    add("unlinked_households", len(run["unlinked_households"]), [
         Finding("unlinked_households", None, h.unlinked, 0, f"{h.name}有 {h.unlinked} 户（共 {h.households} 户）"
                 "未被任何党员联系", grid_code=h.code) for h in run["unlinked_households"] if h.unlinked])  # fmt: skip
     loose = run["members_without_org"]
