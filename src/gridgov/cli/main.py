@@ -109,8 +109,8 @@ def assign(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")
     names = {"building": "楼栋", "household": "户", "incident": "事件", "resident_unit": "驻区单位"}
     for c in counts:
         levels = "，".join(f"{LEVEL_ZH[k]} {v}" for k, v in c["per_level"].items())
-        typer.echo(f"{names[c['table']]}：已分配 {c['assigned']}（{levels}），未分配 {c['unassigned']}，"
-                   f"本次变动 {c['changed']}")  # fmt: skip
+        typer.echo(f"{names[c['table']]}：已分配 {c['assigned']}" + (f"（{levels}）" if levels else "")
+                   + f"，未分配 {c['unassigned']}，本次变动 {c['changed']}")  # fmt: skip
     typer.echo(f"巡逻轨迹网格统计：重算 {tracks} 条")
 
 
