@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from gridgov.config import Settings
 
 TOKEN_ENV = "GRIDGOV_TOKEN"
+# Option help texts every command group shares.
+JSON_HELP = "输出 JSON"
+DATE = "YYYY-MM-DD"
+VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
 
 
 def echo_json(data: Any) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import JSON_HELP, acting, echo_json, get_settings
 
 if TYPE_CHECKING:
     from gridgov.incidents.limits import LimitRow
@@ -19,7 +19,6 @@ limit_app = typer.Typer(help="事件各环节的时限（工作日）：按环�
 dispatch_app = typer.Typer(help="派遣规则：各类事件默认派给网格中哪个岗位（未设置的派给网格员）。",
                            no_args_is_help=True)  # fmt: skip
 
-JSON_HELP = "输出 JSON"
 KIND_HELP = "休（法定节假日）或 班（调休上班日，须为周六或周日）"
 STEP_HELP = "环节：受理 / 派遣 / 处置 / 核查 / 结案"
 CATEGORY_HELP = "事件大类（如 市容环境；不填：全部类别）"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, JSON_HELP, acting, echo_json, get_settings
 from gridgov.incidents import workflow as wf
 from gridgov.periods import parse_date
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from gridgov.incidents.cases import CaseDetail, CaseRow
     from gridgov.incidents.photos import Photo
 
-JSON_HELP = "输出 JSON"
-DATE = "YYYY-MM-DD"
 ID_HELP = "事件编号或事件编码（如 E202611060001）"
 CATEGORY_HELP = "事件类别：大类/小类（如 市容环境/暴露垃圾），或只写大类或小类"
 PHOTO_HELP = "照片文件（JPEG、PNG、WebP；可重复）"

@@ -14,11 +14,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, JSON_HELP, VERSION_HELP, acting, echo_json, get_settings
 from gridgov.cli.versioned import (
-    DATE,
-    JSON_HELP,
-    VERSION_HELP,
     add_retire,
     done_printer,
     echo_list,

@@ -14,12 +14,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, JSON_HELP, VERSION_HELP, acting, echo_json, get_settings
 from gridgov.cli.errors import EXIT_REFUSED
 from gridgov.cli.versioned import (
-    DATE,
-    JSON_HELP,
-    VERSION_HELP,
     add_retire,
     day,
     done_printer,

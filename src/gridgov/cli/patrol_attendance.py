@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, acting, echo_json, get_settings
 from gridgov.periods import parse_date
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("attendance")
     def attendance_cmd(
-        date: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar="YYYY-MM-DD",
+        date: dt.date | None = typer.Option(None, "--date", parser=parse_date, metavar=DATE,
                                             help="日期（夜班按当晚的日期，如 2026-10-01 的下半夜到次日 06:00）"),
         month: str | None = typer.Option(None, "--month", metavar="YYYY-MM", help="整月考勤（含补贴）"),
         team: str | None = typer.Option(None, "--team", help="只看一个巡逻队（编码）"),

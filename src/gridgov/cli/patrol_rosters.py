@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import JSON_HELP, acting, echo_json, get_settings
 from gridgov.periods import parse_date
 
 if TYPE_CHECKING:
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="排班：按月生成、逐条设置、请假与替班、每日通知名单、月排班表。", no_args_is_help=True)
 
-JSON_HELP = "输出 JSON"
 SHIFT_HELP = "班次：上半夜（20:00–23:30）或 下半夜（23:30–次日 06:00）"
 DATE_OPTION = typer.Option(..., "--date", parser=parse_date, metavar="YYYY-MM-DD", help="日期（夜班按当晚的日期）")
 SHIFT_OPTION = typer.Option(..., "--shift", help=SHIFT_HELP)

@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gridgov.cli.common import acting, echo_json
+from gridgov.cli.common import DATE, JSON_HELP, VERSION_HELP, acting, echo_json
 from gridgov.cli.versioned import (
-    DATE,
-    JSON_HELP,
     add_retire,
     done_printer,
     echo_history,
@@ -41,7 +39,6 @@ KIND_HELP = "类型：机关干部、社区志愿者、党员巡回队、专职�
 SHIFT_HELP = "班次：上半夜（20:00–23:30）或 下半夜（23:30–次日 06:00）"
 CRS_HELP = "坐标系，如 gcj02（高德/腾讯坐标）、EPSG:4545；给出时优先于文件的声明（默认：文件声明的，否则经纬度 WGS84）"
 FILE_HELP = "GeoJSON、GeoPackage、zip 压缩的 Shapefile 或 KML 文件"
-VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
 RETIRE_VERSION_HELP = "只在当前版本为此版本时撤销（否则退出码 6）"
 
 

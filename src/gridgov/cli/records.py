@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, JSON_HELP, acting, echo_json, get_settings
 from gridgov.periods import parse_date
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ ADD_HINT = {
     "staff": "须给出姓名；岗位用 staff assign 任命",
 }
 SET_HELP = "字段=值，可重复（字段名或中文名，值为空则清空；fields 命令列出可用字段）"
-JSON_HELP = "输出 JSON"
 
 
 def _pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -198,7 +197,7 @@ def kind_app(word: str) -> typer.Typer:
         lon: float | None = typer.Option(None, "--lon", hidden=placeless, help="经度（WGS84）"),
         lat: float | None = typer.Option(None, "--lat", hidden=placeless, help="纬度（WGS84）"),
         effective: dt.date | None = typer.Option(
-            None, "--effective", parser=parse_date, metavar="YYYY-MM-DD", help="生效日期（默认今天；补登时填写）"
+            None, "--effective", parser=parse_date, metavar=DATE, help="生效日期（默认今天；补登时填写）"
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -218,7 +217,7 @@ def kind_app(word: str) -> typer.Typer:
         lon: float | None = typer.Option(None, "--lon", hidden=placeless, help="新位置的经度（WGS84）"),
         lat: float | None = typer.Option(None, "--lat", hidden=placeless, help="新位置的纬度（WGS84）"),
         effective: dt.date | None = typer.Option(
-            None, "--effective", parser=parse_date, metavar="YYYY-MM-DD", help="变更生效日期（默认今天）"
+            None, "--effective", parser=parse_date, metavar=DATE, help="变更生效日期（默认今天）"
         ),
         version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时修改（否则退出码 6）"),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -240,7 +239,7 @@ def kind_app(word: str) -> typer.Typer:
         code: str = typer.Argument(..., help="编码"),
         reason: str = typer.Option(..., "--reason", help="注销原因：搬离、死亡、拆迁、录入错误、调离、离职 …"),
         effective: dt.date | None = typer.Option(
-            None, "--effective", parser=parse_date, metavar="YYYY-MM-DD", help="注销生效日期（默认今天）"
+            None, "--effective", parser=parse_date, metavar=DATE, help="注销生效日期（默认今天）"
         ),
         version: int | None = typer.Option(None, "--version", help="只在当前版本为此版本时注销（否则退出码 6）"),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -271,7 +270,7 @@ def staff_app() -> typer.Typer:
     def roles(
         grid: str = typer.Argument(..., help="网格编码"),
         on: dt.date | None = typer.Option(
-            None, "--on", parser=parse_date, metavar="YYYY-MM-DD", help="日期（默认今天）"
+            None, "--on", parser=parse_date, metavar=DATE, help="日期（默认今天）"
         ),
         include_ended: bool = typer.Option(False, "--all", help="全部岗位记录（含已结束的）"),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -298,7 +297,7 @@ def staff_app() -> typer.Typer:
         name: str | None = typer.Option(None, "--name", help="新人员姓名"),
         phone: str | None = typer.Option(None, "--phone", help="新人员电话"),
         since: dt.date | None = typer.Option(
-            None, "--since", parser=parse_date, metavar="YYYY-MM-DD", help="任职起始日（默认今天）"
+            None, "--since", parser=parse_date, metavar=DATE, help="任职起始日（默认今天）"
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -319,7 +318,7 @@ def staff_app() -> typer.Typer:
         role_id: int = typer.Argument(..., min=1, help="岗位编号"),
         reason: str = typer.Option(..., "--reason", help="结束原因：调离、离职、交接、录入错误 …"),
         until: dt.date | None = typer.Option(
-            None, "--until", parser=parse_date, metavar="YYYY-MM-DD", help="结束日（当日起不再担任；默认今天）"
+            None, "--until", parser=parse_date, metavar=DATE, help="结束日（当日起不再担任；默认今天）"
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
@@ -342,7 +341,7 @@ def staff_app() -> typer.Typer:
         to_phone: str | None = typer.Option(None, "--to-phone", help="接任的新人员电话"),
         from_: str | None = typer.Option(None, "--from", help="交出岗位的人员编码（默认：该岗位的全部现任）"),
         on: dt.date | None = typer.Option(
-            None, "--on", parser=parse_date, metavar="YYYY-MM-DD", help="交接日（默认今天）"
+            None, "--on", parser=parse_date, metavar=DATE, help="交接日（默认今天）"
         ),
         reason: str | None = typer.Option(None, "--reason", help="原任者的结束原因（默认「交接」）"),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),

@@ -15,12 +15,9 @@ from typing import Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json, get_settings
+from gridgov.cli.common import DATE, JSON_HELP, VERSION_HELP, acting, echo_json, get_settings
 from gridgov.periods import parse_date
 
-JSON_HELP = "输出 JSON"
-DATE = "YYYY-MM-DD"
-VERSION_HELP = "只在当前版本为此版本时修改（否则退出码 6）"
 RETIRE_DAY_HELP = "撤销日期（默认今天）"
 # How a command prints a record it wrote: (the record, what was done, whether as JSON).
 Done = Callable[[Any, str, bool], None]

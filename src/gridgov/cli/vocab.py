@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gridgov.cli.common import acting, echo_json
+from gridgov.cli.common import JSON_HELP, acting, echo_json
 
 if TYPE_CHECKING:
     from gridgov.terms import StoredVocabulary
@@ -18,7 +18,6 @@ app = typer.Typer(
 )
 
 NAME_HELP = "词表：staff_roles / household_kinds / person_tags / incident_categories（也可写中文名称，如 人员标签）"
-JSON_HELP = "输出 JSON"
 
 
 def _name(value: str) -> str:
