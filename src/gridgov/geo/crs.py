@@ -21,6 +21,12 @@ from gridgov.errors import InvalidInput
 GCJ02 = "gcj02"
 ACCEPTED_EPSG = frozenset({4326, 4490, *range(4491, 4555)})
 ACCEPTED_TEXT = "EPSG:4326、EPSG:4490（CGCS2000）、EPSG:4491–4554（CGCS2000 高斯-克吕格投影）或 gcj02（高德/腾讯坐标）"
+# What the forms offer, as (form value, label). Coordinates typed or in a table: "" is WGS84.
+POINT_CRS_CHOICES = (("", "WGS84（GPS、天地图，默认）"), ("EPSG:4490", "CGCS2000（国家 2000 经纬度）"),
+                     (GCJ02, "gcj02（高德、腾讯地图坐标）"))  # fmt: skip
+# An uploaded geometry file: "" keeps the CRS the file declares.
+FILE_CRS_CHOICES = (("", "按文件声明（未声明则为 WGS84 经纬度）"), (GCJ02, "gcj02（高德、腾讯地图）"),
+                    ("EPSG:4326", "WGS84 经纬度（GPS、天地图）"), ("EPSG:4490", "CGCS2000 经纬度"))  # fmt: skip
 
 
 def parse_crs(value: Any) -> CRS | str:

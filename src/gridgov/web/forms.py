@@ -11,7 +11,7 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ OTHER = "其他"  # the reason whose text the user types
 REFUSALS: tuple[type[GridgovError], ...] = (InvalidInput, Conflict, NotFound, StaleVersion)
 DoneQuery = Annotated[str | None, Query(max_length=300)]  # the notice a redirect after a write carries
 Short = Annotated[str, Field(max_length=200)]
+GeoJsonText = Annotated[str, Form(max_length=2_000_000)]  # a drawn geometry sent by the editor
 # How a page runs one write on one record: (request, session, settings, who, code, write, what, **keep).
 PageWrite = Callable[..., Response]
 

@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 
 from gridgov import __version__
 from gridgov.auth.scope import Action, Actor, may
+from gridgov.geo.crs import POINT_CRS_CHOICES
 from gridgov.maps.vendor import vendor_url
 from gridgov.vocab import LEVEL_ZH
 
@@ -61,7 +62,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("gridgov", "web/templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     env.globals.update(vendor_url=vendor_url, BOOTSTRAP_CSS=BOOTSTRAP_CSS, BOOTSTRAP_JS=BOOTSTRAP_JS,
-                       LEVEL_ZH=LEVEL_ZH, version=__version__)  # fmt: skip
+                       LEVEL_ZH=LEVEL_ZH, POINT_CRS_CHOICES=POINT_CRS_CHOICES, version=__version__)  # fmt: skip
     env.filters["num"] = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else f"{v:,.1f}"
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
     env.filters["when"] = _when

@@ -34,6 +34,7 @@ from gridgov.auth.views import log_view
 from gridgov.config import Settings
 from gridgov.db.engine import session_scope
 from gridgov.errors import Forbidden, InvalidInput, NotFound
+from gridgov.geo.crs import POINT_CRS_CHOICES
 from gridgov.grids.service import grids_in_scope
 from gridgov.history import day_of
 from gridgov.importing.columns import ENTITIES, MODES, SPATIAL, parse_field_map
@@ -54,8 +55,7 @@ TRACKS = "tracks"
 KINDS = {**{e: LABELS[e] for e in ENTITIES}, TRACKS: "巡逻轨迹（GPX）或定位点表（CSV）"}
 UNITS = {"households": "户", "buildings": "栋楼", "persons": "人", "incidents": "件事件", "staff": "个岗位"}
 # Form value → label; "" leaves the file's own CRS (GeoJSON, GeoPackage) or WGS84.
-CRS_CHOICES = {"": "WGS84（GPS、天地图，默认）", "EPSG:4490": "CGCS2000（国家 2000 经纬度）",
-               "gcj02": "gcj02（高德、腾讯地图坐标）"}  # fmt: skip
+CRS_CHOICES = dict(POINT_CRS_CHOICES)
 FORMATS = {TRACKS: (".gpx", ".csv"), **{e: (*TABULAR, *SPATIAL_FORMATS) for e in ENTITIES}}
 DIRECT_MAX_ROWS = 20_000  # larger files are imported as a background job
 MAX_MAP_CHARS = 4000  # the 列名对应 field

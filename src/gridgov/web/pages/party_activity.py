@@ -34,6 +34,7 @@ from gridgov.auth.scope import Actor
 from gridgov.auth.views import log_view
 from gridgov.config import Settings
 from gridgov.errors import InvalidInput
+from gridgov.geo.crs import FILE_CRS_CHOICES
 from gridgov.history import day_of
 from gridgov.party import duty_areas as duty_svc
 from gridgov.party import meetings as meeting_svc
@@ -47,6 +48,7 @@ from gridgov.web.forms import (
     OTHER,
     Done,
     DoneQuery,
+    GeoJsonText,
     RetireForm,
     Short,
     end_reason,
@@ -55,7 +57,7 @@ from gridgov.web.forms import (
     page_write,
     run_form,
 )
-from gridgov.web.pages.patrol_teams import CRS_CHOICES, history_lines
+from gridgov.web.pages.patrol_teams import history_lines
 from gridgov.web.templating import render
 from gridgov.web.versioned_pages import add_edit_page, add_retire_page
 
@@ -69,7 +71,6 @@ CANCEL_REASONS = ("录入错误", "重复登记", "会议未召开", OTHER)
 CodeQuery = Annotated[str, Query(max_length=40)]
 MonthQuery = Annotated[str | None, Query(max_length=10)]
 UploadField = Annotated[UploadFile | None, File()]
-GeoJsonText = Annotated[str, Form(max_length=2_000_000)]
 
 
 # ------------------------------------------------------------------------------------------------ forms
@@ -430,7 +431,7 @@ def _areas_page(request: Request, session: Session, settings: Settings, who: Act
     return render(request, "party_activity_duty_areas.html", actor=who, active=ACTIVE, title="党员责任区",
                   status_code=status_code, messages=list(messages), areas=areas, findings=findings, layers=layers,
                   labels=duty_svc.RULE_LABELS, duties=PARTY_DUTIES.terms, orgs=meeting_svc.org_choices(session, who),
-                  members=members, crs_choices=CRS_CHOICES, parent=parent, form=form or {}, reasons=AREA_REASONS,
+                  members=members, crs_choices=FILE_CRS_CHOICES, parent=parent, form=form or {}, reasons=AREA_REASONS,
                   other=OTHER, today=day_of(None, settings.timezone))  # fmt: skip
 
 

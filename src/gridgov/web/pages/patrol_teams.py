@@ -31,6 +31,7 @@ from gridgov.auth.scope import Actor
 from gridgov.auth.users import display_names
 from gridgov.config import Settings
 from gridgov.errors import InvalidInput
+from gridgov.geo.crs import FILE_CRS_CHOICES
 from gridgov.history import day_of
 from gridgov.patrol import teams as svc
 from gridgov.vocab import PATROL_TEAM_KINDS, SHIFTS, TEAM_MEMBER_ROLES, actor_label, shift_hours
@@ -38,6 +39,7 @@ from gridgov.web.forms import (
     OTHER,
     Done,
     DoneQuery,
+    GeoJsonText,
     RetireForm,
     Short,
     end_reason,
@@ -54,9 +56,6 @@ router = APIRouter(include_in_schema=False)
 TEAM_REASONS = ("合并", "调整", "解散", "录入错误", OTHER)
 AREA_REASONS = ("调整", "合并", "录入错误", OTHER)
 MEMBER_REASONS = ("离队", "调离", "离职", OTHER)
-CRS_CHOICES = (("", "按文件声明（未声明则为 WGS84 经纬度）"), ("gcj02", "gcj02（高德、腾讯地图）"),
-               ("EPSG:4326", "WGS84 经纬度（GPS、天地图）"), ("EPSG:4490", "CGCS2000 经纬度"))  # fmt: skip
-GeoJsonText = Annotated[str, Form(max_length=2_000_000)]
 
 
 # ------------------------------------------------------------------------------------------------ forms
@@ -401,7 +400,7 @@ def _new_area_page(request: Request, session: Session, who: Actor, *, status_cod
     teams = svc.list_teams(session, who)
     return render(request, "patrol_area_new.html", actor=who, active="patrol", title="新建巡逻区域",
                   status_code=status_code, messages=list(messages), form={"team": team, **(form or {})}, teams=teams,
-                  crs_choices=CRS_CHOICES, communities=svc.grid_choices(session, who, ("community",)))  # fmt: skip
+                  crs_choices=FILE_CRS_CHOICES, communities=svc.grid_choices(session, who, ("community",)))  # fmt: skip
 
 
 @router.get("/patrol/areas/new")
@@ -454,7 +453,7 @@ def _area_page(request: Request, session: Session, settings: Settings, who: Acto
                   status_code=status_code, messages=list(messages), area=area, history=history,
                   map=svg_map([area], svc.community_outlines(session, [area])), edit={**current, **(edit or {})},
                   teams=svc.list_teams(session, who), communities=svc.grid_choices(session, who, ("community",)),
-                  crs_choices=CRS_CHOICES, reasons=AREA_REASONS, other=OTHER, open_form=open_form,
+                  crs_choices=FILE_CRS_CHOICES, reasons=AREA_REASONS, other=OTHER, open_form=open_form,
                   today=day_of(None, settings.timezone))  # fmt: skip
 
 
