@@ -21,14 +21,11 @@ def init(
 ) -> None:
     """初始化新系统（不含样例数据）：启动并迁移数据库，记录本街道及其社区的官方编码和名称。可重复运行。"""
     from gridgov.db import migrate as migrations
-    from gridgov.db.engine import cluster, uses_external
     from gridgov.grids.codes import CodeScheme
     from gridgov.ops.install import init_installation
 
     settings = get_settings()
-    if not uses_external(settings):
-        cluster(settings).up()
-    revision = migrations.upgrade(engine())
+    revision = migrations.upgrade(engine())  # the engine starts the embedded database when it is used
     with acting() as (session, actor):
         result = init_installation(session, actor, street, name, node_modules=settings.node_modules,
                                    scheme=CodeScheme.from_json(settings.code_scheme))  # fmt: skip
